@@ -1,0 +1,97 @@
+"""``tidings simulate`` through the real console script."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+TIDINGS = shutil.which("tidings", path=str(Path(sys.executable).parent)) or "tidings"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([TIDINGS, *args], capture_output=True, text=True, timeout=60)
+
+
+def write(tmp_path: Path, doc: object) -> Path:
+    path = tmp_path / "scenario.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_prints_one_json_object_per_event(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        {
+            "steps": [
+                {"at": "2026-11-28T10:00:00Z", "do": "launch"},
+                {
+                    "at": "+5s",
+                    "do": "track",
+                    "name": "PurchaseCompleted",
+                    "properties": {"plan": "annual"},
+                },
+                {"at": "+1h", "do": "terminate"},
+            ]
+        },
+    )
+    proc = run("simulate", str(path))
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [line["name"] for line in lines] == [
+        "SessionStarted",
+        "SdkInitialized",
+        "ConfigFetchStarted",
+        "ConfigFetchFinished",
+        "PurchaseCompleted",
+        "EventTriggered",
+        "SessionFinished",
+    ]
+    assert lines[4]["timestamp"] == 1795860005000
+    assert lines[4]["properties"] == {"plan": "annual"}
+    assert lines[-1]["timestamp"] == 1795860005000 + 3_600_000
+    assert all(
+        {"id", "name", "type", "timestamp", "sessionId", "properties"} <= set(x) for x in lines
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        ("{not json", "not valid JSON"),
+        (json.dumps({"steps": [{"at": "2026-11-28T10:00:00Z", "do": "fly"}]}), "steps[0].do"),
+    ],
+)
+def test_malformed_scenario_exits_2_naming_the_field(
+    tmp_path: Path, content: str, needle: str
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    proc = run("simulate", str(path))
+    assert proc.returncode == 2
+    assert needle in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_missing_file_exits_2(tmp_path: Path) -> None:
+    proc = run("simulate", str(tmp_path / "nope.json"))
+    assert proc.returncode == 2
+    assert "cannot read" in proc.stderr
+
+
+def test_public_session_vector_passes() -> None:
+    checker = SHARED / "vectors" / "check_scenarios.py"
+    folder = tmp = SHARED / "vectors" / "scenarios"
+    assert checker.exists() and tmp.exists()
+    proc = subprocess.run(
+        [sys.executable, str(checker), str(folder), "--tidings", TIDINGS],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "FAIL sessions_merge_and_warm" not in proc.stdout, proc.stdout
