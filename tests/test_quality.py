@@ -13,6 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+CODE = [d for d in ("src", "tests", "bench", "examples") if (ROOT / d).is_dir()]
 
 
 def tool(name: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -24,8 +25,8 @@ def tool(name: str, *args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     "args",
     [
-        ("ruff", "check", "."),
-        ("ruff", "format", "--check", "."),
+        ("ruff", "check", *CODE),
+        ("ruff", "format", "--check", *CODE),
     ],
     ids=["ruff-check", "ruff-format"],
 )

@@ -84,14 +84,71 @@ def test_missing_file_exits_2(tmp_path: Path) -> None:
     assert "cannot read" in proc.stderr
 
 
-def test_public_session_vector_passes() -> None:
+def test_public_vectors_pass() -> None:
     checker = SHARED / "vectors" / "check_scenarios.py"
-    folder = tmp = SHARED / "vectors" / "scenarios"
-    assert checker.exists() and tmp.exists()
+    folder = SHARED / "vectors" / "scenarios"
+    assert checker.exists()
+    assert len(list(folder.glob("*.scenario.json"))) >= 3
     proc = subprocess.run(
         [sys.executable, str(checker), str(folder), "--tidings", TIDINGS],
         capture_output=True,
         text=True,
         timeout=300,
     )
-    assert "FAIL sessions_merge_and_warm" not in proc.stdout, proc.stdout
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "FAIL" not in proc.stdout
+
+
+CAMPAIGN = {
+    "id": "c_abc",
+    "name": "Thanks",
+    "type": "DeepLink",
+    "state": "Active",
+    "triggering": {"event": {"name": "PurchaseCompleted", "type": "custom", "params": []}},
+    "targeting": [],
+    "content": {"url": "myapp://thanks"},
+}
+
+
+def test_decisions_are_printed_only_when_asked(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        {
+            "campaigns": [CAMPAIGN],
+            "steps": [
+                {"at": "2026-11-28T10:00:00Z", "do": "launch"},
+                {"at": "+5s", "do": "track", "name": "PurchaseCompleted"},
+            ],
+        },
+    )
+    plain = [json.loads(x) for x in run("simulate", str(path)).stdout.splitlines()]
+    assert not any("decision" in line for line in plain)
+    full = [json.loads(x) for x in run("simulate", "--decisions", str(path)).stdout.splitlines()]
+    names = [line.get("name", "decision") for line in full]
+    assert names[-4:] == ["PurchaseCompleted", "EventTriggered", "decision", "CampaignShown"]
+    decision = full[-2]["decision"]
+    assert decision["campaignId"] == "c_abc"
+    assert decision["status"] == "SUCCESS"
+    assert decision["treatmentId"] == "0"
+    assert decision["source"] == "PurchaseCompleted"
+    assert decision["eventId"] == full[-4]["id"]
+    assert full[3]["properties"] == {
+        "campaignCount": 1,
+        "success": True,
+        "campaigns": [{"id": "c_abc", "name": "Thanks"}],
+    }
+
+
+def test_invalid_campaign_exits_2_with_its_path(tmp_path: Path) -> None:
+    bad = dict(CAMPAIGN)
+    bad["triggering"] = {
+        "event": CAMPAIGN["triggering"]["event"],
+        "repeat": {"repeatType": "every", "repeatEntity": "event", "repeatValue": [0]},
+    }
+    path = write(
+        tmp_path,
+        {"campaigns": [bad], "steps": [{"at": "2026-11-28T10:00:00Z", "do": "launch"}]},
+    )
+    proc = run("simulate", str(path))
+    assert proc.returncode == 2
+    assert "campaigns[0].triggering.repeat.repeatValue[0]" in proc.stderr

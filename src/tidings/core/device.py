@@ -10,7 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tidings.core import datasets as ds
 from tidings.core import events as ev
+from tidings.core.campaigns import SUCCESS, CampaignEngine, Decision, EngineState, EvaluationContext
 from tidings.core.errors import InvalidEvent, TidingsError
 from tidings.core.events import EventRecord, EventType, JsonValue, Primitive
 from tidings.core.ids import IdFactory
@@ -39,6 +41,7 @@ class DeviceState:
     properties: dict[str, Primitive] = field(default_factory=dict)
     user_id: str | None = None
     last_config_fetch: int | None = None
+    engine: EngineState = field(default_factory=EngineState)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -46,6 +49,7 @@ class DeviceState:
             "properties": dict(self.properties),
             "userId": self.user_id,
             "lastConfigFetch": self.last_config_fetch,
+            "engine": self.engine.to_json(),
         }
 
     @classmethod
@@ -55,10 +59,15 @@ class DeviceState:
             properties=dict(data.get("properties") or {}),
             user_id=data.get("userId"),
             last_config_fetch=data.get("lastConfigFetch"),
+            engine=EngineState.from_json(data["engine"]) if data.get("engine") else EngineState(),
         )
 
 
-Output = EventRecord
+Output = EventRecord | Decision
+"""What a device call returns, in order: each recorded event, followed by the campaign decisions
+it caused (rank order), each ``SUCCESS`` followed by the ``CampaignShown`` it recorded."""
+
+_NO_CAMPAIGNS = CampaignEngine(())
 
 
 class Device:
@@ -72,6 +81,8 @@ class Device:
         state: DeviceState | None = None,
         session_timeout_ms: int = DEFAULT_SESSION_TIMEOUT_MS,
         config_refresh_ms: int = DEFAULT_CONFIG_REFRESH_MS,
+        campaigns: CampaignEngine | None = None,
+        cohorts: frozenset[str] = frozenset(),
     ) -> None:
         self.profile = profile
         self.ids = ids
@@ -79,6 +90,17 @@ class Device:
         self.sessions = SessionMachine(self.state.session, session_timeout_ms)
         self._properties = CustomProperties(self.state.properties)
         self.config_refresh_ms = config_refresh_ms
+        self.campaigns = campaigns if campaigns is not None else _NO_CAMPAIGNS
+        self.cohorts = cohorts
+        self.has_rate_review_handler = False
+        """When false, a RateReview campaign that fires resolves at once as SkippedNoPresenter."""
+
+    def set_campaigns(self, engine: CampaignEngine) -> None:
+        """Apply a new configuration; counters and show history carry over by campaign id."""
+        self.campaigns = engine
+
+    def set_cohorts(self, cohorts: frozenset[str]) -> None:
+        self.cohorts = cohorts
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -123,10 +145,10 @@ class Device:
         """``track(name, properties)``: the event, then ``EventTriggered`` mirroring it."""
         checked_name, checked = ev.validate_custom_event(name, properties)
         self._require_session()
-        out = [self._append(checked_name, "custom", checked, now_ms)]
+        event = self._append(checked_name, "custom", checked, now_ms)
         name_et, props_et = ev.event_triggered(checked_name, checked)
-        out.append(self._append(name_et, "system", props_et, now_ms))
-        return out
+        mirror = self._append(name_et, "system", props_et, now_ms)
+        return [event, mirror, *self._evaluate(event), *self._evaluate(mirror)]
 
     def set_user_id(self, user_id: object) -> None:
         if user_id is not None and (not isinstance(user_id, str) or not user_id):
@@ -163,7 +185,8 @@ class Device:
     def record(self, name: str, properties: dict[str, JsonValue], now_ms: int) -> list[Output]:
         """Record one system event in the current session."""
         self._require_session()
-        return [self._append(name, "system", properties, now_ms)]
+        record = self._append(name, "system", properties, now_ms)
+        return [record, *self._evaluate(record)]
 
     def _append(
         self, name: str, kind: EventType, properties: Mapping[str, JsonValue], now_ms: int
@@ -187,19 +210,84 @@ class Device:
         out: list[Output] = []
         for change in changes:
             if isinstance(change, SessionEnd):
-                out.append(
-                    EventRecord(
-                        id=self.ids.new_id(change.at),
-                        name=ev.SESSION_FINISHED,
-                        type="system",
-                        timestamp=change.at,
-                        session_id=change.session_id,
-                        properties={},
-                    )
+                finished = EventRecord(
+                    id=self.ids.new_id(change.at),
+                    name=ev.SESSION_FINISHED,
+                    type="system",
+                    timestamp=change.at,
+                    session_id=change.session_id,
+                    properties={},
                 )
+                # The session it ends is over and had no surface left: it is counted, never shown.
+                self._process(finished, foreground=False)
+                out.append(finished)
             else:
                 name, props = ev.session_started(change.type)
-                out.append(self._append(name, "system", props, change.at))
+                started = self._append(name, "system", props, change.at)
+                out += [started, *self._evaluate(started)]
+        return out
+
+    # --- data sets -----------------------------------------------------------------------------
+
+    def snapshot(self, kind: object, now_ms: int, **params: Any) -> dict[str, Any]:
+        """``get_data_set_snapshot``: ``@device``, ``@user``, ``@custom``, ``@session``,
+        ``@triggeredEvent`` (``eventName``, ``params``, ``countStrategy``, ``type``) or ``@events``
+        (``events``: a list of ``{name, type, params}``)."""
+        kind = ds.check_kind(kind)
+        st = self.state
+        if kind == "@device":
+            return ds.device_snapshot(self.profile, now_ms)
+        if kind == "@user":
+            return ds.user_snapshot(st.user_id)
+        if kind == "@custom":
+            return ds.custom_snapshot(self._properties.values)
+        if kind == "@session":
+            return ds.session_snapshot(st.session, now_ms)
+        if kind == "@triggeredEvent":
+            return ds.triggered_event_snapshot(
+                st.engine,
+                params.get("eventName"),
+                params=params.get("params"),
+                count_strategy=params.get("countStrategy", "global"),
+                event_type=params.get("type", "custom"),
+                session_id=st.session.session_id,
+            )
+        return ds.events_snapshot(st.engine, params.get("events", []))
+
+    # --- campaigns -----------------------------------------------------------------------------
+
+    def context(self, *, foreground: bool | None = None) -> EvaluationContext:
+        """What targeting sees right now."""
+        st = self.state
+        return EvaluationContext(
+            profile=self.profile,
+            user_id=st.user_id,
+            custom_properties=self._properties.values,
+            session_id=st.session.session_id,
+            session_counter=st.session.counter,
+            cohorts=self.cohorts,
+            foreground=st.session.foreground if foreground is None else foreground,
+        )
+
+    def _process(self, event: EventRecord, *, foreground: bool | None = None) -> list[Decision]:
+        ctx = self.context(foreground=foreground)
+        return self.campaigns.process(event, ctx, self.state.engine)
+
+    def _evaluate(self, event: EventRecord) -> list[Output]:
+        """Judge a recorded event; record ``CampaignShown`` (and what follows) for the winner."""
+        out: list[Output] = []
+        for decision in self._process(event):
+            out.append(decision)
+            if decision.status != SUCCESS:
+                continue
+            name, props = ev.campaign_shown(event.name, decision.campaign_id)
+            shown = self._append(name, "system", props, event.timestamp)
+            self._process(shown)
+            out.append(shown)
+            if decision.campaign.type == "RateReview" and not self.has_rate_review_handler:
+                out += self.campaign_resolved(
+                    decision.campaign_id, "SkippedNoPresenter", None, event.timestamp
+                )
         return out
 
     def _property_changes(self, changes: list[PropertyChange], now_ms: int) -> list[Output]:

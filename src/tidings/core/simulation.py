@@ -10,20 +10,34 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
+from tidings.core.campaigns import CampaignEngine, Decision, parse_campaign, parse_project_settings
 from tidings.core.device import Device, DeviceState
-from tidings.core.errors import InvalidEvent, InvalidScenario
+from tidings.core.errors import InvalidCampaign, InvalidEvent, InvalidScenario
 from tidings.core.ids import IdFactory
 from tidings.core.scenario import Scenario, Step, step_error
 
 Line = dict[str, Any]
 
 
-def _configured_campaigns(scenario: Scenario) -> list[tuple[str, str]]:
-    return [
-        (str(c.get("id")), str(c.get("name", "")))
-        for c in scenario.campaigns
-        if c.get("state") == "Active"
-    ]
+def build_engine(scenario: Scenario) -> CampaignEngine:
+    """The scenario's campaigns and project caps, validated with their JSON paths."""
+    campaigns = []
+    for i, raw in enumerate(scenario.campaigns):
+        try:
+            campaigns.append(parse_campaign(raw))
+        except InvalidCampaign as exc:
+            raise InvalidScenario(_join(f"campaigns[{i}]", exc.field), exc.reason) from None
+    try:
+        project = parse_project_settings(scenario.project)
+    except InvalidCampaign as exc:
+        raise InvalidScenario(_join("project", exc.field), exc.reason) from None
+    return CampaignEngine(campaigns, project)
+
+
+def _join(prefix: str, path: str) -> str:
+    if not path:
+        return prefix
+    return f"{prefix}{path}" if path.startswith("[") else f"{prefix}.{path}"
 
 
 class Simulation:
@@ -32,12 +46,15 @@ class Simulation:
     def __init__(self, scenario: Scenario, *, seed: int = 0) -> None:
         self.scenario = scenario
         rng = random.Random(seed)
+        self.engine = build_engine(scenario)
         self.device = Device(
             scenario.device,
             IdFactory(rng.randbytes),
             state=DeviceState(),
             session_timeout_ms=scenario.session_timeout_ms,
             config_refresh_ms=_refresh_ms(scenario),
+            campaigns=self.engine,
+            cohorts=scenario.cohorts,
         )
         self.running = False
 
@@ -45,8 +62,11 @@ class Simulation:
         """Every output line, oldest first, as JSON-able dicts."""
         for step in self.scenario.steps:
             try:
-                for record in self._step(step):
-                    yield record.to_json()
+                for output in self._step(step):
+                    if isinstance(output, Decision):
+                        yield {"decision": output.to_json()}
+                    else:
+                        yield output.to_json()
             except InvalidEvent as exc:
                 raise step_error(step, exc) from exc
 
@@ -89,9 +109,8 @@ class Simulation:
 
     def _fetch_config(self, now: int) -> list[Any]:
         out = self.device.config_fetch_started(now)
-        return out + self.device.config_fetch_finished(
-            now, True, _configured_campaigns(self.scenario)
-        )
+        configured = [(c.id, c.name) for c in self.engine.campaigns]
+        return out + self.device.config_fetch_finished(now, True, configured)
 
 
 def _refresh_ms(scenario: Scenario) -> int:

@@ -1,0 +1,56 @@
+"""Campaigns: the model, targeting, triggers, repeat rules, limits and the decision engine.
+
+Sans-IO: :meth:`CampaignEngine.process` takes one recorded event, the device context and the
+device's :class:`EngineState`, and returns the decisions; time is the event's timestamp.
+"""
+
+from tidings.core.campaigns.buckets import Treatment, holdout_bucket, murmur3_32, pick_treatment
+from tidings.core.campaigns.context import EvaluationContext
+from tidings.core.campaigns.engine import (
+    CAMPAIGN_CAP,
+    DAILY_CAP,
+    EXPIRED,
+    HOLDOUT,
+    LOWER_PRIORITY,
+    QUIET_TIME,
+    SESSION_CAP,
+    SUCCESS,
+    CampaignEngine,
+    Decision,
+    Status,
+)
+from tidings.core.campaigns.limits import Limit, ProjectSettings, parse_project_settings
+from tidings.core.campaigns.model import Campaign, parse_campaign, parse_campaigns
+from tidings.core.campaigns.repeat import Repeat
+from tidings.core.campaigns.state import EngineState
+from tidings.core.campaigns.trigger import EventFilter, parse_data_set_params, parse_event_filter
+
+__all__ = [
+    "CAMPAIGN_CAP",
+    "DAILY_CAP",
+    "EXPIRED",
+    "HOLDOUT",
+    "LOWER_PRIORITY",
+    "QUIET_TIME",
+    "SESSION_CAP",
+    "SUCCESS",
+    "Campaign",
+    "CampaignEngine",
+    "Decision",
+    "EngineState",
+    "EvaluationContext",
+    "EventFilter",
+    "Limit",
+    "ProjectSettings",
+    "Repeat",
+    "Status",
+    "Treatment",
+    "holdout_bucket",
+    "murmur3_32",
+    "parse_campaign",
+    "parse_campaigns",
+    "parse_data_set_params",
+    "parse_event_filter",
+    "parse_project_settings",
+    "pick_treatment",
+]

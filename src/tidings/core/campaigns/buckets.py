@@ -1,0 +1,85 @@
+"""Deterministic holdout and treatment assignment (MurmurHash3 x86 32-bit, seed 0, unsigned).
+
+The same user always lands in the same bucket of a campaign, on every device and on the server,
+so holdout groups and A/B arms are stable without storing any assignment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import mmh3
+
+from tidings.core.campaigns import reader as r
+
+
+@dataclass(frozen=True, slots=True)
+class Treatment:
+    """One A/B arm: ``size_percent`` of users; ``content`` overrides the campaign content."""
+
+    id: str
+    size_percent: float
+    content: Mapping[str, Any] | None
+
+
+def murmur3_32(text: str) -> int:
+    return mmh3.hash(text.encode("utf-8"), 0, signed=False)
+
+
+def holdout_bucket(campaign_id: str, user_key: str) -> int:
+    """0..9999; the user is held out when it is below ``holdoutPercent * 100``."""
+    return murmur3_32(f"{campaign_id}/{user_key}") % 10000
+
+
+def in_holdout(campaign_id: str, user_key: str, holdout_percent: float) -> bool:
+    return holdout_bucket(campaign_id, user_key) < holdout_percent * 100
+
+
+def pick_treatment(
+    campaign_id: str, user_key: str, treatments: tuple[Treatment, ...]
+) -> Treatment | None:
+    """Walk the cumulative ``sizePercent`` with ``murmur3_32("{id}/treatment/{user}") % 100``."""
+    if not treatments:
+        return None
+    bucket = murmur3_32(f"{campaign_id}/treatment/{user_key}") % 100
+    cumulative = 0.0
+    for treatment in treatments:
+        cumulative += treatment.size_percent
+        if bucket < cumulative:
+            return treatment
+    return treatments[-1]
+
+
+def parse_treatments(raw: object, path: str, campaign_type: str) -> tuple[Treatment, ...]:
+    items = r.arr(raw, path)
+    if not items:
+        r.fail(path, "must be a non-empty array when present")
+    out: list[Treatment] = []
+    seen: set[str] = set()
+    total = 0.0
+    for i, value in enumerate(items):
+        item_path = f"{path}[{i}]"
+        item = r.obj(value, item_path)
+        raw_id = item.get("id")
+        if isinstance(raw_id, int) and not isinstance(raw_id, bool):
+            raw_id = str(raw_id)
+        if not isinstance(raw_id, str) or not raw_id:
+            r.fail(r.join(item_path, "id"), "must be a non-empty string")
+        if raw_id in seen:
+            r.fail(r.join(item_path, "id"), f"duplicate treatment id {raw_id!r}")
+        seen.add(raw_id)
+        size = r.number(item, "sizePercent", item_path)
+        if not 0 <= size <= 100:
+            r.fail(r.join(item_path, "sizePercent"), "must be between 0 and 100")
+        total += size
+        content = r.opt_obj(item, "content", item_path)
+        if content is not None and campaign_type == "DeepLink":
+            url = content.get("url")
+            if not isinstance(url, str) or not url:
+                r.fail(f"{item_path}.content.url", "must be a non-empty string")
+        out.append(Treatment(raw_id, size, content))
+    if abs(total - 100) > 1e-9:
+        r.fail(path, f"sizePercent values must sum to 100 (got {total:g})")
+    return tuple(out)
