@@ -14,6 +14,7 @@ import tidings.core
 CORE = Path(tidings.core.__file__).parent
 FORBIDDEN_ATTRIBUTES = {"now", "utcnow", "today", "time", "time_ns", "monotonic", "perf_counter"}
 FORBIDDEN_CALLS = {"open", "input", "print", "exec", "eval"}
+FORBIDDEN_SUBMODULES = {"urllib.request", "urllib.error", "http.client", "email.mime"}
 
 
 def core_sources() -> list[Path]:
@@ -36,4 +37,20 @@ def test_core_calls_no_clock_and_no_file() -> None:
                 offenders.append(f"{path.name}:{node.lineno} {func.id}()")
             if isinstance(func, ast.Attribute) and func.attr in FORBIDDEN_ATTRIBUTES:
                 offenders.append(f"{path.name}:{node.lineno} .{func.attr}()")
+    assert offenders == []
+
+
+def test_core_imports_no_network_submodule() -> None:
+    offenders = []
+    for path in core_sources():
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [
+                f"{path.name}:{node.lineno} {n}" for n in names if n in FORBIDDEN_SUBMODULES
+            ]
     assert offenders == []

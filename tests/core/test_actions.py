@@ -1,0 +1,47 @@
+"""The payloads handed to the app when a campaign fires."""
+
+from __future__ import annotations
+
+from tidings.core.actions import action_info, deep_link_url, url_params
+from tidings.core.campaigns import SUCCESS, Decision, parse_campaign
+from tidings.core.events import EventRecord
+
+
+def decision(doc: dict, content: dict | None) -> Decision:
+    campaign = parse_campaign(doc)
+    return Decision(campaign.id, SUCCESS, "1", "Buy", "e-1", campaign, content)
+
+
+DEEP = {
+    "id": "c1",
+    "name": "Thanks",
+    "type": "DeepLink",
+    "state": "Active",
+    "triggering": {"event": {"name": "Buy", "type": "custom"}},
+    "targeting": [],
+    "content": {"url": "app://thanks"},
+}
+
+
+def test_deep_link_url_prefers_the_decision_content() -> None:
+    assert deep_link_url(decision(DEEP, {"url": "app://treatment"})) == "app://treatment"
+    assert deep_link_url(decision(DEEP, None)) is None
+    rate = dict(DEEP, type="RateReview")
+    del rate["content"]
+    assert deep_link_url(decision(rate, None)) is None
+
+
+def test_action_info() -> None:
+    event = EventRecord("e-1", "Buy", "custom", 5, "s", {"plan": "annual"})
+    assert action_info(decision(DEEP, DEEP["content"]), event) == {
+        "campaignId": "c1",
+        "campaignName": "Thanks",
+        "triggeringEvent": "Buy",
+        "triggeringProperties": {"plan": "annual"},
+        "treatmentId": "1",
+    }
+
+
+def test_url_params() -> None:
+    assert url_params("app://gate/paywall?offer=annual&x=&x=2") == {"offer": "annual", "x": "2"}
+    assert url_params("app://gate") == {}
