@@ -90,6 +90,21 @@ class EventRecord:
         }
 
 
+def json_type(value: object) -> str:
+    """The JSON name of a parsed value's type (``null``, ``boolean``, ``number``, ...)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    return "object"
+
+
 def datetime_to_ms(value: datetime, field_path: str) -> int:
     """Epoch milliseconds of an aware datetime; a naive one is ambiguous and rejected."""
     offset = value.utcoffset()

@@ -1,0 +1,175 @@
+"""Actions, presets and subscriptions: which fields an action has and how it builds requests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tidings.core.errors import InvalidConfig, InvalidInput
+from tidings.core.mapping import CompiledFields, Field, Trigger, parse_trigger
+from tidings.destinations.amplitude import schema
+from tidings.destinations.amplitude.events import build_log_event, build_log_purchase
+from tidings.destinations.amplitude.settings import Settings
+from tidings.destinations.amplitude.users import (
+    build_group_identify,
+    build_identify,
+    build_map_user,
+)
+from tidings.destinations.request import Request
+
+Builder = Callable[[dict[str, Any], Settings, int | None], list[Request]]
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    name: str
+    fields: tuple[Field, ...]
+    build: Builder
+    default_trigger: str
+
+
+ACTIONS: dict[str, Action] = {
+    a.name: a
+    for a in (
+        Action(
+            "logEvent",
+            schema.LOG_EVENT_FIELDS,
+            lambda p, s, _now: build_log_event(p, s, v2=False),
+            'type = "track"',
+        ),
+        Action(
+            "logEventV2",
+            schema.LOG_EVENT_V2_FIELDS,
+            lambda p, s, _now: build_log_event(p, s, v2=True),
+            'type = "track"',
+        ),
+        Action(
+            "logPurchase",
+            schema.LOG_PURCHASE_FIELDS,
+            lambda p, s, _now: build_log_purchase(p, s),
+            'type = "track"',
+        ),
+        Action(
+            "identifyUser",
+            schema.IDENTIFY_FIELDS,
+            lambda p, s, _now: build_identify(p, s),
+            'type = "identify"',
+        ),
+        Action(
+            "groupIdentifyUser",
+            schema.GROUP_IDENTIFY_FIELDS,
+            build_group_identify,
+            'type = "group"',
+        ),
+        Action(
+            "mapUser",
+            schema.MAP_USER_FIELDS,
+            lambda p, s, _now: build_map_user(p, s),
+            'type = "alias"',
+        ),
+    )
+}
+
+_VIEWED = {"event_type": {"@template": "Viewed {{name}}"}}
+_SESSION_ID = {"@path": "$.context.session.startedAt"}
+
+PRESETS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "Track Calls": (
+        'type = "track" and event != "Order Completed"'
+        ' and event != "SessionStarted" and event != "SessionFinished"',
+        "logEventV2",
+        {},
+    ),
+    "Order Completed Calls": ('type = "track" and event = "Order Completed"', "logPurchase", {}),
+    "Page Calls": ('type = "page"', "logEventV2", _VIEWED),
+    "Screen Calls": ('type = "screen"', "logEventV2", _VIEWED),
+    "Identify Calls": ('type = "identify"', "identifyUser", {}),
+    "Session Started": (
+        'type = "track" and event = "SessionStarted"',
+        "logEventV2",
+        {"event_type": "session_start", "session_id": _SESSION_ID},
+    ),
+    "Session Finished": (
+        'type = "track" and event = "SessionFinished"',
+        "logEventV2",
+        {"event_type": "session_end", "session_id": _SESSION_ID},
+    ),
+}
+"""Preset name to (trigger, action, mapping): what a new instance subscribes with.
+
+Track Calls leaves out the SDK's session events: the session presets send them as
+``session_start``/``session_end``, and a second copy under the same ``insert_id`` would be
+dropped by Amplitude as a duplicate anyway.
+"""
+
+
+def get_action(name: str) -> Action:
+    try:
+        return ACTIONS[name]
+    except KeyError:
+        raise InvalidConfig(
+            "action", f"unknown action {name!r}; known: {', '.join(ACTIONS)}"
+        ) from None
+
+
+@dataclass(slots=True)
+class Subscription:
+    """``{name, enabled, trigger, action, mapping}``, compiled once: trigger and fields."""
+
+    name: str
+    action: str
+    trigger: str | None = None
+    mapping: Mapping[str, Any] = field(default_factory=dict)
+    enabled: bool = True
+    _action: Action = field(init=False, repr=False)
+    _trigger: Trigger = field(init=False, repr=False)
+    _fields: CompiledFields = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._action = get_action(self.action)
+        if self.mapping is not None and not isinstance(self.mapping, Mapping):
+            raise InvalidConfig("mapping", "must be an object of field to directive")
+        try:
+            self._trigger = parse_trigger(self.trigger or self._action.default_trigger)
+            self._fields = CompiledFields(self._action.fields, self.mapping)
+        except InvalidConfig:
+            raise
+        except InvalidInput as exc:  # a bad trigger or mapping is a configuration error here
+            raise InvalidConfig(exc.field, exc.reason) from None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Subscription:
+        if not isinstance(data, Mapping):
+            raise InvalidConfig("subscription", "must be an object")
+        if "action" not in data:
+            raise InvalidConfig("subscription.action", "is required")
+        return cls(
+            name=str(data.get("name") or data["action"]),
+            action=data["action"],
+            trigger=data.get("trigger"),
+            mapping=data.get("mapping") or {},
+            enabled=bool(data.get("enabled", True)),
+        )
+
+    @classmethod
+    def preset(cls, name: str) -> Subscription:
+        if name not in PRESETS:
+            raise InvalidConfig("preset", f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
+        trigger, action, mapping = PRESETS[name]
+        return cls(name=name, action=action, trigger=trigger, mapping=mapping)
+
+    def matches(self, message: Mapping[str, Any]) -> bool:
+        return self.enabled and self._trigger(message)
+
+    def build(
+        self, message: Mapping[str, Any], settings: Settings, now_ms: int | None = None
+    ) -> list[Request]:
+        """The requests for one message (whether or not the trigger matches it)."""
+        payload = self._fields.apply(message)
+        return self._action.build(payload, settings, now_ms)
+
+
+def default_subscriptions() -> list[Subscription]:
+    """What a new instance gets: every preset."""
+    return [Subscription.preset(name) for name in PRESETS]

@@ -1,0 +1,87 @@
+"""Small pure conversions shared by the builders: dates to epoch ms, platform casing, merges."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+
+_IOS = re.compile("ios", re.IGNORECASE)
+_ANDROID = re.compile("android", re.IGNORECASE)
+
+
+def to_epoch_ms(value: Any) -> int | None:
+    """Epoch ms of a datetime value, or ``None`` when it is not a valid date.
+
+    Numbers are already ms; an all-digit string is epoch ms too (not a compact ISO date, which
+    Segment's parser wrongly assumes); other strings are ISO 8601, a date alone meaning UTC
+    midnight and a date-time without an offset meaning UTC.
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return round(value) if math.isfinite(value) else None
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    if text.isdigit() or (text[0] == "-" and text[1:].isdigit()):
+        return int(text)
+    try:
+        if len(text) == 10 and text[4] == "-" and text[7] == "-":
+            day = date.fromisoformat(text)
+            moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        else:
+            moment = datetime.fromisoformat(text.replace("z", "Z"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+    except (ValueError, IndexError):
+        return None
+    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+def session_ms(value: Any) -> int | float | None:
+    """Amplitude ``session_id``: digit strings become ints, numbers stay, dates become ms."""
+    if not value:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value if math.isfinite(value) else None
+    return to_epoch_ms(value)
+
+
+def platform_casing(platform: str) -> str:
+    """``ios`` becomes ``iOS`` and ``android`` ``Android`` (first occurrence, any case)."""
+    return _ANDROID.sub("Android", _IOS.sub("iOS", platform, count=1), count=1)
+
+
+def js_round(value: float) -> int:
+    """JavaScript ``Math.round``: halves round up (towards +infinity)."""
+    return math.floor(value + 0.5)
+
+
+def merge_user_properties(*parts: dict[str, Any]) -> dict[str, Any]:
+    """Shallow merge in order, except ``$set`` and ``$setOnce`` which merge key by key."""
+    out: dict[str, Any] = {}
+    for part in parts:
+        for key, value in part.items():
+            if key in ("$set", "$setOnce") and isinstance(value, dict):
+                previous = out.get(key)
+                out[key] = {**previous, **value} if isinstance(previous, dict) else dict(value)
+            else:
+                out[key] = value
+    return out
+
+
+def utm_user_properties(utm: dict[str, Any] | None, referrer: Any) -> list[dict[str, Any]]:
+    """The ``$set``/``$setOnce`` parts for UTM values and a referrer (empty list when neither)."""
+    parts: list[dict[str, Any]] = []
+    if utm:
+        parts.append({"$set": dict(utm), "$setOnce": {f"initial_{k}": v for k, v in utm.items()}})
+    if referrer:
+        parts.append({"$set": {"referrer": referrer}, "$setOnce": {"initial_referrer": referrer}})
+    return parts

@@ -1,0 +1,176 @@
+"""Log Event, Log Event V2 and Log Purchase: mapped fields to ``/2/httpapi`` (or ``/batch``) bodies.
+
+The steps and their order are those of reference/amplitude-spec.md §2.5-2.6. Control fields
+(``use_batch_endpoint``, ``userAgent*``, ``library2``, ``setOnce``, ``products``, ...) steer the
+build and never appear in an event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tidings.core.mapping import UNDEFINED, Field, coerce
+from tidings.destinations.amplitude.convert import (
+    js_round,
+    merge_user_properties,
+    platform_casing,
+    session_ms,
+    to_epoch_ms,
+    utm_user_properties,
+)
+from tidings.destinations.amplitude.schema import EVENT_KEYS
+from tidings.destinations.amplitude.settings import Settings
+from tidings.destinations.amplitude.useragent import parse_user_agent
+from tidings.destinations.request import Request
+
+PRODUCT_EVENT = "Product Purchased"
+_PRODUCT_FIELDS = (
+    Field("price", "number"),
+    Field("revenue", "number"),
+    Field("quantity", "number"),
+    Field("productId", "string"),
+    Field("revenueType", "string"),
+)
+
+
+def library_value(p: dict[str, Any]) -> Any:
+    """``library2.mapping`` when its behaviour is ``use_mapping``, else ``"segment"``."""
+    library2 = p.get("library2")
+    if isinstance(library2, dict) and library2.get("behavior") == "use_mapping":
+        return library2.get("mapping")
+    return "segment"
+
+
+def apply_platform_rules(event: dict[str, Any], library: Any) -> None:
+    """Platform casing, then the Web rule (analytics.js with no platform means ``Web``)."""
+    platform = event.get("platform")
+    if isinstance(platform, str) and platform:
+        event["platform"] = platform_casing(platform)
+    if library == "analytics.js" and not event.get("platform"):
+        event["platform"] = "Web"
+
+
+def user_agent_fields(p: dict[str, Any]) -> dict[str, Any]:
+    """Parsed device fields (when parsing is on) and the raw agent (when asked for)."""
+    out: dict[str, Any] = {}
+    agent = p.get("userAgent")
+    if p.get("userAgentParsing", True) and agent:
+        hints = p.get("userAgentData") or {}
+        out.update(parse_user_agent(agent, hints.get("model"), hints.get("platformVersion")))
+    if p.get("includeRawUserAgent") and agent:
+        out["user_agent"] = agent
+    return out
+
+
+def base_event(p: dict[str, Any], *, v2: bool) -> dict[str, Any]:
+    """Steps 1-7: mapped event keys, platform rules, time, session, user-property operations."""
+    event = {k: p[k] for k in EVENT_KEYS if k in p}
+    apply_platform_rules(event, p.get("library"))
+    if "time" in p:
+        ms = to_epoch_ms(p["time"])
+        if ms is not None:
+            event["time"] = ms
+    if "session_id" in p:
+        session = session_ms(p["session_id"])
+        if session is not None:
+            event["session_id"] = session
+    if v2:
+        _v2_operations(event, p)
+    else:
+        utm = p.get("utm_properties") or None
+        parts = utm_user_properties(utm, p.get("referrer"))
+        if parts:
+            traits = dict(event.get("user_properties") or {})
+            traits.pop("utm_properties", None)
+            traits.pop("referrer", None)
+            event["user_properties"] = merge_user_properties(*parts, traits)
+    library = library_value(p)
+    if library is not None:
+        event["library"] = library
+    return event
+
+
+def _v2_operations(event: dict[str, Any], p: dict[str, Any]) -> None:
+    for name, op in (("setOnce", "$setOnce"), ("setAlways", "$set"), ("add", "$add")):
+        values = p.get(name)
+        if isinstance(values, dict) and any(v != "" for v in values.values()):
+            props = dict(event.get("user_properties") or {})
+            props[op] = values
+            event["user_properties"] = props
+
+
+def _with_user_agent(event: dict[str, Any], p: dict[str, Any]) -> dict[str, Any]:
+    parsed = user_agent_fields(p)
+    return {**parsed, **event} if parsed else event
+
+
+def _events_body(settings: Settings, events: list[dict[str, Any]], p: dict[str, Any]) -> Request:
+    body: dict[str, Any] = {"api_key": settings.api_key, "events": events}
+    min_id = p.get("min_id_length")
+    if isinstance(min_id, int) and min_id > 0:
+        body["options"] = {"min_id_length": min_id}
+    api = "batch" if p.get("use_batch_endpoint") else "httpapi"
+    return Request("POST", settings.url(api), json=body)
+
+
+def build_log_event(p: dict[str, Any], settings: Settings, *, v2: bool = False) -> list[Request]:
+    """One request with one event; revenue fields are never sent by Log Event."""
+    event = _with_user_agent(base_event(p, v2=v2), p)
+    return [_events_body(settings, [event], p)]
+
+
+def revenue_fields(x: dict[str, Any]) -> dict[str, Any]:
+    """Log Purchase's revenue rule: price x quantity wins; no revenue (or 0) means nothing."""
+    price: Any = x.get("price")
+    quantity: Any = x.get("quantity")
+    both = _is_number(price) and _is_number(quantity)
+    revenue = price * quantity if both else x.get("revenue")
+    if not revenue:
+        return {}
+    out: dict[str, Any] = {"revenue": revenue, "revenueType": x.get("revenueType") or "Purchase"}
+    if _is_number(quantity):
+        out["quantity"] = js_round(quantity)
+    if price is not None:
+        out["price"] = price
+    if x.get("productId") is not None:
+        out["productId"] = x["productId"]
+    return out
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _product(item: Any, index: int) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for f in _PRODUCT_FIELDS:
+        if f.name in item:
+            named = Field(f"products[{index}].{f.name}", f.type)
+            value = coerce(item[f.name], named)
+            if value is not None and value is not UNDEFINED:
+                out[f.name] = value
+    return out
+
+
+def build_log_purchase(p: dict[str, Any], settings: Settings) -> list[Request]:
+    """The order event plus one ``Product Purchased`` event per product, in one request."""
+    base = base_event(p, v2=False)
+    products = [_product(item, i) for i, item in enumerate(p.get("products") or [])]
+    per_product = bool(p.get("trackRevenuePerProduct"))
+    main = _with_user_agent(dict(base), p)
+    if not (per_product and products):
+        main.update(revenue_fields(p))
+    events = [main]
+    insert_id = base.get("insert_id")
+    for n, product in enumerate(products, start=1):
+        extra = dict(base)
+        extra["event_type"] = PRODUCT_EVENT
+        extra["event_properties"] = product
+        if per_product:
+            extra.update(revenue_fields(product))
+        if insert_id:
+            extra["insert_id"] = f"{insert_id}:{n}"
+        events.append(extra)
+    return [_events_body(settings, events, p)]

@@ -1,0 +1,110 @@
+"""A destination instance: settings plus subscriptions, turning messages into sendable work.
+
+``Destination.work(message, enqueued_ms)`` applies every enabled subscription whose trigger
+matches and splits the resulting requests into :class:`Pending` items: one per Amplitude event
+(so the sender can batch events from many messages and decide per event), one per form request.
+This is the seam an outbox uses: it stores the items, the sender delivers them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tidings.core.errors import InvalidConfig, InvalidInput
+from tidings.destinations.amplitude.actions import Subscription, default_subscriptions
+from tidings.destinations.amplitude.currents import DEFAULT_PREFIX, Currents
+from tidings.destinations.amplitude.delivery import Outcome, Pending
+from tidings.destinations.amplitude.settings import Settings
+from tidings.destinations.request import Request
+
+MAX_SUBSCRIPTIONS = 50
+
+
+@dataclass(slots=True)
+class Work:
+    """What one message gives an outbox: items to deliver and mapping failures to dead-letter."""
+
+    items: list[Pending] = field(default_factory=list)
+    rejected: list[Outcome] = field(default_factory=list)
+
+
+def to_pending(request: Request, key: str, enqueued_ms: int) -> list[Pending]:
+    """Split a built request into deliverable items keyed ``key`` (``key:n`` for extra events)."""
+    body = request.json
+    if body is None:
+        return [Pending(key=key, enqueued_ms=enqueued_ms, request=request)]
+    api = "batch" if request.url.endswith("/batch") else "httpapi"
+    options = body.get("options")
+    items = []
+    for n, event in enumerate(body.get("events") or []):
+        item_key = key if n == 0 else f"{key}:{n}"
+        items.append(Pending(item_key, enqueued_ms, event=event, api=api, options=options))
+    return items
+
+
+@dataclass(slots=True)
+class Destination:
+    """``{kind: "amplitude", settings, subscriptions}`` (at most 50 subscriptions)."""
+
+    settings: Settings = field(default_factory=Settings)
+    subscriptions: Sequence[Subscription] = field(default_factory=default_subscriptions)
+
+    def __post_init__(self) -> None:
+        if len(self.subscriptions) > MAX_SUBSCRIPTIONS:
+            raise InvalidConfig("subscriptions", f"at most {MAX_SUBSCRIPTIONS} subscriptions")
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Destination:
+        subs = data.get("subscriptions")
+        if subs is None:
+            return cls(Settings.from_json(data.get("settings")))
+        if not isinstance(subs, list):
+            raise InvalidConfig("subscriptions", "must be a list")
+        parsed = []
+        for i, sub in enumerate(subs):
+            try:
+                parsed.append(Subscription.from_json(sub))
+            except InvalidConfig as exc:
+                raise InvalidConfig(f"subscriptions[{i}].{exc.field}", exc.reason) from None
+        return cls(Settings.from_json(data.get("settings")), parsed)
+
+    def requests(self, message: Mapping[str, Any], now_ms: int | None = None) -> list[Request]:
+        """Every request the matching subscriptions build for one message."""
+        out: list[Request] = []
+        for sub in self.subscriptions:
+            if sub.matches(message):
+                out.extend(sub.build(message, self.settings, now_ms))
+        return out
+
+    def work(self, message: Mapping[str, Any], enqueued_ms: int) -> Work:
+        """The pending items for one message, keyed by its ``messageId`` and subscription.
+
+        A message a subscription cannot map (a required field missing, a value that cannot be
+        coerced) is not retried: it comes back in ``rejected`` as a dead-letter outcome naming
+        the field, and the other subscriptions still get their items.
+        """
+        work = Work()
+        message_id = str(message.get("messageId") or "")
+        for sub in self.subscriptions:
+            if not sub.matches(message):
+                continue
+            try:
+                requests = sub.build(message, self.settings, enqueued_ms)
+            except InvalidInput as exc:
+                key = f"{message_id}/{sub.name}"
+                work.rejected.append(Outcome(key, "dead", None, f"mapping failed: {exc}"))
+                continue
+            for r, request in enumerate(requests):
+                work.items.extend(to_pending(request, f"{message_id}/{sub.name}/{r}", enqueued_ms))
+        return work
+
+
+def currents_from_json(data: Mapping[str, Any]) -> Currents:
+    """``{kind: "amplitude-currents", settings: {apiKey, endpoint, prefix}}``."""
+    settings = data.get("settings") or {}
+    prefix = settings.get("prefix", DEFAULT_PREFIX) if isinstance(settings, Mapping) else None
+    if not isinstance(prefix, str) or not prefix:
+        raise InvalidConfig("settings.prefix", "must be a non-empty string")
+    return Currents(settings=Settings.from_json(settings), prefix=prefix)
