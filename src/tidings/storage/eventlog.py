@@ -1,0 +1,438 @@
+"""The event log: idempotent batch append, catalogs and stats in the same transaction, cursors.
+
+A log row is a handful of indexed columns plus one ``payload`` blob holding the orjson bytes the
+caller produced; nothing is decoded on the way in or out, so appending and reading cost a copy,
+not thousands of live dicts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from tidings.core.events import CAMPAIGN_RESOLVED, CAMPAIGN_SHOWN
+from tidings.storage.base import (
+    DecisionIn,
+    EventIn,
+    IngestOutcome,
+    IngestResult,
+    LogKind,
+    LogRecord,
+    PropertyType,
+    RenderResponse,
+    StoredResponse,
+)
+from tidings.storage.engine import Engine, Row, Tx
+
+_CHUNK = 100
+"""Rows per multi-row INSERT: few round trips, and far below every parameter limit."""
+
+_LOG_COLUMNS = "seq, app_id, kind, item_id, name, ts, arrival_ms, payload, device_id, user_id"
+_MS_PER_DAY = 86_400_000
+_DAY_CACHE: dict[int, str] = {}
+
+
+_clock_lock = threading.Lock()
+_last_ms = 0
+
+
+def now_ms() -> int:
+    """Epoch milliseconds for the store's own timestamps (createdAt, revoked_at...).
+
+    Strictly increasing within a process: two campaigns (or keys, apps...) created in the same
+    millisecond still get distinct ``createdAt`` values, so "oldest first" listings and the
+    "earliest created wins" campaign tie-break are total orders, not coin flips.
+    """
+    global _last_ms  # noqa: PLW0603 - one process-wide clock is the point
+    with _clock_lock:
+        _last_ms = max(int(time.time() * 1000), _last_ms + 1)
+        return _last_ms
+
+
+def utc_day(ts_ms: int) -> str:
+    """``YYYY-MM-DD`` of a timestamp in UTC (cached: a batch mostly hits one or two days)."""
+    number = ts_ms // _MS_PER_DAY
+    day = _DAY_CACHE.get(number)
+    if day is None:
+        day = datetime.fromtimestamp(number * 86_400, UTC).strftime("%Y-%m-%d")
+        if len(_DAY_CACHE) > 4096:
+            _DAY_CACHE.clear()
+        _DAY_CACHE[number] = day
+    return day
+
+
+def infer_type(value: Any) -> PropertyType | None:
+    """Catalog type of a custom-property value (``bool`` first: it is an ``int`` subclass)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return None
+
+
+def _to_record(row: Row) -> LogRecord:
+    return LogRecord(
+        seq=int(row[0]),
+        app_id=row[1],
+        kind=row[2],
+        item_id=row[3],
+        name=row[4],
+        timestamp=int(row[5]),
+        arrival_ms=int(row[6]),
+        payload=bytes(row[7]),
+        device_id=row[8],
+        user_id=row[9],
+    )
+
+
+def _insert_log_rows(tx: Tx, rows: list[tuple[Any, ...]]) -> set[str]:
+    """Insert rows, skipping ones whose (app, kind, id) exists; return the ids inserted."""
+    inserted: set[str] = set()
+    if tx.dialect.name == "postgresql":
+        # One statement with nine array parameters: PostgreSQL plans it once, however many
+        # rows, where a VALUES list of hundreds of parameters costs a fresh parse and plan.
+        columns = list(zip(*rows, strict=True))
+        cur = tx.execute(
+            "INSERT INTO event_log (app_id, kind, item_id, name, ts, arrival_ms, payload,"
+            " device_id, user_id) SELECT * FROM unnest(?::text[], ?::text[], ?::text[],"
+            " ?::text[], ?::bigint[], ?::bigint[], ?::bytea[], ?::text[], ?::text[])"
+            " ON CONFLICT (app_id, kind, item_id) DO NOTHING RETURNING item_id",
+            [list(column) for column in columns],
+        )
+        return {r[0] for r in cur.fetchall()}
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start : start + _CHUNK]
+        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+        params = [value for row in chunk for value in row]
+        cur = tx.execute(
+            "INSERT INTO event_log (app_id, kind, item_id, name, ts, arrival_ms, payload,"
+            f" device_id, user_id) VALUES {values}"
+            " ON CONFLICT (app_id, kind, item_id) DO NOTHING RETURNING item_id",
+            params,
+        )
+        inserted.update(r[0] for r in cur.fetchall())
+    return inserted
+
+
+def _append(
+    tx: Tx,
+    app_id: str,
+    kind: LogKind,
+    items: Sequence[EventIn] | Sequence[DecisionIn],
+    arrival_ms: int,
+) -> list[bool]:
+    """Append one kind of item; returns per-item ``stored now`` flags in input order."""
+    seen: set[str] = set()
+    first: list[bool] = []
+    rows: list[tuple[Any, ...]] = []
+    for item in items:
+        if item.id in seen:
+            first.append(False)
+            continue
+        seen.add(item.id)
+        first.append(True)
+        name = item.name if isinstance(item, EventIn) else item.campaign_id
+        rows.append(
+            (
+                app_id,
+                kind,
+                item.id,
+                name,
+                item.timestamp,
+                arrival_ms,
+                item.payload,
+                item.device_id,
+                item.user_id,
+            )
+        )
+    inserted = _insert_log_rows(tx, rows) if rows else set()
+    ids = [item.id for item in items]
+    return [is_first and i in inserted for is_first, i in zip(first, ids, strict=True)]
+
+
+def _update_catalogs(
+    tx: Tx,
+    app_id: str,
+    *,
+    events: Sequence[EventIn],
+    flags: Sequence[bool],
+    decisions: Sequence[DecisionIn],
+    decision_flags: Sequence[bool],
+    custom_properties: Mapping[str, Any] | None,
+) -> None:
+    catalog: dict[tuple[str, str], list[int]] = {}
+    stats: dict[tuple[str, str, str, str], int] = {}
+    for event, stored in zip(events, flags, strict=True):
+        if not stored:
+            continue
+        entry = catalog.get((event.name, event.type))
+        if entry is None:
+            catalog[(event.name, event.type)] = [1, event.timestamp]
+        else:
+            entry[0] += 1
+            entry[1] = max(entry[1], event.timestamp)
+        props = event.properties
+        if props is None or event.name not in (CAMPAIGN_SHOWN, CAMPAIGN_RESOLVED):
+            continue
+        campaign_id = props.get("campaignId")
+        if not isinstance(campaign_id, str):
+            continue
+        day = utc_day(event.timestamp)
+        if event.name == CAMPAIGN_SHOWN:
+            key = (campaign_id, day, "shown", "")
+            stats[key] = stats.get(key, 0) + 1
+            continue
+        result = props.get("result")
+        if isinstance(result, str):
+            key = (campaign_id, day, "resolved", result)
+            stats[key] = stats.get(key, 0) + 1
+        reason = props.get("unavailableReason")
+        if isinstance(reason, str):
+            key = (campaign_id, day, "unavailable", reason)
+            stats[key] = stats.get(key, 0) + 1
+    for decision, stored in zip(decisions, decision_flags, strict=True):
+        if stored:
+            key = (decision.campaign_id, utc_day(decision.timestamp), "decision", decision.status)
+            stats[key] = stats.get(key, 0) + 1
+    tx.executemany(
+        "INSERT INTO event_catalog (app_id, name, type, count, last_seen) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (app_id, name, type) DO UPDATE SET"
+        " count = event_catalog.count + excluded.count,"
+        " last_seen = CASE WHEN excluded.last_seen > event_catalog.last_seen"
+        " THEN excluded.last_seen ELSE event_catalog.last_seen END",
+        [(app_id, name, typ, c, last) for (name, typ), (c, last) in catalog.items()],
+    )
+    tx.executemany(
+        "INSERT INTO campaign_stats (campaign_id, day, metric, key, count) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (campaign_id, day, metric, key) DO UPDATE SET"
+        " count = campaign_stats.count + excluded.count",
+        [(*key, n) for key, n in stats.items()],
+    )
+    if custom_properties:
+        types = [(app_id, k, t) for k, v in custom_properties.items() if (t := infer_type(v))]
+        # The WHERE keeps an unchanged key from rewriting its row on every request.
+        tx.executemany(
+            "INSERT INTO property_catalog (app_id, key, type) VALUES (?, ?, ?)"
+            " ON CONFLICT (app_id, key) DO UPDATE SET type = 'mixed'"
+            " WHERE property_catalog.type <> excluded.type AND property_catalog.type <> 'mixed'",
+            types,
+        )
+
+
+def ingest_tx(
+    tx: Tx,
+    app_id: str,
+    *,
+    events: Sequence[EventIn],
+    decisions: Sequence[DecisionIn],
+    arrival_ms: int,
+    request_id: str | None,
+    render: RenderResponse | None,
+    custom_properties: Mapping[str, Any] | None,
+) -> IngestResult:
+    """The body of :meth:`Store.ingest`, run inside a write transaction."""
+    if request_id is not None:
+        # Claim the request id first: a concurrent attempt (another process on PostgreSQL)
+        # waits on this row and then finds the finished response instead of writing twice.
+        claimed = tx.one(
+            "INSERT INTO request_responses (app_id, request_id, status, body, created_at)"
+            " VALUES (?, ?, 0, ?, ?) ON CONFLICT (app_id, request_id) DO NOTHING"
+            " RETURNING request_id",
+            (app_id, request_id, b"", arrival_ms),
+        )
+        if claimed is None:
+            row = tx.one(
+                "SELECT status, body FROM request_responses WHERE app_id = ? AND request_id = ?",
+                (app_id, request_id),
+            )
+            assert row is not None
+            return IngestResult(StoredResponse(int(row[0]), bytes(row[1])), None, True)
+    event_flags = _append(tx, app_id, "event", events, arrival_ms) if events else []
+    decision_flags = _append(tx, app_id, "decision", decisions, arrival_ms) if decisions else []
+    _update_catalogs(
+        tx,
+        app_id,
+        events=events,
+        flags=event_flags,
+        decisions=decisions,
+        decision_flags=decision_flags,
+        custom_properties=custom_properties,
+    )
+    outcome = IngestOutcome(events=event_flags, decisions=decision_flags)
+    response: StoredResponse | None = None
+    if request_id is not None:
+        if render is None:
+            raise ValueError("ingest with a request_id needs render to build the stored response")
+        response = render(outcome)
+        tx.execute(
+            "UPDATE request_responses SET status = ?, body = ? WHERE app_id = ? AND request_id = ?",
+            (response.status, response.body, app_id, request_id),
+        )
+    return IngestResult(response, outcome, False)
+
+
+class EventLogMixin:
+    """Event-log methods of :class:`~tidings.storage.base.Store` for the SQL backends."""
+
+    _engine: Engine
+    _append_waiters: set[asyncio.Future[None]]
+
+    def _wake_appended(self) -> None:
+        waiters, self._append_waiters = self._append_waiters, set()
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _append_signal(self, timeout: float) -> None:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._append_waiters.add(waiter)
+        try:
+            await asyncio.wait_for(waiter, timeout)
+        except TimeoutError:
+            pass
+        finally:
+            self._append_waiters.discard(waiter)
+
+    async def ingest(
+        self,
+        app_id: str,
+        events: Sequence[EventIn],
+        decisions: Sequence[DecisionIn] = (),
+        *,
+        arrival_ms: int,
+        request_id: str | None = None,
+        render: RenderResponse | None = None,
+        custom_properties: Mapping[str, Any] | None = None,
+    ) -> IngestResult:
+        if request_id is not None and render is None:
+            raise ValueError("ingest with a request_id needs render to build the stored response")
+        result = await self._engine.write(
+            lambda tx: ingest_tx(
+                tx,
+                app_id,
+                events=events,
+                decisions=decisions,
+                arrival_ms=arrival_ms,
+                request_id=request_id,
+                render=render,
+                custom_properties=custom_properties,
+            )
+        )
+        outcome = result.outcome
+        if outcome is not None and (any(outcome.events) or any(outcome.decisions)):
+            self._wake_appended()
+        return result
+
+    async def stored_response(self, app_id: str, request_id: str) -> StoredResponse | None:
+        row = await self._engine.read(
+            lambda tx: tx.one(
+                "SELECT status, body FROM request_responses WHERE app_id = ? AND request_id = ?",
+                (app_id, request_id),
+            )
+        )
+        return StoredResponse(int(row[0]), bytes(row[1])) if row else None
+
+    async def prune_responses(self, older_than_ms: int) -> int:
+        def run(tx: Tx) -> int:
+            cur = tx.execute("DELETE FROM request_responses WHERE created_at < ?", (older_than_ms,))
+            return int(cur.rowcount)
+
+        return await self._engine.write(run)
+
+    async def last_seq(self) -> int:
+        value = await self._engine.read(lambda tx: tx.scalar("SELECT MAX(seq) FROM event_log"))
+        return int(value) if value is not None else 0
+
+    async def read_log(self, after_seq: int, limit: int = 1000) -> list[LogRecord]:
+        rows = await self._engine.read(
+            lambda tx: tx.all(
+                f"SELECT {_LOG_COLUMNS} FROM event_log WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after_seq, limit),
+            )
+        )
+        return [_to_record(r) for r in rows]
+
+    async def read_time_range(
+        self,
+        app_id: str,
+        from_ms: int,
+        to_ms: int,
+        *,
+        after_seq: int = 0,
+        limit: int = 1000,
+        kind: LogKind | None = None,
+    ) -> list[LogRecord]:
+        sql = (
+            f"SELECT {_LOG_COLUMNS} FROM event_log"
+            " WHERE app_id = ? AND ts >= ? AND ts < ? AND seq > ?"
+        )
+        params: list[Any] = [app_id, from_ms, to_ms, after_seq]
+        if kind is not None:
+            sql += " AND kind = ?"
+            params.append(kind)
+        sql += " ORDER BY seq LIMIT ?"
+        params.append(limit)
+        rows = await self._engine.read(lambda tx: tx.all(sql, params))
+        return [_to_record(r) for r in rows]
+
+    async def recent_events(self, app_id: str, limit: int = 50) -> list[LogRecord]:
+        rows = await self._engine.read(
+            lambda tx: tx.all(
+                f"SELECT {_LOG_COLUMNS} FROM event_log WHERE app_id = ? AND kind = 'event'"
+                " ORDER BY seq DESC LIMIT ?",
+                (app_id, limit),
+            )
+        )
+        return [_to_record(r) for r in rows]
+
+    async def read_after(self, cursor: str, limit: int = 1000) -> list[LogRecord]:
+        rows = await self._engine.read(
+            lambda tx: tx.all(
+                f"SELECT {_LOG_COLUMNS} FROM event_log WHERE seq >"
+                " COALESCE((SELECT seq FROM cursors WHERE name = ?), 0) ORDER BY seq LIMIT ?",
+                (cursor, limit),
+            )
+        )
+        return [_to_record(r) for r in rows]
+
+    async def commit_cursor(self, cursor: str, seq: int) -> None:
+        params = (cursor, seq, now_ms())
+
+        def run(tx: Tx) -> None:
+            tx.execute(
+                "INSERT INTO cursors (name, seq, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET seq = excluded.seq,"
+                " updated_at = excluded.updated_at WHERE cursors.seq < excluded.seq",
+                params,
+            )
+
+        await self._engine.write(run)
+
+    async def reset_cursor(self, cursor: str, seq: int) -> None:
+        params = (cursor, seq, now_ms())
+
+        def run(tx: Tx) -> None:
+            tx.execute(
+                "INSERT INTO cursors (name, seq, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET seq = excluded.seq,"
+                " updated_at = excluded.updated_at",
+                params,
+            )
+
+        await self._engine.write(run)
+
+    async def get_cursor(self, cursor: str) -> int:
+        value = await self._engine.read(
+            lambda tx: tx.scalar("SELECT seq FROM cursors WHERE name = ?", (cursor,))
+        )
+        return int(value) if value is not None else 0
+
+    async def list_cursors(self) -> dict[str, int]:
+        rows = await self._engine.read(lambda tx: tx.all("SELECT name, seq FROM cursors"))
+        return {name: int(seq) for name, seq in rows}

@@ -1,0 +1,677 @@
+"""The :class:`Store` implementation shared by SQLite and PostgreSQL.
+
+The two backends differ only in how they connect and in their DDL; every query here is written in
+the common subset (``ON CONFLICT ... DO UPDATE``, ``RETURNING``, ``?`` placeholders).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from tidings.core.events import SYSTEM_EVENT_NAMES
+from tidings.storage import keys
+from tidings.storage.base import (
+    ApiKeyInfo,
+    AppCredentials,
+    Application,
+    Campaign,
+    CampaignState,
+    CampaignStats,
+    Cohort,
+    CohortChange,
+    DayStats,
+    Document,
+    EventCatalogEntry,
+    KeyPair,
+    NotFoundError,
+    Project,
+    ProjectSettings,
+    PropertyCatalogEntry,
+    SigningKey,
+    Store,
+)
+from tidings.storage.engine import Engine, Row, Tx
+from tidings.storage.eventlog import EventLogMixin, now_ms
+from tidings.storage.migrations import Migration, apply_pending, current_version
+
+_PROJECT_COLUMNS = "id, name, settings, created_at"
+_APP_COLUMNS = "id, project_id, name, platform, created_at"
+_CAMPAIGN_COLUMNS = "id, app_id, state, created_at, updated_at, body"
+
+
+def _project(row: Row, import_key: str | None = None) -> Project:
+    return Project(
+        id=row[0],
+        name=row[1],
+        settings=ProjectSettings.from_json(orjson.loads(row[2])),
+        created_at=int(row[3]),
+        data_import_key=import_key,
+    )
+
+
+def _app(row: Row) -> Application:
+    return Application(
+        id=row[0], project_id=row[1], name=row[2], platform=row[3], created_at=int(row[4])
+    )
+
+
+def _campaign(row: Row) -> Campaign:
+    return Campaign(
+        id=row[0],
+        app_id=row[1],
+        state=row[2],
+        created_at=int(row[3]),
+        updated_at=int(row[4]),
+        body=orjson.loads(row[5]),
+    )
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode("utf-8")
+
+
+def _bump_project(tx: Tx, project_id: str) -> None:
+    """Advance the config revision served as ETag material for every app of the project."""
+    tx.execute("UPDATE projects SET revision = revision + 1 WHERE id = ?", (project_id,))
+
+
+def _bump_app(tx: Tx, app_id: str) -> None:
+    tx.execute(
+        "UPDATE projects SET revision = revision + 1"
+        " WHERE id = (SELECT project_id FROM apps WHERE id = ?)",
+        (app_id,),
+    )
+
+
+def _new_key_pair(tx: Tx, server_key: bytes, app_id: str, at: int) -> KeyPair:
+    public = keys.new_credential("pk")
+    secret = keys.new_credential("sk")
+    tx.execute(
+        "INSERT INTO api_keys (public_key, app_id, sealed_secret, created_at) VALUES (?, ?, ?, ?)",
+        (public, app_id, keys.seal(server_key, secret, public), at),
+    )
+    return KeyPair(app_id=app_id, api_key_public=public, api_key_secret=secret)
+
+
+def _new_write_key(tx: Tx, app_id: str, at: int) -> str:
+    write_key = keys.new_credential("wk")
+    tx.execute(
+        "INSERT INTO write_keys (key_hash, app_id, created_at) VALUES (?, ?, ?)",
+        (keys.digest(write_key), app_id, at),
+    )
+    return write_key
+
+
+def _require_app(tx: Tx, app_id: str) -> None:
+    if tx.one("SELECT 1 FROM apps WHERE id = ?", (app_id,)) is None:
+        raise NotFoundError("app", app_id)
+
+
+class SqlStore(EventLogMixin, Store):
+    """A :class:`Store` over an :class:`Engine`; subclasses only connect."""
+
+    migrations: Sequence[Migration] = ()
+
+    def __init__(self, engine: Engine, server_key: bytes) -> None:
+        self._engine = engine
+        self._server_key = server_key
+        self._append_waiters = set()
+
+    @property
+    def engine(self) -> Engine:
+        """The engine (write statistics, ``hold``/``release`` for benchmarks and tests)."""
+        return self._engine
+
+    async def migrate(self) -> list[int]:
+        """Apply pending migrations; returns the versions applied now (usually none)."""
+        migrations = self.migrations
+        return await self._engine.write(lambda tx: apply_pending(tx, migrations))
+
+    # lifecycle -----------------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        await self._engine.close()
+
+    async def schema_version(self) -> int:
+        return await self._engine.read(current_version)
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._engine.read(lambda tx: tx.scalar("SELECT 1")) == 1)
+        except Exception:
+            return False
+
+    # projects ------------------------------------------------------------------------------------
+
+    async def create_project(self, name: str, settings: ProjectSettings | None = None) -> Project:
+        project_id = keys.new_id("prj")
+        import_key = keys.new_credential("dik")
+        chosen = settings or ProjectSettings()
+        at = now_ms()
+
+        def run(tx: Tx) -> None:
+            tx.execute(
+                "INSERT INTO projects (id, name, settings, import_key_hash, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (project_id, name, _dumps(chosen.to_json()), keys.digest(import_key), at),
+            )
+
+        await self._engine.write(run)
+        return Project(project_id, name, chosen, at, data_import_key=import_key)
+
+    async def get_project(self, project_id: str) -> Project | None:
+        row = await self._engine.read(
+            lambda tx: tx.one(
+                f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE id = ?", (project_id,)
+            )
+        )
+        return _project(row) if row else None
+
+    async def get_project_by_name(self, name: str) -> Project | None:
+        row = await self._engine.read(
+            lambda tx: tx.one(
+                f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE name = ?"
+                " ORDER BY created_at, id LIMIT 1",
+                (name,),
+            )
+        )
+        return _project(row) if row else None
+
+    async def list_projects(self) -> list[Project]:
+        rows = await self._engine.read(
+            lambda tx: tx.all(f"SELECT {_PROJECT_COLUMNS} FROM projects ORDER BY created_at, id")
+        )
+        return [_project(r) for r in rows]
+
+    async def update_project_settings(self, project_id: str, settings: ProjectSettings) -> Project:
+        def run(tx: Tx) -> Row:
+            tx.execute(
+                "UPDATE projects SET settings = ?, revision = revision + 1 WHERE id = ?",
+                (_dumps(settings.to_json()), project_id),
+            )
+            row = tx.one(f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE id = ?", (project_id,))
+            if row is None:
+                raise NotFoundError("project", project_id)
+            return row
+
+        return _project(await self._engine.write(run))
+
+    async def rotate_data_import_key(self, project_id: str) -> str:
+        import_key = keys.new_credential("dik")
+
+        def run(tx: Tx) -> None:
+            cur = tx.execute(
+                "UPDATE projects SET import_key_hash = ? WHERE id = ?",
+                (keys.digest(import_key), project_id),
+            )
+            if cur.rowcount == 0:
+                raise NotFoundError("project", project_id)
+
+        await self._engine.write(run)
+        return import_key
+
+    async def project_for_import_key(self, data_import_key: str) -> Project | None:
+        hashed = keys.digest(data_import_key)
+        row = await self._engine.read(
+            lambda tx: tx.one(
+                f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE import_key_hash = ?", (hashed,)
+            )
+        )
+        return _project(row) if row else None
+
+    # applications and keys -----------------------------------------------------------------------
+
+    async def create_app(self, project_id: str, name: str, platform: str) -> AppCredentials:
+        app_id = keys.new_id("app")
+        at = now_ms()
+        server_key = self._server_key
+
+        def run(tx: Tx) -> AppCredentials:
+            if tx.one("SELECT 1 FROM projects WHERE id = ?", (project_id,)) is None:
+                raise NotFoundError("project", project_id)
+            tx.execute(
+                "INSERT INTO apps (id, project_id, name, platform, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (app_id, project_id, name, platform, at),
+            )
+            pair = _new_key_pair(tx, server_key, app_id, at)
+            write_key = _new_write_key(tx, app_id, at)
+            return AppCredentials(app_id, pair.api_key_public, pair.api_key_secret, write_key)
+
+        return await self._engine.write(run)
+
+    async def get_app(self, app_id: str) -> Application | None:
+        row = await self._engine.read(
+            lambda tx: tx.one(f"SELECT {_APP_COLUMNS} FROM apps WHERE id = ?", (app_id,))
+        )
+        return _app(row) if row else None
+
+    async def list_apps(self, project_id: str | None = None) -> list[Application]:
+        params: tuple[str, ...] = ()
+        if project_id is None:
+            sql = f"SELECT {_APP_COLUMNS} FROM apps ORDER BY created_at, id"
+        else:
+            sql = f"SELECT {_APP_COLUMNS} FROM apps WHERE project_id = ? ORDER BY created_at, id"
+            params = (project_id,)
+        rows = await self._engine.read(lambda tx: tx.all(sql, params))
+        return [_app(r) for r in rows]
+
+    async def rotate_keys(self, app_id: str) -> KeyPair:
+        server_key = self._server_key
+        at = now_ms()
+
+        def run(tx: Tx) -> KeyPair:
+            _require_app(tx, app_id)
+            return _new_key_pair(tx, server_key, app_id, at)
+
+        return await self._engine.write(run)
+
+    async def revoke_key(self, app_id: str, api_key_public: str) -> bool:
+        at = now_ms()
+
+        def run(tx: Tx) -> bool:
+            cur = tx.execute(
+                "UPDATE api_keys SET revoked_at = ?"
+                " WHERE public_key = ? AND app_id = ? AND revoked_at IS NULL",
+                (at, api_key_public, app_id),
+            )
+            return bool(cur.rowcount)
+
+        return await self._engine.write(run)
+
+    async def list_keys(self, app_id: str) -> list[ApiKeyInfo]:
+        rows = await self._engine.read(
+            lambda tx: tx.all(
+                "SELECT app_id, public_key, created_at, revoked_at FROM api_keys"
+                " WHERE app_id = ? ORDER BY created_at, public_key",
+                (app_id,),
+            )
+        )
+        return [
+            ApiKeyInfo(r[0], r[1], int(r[2]), int(r[3]) if r[3] is not None else None) for r in rows
+        ]
+
+    async def signing_key(self, api_key_public: str) -> SigningKey | None:
+        row = await self._engine.read(
+            lambda tx: tx.one(
+                "SELECT k.app_id, a.project_id, k.sealed_secret FROM api_keys k"
+                " JOIN apps a ON a.id = k.app_id WHERE k.public_key = ? AND k.revoked_at IS NULL",
+                (api_key_public,),
+            )
+        )
+        if row is None:
+            return None
+        secret = keys.unseal(self._server_key, row[2], api_key_public)
+        return SigningKey(row[0], row[1], api_key_public, secret)
+
+    async def rotate_write_key(self, app_id: str) -> str:
+        at = now_ms()
+
+        def run(tx: Tx) -> str:
+            _require_app(tx, app_id)
+            return _new_write_key(tx, app_id, at)
+
+        return await self._engine.write(run)
+
+    async def revoke_write_key(self, app_id: str, write_key: str) -> bool:
+        at, hashed = now_ms(), keys.digest(write_key)
+
+        def run(tx: Tx) -> bool:
+            cur = tx.execute(
+                "UPDATE write_keys SET revoked_at = ?"
+                " WHERE key_hash = ? AND app_id = ? AND revoked_at IS NULL",
+                (at, hashed, app_id),
+            )
+            return bool(cur.rowcount)
+
+        return await self._engine.write(run)
+
+    async def app_for_write_key(self, write_key: str) -> Application | None:
+        hashed = keys.digest(write_key)
+        row = await self._engine.read(
+            lambda tx: tx.one(
+                "SELECT a.id, a.project_id, a.name, a.platform, a.created_at FROM write_keys w"
+                " JOIN apps a ON a.id = w.app_id WHERE w.key_hash = ? AND w.revoked_at IS NULL",
+                (hashed,),
+            )
+        )
+        return _app(row) if row else None
+
+    # admin tokens --------------------------------------------------------------------------------
+
+    async def create_admin_token(self, label: str = "") -> str:
+        token = keys.new_credential("tat")
+        params = (keys.digest(token), label, now_ms())
+
+        def run(tx: Tx) -> None:
+            tx.execute(
+                "INSERT INTO admin_tokens (token_hash, label, created_at) VALUES (?, ?, ?)", params
+            )
+
+        await self._engine.write(run)
+        return token
+
+    async def verify_admin_token(self, token: str) -> bool:
+        hashed = keys.digest(token)
+        row = await self._engine.read(
+            lambda tx: tx.one(
+                "SELECT 1 FROM admin_tokens WHERE token_hash = ? AND revoked_at IS NULL", (hashed,)
+            )
+        )
+        return row is not None
+
+    async def revoke_admin_token(self, token: str) -> bool:
+        hashed, at = keys.digest(token), now_ms()
+
+        def run(tx: Tx) -> bool:
+            cur = tx.execute(
+                "UPDATE admin_tokens SET revoked_at = ?"
+                " WHERE token_hash = ? AND revoked_at IS NULL",
+                (at, hashed),
+            )
+            return bool(cur.rowcount)
+
+        return await self._engine.write(run)
+
+    # campaigns -----------------------------------------------------------------------------------
+
+    async def create_campaign(
+        self, app_id: str, body: Mapping[str, Any], state: CampaignState = "Draft"
+    ) -> Campaign:
+        at = now_ms()
+        wanted = body.get("id")
+
+        def run(tx: Tx) -> Campaign:
+            _require_app(tx, app_id)
+            campaign_id = wanted if isinstance(wanted, str) and wanted else keys.new_id("c")
+            if tx.one("SELECT 1 FROM campaigns WHERE id = ?", (campaign_id,)) is not None:
+                campaign_id = keys.new_id("c")
+            full = {**body, "id": campaign_id, "state": state, "createdAt": at}
+            tx.execute(
+                f"INSERT INTO campaigns ({_CAMPAIGN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                (campaign_id, app_id, state, at, at, _dumps(full)),
+            )
+            _bump_app(tx, app_id)
+            return Campaign(campaign_id, app_id, state, at, at, full)
+
+        return await self._engine.write(run)
+
+    async def get_campaign(self, campaign_id: str) -> Campaign | None:
+        row = await self._engine.read(
+            lambda tx: tx.one(
+                f"SELECT {_CAMPAIGN_COLUMNS} FROM campaigns WHERE id = ?", (campaign_id,)
+            )
+        )
+        return _campaign(row) if row else None
+
+    async def list_campaigns(
+        self, app_id: str, state: CampaignState | None = None
+    ) -> list[Campaign]:
+        sql = f"SELECT {_CAMPAIGN_COLUMNS} FROM campaigns WHERE app_id = ?"
+        params: tuple[str, ...] = (app_id,)
+        if state is not None:
+            sql += " AND state = ?"
+            params = (app_id, state)
+        sql += " ORDER BY created_at, id"
+        rows = await self._engine.read(lambda tx: tx.all(sql, params))
+        return [_campaign(r) for r in rows]
+
+    async def _rewrite_campaign(
+        self, campaign_id: str, body: Mapping[str, Any] | None, state: CampaignState | None
+    ) -> Campaign:
+        at = now_ms()
+
+        def run(tx: Tx) -> Campaign:
+            row = tx.one(f"SELECT {_CAMPAIGN_COLUMNS} FROM campaigns WHERE id = ?", (campaign_id,))
+            if row is None:
+                raise NotFoundError("campaign", campaign_id)
+            old = _campaign(row)
+            new_state = state or old.state
+            base = body if body is not None else old.body
+            full = {**base, "id": old.id, "state": new_state, "createdAt": old.created_at}
+            tx.execute(
+                "UPDATE campaigns SET state = ?, updated_at = ?, body = ? WHERE id = ?",
+                (new_state, at, _dumps(full), campaign_id),
+            )
+            _bump_app(tx, old.app_id)
+            return Campaign(old.id, old.app_id, new_state, old.created_at, at, full)
+
+        return await self._engine.write(run)
+
+    async def replace_campaign(self, campaign_id: str, body: Mapping[str, Any]) -> Campaign:
+        return await self._rewrite_campaign(campaign_id, body, None)
+
+    async def set_campaign_state(self, campaign_id: str, state: CampaignState) -> Campaign:
+        return await self._rewrite_campaign(campaign_id, None, state)
+
+    async def delete_campaign(self, campaign_id: str) -> bool:
+        def run(tx: Tx) -> bool:
+            app_id = tx.scalar("SELECT app_id FROM campaigns WHERE id = ?", (campaign_id,))
+            if app_id is None:
+                return False
+            tx.execute("DELETE FROM campaigns WHERE id = ?", (campaign_id,))
+            _bump_app(tx, app_id)
+            return True
+
+        return await self._engine.write(run)
+
+    async def config_revision(self, app_id: str) -> int:
+        value = await self._engine.read(
+            lambda tx: tx.scalar(
+                "SELECT p.revision FROM projects p JOIN apps a ON a.project_id = p.id"
+                " WHERE a.id = ?",
+                (app_id,),
+            )
+        )
+        if value is None:
+            raise NotFoundError("app", app_id)
+        return int(value)
+
+    # cohorts -------------------------------------------------------------------------------------
+
+    async def upsert_cohort(
+        self, project_id: str, cohort_id: str, name: str, created_at: int | None = None
+    ) -> Cohort:
+        at = created_at if created_at is not None else now_ms()
+
+        def run(tx: Tx) -> Cohort:
+            if tx.one("SELECT 1 FROM projects WHERE id = ?", (project_id,)) is None:
+                raise NotFoundError("project", project_id)
+            tx.execute(
+                "INSERT INTO cohorts (project_id, id, name, created_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (project_id, id) DO UPDATE SET name = excluded.name",
+                (project_id, cohort_id, name, at),
+            )
+            _bump_project(tx, project_id)
+            return _cohort(tx, project_id, cohort_id)
+
+        return await self._engine.write(run)
+
+    async def apply_cohort_changes(
+        self, project_id: str, cohort_id: str, changes: Sequence[CohortChange]
+    ) -> Cohort:
+        def run(tx: Tx) -> Cohort:
+            _cohort(tx, project_id, cohort_id)
+            for change in changes:
+                rows = [(project_id, cohort_id, "u", m) for m in change.user_ids]
+                rows += [(project_id, cohort_id, "d", m) for m in change.device_ids]
+                if change.should_remove:
+                    tx.executemany(
+                        "DELETE FROM cohort_members WHERE project_id = ? AND cohort_id = ?"
+                        " AND kind = ? AND member_id = ?",
+                        rows,
+                    )
+                else:
+                    tx.executemany(
+                        "INSERT INTO cohort_members (project_id, cohort_id, kind, member_id)"
+                        " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                        rows,
+                    )
+            _bump_project(tx, project_id)
+            return _cohort(tx, project_id, cohort_id)
+
+        return await self._engine.write(run)
+
+    async def list_cohorts(self, project_id: str | None = None) -> list[Cohort]:
+        sql = (
+            "SELECT c.id, c.project_id, c.name, c.created_at,"
+            " (SELECT COUNT(*) FROM cohort_members m"
+            "  WHERE m.project_id = c.project_id AND m.cohort_id = c.id)"
+            " FROM cohorts c"
+        )
+        params: tuple[str, ...] = ()
+        if project_id is not None:
+            sql += " WHERE c.project_id = ?"
+            params = (project_id,)
+        sql += " ORDER BY c.created_at, c.id"
+        rows = await self._engine.read(lambda tx: tx.all(sql, params))
+        return [Cohort(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in rows]
+
+    async def cohorts_for(
+        self, project_id: str, user_id: str | None, device_id: str | None
+    ) -> list[str]:
+        def run(tx: Tx) -> list[str]:
+            rows = tx.all(
+                "SELECT DISTINCT cohort_id FROM cohort_members WHERE project_id = ?"
+                " AND ((kind = 'u' AND member_id = ?) OR (kind = 'd' AND member_id = ?))",
+                (project_id, user_id, device_id),
+            )
+            return sorted(r[0] for r in rows)
+
+        if user_id is None and device_id is None:
+            return []
+        return await self._engine.read(run)
+
+    # catalogs and stats --------------------------------------------------------------------------
+
+    async def event_catalog(self, app_id: str) -> list[EventCatalogEntry]:
+        rows = await self._engine.read(
+            lambda tx: tx.all(
+                "SELECT name, type, count, last_seen FROM event_catalog WHERE app_id = ?",
+                (app_id,),
+            )
+        )
+        entries = {(r[0], r[1]): EventCatalogEntry(r[0], r[1], int(r[2]), int(r[3])) for r in rows}
+        for name in SYSTEM_EVENT_NAMES:
+            entries.setdefault((name, "system"), EventCatalogEntry(name, "system", 0, None))
+        return sorted(entries.values(), key=lambda e: (e.type, e.name))
+
+    async def property_catalog(self, app_id: str) -> list[PropertyCatalogEntry]:
+        rows = await self._engine.read(
+            lambda tx: tx.all(
+                "SELECT key, type FROM property_catalog WHERE app_id = ? ORDER BY key", (app_id,)
+            )
+        )
+        return [PropertyCatalogEntry(r[0], r[1]) for r in rows]
+
+    async def campaign_stats(self, campaign_id: str) -> CampaignStats:
+        rows = await self._engine.read(
+            lambda tx: tx.all(
+                "SELECT day, metric, key, count FROM campaign_stats WHERE campaign_id = ?"
+                " ORDER BY day, metric, key",
+                (campaign_id,),
+            )
+        )
+        return _fold_stats(campaign_id, rows)
+
+    # documents -----------------------------------------------------------------------------------
+
+    async def put_document(self, collection: str, doc_id: str, body: Mapping[str, Any]) -> Document:
+        at, text = now_ms(), _dumps(body)
+
+        def run(tx: Tx) -> Document:
+            row = tx.one(
+                "INSERT INTO documents (collection, id, body, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (collection, id) DO UPDATE SET"
+                " body = excluded.body, updated_at = excluded.updated_at RETURNING created_at",
+                (collection, doc_id, text, at, at),
+            )
+            assert row is not None
+            return Document(collection, doc_id, orjson.loads(text), int(row[0]), at)
+
+        return await self._engine.write(run)
+
+    async def get_document(self, collection: str, doc_id: str) -> Document | None:
+        row = await self._engine.read(
+            lambda tx: tx.one(
+                "SELECT collection, id, body, created_at, updated_at FROM documents"
+                " WHERE collection = ? AND id = ?",
+                (collection, doc_id),
+            )
+        )
+        return _document(row) if row else None
+
+    async def list_documents(self, collection: str) -> list[Document]:
+        rows = await self._engine.read(
+            lambda tx: tx.all(
+                "SELECT collection, id, body, created_at, updated_at FROM documents"
+                " WHERE collection = ? ORDER BY created_at, id",
+                (collection,),
+            )
+        )
+        return [_document(r) for r in rows]
+
+    async def delete_document(self, collection: str, doc_id: str) -> bool:
+        def run(tx: Tx) -> bool:
+            cur = tx.execute(
+                "DELETE FROM documents WHERE collection = ? AND id = ?", (collection, doc_id)
+            )
+            return bool(cur.rowcount)
+
+        return await self._engine.write(run)
+
+
+def _document(row: Row) -> Document:
+    return Document(row[0], row[1], orjson.loads(row[2]), int(row[3]), int(row[4]))
+
+
+def _cohort(tx: Tx, project_id: str, cohort_id: str) -> Cohort:
+    row = tx.one(
+        "SELECT id, project_id, name, created_at FROM cohorts WHERE project_id = ? AND id = ?",
+        (project_id, cohort_id),
+    )
+    if row is None:
+        raise NotFoundError("cohort", cohort_id)
+    count = tx.scalar(
+        "SELECT COUNT(*) FROM cohort_members WHERE project_id = ? AND cohort_id = ?",
+        (project_id, cohort_id),
+    )
+    return Cohort(row[0], row[1], row[2], int(row[3]), int(count or 0))
+
+
+def _fold_stats(campaign_id: str, rows: list[Row]) -> CampaignStats:
+    totals: dict[str, dict[str, int]] = {"decision": {}, "resolved": {}, "unavailable": {}}
+    shown = 0
+    days: dict[str, dict[str, dict[str, int]]] = {}
+    day_shown: dict[str, int] = {}
+    for day, metric, key, count in rows:
+        n = int(count)
+        if metric == "shown":
+            shown += n
+            day_shown[day] = day_shown.get(day, 0) + n
+            days.setdefault(day, {"decision": {}, "resolved": {}, "unavailable": {}})
+            continue
+        totals[metric][key] = totals[metric].get(key, 0) + n
+        per_day = days.setdefault(day, {"decision": {}, "resolved": {}, "unavailable": {}})
+        per_day[metric][key] = per_day[metric].get(key, 0) + n
+    by_day = [
+        DayStats(
+            day=day,
+            decisions=metrics["decision"],
+            shown=day_shown.get(day, 0),
+            resolved=metrics["resolved"],
+            unavailable_reasons=metrics["unavailable"],
+        )
+        for day, metrics in sorted(days.items())
+    ]
+    return CampaignStats(
+        campaign_id=campaign_id,
+        decisions=totals["decision"],
+        shown=shown,
+        resolved=totals["resolved"],
+        unavailable_reasons=totals["unavailable"],
+        by_day=by_day,
+    )

@@ -1,0 +1,167 @@
+"""The backend handle and small builders shared by the storage tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+import psycopg
+from psycopg import sql
+
+from tidings.storage import (
+    AppCredentials,
+    DecisionIn,
+    EventIn,
+    IngestOutcome,
+    Store,
+    StoredResponse,
+    StoreOptions,
+    open_store,
+)
+from tidings.storage.sqlstore import SqlStore
+
+T = TypeVar("T")
+SERVER_KEY = bytes(range(32))
+
+
+def _pg_base() -> str:
+    env = os.environ.get("TIDINGS_TEST_PG")
+    if env:
+        return env
+    for user in ("postgres", "root"):
+        url = f"postgresql://{user}@127.0.0.1:5432/test"
+        try:
+            with psycopg.connect(url, connect_timeout=3):
+                return url
+        except psycopg.OperationalError:
+            continue
+    return "postgresql://postgres@127.0.0.1:5432/test"
+
+
+PG_BASE = _pg_base()
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run one coroutine on a fresh event loop (each test is one loop)."""
+    return asyncio.run(coro)
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where a test's store lives, and how to open it (several times, if the test wants)."""
+
+    name: str
+    url: str
+    path: Path | None = None
+    schema: str | None = None
+
+    async def open(self, server_key: bytes = SERVER_KEY, **options: Any) -> SqlStore:
+        store = await open_store(self.url, server_key=server_key, options=StoreOptions(**options))
+        assert isinstance(store, SqlStore)
+        return store
+
+    def raw_rows(self) -> list[tuple[str, tuple[Any, ...]]]:
+        """Every row of every table, read behind the store's back (for at-rest checks)."""
+        out: list[tuple[str, tuple[Any, ...]]] = []
+        if self.path is not None:
+            import sqlite3
+
+            conn = sqlite3.connect(str(self.path))
+            try:
+                tables = [
+                    r[0]
+                    for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                ]
+                for table in tables:
+                    out += [(table, tuple(r)) for r in conn.execute(f'SELECT * FROM "{table}"')]
+            finally:
+                conn.close()
+            return out
+        with psycopg.connect(PG_BASE, autocommit=True) as conn:
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                    (self.schema,),
+                )
+            ]
+            for table in tables:
+                query = sql.SQL("SELECT * FROM {}.{}").format(
+                    sql.Identifier(self.schema or "public"), sql.Identifier(table)
+                )
+                out += [(table, tuple(r)) for r in conn.execute(query)]
+        return out
+
+
+T0 = 1_764_300_000_000  # 2025-11-28 03:20 UTC
+
+
+def event(
+    event_id: str,
+    name: str = "PurchaseCompleted",
+    *,
+    type_: str = "custom",
+    ts: int = T0,
+    properties: dict[str, Any] | None = None,
+    device_id: str = "dev-1",
+) -> EventIn:
+    props = properties or {}
+    record = {
+        "id": event_id,
+        "name": name,
+        "type": type_,
+        "timestamp": ts,
+        "sessionId": "s-1",
+        "properties": props,
+    }
+    return EventIn(
+        id=event_id,
+        name=name,
+        type=type_,
+        timestamp=ts,
+        payload=orjson.dumps(record),
+        device_id=device_id,
+        properties=props,
+    )
+
+
+def decision(
+    decision_id: str, campaign_id: str = "c_1", status: str = "SUCCESS", ts: int = T0
+) -> DecisionIn:
+    body = {"id": decision_id, "campaignId": campaign_id, "status": status, "timestamp": ts}
+    return DecisionIn(
+        id=decision_id,
+        campaign_id=campaign_id,
+        status=status,
+        timestamp=ts,
+        payload=orjson.dumps(body),
+        device_id="dev-1",
+    )
+
+
+def render(outcome: IngestOutcome) -> StoredResponse:
+    """The shape the HTTP API answers with, minus serverTime."""
+    body = {"accepted": outcome.accepted, "duplicates": outcome.duplicates, "rejected": []}
+    return StoredResponse(200, orjson.dumps(body))
+
+
+async def new_app(store: Store, name: str = "app") -> AppCredentials:
+    project = await store.create_project(f"project-{name}")
+    return await store.create_app(project.id, name, "ios")
+
+
+async def stored_ids(store: Store, kind: str = "event") -> list[str]:
+    """Every item id in the log of that kind, in sequence order."""
+    out: list[str] = []
+    after = 0
+    while True:
+        page = await store.read_log(after, 500)
+        if not page:
+            return out
+        out += [r.item_id for r in page if r.kind == kind]
+        after = page[-1].seq
