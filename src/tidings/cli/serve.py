@@ -1,0 +1,74 @@
+"""``tidings serve``: the HTTP server (Starlette on uvicorn).
+
+On a database without apps (first start) it prints how to create one, and how to get an admin
+token, before it starts listening.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from tidings.cli.app import app
+from tidings.core.errors import InvalidConfig
+from tidings.storage import DEFAULT_DB_URL, open_store
+from tidings.storage.base import StoreError
+
+
+async def _prepare(db: str) -> int:
+    """Open (create, migrate) the database once and count its apps."""
+    store = await open_store(db)
+    try:
+        return len(await store.list_apps())
+    finally:
+        await store.close()
+
+
+def first_start_hint(db: str) -> str:
+    flag = "" if db == DEFAULT_DB_URL else f" --db '{db}'"
+    return (
+        f"No applications yet in {db}.\n"
+        f"  create one:        tidings apps create --name 'My app' --platform ios{flag}\n"
+        f"  admin API token:   tidings tokens create{flag}\n"
+    )
+
+
+@app.command("serve")
+def serve(
+    db: Annotated[
+        str,
+        typer.Option(
+            "--db", envvar="TIDINGS_DB", help="Database URL (sqlite:///... or postgresql://...)."
+        ),
+    ] = DEFAULT_DB_URL,
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port (0 picks a free one).")] = 8000,
+    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Log every request.")
+    ] = True,
+) -> None:
+    """Serve the device API, Segment sources, admin API and cohort import."""
+    import uvicorn
+
+    from tidings.server.app import create_app_for_url
+
+    try:
+        apps = asyncio.run(_prepare(db))
+    except (InvalidConfig, StoreError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if apps == 0:
+        typer.echo(first_start_hint(db))
+    uvicorn.run(
+        create_app_for_url(db),
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=access_log,
+        proxy_headers=False,
+        server_header=False,
+        date_header=False,
+    )

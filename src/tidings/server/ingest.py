@@ -1,0 +1,194 @@
+"""The device protocol: ``POST /api/v1/session`` and ``GET /api/v1/time``.
+
+Order of work on the signed endpoint, cheapest refusal first: header checks (403, 409), body
+read under the size limit (413, before any parsing), key lookup and signature (403), parsing and
+per-item validation, and one store transaction that writes the events, decisions and the
+response for the request id, or finds the request id already processed and returns the first
+attempt's stored response instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tidings.server.auth import (
+    path_with_query,
+    signature_matches,
+    signature_payload,
+    signed_headers,
+)
+from tidings.server.body import NUL_ESCAPE, decode_content, parse_json_object, read_raw_body
+from tidings.server.errors import ApiError, json_response
+from tidings.server.state import server_state, store_of
+from tidings.server.upload import Upload, parse_upload
+from tidings.storage import DecisionIn, EventIn, IngestOutcome, StoredResponse
+
+EVENT_PAYLOAD_SOURCE = "sdk"
+
+
+async def server_time(request: Request) -> Response:
+    """``{"serverTime": ms}``: the clock devices synchronise event timestamps with."""
+    return json_response({"serverTime": server_state(request).settings.now_ms()})
+
+
+class _Payloads:
+    """Event-log payloads of one upload (docs/server.md, "Event log payloads").
+
+    Every event of an upload shares the device, user and (per session) session blocks, so those
+    are serialised once per upload and each payload is that prefix plus the event's own JSON.
+    """
+
+    __slots__ = ("_prefixes", "_upload")
+
+    def __init__(self, upload: Upload) -> None:
+        self._upload = upload
+        self._prefixes: dict[str | None, bytes] = {}
+
+    def _prefix(self, session_id: str | None) -> bytes:
+        prefix = self._prefixes.get(session_id)
+        if prefix is None:
+            upload = self._upload
+            head: dict[str, Any] = {
+                "source": EVENT_PAYLOAD_SOURCE,
+                "appId": upload.app_id,
+                "device": upload.device,
+                "userId": upload.user_id,
+                "session": upload.sessions.get(session_id) if session_id is not None else None,
+            }
+            if upload.custom_properties is not None:
+                head["customProperties"] = upload.custom_properties
+            prefix = orjson.dumps(head)[:-1] + b',"event":'
+            self._prefixes[session_id] = prefix
+        return prefix
+
+    def event(self, event: dict[str, Any]) -> bytes:
+        return self._prefix(event["sessionId"]) + orjson.dumps(event) + b"}"
+
+    def decision(self, decision: dict[str, Any]) -> bytes:
+        upload = self._upload
+        return orjson.dumps(
+            {
+                "source": EVENT_PAYLOAD_SOURCE,
+                "appId": upload.app_id,
+                "decision": decision,
+                "device": upload.device,
+                "userId": upload.user_id,
+            }
+        )
+
+
+def build_items(upload: Upload) -> tuple[list[EventIn], list[DecisionIn]]:
+    device_id = upload.device["deviceId"]
+    payloads = _Payloads(upload)
+    events = [
+        EventIn(
+            id=e["id"],
+            name=e["name"],
+            type=e["type"],
+            timestamp=e["timestamp"],
+            payload=payloads.event(e),
+            device_id=device_id,
+            user_id=upload.user_id,
+            properties=e["properties"] if e["type"] == "system" else None,
+        )
+        for e in upload.events
+    ]
+    decisions = [
+        DecisionIn(
+            id=d["id"],
+            campaign_id=d["campaignId"],
+            status=d["status"],
+            timestamp=d["timestamp"],
+            payload=payloads.decision(d),
+            device_id=device_id,
+            user_id=upload.user_id,
+        )
+        for d in upload.decisions
+    ]
+    return events, decisions
+
+
+def _stored(response: StoredResponse, *, replayed: bool) -> Response:
+    headers = {"X-Idempotent-Replay": "true"} if replayed else None
+    return Response(
+        response.body,
+        status_code=response.status,
+        headers=headers,
+        media_type="application/json",
+    )
+
+
+async def session_upload(request: Request) -> Response:
+    """``POST /api/v1/session`` (contracts/http-api.md, "Device → server")."""
+    state = server_state(request)
+    settings = state.settings
+    now = settings.clock()
+    headers = signed_headers(request, now)
+    raw = await read_raw_body(request, settings.max_body_bytes)
+    store = store_of(request)
+    key = await store.signing_key(headers.api_key)
+    if key is None:
+        raise ApiError(403, "invalid_api_key", "X-Api-Key: unknown or revoked key")
+    payload = signature_payload(request.method, path_with_query(request), raw, headers.timestamp)
+    if not signature_matches(key.secret, payload, headers.signature):
+        raise ApiError(403, "invalid_signature", "X-Signature: does not match the request")
+    try:
+        data = decode_content(request, raw, settings.max_body_bytes)
+        body = parse_json_object(data, check_nul=False)
+        upload = parse_upload(body, key.app_id, settings.max_events, has_nul=NUL_ESCAPE in data)
+    except ApiError:
+        # A retry must get the first answer even if its body no longer parses; checking only
+        # here keeps the common path at one store round trip (ingest detects replays itself).
+        previous = await store.stored_response(key.app_id, headers.request_id)
+        if previous is not None:
+            return _stored(previous, replayed=True)
+        raise
+    events, decisions = build_items(upload)
+    now_ms = settings.now_ms()
+    rejected = [r.to_json() for r in upload.rejected]
+    rejected_decisions = [r.to_json() for r in upload.rejected_decisions]
+
+    def render(outcome: IngestOutcome) -> StoredResponse:
+        return StoredResponse(
+            200,
+            orjson.dumps(
+                {
+                    "accepted": outcome.accepted,
+                    "duplicates": outcome.duplicates,
+                    "rejected": rejected,
+                    "decisions": {
+                        "accepted": outcome.decisions_accepted,
+                        "duplicates": len(outcome.decisions) - outcome.decisions_accepted,
+                        "rejected": rejected_decisions,
+                    },
+                    "serverTime": now_ms,
+                }
+            ),
+        )
+
+    result = await store.ingest(
+        key.app_id,
+        events,
+        decisions,
+        arrival_ms=now_ms,
+        request_id=headers.request_id,
+        render=render,
+        custom_properties=upload.custom_properties,
+    )
+    metrics = state.metrics
+    if result.replayed or result.outcome is None:
+        metrics.count("sdk", "request", "replayed")
+    else:
+        outcome = result.outcome
+        metrics.count("sdk", "event", "accepted", outcome.accepted)
+        metrics.count("sdk", "event", "duplicate", outcome.duplicates)
+        metrics.count("sdk", "event", "rejected", len(rejected))
+        metrics.count("sdk", "decision", "accepted", outcome.decisions_accepted)
+        metrics.count("sdk", "decision", "rejected", len(rejected_decisions))
+        metrics.count("sdk", "event", "dropped_on_device", upload.dropped)
+    assert result.response is not None
+    return _stored(result.response, replayed=result.replayed)

@@ -1,0 +1,270 @@
+"""Admin routes for destinations (Amplitude instances), stream sinks and dead letters.
+
+Their configuration is stored as documents (``Store.put_document``) so the delivery workers read
+it without a schema of their own. Work for those workers is handed over the same way:
+
+- dead letters of destination ``D`` are the documents of collection ``dead_letters:D``;
+- ``.../dead-letters/retry`` moves them to ``retry:D`` (the worker re-sends and deletes them);
+- ``.../dead-letters/discard`` deletes them (all, or the ``ids`` given);
+- ``.../replay {from, to}`` records a request in ``replays:D`` for the worker to re-read the log
+  between those epoch-ms times.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tidings.core.errors import InvalidInput
+from tidings.core.events import json_type
+from tidings.destinations.amplitude.instance import Destination as AmplitudeDestination
+from tidings.destinations.amplitude.instance import currents_from_json
+from tidings.server.admin import _body, admin_store
+from tidings.server.errors import ApiError, bad_request, json_response
+from tidings.server.openapi import RouteDoc
+from tidings.server.state import server_state
+from tidings.server.validate import reject_unknown
+from tidings.storage import Document, Store
+
+DESTINATIONS = "destinations"
+STREAMS = "streams"
+DESTINATION_KINDS = ("amplitude", "amplitude-currents")
+STREAM_KINDS = ("jsonl", "webhook", "nats")
+MAX_SUBSCRIPTIONS = 50
+
+
+def _doc_json(doc: Document) -> dict[str, Any]:
+    return {**doc.body, "id": doc.id, "createdAt": doc.created_at, "updatedAt": doc.updated_at}
+
+
+async def _app_ids(store: Store, body: dict[str, Any]) -> list[str]:
+    raw = body.get("appIds")
+    if not isinstance(raw, list) or not raw:
+        raise bad_request("appIds", "is required (a non-empty array of app ids)")
+    for i, app_id in enumerate(raw):
+        if not isinstance(app_id, str) or await store.get_app(app_id) is None:
+            raise bad_request(f"appIds[{i}]", f"no app {app_id!r}")
+    return list(dict.fromkeys(raw))
+
+
+def _object(body: dict[str, Any], key: str) -> dict[str, Any]:
+    value = body.get(key, {})
+    if not isinstance(value, dict):
+        raise bad_request(key, f"must be an object, not {json_type(value)}")
+    return value
+
+
+async def _destination_body(store: Store, body: dict[str, Any]) -> dict[str, Any]:
+    """Check a destination with the destination layer's own parsers (settings, subscriptions:
+    action names, FQL triggers, mappings), so what is stored is what the worker can run."""
+    reject_unknown(body, ("kind", "name", "appIds", "settings", "subscriptions", "enabled", "id"))
+    kind = body.get("kind")
+    if kind not in DESTINATION_KINDS:
+        raise bad_request("kind", f"must be one of {', '.join(DESTINATION_KINDS)}")
+    settings = _object(body, "settings")
+    subscriptions = body.get("subscriptions")
+    if subscriptions is not None and (
+        not isinstance(subscriptions, list) or len(subscriptions) > MAX_SUBSCRIPTIONS
+    ):
+        raise bad_request(
+            "subscriptions", f"must be an array of at most {MAX_SUBSCRIPTIONS} objects"
+        )
+    try:
+        if kind == "amplitude":
+            AmplitudeDestination.from_json({"settings": settings, "subscriptions": subscriptions})
+        else:
+            currents_from_json({"settings": settings})
+    except InvalidInput as exc:
+        raise bad_request(exc.field, exc.reason, "invalid_destination") from None
+    enabled = body.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise bad_request("enabled", "must be a boolean")
+    out: dict[str, Any] = {
+        "kind": kind,
+        "appIds": await _app_ids(store, body),
+        "settings": settings,
+        "enabled": enabled,
+    }
+    if subscriptions is not None:  # absent: the instance gets every preset
+        out["subscriptions"] = subscriptions
+    if isinstance(body.get("name"), str):
+        out["name"] = body["name"]
+    return out
+
+
+async def _stream_body(store: Store, body: dict[str, Any]) -> dict[str, Any]:
+    reject_unknown(body, ("kind", "name", "appIds", "settings", "enabled", "id"))
+    kind = body.get("kind")
+    if kind not in STREAM_KINDS:
+        raise bad_request("kind", f"must be one of {', '.join(STREAM_KINDS)}")
+    settings = _object(body, "settings")
+    required = {"jsonl": "directory", "webhook": "url", "nats": "subject"}[kind]
+    if not isinstance(settings.get(required), str) or not settings[required]:
+        raise bad_request(f"settings.{required}", f"is required for a {kind} sink (a string)")
+    enabled = body.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise bad_request("enabled", "must be a boolean")
+    out = {
+        "kind": kind,
+        "appIds": await _app_ids(store, body),
+        "settings": settings,
+        "enabled": enabled,
+    }
+    if isinstance(body.get("name"), str):
+        out["name"] = body["name"]
+    return out
+
+
+async def _get(store: Store, collection: str, doc_id: str) -> Document:
+    doc = await store.get_document(collection, doc_id)
+    if doc is None:
+        noun = collection.removesuffix("s")
+        raise ApiError(404, f"{noun}_not_found", f"id: no {noun} {doc_id!r}")
+    return doc
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(8)}"
+
+
+async def list_destinations(request: Request) -> Response:
+    store = await admin_store(request)
+    return json_response([_doc_json(d) for d in await store.list_documents(DESTINATIONS)])
+
+
+async def create_destination(request: Request) -> Response:
+    store = await admin_store(request)
+    body = await _destination_body(store, await _body(request))
+    doc = await store.put_document(DESTINATIONS, _new_id("dst"), body)
+    return json_response(_doc_json(doc), status=201)
+
+
+async def get_destination(request: Request) -> Response:
+    store = await admin_store(request)
+    return json_response(_doc_json(await _get(store, DESTINATIONS, request.path_params["id"])))
+
+
+async def replace_destination(request: Request) -> Response:
+    store = await admin_store(request)
+    current = await _get(store, DESTINATIONS, request.path_params["id"])
+    body = await _destination_body(store, await _body(request))
+    return json_response(_doc_json(await store.put_document(DESTINATIONS, current.id, body)))
+
+
+async def delete_destination(request: Request) -> Response:
+    store = await admin_store(request)
+    current = await _get(store, DESTINATIONS, request.path_params["id"])
+    await store.delete_document(DESTINATIONS, current.id)
+    return json_response({"id": current.id, "deleted": True})
+
+
+async def list_dead_letters(request: Request) -> Response:
+    store = await admin_store(request)
+    current = await _get(store, DESTINATIONS, request.path_params["id"])
+    docs = await store.list_documents(f"dead_letters:{current.id}")
+    return json_response([_doc_json(d) for d in docs])
+
+
+async def _selected(request: Request, store: Store, destination_id: str) -> list[Document]:
+    docs = await store.list_documents(f"dead_letters:{destination_id}")
+    has_body = request.headers.get(
+        "content-length", "0"
+    ) != "0" or "chunked" in request.headers.get("transfer-encoding", "")
+    if not has_body:
+        return docs
+    body = await _body(request)
+    reject_unknown(body, ("ids",))
+    ids = body.get("ids")
+    if ids is None:
+        return docs
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise bad_request("ids", "must be an array of dead-letter ids")
+    wanted = set(ids)
+    return [d for d in docs if d.id in wanted]
+
+
+async def retry_dead_letters(request: Request) -> Response:
+    store = await admin_store(request)
+    current = await _get(store, DESTINATIONS, request.path_params["id"])
+    docs = await _selected(request, store, current.id)
+    for doc in docs:
+        await store.put_document(f"retry:{current.id}", doc.id, doc.body)
+        await store.delete_document(f"dead_letters:{current.id}", doc.id)
+    return json_response({"retried": len(docs)})
+
+
+async def discard_dead_letters(request: Request) -> Response:
+    store = await admin_store(request)
+    current = await _get(store, DESTINATIONS, request.path_params["id"])
+    docs = await _selected(request, store, current.id)
+    for doc in docs:
+        await store.delete_document(f"dead_letters:{current.id}", doc.id)
+    return json_response({"discarded": len(docs)})
+
+
+async def replay(request: Request) -> Response:
+    store = await admin_store(request)
+    current = await _get(store, DESTINATIONS, request.path_params["id"])
+    body = await _body(request)
+    reject_unknown(body, ("from", "to"))
+    bounds = []
+    for key in ("from", "to"):
+        value = body.get(key)
+        if type(value) is not int or value < 0:
+            raise bad_request(key, "is required (epoch milliseconds, an integer)")
+        bounds.append(value)
+    if bounds[0] >= bounds[1]:
+        raise bad_request("to", "must be after from")
+    now = server_state(request).settings.now_ms()
+    doc = await store.put_document(
+        f"replays:{current.id}",
+        _new_id("rpl"),
+        {"from": bounds[0], "to": bounds[1], "requestedAt": now, "status": "pending"},
+    )
+    return json_response(_doc_json(doc), status=202)
+
+
+async def list_streams(request: Request) -> Response:
+    store = await admin_store(request)
+    return json_response([_doc_json(d) for d in await store.list_documents(STREAMS)])
+
+
+async def create_stream(request: Request) -> Response:
+    store = await admin_store(request)
+    body = await _stream_body(store, await _body(request))
+    doc = await store.put_document(STREAMS, _new_id("str"), body)
+    return json_response(_doc_json(doc), status=201)
+
+
+async def delete_stream(request: Request) -> Response:
+    store = await admin_store(request)
+    current = await _get(store, STREAMS, request.path_params["id"])
+    await store.delete_document(STREAMS, current.id)
+    return json_response({"id": current.id, "deleted": True})
+
+
+def _doc(method: str, path: str, handler: Any, summary: str) -> tuple[RouteDoc, Any]:
+    return (
+        RouteDoc(method, path, summary, "admin", "adminToken", method in ("POST", "PUT")),
+        handler,
+    )
+
+
+_D = "/admin/api/destinations"
+ROUTES = [
+    _doc("GET", _D, list_destinations, "List destinations"),
+    _doc("POST", _D, create_destination, "Create an Amplitude destination"),
+    _doc("GET", f"{_D}/{{id}}", get_destination, "Read a destination"),
+    _doc("PUT", f"{_D}/{{id}}", replace_destination, "Replace a destination"),
+    _doc("DELETE", f"{_D}/{{id}}", delete_destination, "Delete a destination"),
+    _doc("GET", f"{_D}/{{id}}/dead-letters", list_dead_letters, "List dead letters"),
+    _doc("POST", f"{_D}/{{id}}/dead-letters/retry", retry_dead_letters, "Retry dead letters"),
+    _doc("POST", f"{_D}/{{id}}/dead-letters/discard", discard_dead_letters, "Discard dead letters"),
+    _doc("POST", f"{_D}/{{id}}/replay", replay, "Replay the log between two times"),
+    _doc("GET", "/admin/api/streams", list_streams, "List stream sinks"),
+    _doc("POST", "/admin/api/streams", create_stream, "Create a stream sink"),
+    _doc("DELETE", "/admin/api/streams/{id}", delete_stream, "Delete a stream sink"),
+]

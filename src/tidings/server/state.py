@@ -1,0 +1,38 @@
+"""What every handler needs, hung on ``app.state.tidings``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+
+from tidings.server.errors import ApiError
+from tidings.server.metrics import Metrics
+from tidings.server.settings import ServerIds, ServerSettings
+from tidings.storage import Store
+
+
+@dataclass(slots=True)
+class ServerState:
+    """The store (``None`` until the lifespan opened it), settings, metrics and id source."""
+
+    settings: ServerSettings
+    store: Store | None = None
+    metrics: Metrics = field(default_factory=Metrics)
+    ids: ServerIds | None = None
+
+    def __post_init__(self) -> None:
+        if self.ids is None:
+            self.ids = ServerIds(self.settings)
+
+
+def server_state(request: Request) -> ServerState:
+    state: ServerState = request.app.state.tidings
+    return state
+
+
+def store_of(request: Request) -> Store:
+    store = server_state(request).store
+    if store is None:
+        raise ApiError(503, "store_unavailable", "store: not open yet")
+    return store

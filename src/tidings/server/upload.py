@@ -1,0 +1,360 @@
+"""Validation of the device upload body (``POST /api/v1/session``).
+
+The body as a whole must be well formed (an object with a ``device``, an ``events`` array, ...):
+anything wrong there is a 400 naming the field. Inside ``events`` and ``decisions`` each item is
+judged alone, so one bad event never costs the good ones next to it: a bad item becomes a
+``rejected`` entry ``{index, code, field, message}`` and the rest are stored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tidings.core.errors import InvalidEvent, InvalidInput
+from tidings.core.events import (
+    CAMPAIGN_RESOLVED,
+    CAMPAIGN_SHOWN,
+    RESOLVED_RESULTS,
+    SESSION_STARTED,
+    SYSTEM_EVENT_NAMES,
+    UNAVAILABLE_REASONS,
+    json_type,
+    validate_name,
+    validate_properties,
+)
+from tidings.server.body import find_nul, nul_error
+from tidings.server.errors import ApiError, bad_request
+
+MAX_ID_LENGTH = 128
+MAX_TEXT_LENGTH = 255
+MAX_TIMESTAMP_MS = 2**53 - 1
+_STATUS_RE = re.compile(r"^[A-Z][A-Z_]{0,63}$")
+
+DEVICE_TEXT_FIELDS = (
+    "platform",
+    "osVersion",
+    "appVersion",
+    "appInstallVersion",
+    "country",
+    "timezone",
+    "locale",
+    "model",
+    "manufacturer",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why one item of ``events`` (or ``decisions``) was not stored."""
+
+    index: int
+    field: str
+    message: str
+    code: str = "invalid_event"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "code": self.code,
+            "field": self.field,
+            "message": self.message,
+        }
+
+
+@dataclass(slots=True)
+class Upload:
+    """A validated upload: the good items with their original indices, and the rejections."""
+
+    app_id: str
+    device: dict[str, Any]
+    user_id: str | None
+    custom_properties: dict[str, Any] | None
+    sessions: dict[str, dict[str, Any]]
+    dropped: int
+    events: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    rejected_decisions: list[Rejection] = field(default_factory=list)
+
+
+def _text(obj: Mapping[str, Any], key: str, path: str, *, required: bool = False) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise bad_request(f"{path}{key}", "is required (a non-empty string)")
+        return None
+    if not isinstance(value, str):
+        raise bad_request(f"{path}{key}", f"must be a string, not {json_type(value)}")
+    if required and not value:
+        raise bad_request(f"{path}{key}", "must not be empty")
+    if len(value) > MAX_TEXT_LENGTH:
+        raise bad_request(f"{path}{key}", f"must be at most {MAX_TEXT_LENGTH} characters")
+    return value
+
+
+def _int(value: object) -> bool:
+    return type(value) is int
+
+
+def _object(body: Mapping[str, Any], key: str, *, required: bool = False) -> dict[str, Any]:
+    value = body.get(key)
+    if value is None:
+        if required:
+            raise bad_request(key, "is required (an object)")
+        return {}
+    if not isinstance(value, dict):
+        raise bad_request(key, f"must be an object, not {json_type(value)}")
+    return value
+
+
+def _array(body: Mapping[str, Any], key: str, *, required: bool = False) -> list[Any]:
+    value = body.get(key)
+    if value is None:
+        if required:
+            raise bad_request(key, "is required (an array)")
+        return []
+    if not isinstance(value, list):
+        raise bad_request(key, f"must be an array, not {json_type(value)}")
+    return value
+
+
+def _device(body: Mapping[str, Any]) -> dict[str, Any]:
+    device = _object(body, "device", required=True)
+    out: dict[str, Any] = {"deviceId": _text(device, "deviceId", "device.", required=True)}
+    for key in DEVICE_TEXT_FIELDS:
+        value = _text(device, key, "device.")
+        if value is not None:
+            out[key] = value
+    sdk = device.get("sdk")
+    if sdk is not None:
+        if not isinstance(sdk, dict):
+            raise bad_request("device.sdk", f"must be an object, not {json_type(sdk)}")
+        out["sdk"] = {
+            k: v for k in ("name", "version") if (v := _text(sdk, k, "device.sdk.")) is not None
+        }
+    install_time = device.get("installTime")
+    if install_time is not None:
+        if not _int(install_time) or install_time < 0:
+            raise bad_request("device.installTime", "must be epoch milliseconds (an integer)")
+        out["installTime"] = install_time
+    return out
+
+
+def _user(body: Mapping[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
+    user = _object(body, "user")
+    user_id = _text(user, "userId", "user.")
+    props = user.get("customProperties")
+    if props is None:
+        return user_id or None, None
+    try:
+        return user_id or None, validate_properties(props, "user.customProperties")
+    except InvalidInput as exc:
+        raise bad_request(exc.field, exc.reason) from None
+
+
+def _sessions(body: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for i, item in enumerate(_array(body, "sessions")):
+        path = f"sessions[{i}]."
+        if not isinstance(item, dict):
+            raise bad_request(f"sessions[{i}]", f"must be an object, not {json_type(item)}")
+        session_id = _text(item, "id", path, required=True)
+        assert session_id is not None
+        session: dict[str, Any] = {"id": session_id}
+        counter = item.get("counter")
+        if counter is not None:
+            if not _int(counter) or counter < 1:
+                raise bad_request(f"{path}counter", "must be an integer >= 1")
+            session["counter"] = counter
+        kind = item.get("type")
+        if kind is not None:
+            if kind not in ("cold", "warm"):
+                raise bad_request(f"{path}type", "must be 'cold' or 'warm'")
+            session["type"] = kind
+        for key in ("startedAt", "endedAt"):
+            value = item.get(key)
+            if value is not None:
+                if not _int(value) or not 0 <= value <= MAX_TIMESTAMP_MS:
+                    raise bad_request(f"{path}{key}", "must be epoch milliseconds (an integer)")
+                session[key] = value
+        out[session_id] = session
+    return out
+
+
+def _check_system_properties(name: str, props: Mapping[str, Any]) -> None:
+    """The system events whose properties feed stats must carry them in the documented form."""
+    if name in (CAMPAIGN_SHOWN, CAMPAIGN_RESOLVED):
+        campaign_id = props.get("campaignId")
+        if not isinstance(campaign_id, str) or not campaign_id:
+            raise InvalidEvent("properties.campaignId", "is required (a non-empty string)")
+    if name == CAMPAIGN_RESOLVED:
+        result = props.get("result")
+        if result not in RESOLVED_RESULTS:
+            raise InvalidEvent("properties.result", f"must be one of {', '.join(RESOLVED_RESULTS)}")
+        reason = props.get("unavailableReason")
+        if result == "Unavailable" and reason not in UNAVAILABLE_REASONS:
+            raise InvalidEvent(
+                "properties.unavailableReason", f"must be one of {', '.join(UNAVAILABLE_REASONS)}"
+            )
+        if result != "Unavailable" and reason is not None:
+            raise InvalidEvent(
+                "properties.unavailableReason", "is allowed only with result 'Unavailable'"
+            )
+    if name == SESSION_STARTED and props.get("type") not in ("cold", "warm"):
+        raise InvalidEvent("properties.type", "must be 'cold' or 'warm'")
+
+
+def _item_id(item: Mapping[str, Any], key: str = "id") -> str:
+    value = item.get(key)
+    if not isinstance(value, str) or not value:
+        raise InvalidEvent(key, "is required (a non-empty string)")
+    if len(value) > MAX_ID_LENGTH:
+        raise InvalidEvent(key, f"must be at most {MAX_ID_LENGTH} characters")
+    return value
+
+
+def _timestamp(item: Mapping[str, Any], key: str = "timestamp") -> int:
+    value = item.get(key)
+    if not _int(value):
+        raise InvalidEvent(key, "is required (epoch milliseconds, an integer)")
+    assert isinstance(value, int)
+    if not 0 <= value <= MAX_TIMESTAMP_MS:
+        raise InvalidEvent(key, "must be epoch milliseconds between 0 and 2^53-1")
+    return value
+
+
+def validate_event(item: object) -> dict[str, Any]:
+    """One event record of contracts/events.md, in stored form; raises :class:`InvalidEvent`."""
+    if not isinstance(item, dict):
+        raise InvalidEvent("", f"must be an object, not {json_type(item)}")
+    event_id = _item_id(item)
+    kind = item.get("type")
+    if kind not in ("custom", "system"):
+        raise InvalidEvent("type", "must be 'custom' or 'system'")
+    name = validate_name(item.get("name"), custom=kind == "custom")
+    if kind == "system" and name not in SYSTEM_EVENT_NAMES:
+        raise InvalidEvent("name", f"{name!r} is not a system event")
+    timestamp = _timestamp(item)
+    session_id = item.get("sessionId")
+    if session_id is not None and (
+        not isinstance(session_id, str) or len(session_id) > MAX_ID_LENGTH
+    ):
+        raise InvalidEvent("sessionId", "must be a string (at most 128 characters) or null")
+    raw_props = item.get("properties")
+    if kind == "custom":
+        properties: dict[str, Any] = validate_properties(raw_props)
+    else:
+        # System events carry a few nested values (EventTriggered.properties, the campaign list
+        # of ConfigFetchFinished); JSON already guarantees they are plain data.
+        if raw_props is not None and not isinstance(raw_props, dict):
+            raise InvalidEvent("properties", f"must be an object, not {json_type(raw_props)}")
+        properties = raw_props or {}
+        _check_system_properties(name, properties)
+    return {
+        "id": event_id,
+        "name": name,
+        "type": kind,
+        "timestamp": timestamp,
+        "sessionId": session_id,
+        "properties": properties,
+    }
+
+
+def validate_decision(item: object) -> dict[str, Any]:
+    """One decision ``{id, campaignId, status, treatmentId, source, eventId, timestamp}``."""
+    if not isinstance(item, dict):
+        raise InvalidEvent("", f"must be an object, not {json_type(item)}")
+    decision_id = _item_id(item)
+    campaign_id = _item_id(item, "campaignId")
+    status = item.get("status")
+    if not isinstance(status, str) or not _STATUS_RE.match(status):
+        raise InvalidEvent("status", "must be a send status such as 'SUCCESS' or 'HOLDOUT'")
+    out: dict[str, Any] = {
+        "id": decision_id,
+        "campaignId": campaign_id,
+        "status": status,
+        "treatmentId": "0",
+        "source": None,
+        "eventId": None,
+        "timestamp": _timestamp(item),
+    }
+    for key in ("treatmentId", "source", "eventId"):
+        value = item.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str) or len(value) > MAX_TEXT_LENGTH:
+            raise InvalidEvent(key, "must be a string (at most 255 characters)")
+        out[key] = value
+    return out
+
+
+def _no_nul(item: object) -> None:
+    found = find_nul(item)
+    if found is not None:
+        raise InvalidEvent(found, "must not contain NUL characters")
+
+
+def _rejection(index: int, collection: str, exc: InvalidInput, code: str) -> Rejection:
+    path = f"{collection}[{index}]" + (f".{exc.field}" if exc.field else "")
+    return Rejection(index, path, f"{path}: {exc.reason}", code)
+
+
+def parse_upload(
+    body: Mapping[str, Any], app_id: str, max_events: int, *, has_nul: bool = True
+) -> Upload:
+    """Check the envelope (400/403/413 as :class:`ApiError`) and judge each item alone.
+
+    ``has_nul`` says whether the raw body may hold a NUL character (``\\u0000``); only then is
+    every string searched for one (a NUL in an event rejects that event alone).
+    """
+    if has_nul:
+        envelope = {k: v for k, v in body.items() if k not in ("events", "decisions")}
+        found = find_nul(envelope)
+        if found is not None:
+            raise nul_error(found)
+    stated_app = body.get("appId")
+    if stated_app is not None:
+        if not isinstance(stated_app, str):
+            raise bad_request("appId", f"must be a string, not {json_type(stated_app)}")
+        if stated_app != app_id:
+            raise ApiError(403, "app_mismatch", "appId: does not match the app of X-Api-Key")
+    events = _array(body, "events", required=True)
+    if len(events) > max_events:
+        raise ApiError(
+            413,
+            "too_many_events",
+            f"events: {len(events)} events; at most {max_events} per request",
+        )
+    dropped = body.get("dropped", 0)
+    if dropped is None:
+        dropped = 0
+    if not _int(dropped) or dropped < 0:
+        raise bad_request("dropped", "must be a non-negative integer")
+    device = _device(body)
+    user_id, custom_properties = _user(body)
+    upload = Upload(
+        app_id=app_id,
+        device=device,
+        user_id=user_id,
+        custom_properties=custom_properties,
+        sessions=_sessions(body),
+        dropped=dropped,
+    )
+    for i, item in enumerate(events):
+        try:
+            if has_nul:
+                _no_nul(item)
+            upload.events.append(validate_event(item))
+        except InvalidInput as exc:
+            upload.rejected.append(_rejection(i, "events", exc, "invalid_event"))
+    for i, item in enumerate(_array(body, "decisions")):
+        try:
+            if has_nul:
+                _no_nul(item)
+            upload.decisions.append(validate_decision(item))
+        except InvalidInput as exc:
+            upload.rejected_decisions.append(_rejection(i, "decisions", exc, "invalid_decision"))
+    return upload

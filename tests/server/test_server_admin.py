@@ -1,0 +1,322 @@
+"""The admin API: auth, projects, apps and keys, the campaign state machine, catalogs, stats."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from server_support import Harness, event, upload_body
+
+pytestmark = pytest.mark.anyio
+
+
+def campaign(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": "Welcome offer",
+        "type": "DeepLink",
+        "triggering": {
+            "event": {"name": "PurchaseCompleted", "type": "custom", "params": []},
+            "repeat": {"repeatType": "every", "repeatEntity": "event", "repeatValue": [1]},
+            "limit": {},
+        },
+        "targeting": [],
+        "content": {"url": "myapp://promo"},
+    }
+    body.update(overrides)
+    return body
+
+
+async def test_admin_routes_need_an_admin_token(sq: Harness) -> None:
+    c = sq.client
+    assert (await c.get("/admin/api/projects")).status_code == 401
+    for wrong in (
+        f"Bearer {sq.app['writeKey']}",
+        f"Bearer {sq.app['apiKeyPublic']}",
+        f"Bearer {sq.app['apiKeySecret']}",
+        f"Bearer {sq.project['dataImportKey']}",
+        f"Basic {sq.admin_token}",
+        "Bearer ",
+    ):
+        r = await c.get("/admin/api/projects", headers={"Authorization": wrong})
+        assert r.status_code == 401, wrong
+        assert r.json()["error"]["message"].startswith("Authorization")
+    await sq.store.revoke_admin_token(sq.admin_token)
+    assert (await c.get("/admin/api/projects", headers=sq.admin)).status_code == 401
+
+
+async def test_projects_and_settings(srv: Harness) -> None:
+    c, h = srv.client, srv.admin
+    r = await c.get("/admin/api/projects", headers=h)
+    assert [p["name"] for p in r.json()] == ["Acme"]
+    assert "dataImportKey" not in r.json()[0]
+    pid = srv.project["id"]
+    r = await c.patch(
+        f"/admin/api/projects/{pid}",
+        json={"settings": {"sessionTimeoutSeconds": 90, "frequencyCapping": {"perSession": 2}}},
+        headers=h,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["settings"] == {
+        "sessionTimeoutSeconds": 90,
+        "frequencyCapping": {"perSession": 2},
+        "configRefreshSeconds": 300,
+    }
+    r = await c.patch(f"/admin/api/projects/{pid}", json={"configRefreshSeconds": 60}, headers=h)
+    assert r.json()["settings"]["configRefreshSeconds"] == 60
+    assert r.json()["settings"]["sessionTimeoutSeconds"] == 90
+    assert (await c.get(f"/admin/api/projects/{pid}", headers=h)).json()["settings"][
+        "configRefreshSeconds"
+    ] == 60
+    for bad, field in (
+        ({"settings": {"sessionTimeoutSeconds": "90"}}, "settings.sessionTimeoutSeconds"),
+        ({"settings": {"sessionTimeoutSeconds": 0}}, "settings.sessionTimeoutSeconds"),
+        ({"settings": {"frequencyCapping": {"perHour": 1}}}, "settings.frequencyCapping.perHour"),
+        ({"settings": {"frequencyCapping": 3}}, "settings.frequencyCapping"),
+        ({"settings": []}, "settings"),
+        ({"colour": "red"}, "colour"),
+    ):
+        r = await c.patch(f"/admin/api/projects/{pid}", json=bad, headers=h)
+        assert r.status_code == 400, bad
+        assert r.json()["error"]["message"].startswith(field), r.text
+    assert (await c.get("/admin/api/projects/nope", headers=h)).status_code == 404
+    r = await c.post("/admin/api/projects", json={"name": ""}, headers=h)
+    assert r.status_code == 400
+    assert r.json()["error"]["message"].startswith("name")
+
+
+async def test_apps_and_credentials(srv: Harness) -> None:
+    c, h = srv.client, srv.admin
+    pid = srv.project["id"]
+    created = await srv.new_app("Acme Android")
+    assert set(created) == {"appId", "apiKeyPublic", "apiKeySecret", "writeKey"}
+    r = await c.get(f"/admin/api/projects/{pid}/apps", headers=h)
+    listed = r.json()
+    assert [a["name"] for a in listed] == ["Acme iOS", "Acme Android"]
+    assert all("apiKeySecret" not in a and "writeKey" not in a for a in listed)
+    r = await c.post(f"/admin/api/projects/{pid}/apps", json={"name": "x"}, headers=h)
+    assert r.status_code == 400
+    assert r.json()["error"]["message"].startswith("platform")
+    r = await c.post(
+        "/admin/api/projects/nope/apps", json={"name": "x", "platform": "ios"}, headers=h
+    )
+    assert r.status_code == 404
+    keys = (await c.get(f"/admin/api/apps/{srv.app_id}/keys", headers=h)).json()
+    assert [k["apiKeyPublic"] for k in keys] == [srv.app["apiKeyPublic"]]
+    assert all("apiKeySecret" not in k for k in keys)
+
+
+async def test_campaign_state_machine(srv: Harness) -> None:
+    c, h = srv.client, srv.admin
+    r = await c.post(f"/admin/api/apps/{srv.app_id}/campaigns", json=campaign(), headers=h)
+    assert r.status_code == 201, r.text
+    created = r.json()
+    cid = created["id"]
+    assert created["state"] == "Draft"
+    assert created["createdAt"] > 0
+
+    async def move(state: str) -> int:
+        resp = await c.post(f"/admin/api/campaigns/{cid}/state", json={"state": state}, headers=h)
+        return resp.status_code
+
+    assert await move("Cancel") == 409  # Draft → Cancel is not a transition
+    assert await move("Draft") == 400  # nothing moves back to Draft
+    assert await move("Active") == 200
+    assert (await c.delete(f"/admin/api/campaigns/{cid}", headers=h)).status_code == 409
+    assert await move("Active") == 200  # already there: a no-op
+    assert await move("Cancel") == 200
+    assert await move("Active") == 200
+    assert await move("Cancel") == 200
+    r = await c.get(f"/admin/api/apps/{srv.app_id}/campaigns?state=Cancel", headers=h)
+    assert [x["id"] for x in r.json()] == [cid]
+    r = await c.get(f"/admin/api/apps/{srv.app_id}/campaigns?state=Active", headers=h)
+    assert r.json() == []
+    r = await c.get(f"/admin/api/apps/{srv.app_id}/campaigns?state=Paused", headers=h)
+    assert r.status_code == 400
+    assert (await c.delete(f"/admin/api/campaigns/{cid}", headers=h)).status_code == 200
+    assert (await c.get(f"/admin/api/campaigns/{cid}", headers=h)).status_code == 404
+    assert await move("Active") == 404
+
+
+async def test_campaign_create_with_state_and_replace(srv: Harness) -> None:
+    c, h = srv.client, srv.admin
+    r = await c.post(
+        f"/admin/api/apps/{srv.app_id}/campaigns", json=campaign(state="Active"), headers=h
+    )
+    assert r.json()["state"] == "Active"
+    cid = r.json()["id"]
+    r = await c.put(f"/admin/api/campaigns/{cid}", json=campaign(name="Renamed"), headers=h)
+    assert r.status_code == 200, r.text
+    assert r.json()["name"] == "Renamed"
+    assert r.json()["state"] == "Active"
+    r = await c.put(f"/admin/api/campaigns/{cid}", json=campaign(state="Draft"), headers=h)
+    assert r.status_code == 409
+    r = await c.put(f"/admin/api/campaigns/{cid}", json=campaign(id="other"), headers=h)
+    assert r.status_code == 400
+    r = await c.post(f"/admin/api/apps/{srv.app_id}/campaigns", json=campaign(id=cid), headers=h)
+    assert r.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"type": "Popup"}, "type"),
+        ({"content": None}, "content"),
+        (
+            {
+                "triggering": {
+                    "event": {"name": "X", "type": "custom"},
+                    "repeat": {"repeatType": "every", "repeatEntity": "event", "repeatValue": [0]},
+                }
+            },
+            "triggering.repeat.repeatValue[0]",
+        ),
+        (
+            {
+                "targeting": [
+                    {
+                        "country": {"type": "include", "values": ["PL"]},
+                        "osVersion": {"compareType": "equal", "value": "1"},
+                    }
+                ]
+            },
+            "targeting[0]",
+        ),
+        ({"state": "Paused"}, "state"),
+        ({"id": 5}, "id"),
+    ],
+)
+async def test_invalid_campaigns_are_400_naming_the_path(
+    sq: Harness, patch: dict[str, Any], field: str
+) -> None:
+    r = await sq.client.post(
+        f"/admin/api/apps/{sq.app_id}/campaigns", json=campaign(**patch), headers=sq.admin
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["message"].startswith(field), r.text
+
+
+async def test_catalogs_recent_events_and_stats(srv: Harness) -> None:
+    c, h = srv.client, srv.admin
+    shown = event(
+        "e-2",
+        type="system",
+        name="CampaignShown",
+        properties={"source": "PurchaseCompleted", "campaignId": "c-9"},
+    )
+    resolved = event(
+        "e-3",
+        type="system",
+        name="CampaignResolved",
+        properties={"campaignId": "c-9", "result": "Unavailable", "unavailableReason": "TimedOut"},
+    )
+    decision = {
+        "id": "d-1",
+        "campaignId": "c-9",
+        "status": "SUCCESS",
+        "treatmentId": "0",
+        "source": "PurchaseCompleted",
+        "eventId": "e-1",
+        "timestamp": 1_700_000_000_000,
+    }
+    r = await srv.upload(
+        upload_body(srv.app_id, [event("e-1"), shown, resolved], decisions=[decision])
+    )
+    assert r.json()["accepted"] == 3
+
+    catalog = (await c.get(f"/admin/api/apps/{srv.app_id}/events", headers=h)).json()
+    by_name = {e["name"]: e for e in catalog}
+    assert by_name["PurchaseCompleted"]["count"] == 1
+    assert by_name["PurchaseCompleted"]["type"] == "custom"
+    assert by_name["SdkInitialized"]["count"] == 0  # system events are always listed
+    props = (await c.get(f"/admin/api/apps/{srv.app_id}/properties", headers=h)).json()
+    assert {"key": "plan", "type": "string"} in props
+    assert {"key": "age", "type": "number"} in props
+
+    recent = (await c.get(f"/admin/api/apps/{srv.app_id}/events/recent?limit=2", headers=h)).json()
+    assert len(recent) == 2
+    assert recent[0]["payload"]["event"]["id"] in {"e-2", "e-3"}
+    for bad in ("0", "abc", "5000", "-1"):
+        r = await c.get(f"/admin/api/apps/{srv.app_id}/events/recent?limit={bad}", headers=h)
+        assert r.status_code == 400
+        assert r.json()["error"]["message"].startswith("limit")
+
+    r = await c.post(f"/admin/api/apps/{srv.app_id}/campaigns", json=campaign(id="c-9"), headers=h)
+    assert r.status_code == 201, r.text
+    stats = (await c.get("/admin/api/campaigns/c-9/stats", headers=h)).json()
+    assert stats["decisions"] == {"SUCCESS": 1}
+    assert stats["shown"] == 1
+    assert stats["resolved"] == {"Unavailable": 1}
+    assert stats["unavailableReasons"] == {"TimedOut": 1}
+    assert len(stats["byDay"]) == 1
+    assert (await c.get("/admin/api/campaigns/zzz/stats", headers=h)).status_code == 404
+    assert (await c.get("/admin/api/apps/zzz/events", headers=h)).status_code == 404
+
+
+async def test_destinations_and_streams(sq: Harness) -> None:
+    c, h = sq.client, sq.admin
+    body = {
+        "kind": "amplitude",
+        "appIds": [sq.app_id],
+        "settings": {"apiKey": "k"},
+        "subscriptions": [],
+    }
+    r = await c.post("/admin/api/destinations", json=body, headers=h)
+    assert r.status_code == 201, r.text
+    did = r.json()["id"]
+    assert (await c.get(f"/admin/api/destinations/{did}", headers=h)).json()["kind"] == "amplitude"
+    r = await c.put(
+        f"/admin/api/destinations/{did}", json={**body, "kind": "amplitude-currents"}, headers=h
+    )
+    assert r.json()["kind"] == "amplitude-currents"
+    for bad, field in (
+        ({**body, "kind": "mixpanel"}, "kind"),
+        ({**body, "appIds": ["nope"]}, "appIds[0]"),
+        ({**body, "settings": {"apiKey": 5}}, "settings.apiKey"),
+        ({**body, "subscriptions": [1]}, "subscriptions[0]"),
+        ({**body, "subscriptions": [{"action": "fly"}]}, "subscriptions[0].action"),
+        (
+            {**body, "subscriptions": [{"action": "logEvent", "trigger": "type = "}]},
+            "subscriptions[0]",
+        ),
+        ({**body, "kind": "amplitude-currents", "settings": {"prefix": ""}}, "settings.prefix"),
+    ):
+        r = await c.post("/admin/api/destinations", json=bad, headers=h)
+        assert r.status_code == 400
+        assert r.json()["error"]["message"].startswith(field), r.text
+
+    await sq.store.put_document(f"dead_letters:{did}", "dl-1", {"status": 400})
+    await sq.store.put_document(f"dead_letters:{did}", "dl-2", {"status": 400})
+    r = await c.get(f"/admin/api/destinations/{did}/dead-letters", headers=h)
+    assert [d["id"] for d in r.json()] == ["dl-1", "dl-2"]
+    r = await c.post(
+        f"/admin/api/destinations/{did}/dead-letters/retry", json={"ids": ["dl-1"]}, headers=h
+    )
+    assert r.json() == {"retried": 1}
+    assert [d.id for d in await sq.store.list_documents(f"retry:{did}")] == ["dl-1"]
+    r = await c.post(f"/admin/api/destinations/{did}/dead-letters/discard", headers=h)
+    assert r.json() == {"discarded": 1}
+    r = await c.post(f"/admin/api/destinations/{did}/replay", json={"from": 10, "to": 5}, headers=h)
+    assert r.status_code == 400
+    r = await c.post(f"/admin/api/destinations/{did}/replay", json={"from": 1, "to": 5}, headers=h)
+    assert r.status_code == 202
+    assert len(await sq.store.list_documents(f"replays:{did}")) == 1
+    assert (await c.delete(f"/admin/api/destinations/{did}", headers=h)).status_code == 200
+    assert (await c.get(f"/admin/api/destinations/{did}", headers=h)).status_code == 404
+
+    r = await c.post(
+        "/admin/api/streams",
+        json={
+            "kind": "webhook",
+            "appIds": [sq.app_id],
+            "settings": {"url": "http://127.0.0.1:9/x"},
+        },
+        headers=h,
+    )
+    assert r.status_code == 201, r.text
+    sid = r.json()["id"]
+    r = await c.post(
+        "/admin/api/streams", json={"kind": "webhook", "appIds": [sq.app_id]}, headers=h
+    )
+    assert r.json()["error"]["message"].startswith("settings.url")
+    assert [s["id"] for s in (await c.get("/admin/api/streams", headers=h)).json()] == [sid]
+    assert (await c.delete(f"/admin/api/streams/{sid}", headers=h)).status_code == 200
