@@ -1,0 +1,217 @@
+"""HTTP webhook sink: ``POST {"events": [...]}`` with ``Tidings-Stream-Version: 1``.
+
+Failures split by whose fault they are. A 5xx, a 408, a 429, a timeout or a broken connection is
+the receiver's temporary trouble: the same batch is retried with exponential backoff (honouring
+``Retry-After``), and if it still fails the sink reports :class:`SinkUnavailableError` so the
+cursor does not move and nothing is lost. A 413 halves the batch until it fits. Any other 4xx
+means the receiver will never take this batch: it is written to a dead-letter file together with
+the response that refused it, and the stream moves on (nothing is dropped without a record of
+why).
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+
+from tidings.core.errors import InvalidInput
+from tidings.streams.sink import SinkUnavailableError
+
+STREAM_VERSION_HEADER = "Tidings-Stream-Version"
+STREAM_VERSION = "1"
+MAX_RESPONSE_KEPT = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential backoff with full jitter: attempt ``n`` waits up to ``base * 2**n``."""
+
+    base_seconds: float = 0.5
+    max_seconds: float = 30.0
+    attempts: int = 6
+    """Tries per :meth:`WebhookSink.deliver` call before giving up with SinkUnavailableError."""
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        return rng.uniform(0, min(self.max_seconds, self.base_seconds * 2**attempt))
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """What the receiver answered (``status`` 0 when there was no answer)."""
+
+    status: int
+    body: bytes
+    retry_after: float | None = None
+    error: str | None = None
+
+
+class WebhookSink:
+    """Deliver batches of stream records to one HTTP(S) endpoint.
+
+    ``dead_letter_path`` is a JSON Lines file; each line is ``{"status", "response", "url",
+    "events"}`` for a batch the receiver refused for good.
+    """
+
+    name = "webhook"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        dead_letter_path: str | os.PathLike[str],
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 10.0,
+        backoff: Backoff | None = None,
+        max_batch: int = 500,
+        sleep: Callable[[float], None] = time.sleep,
+        seed: int | None = None,
+    ) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InvalidInput("url", f"must be an http(s)://host/... address, not {url!r}")
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        self.url = url
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname
+        self._port = parts.port
+        self._target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self.headers = {
+            "Content-Type": "application/json",
+            STREAM_VERSION_HEADER: STREAM_VERSION,
+            **(headers or {}),
+        }
+        self.timeout = timeout
+        self.backoff = backoff or Backoff()
+        self.max_batch = max_batch
+        self.dead_letter_path = Path(dead_letter_path)
+        self._sleep = sleep
+        self._rng = random.Random(seed)
+        self._conn: http.client.HTTPConnection | None = None
+        self.requests_sent = 0
+        self.dead_lettered = 0
+
+    # --- Sink protocol -----------------------------------------------------------------------
+
+    def deliver(self, records: Sequence[Mapping[str, Any]]) -> None:
+        for start in range(0, len(records), self.max_batch):
+            self._deliver_one(records[start : start + self.max_batch])
+
+    def maintain(self) -> None:
+        """Nothing is buffered between calls."""
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _deliver_one(self, records: Sequence[Mapping[str, Any]]) -> None:
+        body = orjson.dumps({"events": list(records)})
+        last: Response | None = None
+        for attempt in range(self.backoff.attempts):
+            if attempt:
+                wait = self.backoff.delay(attempt - 1, self._rng)
+                if last is not None and last.retry_after is not None:
+                    wait = max(wait, min(last.retry_after, self.backoff.max_seconds))
+                self._sleep(wait)
+            last = self._post(body)
+            if 200 <= last.status < 300:
+                return
+            if last.status == 413 and len(records) > 1:
+                # Too large for this receiver: halve until it fits; only a single record that
+                # is still too large is dead-lettered.
+                middle = len(records) // 2
+                self._deliver_one(records[:middle])
+                self._deliver_one(records[middle:])
+                return
+            if 400 <= last.status < 500 and last.status not in (408, 429):
+                self._dead_letter(records, last)
+                return
+        assert last is not None
+        reason = last.error or f"HTTP {last.status}"
+        raise SinkUnavailableError(
+            f"webhook {self.url}: {reason} after {self.backoff.attempts} attempts"
+        )
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self._conn is None:
+            cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+            self._conn = cls(self._host, self._port, timeout=self.timeout)
+        return self._conn
+
+    def _post(self, body: bytes) -> Response:
+        reused = self._conn is not None
+        response = self._post_once(body)
+        if reused and response.status == 0 and response.error and "timeout" not in response.error:
+            # A kept-alive connection the receiver had already closed: not a failed attempt.
+            response = self._post_once(body)
+        return response
+
+    def _post_once(self, body: bytes) -> Response:
+        self.requests_sent += 1
+        conn = self._connection()
+        try:
+            conn.request("POST", self._target, body=body, headers=self.headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            retry_after = _parse_retry_after(resp.getheader("Retry-After"))
+            if resp.getheader("Connection", "").lower() == "close":
+                self.close()
+            return Response(resp.status, data, retry_after)
+        except TimeoutError as exc:
+            self.close()
+            return Response(0, b"", error=f"timeout: {exc}")
+        except (OSError, http.client.HTTPException) as exc:
+            self.close()
+            return Response(0, b"", error=f"{type(exc).__name__}: {exc}")
+
+    def _dead_letter(self, records: Sequence[Mapping[str, Any]], response: Response) -> None:
+        entry = {
+            "url": self.url,
+            "status": response.status,
+            "response": response.body[:MAX_RESPONSE_KEPT].decode("utf-8", "replace"),
+            "events": list(records),
+        }
+        self.dead_letter_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with open(self.dead_letter_path, "ab") as handle:
+                handle.write(orjson.dumps(entry) + b"\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            raise SinkUnavailableError(f"cannot write dead letter: {exc}") from exc
+        self.dead_lettered += len(records)
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def read_dead_letters(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The dead-letter entries of a webhook sink, oldest first."""
+    try:
+        with open(path, "rb") as handle:
+            return [orjson.loads(line) for line in handle if line.strip()]
+    except FileNotFoundError:
+        return []
