@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from tidings.core.actions import action_info, deep_link_url, url_params
 from tidings.core.campaigns import SUCCESS, Decision, parse_campaign
-from tidings.core.events import EventRecord
 
 
 def decision(doc: dict, content: dict | None) -> Decision:
@@ -32,14 +31,18 @@ def test_deep_link_url_prefers_the_decision_content() -> None:
 
 
 def test_action_info() -> None:
-    event = EventRecord("e-1", "Buy", "custom", 5, "s", {"plan": "annual"})
-    assert action_info(decision(DEEP, DEEP["content"]), event) == {
+    rate = dict(DEEP, type="RateReview")
+    del rate["content"]
+    assert action_info(decision(rate, None), {"plan": "annual"}) == {
         "campaignId": "c1",
         "campaignName": "Thanks",
         "triggeringEvent": "Buy",
         "triggeringProperties": {"plan": "annual"},
         "treatmentId": "1",
     }
+    deep = action_info(decision(DEEP, DEEP["content"]), {}, "app://thanks")
+    assert deep["url"] == "app://thanks"
+    assert deep["content"] == {"url": "app://thanks"}
 
 
 def test_url_params() -> None:

@@ -11,7 +11,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from tidings.core.campaigns import Decision
-from tidings.core.events import EventRecord
 
 
 def deep_link_url(decision: Decision) -> str | None:
@@ -23,15 +22,26 @@ def deep_link_url(decision: Decision) -> str | None:
     return url if isinstance(url, str) and url else None
 
 
-def action_info(decision: Decision, triggering_event: EventRecord) -> dict[str, Any]:
-    """The ``info`` map given to deep-link listeners, rate-review handlers and gate presenters."""
-    return {
+def action_info(
+    decision: Decision, triggering_properties: Mapping[str, Any], url: str | None = None
+) -> dict[str, Any]:
+    """The ``info`` map given to deep-link listeners, rate-review handlers and gate presenters.
+
+    The contract's five keys, plus ``url`` and ``content`` (what Amply's gate presenters also
+    receive) when the action has them.
+    """
+    info: dict[str, Any] = {
         "campaignId": decision.campaign_id,
         "campaignName": decision.campaign.name,
-        "triggeringEvent": triggering_event.name,
-        "triggeringProperties": dict(triggering_event.properties),
+        "triggeringEvent": decision.source,
+        "triggeringProperties": dict(triggering_properties),
         "treatmentId": decision.treatment_id,
     }
+    if url is not None:
+        info["url"] = url
+    if decision.content is not None:
+        info["content"] = dict(decision.content)
+    return info
 
 
 def url_params(url: str) -> dict[str, str]:

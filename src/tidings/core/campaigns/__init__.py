@@ -22,6 +22,7 @@ from tidings.core.campaigns.engine import (
 from tidings.core.campaigns.limits import Limit, ProjectSettings, parse_project_settings
 from tidings.core.campaigns.model import Campaign, parse_campaign, parse_campaigns
 from tidings.core.campaigns.repeat import Repeat
+from tidings.core.campaigns.schedule import local_day, zone
 from tidings.core.campaigns.state import EngineState
 from tidings.core.campaigns.trigger import EventFilter, parse_data_set_params, parse_event_filter
 
@@ -46,6 +47,7 @@ __all__ = [
     "Status",
     "Treatment",
     "holdout_bucket",
+    "local_day",
     "murmur3_32",
     "parse_campaign",
     "parse_campaigns",
@@ -53,4 +55,5 @@ __all__ = [
     "parse_event_filter",
     "parse_project_settings",
     "pick_treatment",
+    "zone",
 ]

@@ -1,0 +1,336 @@
+"""The on-device store: one SQLite file holding the outbox, sessions, device state and config.
+
+Durability model. ``track()`` commits the events it recorded before it returns, in one
+transaction. The device state (session counters, the campaign engine's history) that those events
+changed is saved by the worker within half a second; on the next launch the events committed after
+the last state save are replayed into the state, so a crash loses neither events nor counts.
+Lifecycle, identity and custom-property calls save the state in the same transaction.
+
+The database runs in WAL mode with ``synchronous=NORMAL``: a commit is an append to the write-ahead
+log without an ``fsync``, so a *process* that dies at any point loses nothing that was committed
+(the log is in the OS page cache and is replayed on the next open). What NORMAL gives up is
+durability across an OS crash or power loss, where the last few commits may roll back;
+``synchronous="full"`` restores that at the price of one ``fsync`` per ``track()``. Apps that run
+on laptops and servers almost always prefer the first; the option exists for the others.
+
+The outbox holds events and decisions waiting for upload (``sent = 0``). Uploaded events stay as
+``sent = 1`` rows, trimmed to the newest :attr:`Store.keep_recent`, so ``get_recent_events``
+reads the same table. The pending part is bounded: past ``max_pending`` the oldest pending rows
+that are not part of the in-flight batch are deleted and counted in ``dropped``, which the next
+upload reports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+
+KIND_EVENT: Final = 0
+KIND_DECISION: Final = 1
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS outbox (
+    seq  INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind INTEGER NOT NULL,
+    sent INTEGER NOT NULL DEFAULT 0,
+    session TEXT,
+    body BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    id         TEXT PRIMARY KEY,
+    counter    INTEGER NOT NULL,
+    type       TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    ended_at   INTEGER
+);
+CREATE TABLE IF NOT EXISTS kv (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+"""
+
+Row = tuple[int, int, bytes]
+"""``(seq, kind, body)`` of one outbox row."""
+
+
+class Store:
+    """SQLite persistence for one client. Not thread-safe by itself: the client serialises calls.
+
+    ``check_same_thread`` is off because the caller's threads and the worker share the connection
+    under the client's lock.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_pending: int = 10_000,
+        keep_recent: int = 1_000,
+        synchronous: str = "normal",
+    ) -> None:
+        self.path = path
+        self.max_pending = max_pending
+        self.keep_recent = keep_recent
+        self.synchronous = synchronous
+        self._db = self._open()
+        self._checkpointer: sqlite3.Connection | None = None
+        self.commits = 0
+        self.pending = self._count_pending()
+        self.sent_rows = self._count_sent()
+        self.inflight_max_seq = 0
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(
+            str(self.path), isolation_level=None, check_same_thread=False, timeout=10.0
+        )
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={'FULL' if self.synchronous == 'full' else 'NORMAL'}")
+        # Checkpoints copy the log into the database file; they are run by the worker on a
+        # connection of its own (see :meth:`checkpoint`), never on the committing thread.
+        db.execute("PRAGMA wal_autocheckpoint=0")
+        db.executescript(_SCHEMA)
+        return db
+
+    def reopen(self) -> None:
+        """Open fresh connections (a forked child must not use its parent's)."""
+        self._db = self._open()
+        self._checkpointer = None
+        self.pending = self._count_pending()
+        self.sent_rows = self._count_sent()
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the database without blocking writers (worker only)."""
+        if self._checkpointer is None:
+            self._checkpointer = sqlite3.connect(
+                str(self.path), isolation_level=None, check_same_thread=False, timeout=10.0
+            )
+        self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        self.commits = 0
+
+    def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
+        with contextlib.suppress(sqlite3.OperationalError):  # busy: a later open checkpoints
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._db.close()
+
+    def _count_sent(self) -> int:
+        row = self._db.execute("SELECT count(*) FROM outbox WHERE sent = 1").fetchone()
+        return int(row[0])
+
+    def _count_pending(self) -> int:
+        row = self._db.execute("SELECT count(*) FROM outbox WHERE sent = 0").fetchone()
+        return int(row[0])
+
+    # --- the write path of track() ------------------------------------------------------------
+
+    def append(
+        self,
+        rows: Sequence[tuple[int, str | None, bytes]],
+        *,
+        state: bytes | None = None,
+        sessions_started: Iterable[tuple[str, int, str, int]] = (),
+        sessions_ended: Iterable[tuple[str, int]] = (),
+    ) -> int:
+        """Commit outbox rows, session changes and the device state in one transaction.
+
+        Returns how many pending rows were dropped to stay within ``max_pending``.
+        """
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            if rows:
+                db.executemany("INSERT INTO outbox (kind, session, body) VALUES (?, ?, ?)", rows)
+            for sid, counter, kind, started in sessions_started:
+                db.execute(
+                    "INSERT OR REPLACE INTO sessions (id, counter, type, started_at, ended_at)"
+                    " VALUES (?, ?, ?, ?, NULL)",
+                    (sid, counter, kind, started),
+                )
+            for sid, ended in sessions_ended:
+                db.execute("UPDATE sessions SET ended_at = ? WHERE id = ?", (ended, sid))
+            if state is not None:
+                self._put_state(state)
+            dropped = 0
+            excess = self.pending + len(rows) - self.max_pending
+            if excess > 0:
+                dropped = self._drop_oldest(excess)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self.commits += 1
+        self.pending += len(rows) - dropped
+        return dropped
+
+    def _put_state(self, state: bytes) -> None:
+        db = self._db
+        db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES ('state', ?)", (state,))
+        db.execute(
+            "INSERT OR REPLACE INTO kv (key, value) VALUES ('stateSeq', coalesce((SELECT seq FROM"
+            " sqlite_sequence WHERE name = 'outbox'), 0))"
+        )
+
+    def save_state(self, state: bytes) -> None:
+        """Save the device state alone; it covers every outbox row committed so far."""
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            self._put_state(state)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def events_after_state(self) -> list[bytes]:
+        """Events committed after the last state save (``track`` defers state saves)."""
+        raw = self.get("stateSeq")
+        since = int(raw) if raw is not None else 0
+        cur = self._db.execute(
+            "SELECT body FROM outbox WHERE kind = ? AND seq > ? ORDER BY seq", (KIND_EVENT, since)
+        )
+        return [bytes(b) for (b,) in cur]
+
+    def _drop_oldest(self, n: int) -> int:
+        db = self._db
+        cur = db.execute(
+            "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE sent = 0 AND seq > ?"
+            " ORDER BY seq LIMIT ?)",
+            (self.inflight_max_seq, n),
+        )
+        dropped = cur.rowcount
+        if dropped > 0:
+            self._add_kv_int("dropped", dropped)
+        return dropped
+
+    def add_dropped(self, n: int) -> None:
+        self._add_kv_int("dropped", n)
+
+    def _add_kv_int(self, key: str, delta: int) -> None:
+        self._db.execute(
+            "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET"
+            " value = CAST(value AS INTEGER) + excluded.value",
+            (key, delta),
+        )
+
+    # --- uploads -------------------------------------------------------------------------------
+
+    def pending_rows(self, limit: int, upto: int | None = None) -> list[Row]:
+        """The oldest pending rows (all of them up to ``upto`` when given)."""
+        if upto is not None:
+            cur = self._db.execute(
+                "SELECT seq, kind, body FROM outbox WHERE sent = 0 AND seq <= ? ORDER BY seq",
+                (upto,),
+            )
+        else:
+            cur = self._db.execute(
+                "SELECT seq, kind, body FROM outbox WHERE sent = 0 ORDER BY seq LIMIT ?", (limit,)
+            )
+        return [(int(s), int(k), bytes(b)) for s, k, b in cur]
+
+    def newest_pending_seq(self) -> int | None:
+        row = self._db.execute("SELECT max(seq) FROM outbox WHERE sent = 0").fetchone()
+        return None if row[0] is None else int(row[0])
+
+    def oldest_pending_seq(self) -> int | None:
+        row = self._db.execute("SELECT min(seq) FROM outbox WHERE sent = 0").fetchone()
+        return None if row[0] is None else int(row[0])
+
+    def mark_sent(self, min_seq: int, max_seq: int, dropped_reported: int) -> None:
+        """The batch ``min_seq..max_seq`` is stored by the server: keep events, forget decisions.
+
+        Batches always take the oldest pending rows, so every row up to ``max_seq`` is sent
+        afterwards; the statements use rowid ranges only, and old sent rows are trimmed in bulk
+        once there are twice as many as ``keep_recent``.
+        """
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            cur = db.execute(
+                "UPDATE outbox SET sent = 1 WHERE seq BETWEEN ? AND ? AND sent = 0",
+                (min_seq, max_seq),
+            )
+            done = cur.rowcount
+            cur = db.execute(
+                "DELETE FROM outbox WHERE seq BETWEEN ? AND ? AND kind = ?",
+                (min_seq, max_seq, KIND_DECISION),
+            )
+            self.sent_rows += done - cur.rowcount
+            if self.sent_rows > 2 * self.keep_recent:
+                cur = db.execute(
+                    "DELETE FROM outbox WHERE seq < (SELECT seq FROM outbox WHERE seq <= ?"
+                    " ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+                    (max_seq, self.keep_recent - 1),
+                )
+                self.sent_rows -= cur.rowcount
+            if dropped_reported:
+                self._add_kv_int("dropped", -dropped_reported)
+            db.execute("DELETE FROM kv WHERE key = 'inflight'")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self.pending = max(0, self.pending - done)
+        self.inflight_max_seq = 0
+
+    def discard_rows(self, seqs: Sequence[int]) -> None:
+        """Delete rows the server can never take (an item too large for any request)."""
+        db = self._db
+        db.execute("BEGIN")
+        db.executemany("DELETE FROM outbox WHERE seq = ? AND sent = 0", [(s,) for s in seqs])
+        db.execute("DELETE FROM kv WHERE key = 'inflight'")
+        db.execute("COMMIT")
+        self.pending = self._count_pending()
+        self.inflight_max_seq = 0
+
+    def sessions_of_pending(self, upto: int) -> list[dict[str, Any]]:
+        """The sessions the pending rows up to ``upto`` belong to."""
+        cur = self._db.execute(
+            "SELECT id, counter, type, started_at, ended_at FROM sessions WHERE id IN"
+            " (SELECT DISTINCT session FROM outbox WHERE sent = 0 AND seq <= ?) ORDER BY counter",
+            (upto,),
+        )
+        return [
+            {"id": r[0], "counter": r[1], "type": r[2], "startedAt": r[3], "endedAt": r[4]}
+            for r in cur
+        ]
+
+    def recent_events(self, limit: int) -> list[bytes]:
+        cur = self._db.execute(
+            "SELECT body FROM outbox WHERE kind = ? ORDER BY seq DESC LIMIT ?",
+            (KIND_EVENT, limit),
+        )
+        return [bytes(b) for (b,) in cur]
+
+    # --- key/value -----------------------------------------------------------------------------
+
+    def get(self, key: str) -> bytes | None:
+        row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        value = row[0]
+        return value if isinstance(value, bytes) else str(value).encode()
+
+    def get_json(self, key: str) -> Any:
+        raw = self.get(key)
+        return None if raw is None else orjson.loads(raw)
+
+    def put(self, key: str, value: bytes) -> None:
+        self._db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, value))
+
+    def put_json(self, key: str, value: Any) -> None:
+        self.put(key, orjson.dumps(value))
+
+    def delete(self, key: str) -> None:
+        self._db.execute("DELETE FROM kv WHERE key = ?", (key,))
+
+    def dropped(self) -> int:
+        raw = self.get("dropped")
+        return 0 if raw is None else max(0, int(raw))
