@@ -1,4 +1,9 @@
-"""Tidings: self-hostable in-app engagement platform and event router."""
+"""Tidings: self-hostable in-app engagement platform and event router.
+
+The names an app needs: the SDK client (:class:`Tidings`), its gate types, the event record, and
+the error hierarchy. Server-side packages (``tidings.server``, ``tidings.storage``, ...) are
+imported explicitly, so embedding the SDK never loads them.
+"""
 
 from tidings.core import (
     DeviceProfile,
@@ -10,17 +15,21 @@ from tidings.core import (
     InvalidScenario,
     TidingsError,
 )
+from tidings.sdk import GateDecision, Resolution, Tidings
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DeviceProfile",
     "EventRecord",
+    "GateDecision",
     "InvalidCampaign",
     "InvalidConfig",
     "InvalidEvent",
     "InvalidInput",
     "InvalidScenario",
+    "Resolution",
+    "Tidings",
     "TidingsError",
     "__version__",
 ]

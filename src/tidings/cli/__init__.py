@@ -1,7 +1,14 @@
-"""The ``tidings`` command line."""
+"""The ``tidings`` command line.
 
-from tidings.cli import campaigns as _campaigns  # noqa: F401  (registers the command)
-from tidings.cli import simulate as _simulate  # noqa: F401  (registers the command)
+Each sub-command lives in its own module and registers itself on :data:`app` when imported.
+"""
+
+from tidings.cli import admin as _admin  # noqa: F401
+from tidings.cli import amplitude as _amplitude  # noqa: F401
+from tidings.cli import campaigns as _campaigns  # noqa: F401
+from tidings.cli import serve as _serve  # noqa: F401
+from tidings.cli import simulate as _simulate  # noqa: F401
+from tidings.cli import streams as _streams  # noqa: F401
 from tidings.cli.app import app, main
 
 __all__ = ["app", "main"]
