@@ -65,7 +65,7 @@ class DeviceState:
 
 Output = EventRecord | Decision
 """What a device call returns, in order: each recorded event, followed by the campaign decisions
-it caused (rank order), each ``SUCCESS`` followed by the ``CampaignShown`` it recorded."""
+it caused (rank order), then the ``CampaignShown`` the winning decision recorded."""
 
 _NO_CAMPAIGNS = CampaignEngine(())
 
@@ -275,9 +275,9 @@ class Device:
 
     def _evaluate(self, event: EventRecord) -> list[Output]:
         """Judge a recorded event; record ``CampaignShown`` (and what follows) for the winner."""
-        out: list[Output] = []
-        for decision in self._process(event):
-            out.append(decision)
+        decisions = self._process(event)
+        out: list[Output] = list(decisions)
+        for decision in decisions:
             if decision.status != SUCCESS:
                 continue
             name, props = ev.campaign_shown(event.name, decision.campaign_id)
