@@ -67,14 +67,23 @@ def test_negative_timeout_is_rejected() -> None:
         SessionMachine(timeout_ms=-1)
 
 
-def test_events_while_backgrounded_move_the_finish_stamp_forward() -> None:
+def test_events_while_backgrounded_do_not_move_the_finish_stamp() -> None:
     m = SessionMachine()
     new_id = ids()
     m.launch(0, new_id)
     m.background(10 * SEC)
     m.record(20 * SEC)
     assert m.state.event_count == 1
-    assert m.foreground(200 * SEC, new_id)[0] == SessionEnd("s1", 20 * SEC)
+    assert m.foreground(200 * SEC, new_id)[0] == SessionEnd("s1", 10 * SEC)
+
+
+def test_crash_after_background_events_finishes_at_the_last_event() -> None:
+    m = SessionMachine()
+    new_id = ids()
+    m.launch(0, new_id)
+    m.background(10 * SEC)
+    m.record(20 * SEC)
+    assert m.launch(500 * SEC, new_id)[0] == SessionEnd("s1", 20 * SEC)
 
 
 def test_terminate_while_active_finishes_now() -> None:
@@ -85,10 +94,11 @@ def test_terminate_while_active_finishes_now() -> None:
     assert m.terminate(40 * SEC) == []
 
 
-def test_terminate_while_paused_finishes_at_last_activity() -> None:
+def test_terminate_while_paused_finishes_at_the_background_moment() -> None:
     m = SessionMachine()
     m.launch(0, ids())
     m.background(10 * SEC)
+    m.record(20 * SEC)
     assert m.terminate(30 * SEC) == [SessionEnd("s1", 10 * SEC)]
 
 

@@ -4,11 +4,14 @@ A session is a continuous period of foreground use. Short background trips merge
 session; a trip of ``timeout_ms`` or longer finishes it. The machine owns no clock and makes no
 ids: every call takes ``now_ms`` and, where a session may start, a ``new_id`` function.
 
-The one stamp the contract leaves implicit is *when* a session that is not finished by an explicit
-call ends. We stamp ``SessionFinished`` with the session's **last activity**: the later of the
-moment it went to the background and the last event recorded in it. With no events recorded while
-backgrounded this is exactly the background time the contract names; with some, it keeps recorded
-timestamps from ever going backwards.
+Stamps of ``SessionFinished``:
+
+- a background trip of ``timeout_ms`` or more: the moment the app went to the background (the
+  contract's ``t``), even when events were recorded while it was there;
+- ``terminate`` in the foreground: now; ``terminate`` while backgrounded: the background moment,
+  for the same reason (the foreground use ended there);
+- a session left unfinished by a crashed process: its **last activity**, the latest of its start,
+  its background moment and the events recorded in it (the contract's "last activity time").
 """
 
 from __future__ import annotations
@@ -128,16 +131,14 @@ class SessionMachine:
             st.paused_at = None
             self._touch(now_ms)
             return []
-        return [self._finish(), self._start(now_ms, "warm", new_id)]
+        return [self._finish(st.paused_at), self._start(now_ms, "warm", new_id)]
 
     def terminate(self, now_ms: int) -> list[SessionChange]:
         """The process ends cleanly: finish the session, active (now) or paused (last activity)."""
         st = self.state
         if not st.in_session:
             return []
-        if st.paused_at is None:
-            self._touch(now_ms)
-        return [self._finish()]
+        return [self._finish(now_ms if st.paused_at is None else st.paused_at)]
 
     def record(self, now_ms: int) -> None:
         """An event was recorded in the current session (active or paused)."""
@@ -159,10 +160,12 @@ class SessionMachine:
         st.event_count = 0
         return SessionStart(st.session_id, now_ms, kind, st.counter)
 
-    def _finish(self) -> SessionEnd:
+    def _finish(self, at: int | None = None) -> SessionEnd:
+        """End the session, stamped ``at`` (default: its last activity)."""
         st = self.state
         assert st.session_id is not None
-        at = st.last_activity if st.last_activity is not None else st.started_at or 0
+        if at is None:
+            at = st.last_activity if st.last_activity is not None else st.started_at or 0
         end = SessionEnd(st.session_id, at)
         st.session_id = None
         st.started_at = None
