@@ -57,6 +57,8 @@ class StandinState:
     clock: Callable[[], float] = time.monotonic
     faults: list[Fault] = field(default_factory=list)
     accepted: list[dict[str, Any]] = field(default_factory=list)
+    received: int = 0
+    """Every event of every accepted request, duplicates included (``accepted`` dedups)."""
     identifications: list[dict[str, Any]] = field(default_factory=list)
     requests: list[tuple[str, int]] = field(default_factory=list)
     seen: set[tuple[str, str]] = field(default_factory=set)
@@ -95,6 +97,7 @@ class Standin:
 class _Handler(BaseHTTPRequestHandler):
     state: StandinState
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as two writes: no delayed-ACK stall
 
     def log_message(self, *args: object) -> None:
         pass
@@ -111,6 +114,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up (a timeout test): nothing to answer
+
+    def do_GET(self) -> None:
+        """``/stats``: counters for a stand-in running in another process (benchmarks)."""
+        with self.state.lock:
+            body = {"received": self.state.received, "accepted": len(self.state.accepted)}
+        self._reply(200 if self.path == "/stats" else 404, body)
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -206,6 +215,7 @@ class _Handler(BaseHTTPRequestHandler):
             if throttled is not None:
                 return 429, throttled
         with self.state.lock:
+            self.state.received += len(events)
             for event in events:
                 key = (
                     str(event.get("device_id") or event.get("user_id")),
@@ -279,3 +289,12 @@ class _Handler(BaseHTTPRequestHandler):
         with self.state.lock:
             self.state.identifications.extend({"path": path, **item} for item in items)
         return 200, {"code": 200}
+
+
+if __name__ == "__main__":
+    # A stand-in of its own process (benchmarks): print the URL, serve until stdin closes.
+    import sys
+
+    with Standin(eps_limit=10**9) as served:
+        print(served.url, flush=True)
+        sys.stdin.read()

@@ -86,13 +86,31 @@ def test_every_item_gets_one_decision(n: int, status: int | None, body: dict[str
             assert outcome.reason
 
 
-def test_limiter_allows_a_burst_then_refills() -> None:
+def test_limiter_allows_a_burst_then_waits_for_the_window() -> None:
     limiter = RateLimiter(per_second=30)
     assert [limiter.admit(("d",), NOW) for _ in range(30)] == [0] * 30
-    wait = limiter.admit(("d",), NOW)
-    assert 0 < wait <= 34
-    assert limiter.admit(("d",), NOW + wait) == 0
+    wait = limiter.admit(("d",), NOW + 400)
+    assert wait == 600  # the burst leaves the one-second window at NOW + 1000
+    assert limiter.admit(("d",), NOW + 400 + wait) == 0
     assert limiter.admit(("other",), NOW) == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 400), st.sampled_from(["a", "b", "c"])), max_size=200))
+def test_limiter_never_admits_more_than_the_rate_in_any_window(
+    steps: list[tuple[int, str]],
+) -> None:
+    """Amplitude counts over a sliding window: no second may hold more than the rate."""
+    limiter = RateLimiter(per_second=5)
+    now = NOW
+    admitted: dict[str, list[int]] = {}
+    for gap, key in steps:
+        now += gap
+        if limiter.admit((key,), now) == 0:
+            admitted.setdefault(key, []).append(now)
+    for times in admitted.values():
+        for i, t in enumerate(times):
+            assert sum(1 for u in times[i:] if u < t + 1000) <= 5
 
 
 def test_limiter_takes_all_tokens_or_none() -> None:

@@ -284,15 +284,24 @@ async def test_destinations_and_streams(sq: Harness) -> None:
         assert r.status_code == 400
         assert r.json()["error"]["message"].startswith(field), r.text
 
-    await sq.store.put_document(f"dead_letters:{did}", "dl-1", {"status": 400})
-    await sq.store.put_document(f"dead_letters:{did}", "dl-2", {"status": 400})
+    from tidings.storage.outbox import DeadLetterIn, enqueue, outbox_size
+
+    item = b'{"api": "httpapi", "event": {"event_type": "E", "device_id": "d-12345"}}'
+    dead = [DeadLetterIn(f"ev-{n}", 1, "invalid field time", item) for n in (1, 2)]
+    await enqueue(sq.store, did, [], dead)  # type: ignore[arg-type]
     r = await c.get(f"/admin/api/destinations/{did}/dead-letters", headers=h)
-    assert [d["id"] for d in r.json()] == ["dl-1", "dl-2"]
+    letters = r.json()
+    assert [(d["itemKey"], d["reason"]) for d in letters] == [
+        ("ev-1", "invalid field time"),
+        ("ev-2", "invalid field time"),
+    ]
     r = await c.post(
-        f"/admin/api/destinations/{did}/dead-letters/retry", json={"ids": ["dl-1"]}, headers=h
+        f"/admin/api/destinations/{did}/dead-letters/retry",
+        json={"ids": [letters[0]["id"]]},
+        headers=h,
     )
     assert r.json() == {"retried": 1}
-    assert [d.id for d in await sq.store.list_documents(f"retry:{did}")] == ["dl-1"]
+    assert await outbox_size(sq.store, did) == 1  # type: ignore[arg-type]
     r = await c.post(f"/admin/api/destinations/{did}/dead-letters/discard", headers=h)
     assert r.json() == {"discarded": 1}
     r = await c.post(f"/admin/api/destinations/{did}/replay", json={"from": 10, "to": 5}, headers=h)

@@ -17,7 +17,7 @@ amplitude_app = typer.Typer(
 )
 
 
-def _json_option(text: str | None, name: str) -> Any:
+def json_option(text: str | None, name: str) -> Any:
     if text is None:
         return None
     try:
@@ -45,8 +45,8 @@ def preview_command(
         requests = preview(
             message,
             action,
-            settings=_json_option(settings, "--settings"),
-            mapping=_json_option(mapping, "--mapping"),
+            settings=json_option(settings, "--settings"),
+            mapping=json_option(mapping, "--mapping"),
             preset=preset,
             now_ms=int(time.time() * 1000),
         )
@@ -57,3 +57,6 @@ def preview_command(
 
 
 app.add_typer(amplitude_app, name="amplitude")
+
+# The instance commands (add, list, remove, replay, dead-letters...) register on amplitude_app.
+from tidings.cli import amplitude_instances as _instances  # noqa: E402, F401

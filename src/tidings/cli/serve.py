@@ -36,7 +36,7 @@ def first_start_hint(db: str) -> str:
 
 
 @app.command("serve")
-def serve(
+def serve(  # noqa: PLR0917 - one parameter per command-line option
     db: Annotated[
         str,
         typer.Option(
@@ -48,6 +48,13 @@ def serve(
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
     access_log: Annotated[
         bool, typer.Option("--access-log/--no-access-log", help="Log every request.")
+    ] = True,
+    pipeline: Annotated[
+        bool,
+        typer.Option(
+            "--pipeline/--no-pipeline",
+            help="Run the event-log consumers (destinations, streams) in this process.",
+        ),
     ] = True,
 ) -> None:
     """Serve the device API, Segment sources, admin API and cohort import."""
@@ -62,8 +69,10 @@ def serve(
         raise typer.Exit(2) from exc
     if apps == 0:
         typer.echo(first_start_hint(db))
+    if port:
+        typer.echo(f"dashboard: http://{host}:{port}/ (sign in with an admin token)")
     uvicorn.run(
-        create_app_for_url(db),
+        create_app_for_url(db, pipeline=pipeline),
         host=host,
         port=port,
         log_level=log_level,

@@ -1,11 +1,13 @@
-"""Admin routes for destinations (Amplitude instances), stream sinks and dead letters.
+"""Admin routes for destinations (Amplitude instances) and their dead letters (stream sinks:
+``admin_streams``).
 
 Their configuration is stored as documents (``Store.put_document``) so the delivery workers read
 it without a schema of their own. Work for those workers is handed over the same way:
 
-- dead letters of destination ``D`` are the documents of collection ``dead_letters:D``;
-- ``.../dead-letters/retry`` moves them to ``retry:D`` (the worker re-sends and deletes them);
-- ``.../dead-letters/discard`` deletes them (all, or the ``ids`` given);
+- dead letters of destination ``D`` are rows of the ``dead_letters`` table (request, response,
+  reason), shared with ``/admin/api/apps/{app}/destinations`` (``tidings.pipeline.deadletters``);
+- ``.../dead-letters/retry`` puts them back into the outbox; ``.../discard`` deletes them (all,
+  or the ``ids`` given);
 - ``.../replay {from, to}`` records a request in ``replays:D`` for the worker to re-read the log
   between those epoch-ms times.
 """
@@ -22,6 +24,7 @@ from tidings.core.errors import InvalidInput
 from tidings.core.events import json_type
 from tidings.destinations.amplitude.instance import Destination as AmplitudeDestination
 from tidings.destinations.amplitude.instance import currents_from_json
+from tidings.pipeline import deadletters
 from tidings.server.admin import _body, admin_store
 from tidings.server.errors import ApiError, bad_request, json_response
 from tidings.server.openapi import RouteDoc
@@ -30,9 +33,7 @@ from tidings.server.validate import reject_unknown
 from tidings.storage import Document, Store
 
 DESTINATIONS = "destinations"
-STREAMS = "streams"
 DESTINATION_KINDS = ("amplitude", "amplitude-currents")
-STREAM_KINDS = ("jsonl", "webhook", "nats")
 MAX_SUBSCRIPTIONS = 50
 
 
@@ -95,29 +96,6 @@ async def _destination_body(store: Store, body: dict[str, Any]) -> dict[str, Any
     return out
 
 
-async def _stream_body(store: Store, body: dict[str, Any]) -> dict[str, Any]:
-    reject_unknown(body, ("kind", "name", "appIds", "settings", "enabled", "id"))
-    kind = body.get("kind")
-    if kind not in STREAM_KINDS:
-        raise bad_request("kind", f"must be one of {', '.join(STREAM_KINDS)}")
-    settings = _object(body, "settings")
-    required = {"jsonl": "directory", "webhook": "url", "nats": "subject"}[kind]
-    if not isinstance(settings.get(required), str) or not settings[required]:
-        raise bad_request(f"settings.{required}", f"is required for a {kind} sink (a string)")
-    enabled = body.get("enabled", True)
-    if not isinstance(enabled, bool):
-        raise bad_request("enabled", "must be a boolean")
-    out = {
-        "kind": kind,
-        "appIds": await _app_ids(store, body),
-        "settings": settings,
-        "enabled": enabled,
-    }
-    if isinstance(body.get("name"), str):
-        out["name"] = body["name"]
-    return out
-
-
 async def _get(store: Store, collection: str, doc_id: str) -> Document:
     doc = await store.get_document(collection, doc_id)
     if doc is None:
@@ -158,51 +136,43 @@ async def delete_destination(request: Request) -> Response:
     store = await admin_store(request)
     current = await _get(store, DESTINATIONS, request.path_params["id"])
     await store.delete_document(DESTINATIONS, current.id)
+    await deadletters.forget(store, current.id)
     return json_response({"id": current.id, "deleted": True})
 
 
 async def list_dead_letters(request: Request) -> Response:
     store = await admin_store(request)
     current = await _get(store, DESTINATIONS, request.path_params["id"])
-    docs = await store.list_documents(f"dead_letters:{current.id}")
-    return json_response([_doc_json(d) for d in docs])
+    letters = await deadletters.dead_letters(store, current.id)
+    return json_response([d.to_json() for d in letters])
 
 
-async def _selected(request: Request, store: Store, destination_id: str) -> list[Document]:
-    docs = await store.list_documents(f"dead_letters:{destination_id}")
-    has_body = request.headers.get(
-        "content-length", "0"
-    ) != "0" or "chunked" in request.headers.get("transfer-encoding", "")
-    if not has_body:
-        return docs
+async def selected_ids(request: Request) -> list[str] | None:
+    """The ``ids`` of the body, or ``None`` (all) when there is no body or no ``ids``."""
+    if not (await request.body()).strip():
+        return None
     body = await _body(request)
     reject_unknown(body, ("ids",))
     ids = body.get("ids")
     if ids is None:
-        return docs
+        return None
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         raise bad_request("ids", "must be an array of dead-letter ids")
-    wanted = set(ids)
-    return [d for d in docs if d.id in wanted]
+    return ids
 
 
 async def retry_dead_letters(request: Request) -> Response:
     store = await admin_store(request)
     current = await _get(store, DESTINATIONS, request.path_params["id"])
-    docs = await _selected(request, store, current.id)
-    for doc in docs:
-        await store.put_document(f"retry:{current.id}", doc.id, doc.body)
-        await store.delete_document(f"dead_letters:{current.id}", doc.id)
-    return json_response({"retried": len(docs)})
+    count = await deadletters.retry(store, current.id, await selected_ids(request))
+    return json_response({"retried": count})
 
 
 async def discard_dead_letters(request: Request) -> Response:
     store = await admin_store(request)
     current = await _get(store, DESTINATIONS, request.path_params["id"])
-    docs = await _selected(request, store, current.id)
-    for doc in docs:
-        await store.delete_document(f"dead_letters:{current.id}", doc.id)
-    return json_response({"discarded": len(docs)})
+    count = await deadletters.discard(store, current.id, await selected_ids(request))
+    return json_response({"discarded": count})
 
 
 async def replay(request: Request) -> Response:
@@ -227,25 +197,6 @@ async def replay(request: Request) -> Response:
     return json_response(_doc_json(doc), status=202)
 
 
-async def list_streams(request: Request) -> Response:
-    store = await admin_store(request)
-    return json_response([_doc_json(d) for d in await store.list_documents(STREAMS)])
-
-
-async def create_stream(request: Request) -> Response:
-    store = await admin_store(request)
-    body = await _stream_body(store, await _body(request))
-    doc = await store.put_document(STREAMS, _new_id("str"), body)
-    return json_response(_doc_json(doc), status=201)
-
-
-async def delete_stream(request: Request) -> Response:
-    store = await admin_store(request)
-    current = await _get(store, STREAMS, request.path_params["id"])
-    await store.delete_document(STREAMS, current.id)
-    return json_response({"id": current.id, "deleted": True})
-
-
 def _doc(method: str, path: str, handler: Any, summary: str) -> tuple[RouteDoc, Any]:
     return (
         RouteDoc(method, path, summary, "admin", "adminToken", method in ("POST", "PUT")),
@@ -264,7 +215,4 @@ ROUTES = [
     _doc("POST", f"{_D}/{{id}}/dead-letters/retry", retry_dead_letters, "Retry dead letters"),
     _doc("POST", f"{_D}/{{id}}/dead-letters/discard", discard_dead_letters, "Discard dead letters"),
     _doc("POST", f"{_D}/{{id}}/replay", replay, "Replay the log between two times"),
-    _doc("GET", "/admin/api/streams", list_streams, "List stream sinks"),
-    _doc("POST", "/admin/api/streams", create_stream, "Create a stream sink"),
-    _doc("DELETE", "/admin/api/streams/{id}", delete_stream, "Delete a stream sink"),
 ]

@@ -8,6 +8,8 @@ from typing import Any
 
 from tidings.core.errors import InvalidConfig, InvalidInput
 from tidings.core.mapping import CompiledFields, Field, Trigger, parse_trigger
+from tidings.core.mapping.paths import UNDEFINED, get_path
+from tidings.core.mapping.triggers import AllOf, AnyOf, Compare, Exists
 from tidings.destinations.amplitude import schema
 from tidings.destinations.amplitude.events import build_log_event, build_log_purchase
 from tidings.destinations.amplitude.settings import Settings
@@ -125,6 +127,7 @@ class Subscription:
     _action: Action = field(init=False, repr=False)
     _trigger: Trigger = field(init=False, repr=False)
     _fields: CompiledFields = field(init=False, repr=False)
+    _match: Callable[[Mapping[str, Any]], bool] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._action = get_action(self.action)
@@ -133,6 +136,7 @@ class Subscription:
         try:
             self._trigger = parse_trigger(self.trigger or self._action.default_trigger)
             self._fields = CompiledFields(self._action.fields, self.mapping)
+            self._match = _matcher(self._trigger)
         except InvalidConfig:
             raise
         except InvalidInput as exc:  # a bad trigger or mapping is a configuration error here
@@ -160,7 +164,7 @@ class Subscription:
         return cls(name=name, action=action, trigger=trigger, mapping=mapping)
 
     def matches(self, message: Mapping[str, Any]) -> bool:
-        return self.enabled and self._trigger(message)
+        return self.enabled and self._match(message)
 
     def build(
         self, message: Mapping[str, Any], settings: Settings, now_ms: int | None = None
@@ -168,6 +172,52 @@ class Subscription:
         """The requests for one message (whether or not the trigger matches it)."""
         payload = self._fields.apply(message)
         return self._action.build(payload, settings, now_ms)
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _trigger_paths(trigger: Any) -> set[tuple[str, ...]] | None:
+    """Every path a trigger reads, or ``None`` for a node this does not know."""
+    if isinstance(trigger, Compare | Exists):
+        return {trigger.path}
+    if isinstance(trigger, AllOf | AnyOf):
+        out: set[tuple[str, ...]] = set()
+        for term in trigger.terms:
+            paths = _trigger_paths(term)
+            if paths is None:
+                return None
+            out |= paths
+        return out
+    return None
+
+
+def _matcher(trigger: Trigger) -> Callable[[Mapping[str, Any]], bool]:
+    """``trigger`` memoised on the values it reads (usually ``type`` and ``event``).
+
+    A pipeline evaluates every subscription's trigger for every message, and a few event names
+    make up most traffic: the answer for a name is computed once. Values that are not scalars
+    (objects, lists) are evaluated directly.
+    """
+    paths = _trigger_paths(trigger)
+    if paths is None:
+        return trigger
+    ordered = sorted(paths)
+    memo: dict[tuple[Any, ...], bool] = {}
+
+    def match(message: Mapping[str, Any]) -> bool:
+        values = [get_path(message, path) for path in ordered]
+        if not all(isinstance(v, _SCALARS) or v is UNDEFINED for v in values):
+            return trigger(message)
+        key = tuple((type(v), v) for v in values)
+        hit = memo.get(key)
+        if hit is None:
+            if len(memo) > 10_000:
+                memo.clear()
+            hit = memo[key] = trigger(message)
+        return hit
+
+    return match
 
 
 def default_subscriptions() -> list[Subscription]:

@@ -1,38 +1,53 @@
 """A client-side limiter that keeps each device and user under Amplitude's events-per-second limit.
 
-Token buckets per id (capacity = the limit, refilled continuously), so bursts up to the limit pass
-and a steady stream is held at it; 429s become the exception. Pure: time is a parameter.
+Amplitude counts events per ``device_id`` and per ``user_id`` over a recent window and answers 429
+past 30 events/s on ``/2/httpapi``. A token bucket refilled continuously would let a burst of 30
+pass and then 30 more within the same second (60 in one window), which is exactly what draws
+429s; so this is a sliding window instead: at most ``per_second`` admissions per id in any
+1000 ms. 429s then stay the exception. Pure: time is a parameter.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 HTTPAPI_EPS = 30
 BATCH_EPS = 1000
+WINDOW_MS = 1000
 
 
 @dataclass(slots=True)
 class RateLimiter:
-    """``admit(ids, now_ms)`` takes one token from every id or none, returning the wait in ms."""
+    """``admit(ids, now_ms)`` counts one event against every id or none, returning the wait in
+    ms (0 when admitted) until every id has room again."""
 
     per_second: int = HTTPAPI_EPS
     max_ids: int = 100_000
-    _buckets: dict[str, tuple[float, int]] = field(default_factory=dict)
+    _windows: dict[str, deque[int]] = field(default_factory=dict)
 
-    def _level(self, key: str, now_ms: int) -> float:
-        tokens, last = self._buckets.get(key, (float(self.per_second), now_ms))
-        return min(float(self.per_second), tokens + (now_ms - last) * self.per_second / 1000)
+    def _window(self, key: str, now_ms: int) -> deque[int]:
+        window = self._windows.get(key)
+        if window is None:
+            if len(self._windows) >= self.max_ids:
+                self._forget_idle(now_ms)
+            window = self._windows[key] = deque()
+        while window and window[0] <= now_ms - WINDOW_MS:
+            window.popleft()
+        return window
+
+    def _forget_idle(self, now_ms: int) -> None:
+        """Drop ids with nothing in the current window (they constrain nothing)."""
+        idle = [k for k, w in self._windows.items() if not w or w[-1] <= now_ms - WINDOW_MS]
+        for key in idle:
+            del self._windows[key]
 
     def admit(self, ids: tuple[str | None, ...], now_ms: int) -> int:
-        """0 when admitted (tokens taken); otherwise the ms until every id has a token."""
-        keys = [k for k in ids if k]
-        levels = [self._level(k, now_ms) for k in keys]
-        short = [1 - level for level in levels if level < 1]
-        if short:
-            return max(1, int(max(short) * 1000 / self.per_second + 0.999))
-        if len(self._buckets) > self.max_ids:
-            self._buckets.clear()
-        for key, level in zip(keys, levels, strict=True):
-            self._buckets[key] = (level - 1, now_ms)
+        """0 when admitted (counted for every id); otherwise the ms until every id has room."""
+        windows = [self._window(k, now_ms) for k in ids if k]
+        full = [w for w in windows if len(w) >= self.per_second]
+        if full:
+            return max(max(1, w[0] + WINDOW_MS - now_ms) for w in full)
+        for window in windows:
+            window.append(now_ms)
         return 0

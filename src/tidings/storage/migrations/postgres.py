@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tidings.storage.migrations import Migration
+from tidings.storage.migrations.delivery import POSTGRES_DELIVERY
 
 MIGRATIONS: list[Migration] = [
     (
@@ -71,4 +72,5 @@ MIGRATIONS: list[Migration] = [
                 PRIMARY KEY (collection, id))""",
         ],
     ),
+    POSTGRES_DELIVERY,
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tidings.storage.migrations import Migration
+from tidings.storage.migrations.delivery import SQLITE_DELIVERY
 
 MIGRATIONS: list[Migration] = [
     (
@@ -70,4 +71,5 @@ MIGRATIONS: list[Migration] = [
                 PRIMARY KEY (collection, id))""",
         ],
     ),
+    SQLITE_DELIVERY,
 ]

@@ -1,0 +1,242 @@
+"""Durable Amplitude delivery, side by side with the official Python SDK, in one run.
+
+    .venv/bin/python bench/amplitude/delivery.py [--events N] [--devices D] [--backend sqlite|pg]
+
+Both send the same events to the same Amplitude stand-in (a real HTTP server in its own process,
+enforcing Amplitude's request contract, with the per-device rate limit lifted so neither side is
+throttled):
+
+* **tidings**: the events are already in the event log; timed from starting the pipeline until
+  the stand-in has accepted every one. On the way, each event is mapped (the "Track Calls"
+  preset), committed to the outbox, sent in batches, and its row deleted in a committed
+  transaction: durable at every step.
+* **amplitude-analytics** (``Amplitude(...).track`` for each event, then ``shutdown``), in memory:
+  timed from the first ``track`` until its callbacks reported every event delivered. Once with
+  its defaults (200 events per request) and once with 1000 per request, like tidings.
+
+Prints events/s for each and the ratio of tidings to the better SDK run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+ROOT = Path(__file__).resolve().parents[2]
+STANDIN = ROOT / "tests" / "destinations" / "amplitude_standin.py"
+T0 = 1_764_300_000_000
+
+
+def start_standin() -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, str(STANDIN)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().strip()
+
+
+def stats(url: str) -> dict[str, int]:
+    with urllib.request.urlopen(f"{url}/stats") as response:
+        data: dict[str, int] = orjson.loads(response.read())
+        return data
+
+
+def wait_accepted(url: str, target: int) -> None:
+    while stats(url)["accepted"] < target:
+        time.sleep(0.005)
+
+
+def event_payload(app_id: str, event_id: str, device: str, ts: int) -> bytes:
+    return orjson.dumps(
+        {
+            "source": "sdk",
+            "appId": app_id,
+            "device": {"deviceId": device, "platform": "ios", "osVersion": "17.1"},
+            "userId": None,
+            "session": {"id": "s-1", "counter": 1, "startedAt": T0},
+            "event": {
+                "id": event_id,
+                "name": "Level Up",
+                "type": "custom",
+                "timestamp": ts,
+                "sessionId": "s-1",
+                "properties": {"level": 3, "mode": "ranked"},
+            },
+        }
+    )
+
+
+async def run_tidings(url: str, db_url: str, events: int, devices: int) -> tuple[float, float]:
+    """Events/s end to end (event log → Amplitude) and from the committed outbox alone."""
+    from tidings.destinations.amplitude import BatchPolicy
+    from tidings.pipeline import PipelineRunner
+    from tidings.pipeline.amplitude import (
+        InstanceSender,
+        SenderOptions,
+        amplitude_service,
+        instance_consumers,
+    )
+    from tidings.pipeline.instances import create_instance
+    from tidings.storage import open_store
+
+    store = await open_store(db_url)
+    settings = {"apiKey": "test-key", "baseUrl": url}
+    options = SenderOptions(batch=BatchPolicy(1000, max_wait_ms=0), poll_seconds=0.01)
+
+    # End to end: the instance exists, its app's events are in the log; start the pipeline.
+    project = await store.create_project("bench")
+    app_id = (await store.create_app(project.id, "bench", "ios")).app_id
+    await create_instance(store, app_id, {"settings": settings})
+    await _ingest(store, app_id, _rows(app_id, events, devices))
+    before = stats(url)["accepted"]
+    runner = PipelineRunner(
+        store,
+        consumers=[],
+        providers=[instance_consumers],
+        services={"amplitude": amplitude_service(options)},
+        idle_seconds=0.01,
+    )
+    start = time.perf_counter()
+    await runner.start()
+    await asyncio.to_thread(wait_accepted, url, before + events)
+    end_to_end = events / (time.perf_counter() - start)
+    await runner.stop()
+
+    # From the outbox: another app and instance; map into the outbox first (untimed).
+    project = await store.create_project("bench-outbox")
+    app_id = (await store.create_app(project.id, "bench", "ios")).app_id
+    instance = await create_instance(store, app_id, {"settings": settings})
+    await _ingest(store, app_id, _rows(app_id, events, devices))
+    await PipelineRunner(store, consumers=[], providers=[instance_consumers]).run_until_idle()
+    sender = InstanceSender(store, instance, options)
+    start = time.perf_counter()
+    sent = await sender.drain()
+    from_outbox = sent / (time.perf_counter() - start)
+    sender.close()
+    await store.close()
+    return end_to_end, from_outbox
+
+
+def _rows(app_id: str, events: int, devices: int) -> list[Any]:
+    from tidings.storage import EventIn
+
+    prefix = uuid.uuid4().hex[:8]
+    rows = []
+    for i in range(events):
+        eid = f"{prefix}-{i:08d}"
+        device = f"device-{i % devices:06d}"
+        payload = event_payload(app_id, eid, device, T0 + i)
+        rows.append(EventIn(eid, "Level Up", "custom", T0 + i, payload, device_id=device))
+    return rows
+
+
+async def _ingest(store: Any, app_id: str, rows: list[Any]) -> None:
+    for i in range(0, len(rows), 500):
+        await store.ingest(app_id, rows[i : i + 500], arrival_ms=T0)
+
+
+def run_sdk(url: str, events: int, devices: int, batch: int) -> float:
+    from amplitude import Amplitude, BaseEvent, Config
+
+    delivered = 0
+    done = threading.Event()
+    lock = threading.Lock()
+
+    def callback(_event: object, code: int, _message: str | None = None) -> None:
+        nonlocal delivered
+        if code == 200:
+            with lock:
+                delivered += 1
+                if delivered == events:
+                    done.set()
+
+    config = Config(
+        flush_queue_size=batch, server_url=f"{url}/2/httpapi", callback=callback, min_id_length=1
+    )
+    prefix = uuid.uuid4().hex[:8]
+    batch_events = [
+        BaseEvent(
+            event_type="Level Up",
+            device_id=f"device-{i % devices:06d}",
+            time=T0 + i,
+            insert_id=f"sdk-{prefix}-{i:08d}",
+            event_properties={"level": 3, "mode": "ranked"},
+            platform="iOS",
+            os_name="iOS",
+            os_version="17.1",
+            session_id=T0,
+        )
+        for i in range(events)
+    ]
+    start = time.perf_counter()
+    client = Amplitude("test-key", config)
+    for e in batch_events:
+        client.track(e)
+    client.flush()
+    done.wait(600)
+    elapsed = time.perf_counter() - start
+    client.shutdown()
+    if delivered != events:
+        raise SystemExit(f"SDK delivered {delivered} of {events}")
+    return events / elapsed
+
+
+def drop_schema(dsn: str, schema: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--devices", type=int, default=2_000)
+    parser.add_argument("--backend", choices=["sqlite", "pg"], default="sqlite")
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    proc, url = start_standin()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            schema = f"bench_{uuid.uuid4().hex[:8]}"
+            if args.backend == "sqlite":
+                db_url = f"sqlite:///{tmp}/bench.db"
+            else:
+                db_url = f"{args.pg}?schema={schema}"
+            try:
+                ours, outbox = asyncio.run(run_tidings(url, db_url, args.events, args.devices))
+            finally:
+                if args.backend == "pg":
+                    drop_schema(args.pg, schema)
+        sdk_default = run_sdk(url, args.events, args.devices, 200)
+        sdk_1000 = run_sdk(url, args.events, args.devices, 1000)
+        counts = stats(url)
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(10)
+    best = max(sdk_default, sdk_1000)
+    print(f"events: {args.events} over {args.devices} devices, backend {args.backend}")
+    print(f"tidings, event log → Amplitude ({args.backend}): {ours:>10,.0f} events/s")
+    print(f"tidings, committed outbox → Amplitude:  {outbox:>10,.0f} events/s")
+    print(f"amplitude-analytics 1.3.0 (200/request):  {sdk_default:>10,.0f} events/s")
+    print(f"amplitude-analytics 1.3.0 (1000/request): {sdk_1000:>10,.0f} events/s")
+    print(f"ratio end to end / best SDK run:   {ours / best:.2f}x")
+    print(f"ratio from outbox / best SDK run:  {outbox / best:.2f}x")
+    print(f"stand-in: {counts['received']} received, {counts['accepted']} accepted")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""``tidings worker [--db URL]``: run the pipeline (destinations, streams) without HTTP.
+
+For deployments that want delivery in processes of their own, next to (or instead of) the
+pipeline inside ``tidings serve``. Any number of workers may share one database: each consumer
+cursor and each destination sender is held by one process at a time through leases, and a
+worker that dies hands its work over once its leases expire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Annotated
+
+import typer
+
+from tidings.cli.admin import DbOption
+from tidings.cli.app import app
+from tidings.core.errors import InvalidConfig
+from tidings.storage import DEFAULT_DB_URL, StoreError, open_store
+
+
+async def run_worker(db: str, *, lease_ms: int, stop: asyncio.Event | None = None) -> None:
+    """Open the store, run the pipeline until ``stop`` (or SIGINT/SIGTERM), close cleanly."""
+    # Modules of the server layer register consumers too (configured stream sinks).
+    import tidings.server.app  # noqa: F401
+    from tidings.pipeline.runtime import start_pipeline
+
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+    store = await open_store(db)
+    try:
+        runner = await start_pipeline(store, lease_ms=lease_ms)
+        try:
+            await stop.wait()
+        finally:
+            await runner.stop()
+    finally:
+        await store.close()
+
+
+@app.command("worker")
+def worker(
+    db: DbOption = DEFAULT_DB_URL,
+    lease_ms: Annotated[
+        int,
+        typer.Option(
+            "--lease-ms", help="How long a dead worker's work stays reserved before takeover."
+        ),
+    ] = 15_000,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", help="Amplitude: send when this many events are due.")
+    ] = 1000,
+    batch_wait_ms: Annotated[
+        int, typer.Option("--batch-wait-ms", help="Amplitude: or when the oldest waited this long.")
+    ] = 1000,
+    log_level: Annotated[str, typer.Option("--log-level", help="Python log level.")] = "info",
+) -> None:
+    """Run event-log consumers and destination senders until interrupted."""
+    from tidings.destinations.amplitude import BatchPolicy
+    from tidings.pipeline.amplitude import SenderOptions, configure_sender
+
+    if batch_size < 1 or batch_wait_ms < 0:
+        raise typer.BadParameter("must be positive", param_hint="--batch-size/--batch-wait-ms")
+    configure_sender(
+        SenderOptions(
+            batch=BatchPolicy(batch_size, batch_wait_ms),
+            max_request_events=min(batch_size, 1000),
+        )
+    )
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    typer.echo(f"tidings worker on {db} (Ctrl-C to stop)", err=True)
+    try:
+        asyncio.run(run_worker(db, lease_ms=lease_ms))
+    except (InvalidConfig, StoreError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc

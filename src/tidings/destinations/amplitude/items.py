@@ -1,0 +1,155 @@
+"""What the outbox stores for Amplitude, and the canonical message of an event-log payload.
+
+* :func:`message_from_payload` turns a stored payload (docs/server.md, "Event log payloads")
+  into the Segment-spec message every mapping reads: Segment messages as they came, SDK events
+  through :func:`~tidings.destinations.message.to_segment_message`. Decisions are not exported
+  (their ``CampaignShown`` / ``CampaignResolved`` events are).
+* :func:`encode_item` / :func:`decode_item` put a :class:`Pending` into outbox bytes and back.
+  A form request (identify, group identify, user map) is stored whole; an event is stored with
+  its API and options so it can be batched again with its peers.
+* :func:`order_key`: the device id, else the user id: the unit whose order is kept.
+
+Pure: the outbox itself lives in the storage layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from tidings.core.events import EventRecord
+from tidings.core.profile import DeviceProfile
+from tidings.destinations.amplitude.delivery import Pending
+from tidings.destinations.message import MessageContext, to_segment_message
+from tidings.destinations.request import Request
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _int(value: object) -> int | None:
+    return value if type(value) is int else None
+
+
+def message_from_payload(
+    kind: str,
+    payload: Mapping[str, Any],
+    *,
+    device_id: str | None = None,
+    user_id: str | None = None,
+) -> dict[str, Any] | None:
+    """The canonical ``track``/``identify``/... message of one log row, or ``None`` for rows that
+    export nothing (decisions, payloads without an event)."""
+    if kind != "event":
+        return None
+    if payload.get("source") == "segment":
+        message = payload.get("message")
+        return dict(message) if isinstance(message, Mapping) else None
+    event = payload.get("event")
+    if not isinstance(event, Mapping):
+        return None
+    device = payload.get("device")
+    dev: Mapping[str, Any] = device if isinstance(device, Mapping) else {}
+    session = payload.get("session")
+    sess: Mapping[str, Any] = session if isinstance(session, Mapping) else {}
+    props = event.get("properties")
+    record = EventRecord(
+        id=str(event.get("id") or ""),
+        name=str(event.get("name") or ""),
+        type=event.get("type", "custom"),
+        timestamp=int(event.get("timestamp") or 0),
+        session_id=_text(event.get("sessionId")),
+        properties=dict(props) if isinstance(props, Mapping) else {},
+    )
+    profile = DeviceProfile(
+        device_id=_text(dev.get("deviceId")) or device_id or "",
+        platform=_text(dev.get("platform")),
+        os_version=_text(dev.get("osVersion")),
+        app_version=_text(dev.get("appVersion")),
+        app_install_version=_text(dev.get("appInstallVersion")),
+        country=_text(dev.get("country")),
+        timezone=_text(dev.get("timezone")),
+        install_time=_int(dev.get("installTime")),
+        application=_text(payload.get("appId")),
+    )
+    custom = payload.get("customProperties")
+    uid = payload.get("userId", user_id)
+    ctx = MessageContext(
+        user_id=_text(uid),
+        traits=dict(custom) if isinstance(custom, Mapping) else {},
+        session_started_at=_int(sess.get("startedAt")),
+        session_counter=_int(sess.get("counter")),
+        device_model=_text(dev.get("model")),
+        device_manufacturer=_text(dev.get("manufacturer")),
+        locale=_text(dev.get("locale")),
+    )
+    return to_segment_message(record, profile, ctx)
+
+
+def order_key(item: Pending) -> str:
+    """The device id, else the user id, else ``""``: whose events must keep their order."""
+    if item.request is not None:
+        form = item.request.form or {}
+        raw = form.get("identification") or form.get("mapping") or ""
+        try:
+            parsed = orjson.loads(raw) if raw else {}
+        except orjson.JSONDecodeError:
+            parsed = {}
+        first = parsed[0] if isinstance(parsed, list) and parsed else parsed
+        if isinstance(first, Mapping):
+            return str(first.get("device_id") or first.get("user_id") or "")
+        return ""
+    user, device = item.ids()
+    return str(device or user or "")
+
+
+def encode_item(item: Pending) -> bytes:
+    """The outbox bytes of one item (its key, age and attempts live in outbox columns)."""
+    if item.request is not None:
+        req: Request = item.request
+        return orjson.dumps(
+            {
+                "request": {
+                    "method": req.method,
+                    "url": req.url,
+                    "json": req.json,
+                    "form": req.form,
+                    "headers": req.headers,
+                }
+            }
+        )
+    body: dict[str, Any] = {"api": item.api, "event": item.event}
+    if item.options:
+        body["options"] = dict(item.options)
+    return orjson.dumps(body)
+
+
+def decode_item(key: str, data: bytes, enqueued_ms: int, attempts: int) -> Pending:
+    """The :class:`Pending` stored by :func:`encode_item`."""
+    body = orjson.loads(data)
+    req = body.get("request")
+    if isinstance(req, Mapping):
+        request = Request(
+            str(req["method"]),
+            str(req["url"]),
+            json=req.get("json"),
+            form=req.get("form"),
+            headers=dict(req.get("headers") or {}),
+        )
+        return Pending(key, enqueued_ms, request=request, attempts=attempts)
+    return Pending(
+        key,
+        enqueued_ms,
+        event=body.get("event"),
+        api=str(body.get("api") or "httpapi"),
+        options=body.get("options"),
+        attempts=attempts,
+    )
+
+
+def order_key_of_bytes(data: bytes) -> str:
+    """:func:`order_key` of stored item bytes (retrying a dead letter)."""
+    return order_key(decode_item("", data, 0, 0))

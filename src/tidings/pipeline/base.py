@@ -1,0 +1,349 @@
+"""Event-log consumers and the runner that drives them.
+
+A **consumer** is a name and a handler. The name is its cursor in the store: it must stay stable
+forever (renaming it replays the whole log into that consumer). The handler takes a batch of
+:class:`~tidings.storage.LogRecord` in sequence order and returns once the batch is durably
+handled (written to an outbox, a file synced, a webhook acknowledged); only then does the runner
+commit the cursor past it. So delivery is **at least once**: after a crash, a lost lease or a
+handler error the same records come again, and handlers must be idempotent (an outbox keyed by
+event id, an ``insert_id``...).
+
+Handlers may be coroutine functions (run on the event loop) or plain functions (run on a worker
+thread, for sinks that block on disk or network). A handler that raises leaves the cursor where
+it was; the runner logs it and retries the batch with exponential backoff.
+
+Consumers are declared in two ways:
+
+* :func:`register_consumer` for a fixed consumer (``@register_consumer("catalog")`` on a
+  function), or
+* :func:`register_provider` for a set that depends on configuration (one consumer per stream
+  sink or destination instance): an async function of the store returning consumers, asked
+  again every ``refresh_seconds`` so instances created or deleted at runtime come and go.
+
+Long-running loops that are not log consumers (an outbox sender) register with
+:func:`register_service`; the runner starts and stops them with the consumers.
+
+**Several processes.** ``tidings serve`` runs the runner in the background unless
+``--no-pipeline``; ``tidings worker`` runs it alone. On a database shared by several processes
+each consumer is driven by one process at a time: the runner holds a lease named after the
+consumer (``storage.leases``) and commits the cursor only in the same transaction that checks it
+still holds that lease. A process that dies lets its leases expire (``lease_ms``) and another one
+takes over from the committed cursor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tidings.storage import LogRecord, Store
+from tidings.storage.leases import acquire_lease, commit_cursor_leased, release_lease
+from tidings.storage.sqlstore import SqlStore
+
+_log = logging.getLogger("tidings.pipeline")
+
+Handler = Callable[[Sequence[LogRecord]], Awaitable[None] | None]
+"""Handles one batch; returns when it is durably handled, raises to have it retried."""
+
+Provider = Callable[[Store], Awaitable[Sequence["Consumer"]]]
+"""Builds the consumers that current configuration asks for (one per sink, per instance...)."""
+
+Service = Callable[[Store, "ServiceContext"], Awaitable[None]]
+"""A background loop run next to the consumers; returns when ``context.stopping`` is set."""
+
+
+@dataclass(frozen=True, slots=True)
+class Consumer:
+    """A named cursor and the handler fed from it.
+
+    ``start_at_end``: a consumer seen for the first time starts at the current end of the log
+    instead of at its beginning (a destination added today gets today's events; history is a
+    replay).
+    """
+
+    name: str
+    handle: Handler
+    batch_size: int = 500
+    start_at_end: bool = False
+
+
+@dataclass(slots=True)
+class ServiceContext:
+    """What a service gets from the runner: when to stop, and the process's lease identity."""
+
+    stopping: asyncio.Event
+    holder: str
+    lease_ms: int
+
+    async def sleep(self, seconds: float) -> bool:
+        """Sleep, waking early when the runner stops; returns whether it is stopping."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), seconds)
+        return self.stopping.is_set()
+
+
+_CONSUMERS: dict[str, Consumer] = {}
+_PROVIDERS: dict[str, Provider] = {}
+_SERVICES: dict[str, Service] = {}
+
+
+def register_consumer(
+    name: str, *, batch_size: int = 500, start_at_end: bool = False
+) -> Callable[[Handler], Handler]:
+    """Decorator: run ``handler`` on every log batch under the cursor ``name``."""
+
+    def deco(handler: Handler) -> Handler:
+        _CONSUMERS[name] = Consumer(name, handler, batch_size, start_at_end)
+        return handler
+
+    return deco
+
+
+def register_provider(name: str, provider: Provider) -> None:
+    """Add (or replace, same ``name``) a provider of configuration-dependent consumers."""
+    _PROVIDERS[name] = provider
+
+
+def register_service(name: str, service: Service) -> None:
+    """Add (or replace, same ``name``) a background service."""
+    _SERVICES[name] = service
+
+
+def registered() -> tuple[list[Consumer], list[Provider], dict[str, Service]]:
+    """Everything registered so far (the runner's defaults)."""
+    return list(_CONSUMERS.values()), list(_PROVIDERS.values()), dict(_SERVICES)
+
+
+def process_holder() -> str:
+    """A lease holder id unique to this runner: host, pid and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(slots=True)
+class ConsumerStatus:
+    """What one consumer did in this process (for logs, ``/metrics`` and tests)."""
+
+    name: str
+    batches: int = 0
+    records: int = 0
+    errors: int = 0
+    last_error: str = ""
+    leased: bool = False
+
+
+@dataclass(slots=True)
+class _Running:
+    consumer: Consumer
+    task: asyncio.Task[None]
+    status: ConsumerStatus
+
+
+@dataclass(slots=True)
+class PipelineRunner:
+    """Drives consumers from the event log and runs the services, until :meth:`stop`.
+
+    ``consumers`` / ``providers`` / ``services`` default to everything registered. ``lease_ms``
+    is how long a lease lives without renewal (a dead process's consumers resume after that);
+    ``idle_seconds`` bounds how long a caught-up consumer waits on ``wait_for_append``.
+    """
+
+    store: Store
+    consumers: Sequence[Consumer] | None = None
+    providers: Sequence[Provider] | None = None
+    services: dict[str, Service] | None = None
+    holder: str = field(default_factory=process_holder)
+    lease_ms: int = 15_000
+    idle_seconds: float = 1.0
+    refresh_seconds: float = 5.0
+    max_backoff_seconds: float = 30.0
+    status: dict[str, ConsumerStatus] = field(default_factory=dict)
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    _running: dict[str, _Running] = field(default_factory=dict)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _prepared: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.store, SqlStore):
+            raise TypeError("the pipeline needs a SQL store (SQLite or PostgreSQL)")
+        fixed, providers, services = registered()
+        if self.consumers is None:
+            self.consumers = fixed
+        if self.providers is None:
+            self.providers = providers
+        if self.services is None:
+            self.services = services
+
+    @property
+    def _sql(self) -> SqlStore:
+        assert isinstance(self.store, SqlStore)
+        return self.store
+
+    # ------------------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Start every consumer and service in the background (returns at once)."""
+        self._stopping.clear()
+        await self._refresh()
+        self._tasks.append(asyncio.create_task(self._refresh_loop(), name="pipeline-refresh"))
+        ctx = ServiceContext(self._stopping, self.holder, self.lease_ms)
+        for name, service in (self.services or {}).items():
+            self._tasks.append(
+                asyncio.create_task(self._service(name, service, ctx), name=f"service:{name}")
+            )
+
+    async def stop(self) -> None:
+        """Ask everything to stop, wait for in-flight batches, give the leases back."""
+        self._stopping.set()
+        tasks = [r.task for r in self._running.values()] + self._tasks
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._running.clear()
+        self._tasks.clear()
+
+    async def __aenter__(self) -> PipelineRunner:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def run_until_idle(self, *, rounds: int = 1000) -> None:
+        """Feed every consumer until none has anything left (tests, ``tidings worker --once``).
+
+        No leases are taken: meant for a single process driving the log in the foreground.
+        """
+        for _ in range(rounds):
+            busy = False
+            for consumer in await self.current_consumers():
+                await self._prepare_cursor(consumer)
+                status = self.status.setdefault(consumer.name, ConsumerStatus(consumer.name))
+                rows = await self.store.read_after(consumer.name, consumer.batch_size)
+                if rows:
+                    await _call(consumer.handle, rows)
+                    await self.store.commit_cursor(consumer.name, rows[-1].seq)
+                    status.batches += 1
+                    status.records += len(rows)
+                    busy = True
+            if not busy:
+                return
+
+    async def current_consumers(self) -> list[Consumer]:
+        """The fixed consumers plus what every provider asks for now."""
+        out: dict[str, Consumer] = {c.name: c for c in self.consumers or ()}
+        for provider in self.providers or ():
+            for consumer in await provider(self.store):
+                out[consumer.name] = consumer
+        return list(out.values())
+
+    # ------------------------------------------------------------------------------ internals
+
+    async def _refresh(self) -> None:
+        try:
+            wanted = {c.name: c for c in await self.current_consumers()}
+        except Exception:
+            _log.exception("pipeline: reading the consumer configuration failed")
+            return
+        for name, running in list(self._running.items()):
+            if name not in wanted or running.task.done():
+                running.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await running.task
+                del self._running[name]
+        for name, consumer in wanted.items():
+            if name not in self._running:
+                status = self.status.setdefault(name, ConsumerStatus(name))
+                task = asyncio.create_task(self._drive(consumer, status), name=f"consumer:{name}")
+                self._running[name] = _Running(consumer, task, status)
+
+    async def _refresh_loop(self) -> None:
+        ctx = ServiceContext(self._stopping, self.holder, self.lease_ms)
+        while not await ctx.sleep(self.refresh_seconds):
+            await self._refresh()
+
+    async def _prepare_cursor(self, consumer: Consumer) -> None:
+        if not consumer.start_at_end or consumer.name in self._prepared:
+            return
+        if consumer.name not in await self.store.list_cursors():
+            await self.store.commit_cursor(consumer.name, await self.store.last_seq())
+        self._prepared.add(consumer.name)
+
+    async def _drive(self, consumer: Consumer, status: ConsumerStatus) -> None:
+        """One consumer's loop: hold the lease, read, handle, commit (fenced), wait."""
+        ctx = ServiceContext(self._stopping, self.holder, self.lease_ms)
+        backoff = 0.5
+        try:
+            while not self._stopping.is_set():
+                status.leased = await acquire_lease(
+                    self._sql, consumer.name, self.holder, self.lease_ms
+                )
+                if not status.leased:
+                    if await ctx.sleep(self.lease_ms / 3000):
+                        break
+                    continue
+                try:
+                    await self._prepare_cursor(consumer)
+                    rows = await self.store.read_after(consumer.name, consumer.batch_size)
+                    if rows:
+                        await _call(consumer.handle, rows)
+                        if not await commit_cursor_leased(
+                            self._sql, consumer.name, rows[-1].seq, self.holder
+                        ):
+                            _log.warning("pipeline %s: lease lost, batch left", consumer.name)
+                            continue
+                        status.batches += 1
+                        status.records += len(rows)
+                        backoff = 0.5
+                        continue
+                except Exception as exc:
+                    status.errors += 1
+                    status.last_error = str(exc)
+                    _log.warning("pipeline %s: batch failed, retrying: %s", consumer.name, exc)
+                    if await ctx.sleep(backoff):
+                        break
+                    backoff = min(backoff * 2, self.max_backoff_seconds)
+                    continue
+                await self._wait_append(consumer.name)
+        finally:
+            if status.leased:
+                with contextlib.suppress(Exception):
+                    await release_lease(self._sql, consumer.name, self.holder)
+                status.leased = False
+
+    async def _wait_append(self, cursor: str) -> None:
+        after = await self.store.get_cursor(cursor)
+        waiter = asyncio.create_task(self.store.wait_for_append(after, self.idle_seconds))
+        stopper = asyncio.create_task(self._stopping.wait())
+        try:
+            await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (waiter, stopper):
+                task.cancel()
+            await asyncio.gather(waiter, stopper, return_exceptions=True)
+
+    async def _service(self, name: str, service: Service, ctx: ServiceContext) -> None:
+        backoff = 0.5
+        while not self._stopping.is_set():
+            try:
+                await service(self.store, ctx)
+                return
+            except Exception:
+                _log.exception("pipeline service %s failed, restarting", name)
+                if await ctx.sleep(backoff):
+                    return
+                backoff = min(backoff * 2, self.max_backoff_seconds)
+
+
+async def _call(handler: Handler, rows: Sequence[LogRecord]) -> None:
+    if inspect.iscoroutinefunction(handler):
+        await handler(rows)
+        return
+    result: Any = await asyncio.to_thread(handler, rows)
+    if inspect.isawaitable(result):
+        await result

@@ -1,0 +1,109 @@
+"""Builders for the pipeline tests: an app, SDK events in the event log, an Amplitude instance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from tidings.destinations.amplitude import BatchPolicy
+from tidings.pipeline.amplitude import SenderOptions
+from tidings.pipeline.instances import Instance, create_instance
+from tidings.storage import EventIn, Store
+
+T0 = 1_764_300_000_000
+FAST = SenderOptions(batch=BatchPolicy(max_events=200, max_wait_ms=0), poll_seconds=0.05)
+
+
+async def make_app(store: Store) -> str:
+    project = await store.create_project("P")
+    creds = await store.create_app(project.id, "A", "ios")
+    return creds.app_id
+
+
+def sdk_event(
+    event_id: str,
+    device_id: str,
+    *,
+    app_id: str,
+    name: str = "Level Up",
+    ts: int = T0,
+    user_id: str | None = None,
+    properties: dict[str, Any] | None = None,
+) -> EventIn:
+    record = {
+        "id": event_id,
+        "name": name,
+        "type": "custom",
+        "timestamp": ts,
+        "sessionId": "s-1",
+        "properties": properties or {"level": 3},
+    }
+    payload = {
+        "source": "sdk",
+        "appId": app_id,
+        "device": {"deviceId": device_id, "platform": "ios", "osVersion": "17.1"},
+        "userId": user_id,
+        "session": {"id": "s-1", "counter": 1, "startedAt": ts - 1000},
+        "event": record,
+    }
+    return EventIn(
+        id=event_id,
+        name=name,
+        type="custom",
+        timestamp=ts,
+        payload=orjson.dumps(payload),
+        device_id=device_id,
+        user_id=user_id,
+    )
+
+
+async def log_events(
+    store: Store,
+    app_id: str,
+    count: int,
+    *,
+    devices: int = 5,
+    start: int = 0,
+    ts: int = T0,
+    prefix: str = "ev",
+) -> list[str]:
+    """Append ``count`` events spread over ``devices`` devices; returns their ids in order."""
+    ids = [f"{prefix}-{start + i:06d}" for i in range(count)]
+    events = [
+        sdk_event(eid, f"device-{(start + i) % devices:04d}", app_id=app_id, ts=ts + start + i)
+        for i, eid in enumerate(ids)
+    ]
+    for i in range(0, len(events), 100):
+        await store.ingest(app_id, events[i : i + 100], arrival_ms=ts)
+    return ids
+
+
+async def amplitude_instance(
+    store: Store, app_id: str, base_url: str, *, api_key: str = "test-key", **extra: Any
+) -> Instance:
+    body = {
+        "name": "Amplitude",
+        "settings": {"apiKey": api_key, "endpoint": "north_america", "baseUrl": base_url},
+        **extra,
+    }
+    return await create_instance(store, app_id, body)
+
+
+async def make_all_due(store: Store) -> None:
+    """Let retried rows be sent now (tests do not wait out real backoffs)."""
+    from tidings.storage.sqlstore import SqlStore
+
+    assert isinstance(store, SqlStore)
+    await store.engine.write(lambda tx: tx.execute("UPDATE outbox SET due_ms = 0"))
+
+
+async def outbox_rows(store: Store) -> list[tuple[str, int, str]]:
+    """``(item_key, attempts, last_reason)`` of every outbox row, in enqueue order."""
+    from tidings.storage.sqlstore import SqlStore
+
+    assert isinstance(store, SqlStore)
+    rows = await store.engine.read(
+        lambda tx: tx.all("SELECT item_key, attempts, last_reason FROM outbox ORDER BY id")
+    )
+    return [(str(r[0]), int(r[1]), str(r[2])) for r in rows]
