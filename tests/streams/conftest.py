@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
+from psycopg import sql
 
 from tidings.core.events import EventRecord
 from tidings.streams.context import StreamContext
 from tidings.streams.records import app_event_records, decision_record
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "storage"))
+from storage_support import PG_BASE
 
 DEVICE = {
     "deviceId": "dev-1",
@@ -73,3 +81,15 @@ def context_factory() -> Callable[..., StreamContext]:
 @pytest.fixture(scope="session")
 def records_factory() -> Callable[..., list[dict[str, Any]]]:
     return make_records
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database on either backend (a PostgreSQL schema of its own, dropped after)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'tidings.db'}"
+        return
+    schema = f"tidings_stream_{uuid.uuid4().hex[:12]}"
+    yield f"{PG_BASE}?schema={schema}"
+    with psycopg.connect(PG_BASE, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))

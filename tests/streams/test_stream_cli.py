@@ -112,3 +112,83 @@ def test_run_needs_a_target(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "--url" in result.output
+
+
+def test_add_list_pause_resume_remove(tmp_path: Path) -> None:
+    db_file = tmp_path / "cfg.db"
+    db = f"sqlite:///{db_file}"
+    key = load_server_key(Path(f"{db_file}.key"))
+
+    async def seed() -> str:
+        store = await open_store(db, server_key=key)
+        try:
+            project = await store.create_project("p")
+            return (await store.create_app(project.id, "Demo", "ios")).app_id
+        finally:
+            await store.close()
+
+    app_id = asyncio.run(seed())
+    runner = CliRunner()
+    added = runner.invoke(
+        app,
+        [
+            "streams",
+            "add",
+            "--kind",
+            "webhook",
+            "--app",
+            app_id,
+            "--db",
+            db,
+            "--url",
+            "http://127.0.0.1:9/hook",
+            "--header",
+            "Authorization: Bearer s3cret",
+        ],
+    )
+    assert added.exit_code == 0, added.output
+    sink = orjson.loads(added.stdout)
+    assert sink["kind"] == "webhook" and sink["appIds"] == [app_id]
+    assert sink["settings"]["headers"] == {"Authorization": "***"}
+    nats = runner.invoke(
+        app,
+        [
+            "streams",
+            "add",
+            "--kind",
+            "nats",
+            "--app",
+            app_id,
+            "--db",
+            db,
+            "--from-start",
+            "--server",
+            "nats://127.0.0.1:4222",
+            "--stream-prefix",
+            "CLI",
+        ],
+    )
+    assert nats.exit_code == 0, nats.output
+    listed = runner.invoke(app, ["streams", "list", "--db", db])
+    ids = [orjson.loads(line)["id"] for line in listed.stdout.splitlines()]
+    assert ids == [sink["id"], orjson.loads(nats.stdout)["id"]]
+    assert runner.invoke(app, ["streams", "list", "--db", db, "--app", "other"]).stdout == ""
+
+    paused = runner.invoke(app, ["streams", "pause", sink["id"], "--db", db])
+    assert orjson.loads(paused.stdout)["paused"] is True
+    resumed = runner.invoke(app, ["streams", "resume", sink["id"], "--db", db])
+    assert orjson.loads(resumed.stdout)["enabled"] is True
+    removed = runner.invoke(app, ["streams", "remove", sink["id"], "--db", db])
+    assert orjson.loads(removed.stdout) == {"id": sink["id"], "deleted": True}
+    again = runner.invoke(app, ["streams", "remove", sink["id"], "--db", db])
+    assert again.exit_code == 2 and "no stream" in again.output
+
+    bad = runner.invoke(
+        app, ["streams", "add", "--kind", "jsonl", "--app", app_id, "--db", db, "--max-bytes", "5"]
+    )
+    assert bad.exit_code == 2
+    assert "settings.directory" in bad.output
+    unknown_app = runner.invoke(
+        app, ["streams", "add", "--kind", "jsonl", "--app", "nope", "--db", db, "--dir", "x"]
+    )
+    assert unknown_app.exit_code == 2 and "appIds[0]" in unknown_app.output

@@ -6,19 +6,16 @@ Every test uses its own uniquely named streams (a random prefix) and deletes the
 from __future__ import annotations
 
 import asyncio
-import shutil
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import nats
-import orjson
 import pytest
 from nats.js.errors import NotFoundError
+from stream_support import OwnServer
+from stream_support import read_stream_at as _read_stream_at
 
 from tidings.core.errors import InvalidInput
 from tidings.streams.nats import NatsSink, app_token
@@ -167,41 +164,6 @@ def test_no_stream_is_left_behind(prefix: str) -> None:
         read_stream(f"{prefix}_never")
 
 
-class OwnServer:
-    """A private nats-server with JetStream on an ephemeral port, restartable on the same
-    port and store directory (to take the sink's server away mid-stream)."""
-
-    def __init__(self, store_dir: Path) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.store_dir = store_dir
-        self.url = f"nats://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        binary = shutil.which("nats-server")
-        assert binary is not None, "nats-server must be installed"
-        self.proc = subprocess.Popen(
-            [binary, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store_dir)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(200):
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.1):
-                    return
-            except OSError:
-                time.sleep(0.02)
-        raise AssertionError("nats-server did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-            self.proc = None
-
-
 def test_server_outage_mid_stream_loses_nothing(tmp_path: Path, records_factory: Records) -> None:
     records = records_factory(60)
     server = OwnServer(tmp_path / "js")
@@ -230,17 +192,3 @@ def test_server_outage_mid_stream_loses_nothing(tmp_path: Path, records_factory:
     finally:
         sink.close()
         server.stop()
-
-
-async def _read_stream_at(url: str, name: str) -> list[tuple[dict[str, Any], dict[str, str]]]:
-    nc = await nats.connect(url)
-    try:
-        js = nc.jetstream()
-        info = await js.stream_info(name)
-        out = []
-        for seq in range(info.state.first_seq, info.state.last_seq + 1):
-            msg = await js.get_msg(name, seq)
-            out.append((orjson.loads(msg.data or b""), dict(msg.headers or {})))
-        return out
-    finally:
-        await nc.close()

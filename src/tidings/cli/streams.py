@@ -1,7 +1,9 @@
 """``tidings streams run | preview``: Pinpoint-format stream records from the event log.
 
-``run`` drives one sink from a named consumer cursor of the event log (at least once, resumable:
-stop it at any moment and start it again). ``preview`` prints the records an upload body
+``add | list | remove | pause | resume`` manage the sinks the pipeline runs inside ``tidings serve``
+(the same documents and checks as ``/admin/api/streams``). ``run`` drives one ad-hoc sink from a
+named consumer cursor of the event log (at least once, resumable: stop it at any moment and start
+it again). ``preview`` prints the records an upload body
 (``POST /api/v1/session``) would produce, one JSON object per line, without touching a database.
 """
 
@@ -9,20 +11,25 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import orjson
 import typer
 
 from tidings.cli.app import app
 from tidings.core.errors import InvalidInput
-from tidings.storage import DEFAULT_DB_URL, open_store
+from tidings.server.errors import ApiError
+from tidings.storage import DEFAULT_DB_URL, Store, open_store
+from tidings.storage.base import StoreError
 from tidings.streams.consumer import StreamConsumer
 from tidings.streams.context import StreamContext
 from tidings.streams.records import app_event_records, decision_record
 from tidings.streams.sink import Sink
+
+T = TypeVar("T")
 
 streams_app = typer.Typer(help="Pinpoint-format event streams.", no_args_is_help=True)
 app.add_typer(streams_app, name="streams")
@@ -186,3 +193,193 @@ def preview(
     for record in records:
         out.write(orjson.dumps(record) + b"\n")
     out.flush()
+
+
+# --------------------------------------------------------------------------- configured sinks
+
+DbOption = Annotated[
+    str,
+    typer.Option(
+        "--db", envvar="TIDINGS_DB", help="Database URL (sqlite:///... or postgresql://...)."
+    ),
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def _with_store(db: str, work: Callable[[Store], Awaitable[T]]) -> T:
+    """Run ``work`` on an open store; storage and input errors become a one-line exit 2."""
+
+    async def main() -> T:
+        store = await open_store(db)
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(main())
+    except InvalidInput as exc:
+        raise _fail(str(exc)) from exc
+    except ApiError as exc:
+        raise _fail(exc.message) from exc
+    except (StoreError, OSError) as exc:
+        raise _fail(str(exc)) from exc
+
+
+def _headers(values: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value in values:
+        name, sep, rest = value.partition(":")
+        if not sep:
+            raise InvalidInput("--header", f"expected 'Name: value', not {value!r}")
+        out[name.strip()] = rest.strip()
+    return out
+
+
+def sink_body(  # noqa: PLR0917 - one parameter per command-line option
+    kind: SinkKind,
+    app_ids: list[str],
+    directory: str | None,
+    max_bytes: int | None,
+    max_age: float | None,
+    url: str | None,
+    headers: list[str],
+    servers: list[str],
+    stream_prefix: str | None,
+    subject_prefix: str | None,
+) -> dict[str, Any]:
+    """The sink document the options describe (checked by the same rules as the admin API)."""
+    settings: dict[str, Any]
+    if kind is SinkKind.jsonl:
+        settings = {"directory": directory, "maxBytes": max_bytes, "maxAgeSeconds": max_age}
+    elif kind is SinkKind.webhook:
+        settings = {"url": url, "headers": _headers(headers)}
+    else:
+        settings = {
+            "servers": servers or None,
+            "streamPrefix": stream_prefix,
+            "subjectPrefix": subject_prefix,
+        }
+    return {
+        "kind": kind.value,
+        "appIds": app_ids,
+        "settings": {k: v for k, v in settings.items() if v is not None},
+    }
+
+
+@streams_app.command("add")
+def add(  # noqa: PLR0917 - one parameter per command-line option
+    kind: Annotated[SinkKind, typer.Option("--kind", help="The sink kind.")],
+    app_id: Annotated[list[str], typer.Option("--app", help="An app id (repeatable).")],
+    directory: Annotated[
+        str | None, typer.Option("--dir", help="jsonl: root directory (one folder per app).")
+    ] = None,
+    max_bytes: Annotated[int | None, typer.Option(help="jsonl: rotate at this size.")] = None,
+    max_age: Annotated[
+        float | None, typer.Option(help="jsonl: rotate after this many seconds.")
+    ] = None,
+    url: Annotated[str | None, typer.Option(help="webhook: the receiver's URL.")] = None,
+    header: Annotated[
+        list[str] | None, typer.Option(help="webhook: 'Name: value' header (repeatable).")
+    ] = None,
+    servers: Annotated[
+        list[str] | None, typer.Option("--server", help="nats: server URL (repeatable).")
+    ] = None,
+    stream_prefix: Annotated[str | None, typer.Option(help="nats: stream name prefix.")] = None,
+    subject_prefix: Annotated[str | None, typer.Option(help="nats: subject prefix.")] = None,
+    name: Annotated[str | None, typer.Option(help="A label for the sink.")] = None,
+    from_start: Annotated[
+        bool, typer.Option("--from-start", help="Stream the whole stored log, not only new events.")
+    ] = False,
+    db: DbOption = DEFAULT_DB_URL,
+) -> None:
+    """Add a sink that the pipeline (tidings serve / worker) keeps fed; prints it as JSON."""
+    from tidings.server.admin_streams import add_stream, new_stream_id, stream_json
+    from tidings.streams.sinkconfig import cursor_name
+
+    async def work(store: Store) -> dict[str, Any]:
+        body = sink_body(
+            kind,
+            app_id,
+            directory,
+            max_bytes,
+            max_age,
+            url,
+            header or [],
+            servers or [],
+            stream_prefix,
+            subject_prefix,
+        )
+        if name is not None:
+            body["name"] = name
+        body["startAt"] = "beginning" if from_start else "now"
+        doc = await add_stream(store, body, new_stream_id())
+        return stream_json(doc, await store.get_cursor(cursor_name(doc.id)))
+
+    typer.echo(orjson.dumps(_with_store(db, work)).decode())
+
+
+@streams_app.command("list")
+def list_sinks(
+    app_id: Annotated[str | None, typer.Option("--app", help="Only sinks of this app.")] = None,
+    db: DbOption = DEFAULT_DB_URL,
+) -> None:
+    """List the configured sinks, one JSON object per line, with their cursor position."""
+    from tidings.server.admin_streams import stream_json
+    from tidings.streams.sinkconfig import STREAMS_COLLECTION, cursor_name
+
+    async def work(store: Store) -> list[dict[str, Any]]:
+        cursors = await store.list_cursors()
+        return [
+            stream_json(doc, cursors.get(cursor_name(doc.id)))
+            for doc in await store.list_documents(STREAMS_COLLECTION)
+            if app_id is None or app_id in doc.body.get("appIds", ())
+        ]
+
+    for item in _with_store(db, work):
+        typer.echo(orjson.dumps(item).decode())
+
+
+def _change(db: str, sink_id: str, action: str) -> dict[str, Any]:
+    from tidings.server.admin_streams import remove_stream, set_enabled, stream_json
+    from tidings.streams.sinkconfig import STREAMS_COLLECTION
+
+    async def work(store: Store) -> dict[str, Any]:
+        doc = await store.get_document(STREAMS_COLLECTION, sink_id)
+        if doc is None:
+            raise InvalidInput("id", f"no stream {sink_id!r}")
+        if action == "remove":
+            await remove_stream(store, doc)
+            return {"id": doc.id, "deleted": True}
+        return stream_json(await set_enabled(store, doc, action == "resume"))
+
+    return _with_store(db, work)
+
+
+@streams_app.command("remove")
+def remove(
+    sink_id: Annotated[str, typer.Argument(help="The sink id (str_...).")],
+    db: DbOption = DEFAULT_DB_URL,
+) -> None:
+    """Remove a sink and its dead letters."""
+    typer.echo(orjson.dumps(_change(db, sink_id, "remove")).decode())
+
+
+@streams_app.command("pause")
+def pause(
+    sink_id: Annotated[str, typer.Argument(help="The sink id.")], db: DbOption = DEFAULT_DB_URL
+) -> None:
+    """Stop feeding a sink; its cursor stays, so a resume catches up without a gap."""
+    typer.echo(orjson.dumps(_change(db, sink_id, "pause")).decode())
+
+
+@streams_app.command("resume")
+def resume(
+    sink_id: Annotated[str, typer.Argument(help="The sink id.")], db: DbOption = DEFAULT_DB_URL
+) -> None:
+    """Feed a paused sink again from where it stopped."""
+    typer.echo(orjson.dumps(_change(db, sink_id, "resume")).decode())

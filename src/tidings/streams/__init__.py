@@ -5,6 +5,7 @@ HTTP webhook, NATS JetStream) take batches of records and are driven by a cursor
 its position only after a batch is delivered: at least once, never a gap.
 """
 
+from tidings.streams.configured import ConfiguredStreams
 from tidings.streams.consumer import ConsumerStats, CursorLog, StreamConsumer
 from tidings.streams.context import SessionSpan, StreamContext
 from tidings.streams.fromlog import records_from_payload, records_from_row
@@ -26,10 +27,12 @@ from tidings.streams.sink import (
     SinkUnavailableError,
     StreamError,
 )
+from tidings.streams.sinkconfig import SinkSpec, build_sink, check_sink
 from tidings.streams.webhook import Backoff, WebhookSink
 
 __all__ = [
     "Backoff",
+    "ConfiguredStreams",
     "ConsumerStats",
     "CursorLog",
     "FilePosition",
@@ -41,12 +44,15 @@ __all__ = [
     "SessionSpan",
     "Sink",
     "SinkRunner",
+    "SinkSpec",
     "SinkUnavailableError",
     "StreamConsumer",
     "StreamContext",
     "StreamError",
     "WebhookSink",
     "app_event_records",
+    "build_sink",
+    "check_sink",
     "decision_record",
     "event_from_json",
     "records_from_payload",

@@ -58,8 +58,10 @@ class Response:
 class WebhookSink:
     """Deliver batches of stream records to one HTTP(S) endpoint.
 
-    ``dead_letter_path`` is a JSON Lines file; each line is ``{"status", "response", "url",
-    "events"}`` for a batch the receiver refused for good.
+    A batch the receiver refused for good becomes a dead letter ``{"url", "status", "response",
+    "events"}``: appended to the JSON Lines file ``dead_letter_path``, or handed to
+    ``on_dead_letter`` (the pipeline keeps them in the store, where the admin API lists them).
+    Exactly one of the two is required, so a refused batch always lands somewhere.
     """
 
     name = "webhook"
@@ -68,7 +70,8 @@ class WebhookSink:
         self,
         url: str,
         *,
-        dead_letter_path: str | os.PathLike[str],
+        dead_letter_path: str | os.PathLike[str] | None = None,
+        on_dead_letter: Callable[[dict[str, Any]], None] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float = 10.0,
         backoff: Backoff | None = None,
@@ -81,6 +84,8 @@ class WebhookSink:
             raise InvalidInput("url", f"must be an http(s)://host/... address, not {url!r}")
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
+        if (dead_letter_path is None) == (on_dead_letter is None):
+            raise ValueError("give exactly one of dead_letter_path and on_dead_letter")
         self.url = url
         self._https = parts.scheme == "https"
         self._host = parts.hostname
@@ -94,7 +99,8 @@ class WebhookSink:
         self.timeout = timeout
         self.backoff = backoff or Backoff()
         self.max_batch = max_batch
-        self.dead_letter_path = Path(dead_letter_path)
+        self.dead_letter_path = Path(dead_letter_path) if dead_letter_path is not None else None
+        self.on_dead_letter = on_dead_letter
         self._sleep = sleep
         self._rng = random.Random(seed)
         self._conn: http.client.HTTPConnection | None = None
@@ -184,6 +190,11 @@ class WebhookSink:
             "response": response.body[:MAX_RESPONSE_KEPT].decode("utf-8", "replace"),
             "events": list(records),
         }
+        if self.on_dead_letter is not None:
+            self.on_dead_letter(entry)
+            self.dead_lettered += len(records)
+            return
+        assert self.dead_letter_path is not None
         self.dead_letter_path.parent.mkdir(parents=True, exist_ok=True)
         try:
             with open(self.dead_letter_path, "ab") as handle:

@@ -1,0 +1,112 @@
+"""``tidings stream tail``: print stream records live, one JSON object per line, as they are stored.
+
+A tail is a reader, not a consumer: it keeps its position in memory and never commits a cursor,
+so watching the stream cannot disturb a sink. It starts at the end of the log (only what arrives
+from now on) unless ``--from-start``; ``--app`` (repeatable) keeps only those apps' records.
+A line on stderr says where it started, so a script can wait for it before producing events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Sequence
+from typing import Annotated
+
+import orjson
+import typer
+
+from tidings.cli.app import app
+from tidings.core.errors import InvalidInput
+from tidings.storage import DEFAULT_DB_URL, Store, open_store
+from tidings.storage.base import StoreError
+from tidings.streams.fromlog import records_from_row
+
+stream_app = typer.Typer(help="Watch the Pinpoint-format event stream.", no_args_is_help=True)
+app.add_typer(stream_app, name="stream")
+
+BATCH = 500
+
+
+@stream_app.callback()
+def _stream() -> None:
+    """Watch the Pinpoint-format event stream."""
+
+
+async def tail_records(
+    store: Store,
+    *,
+    app_ids: Sequence[str] = (),
+    from_start: bool = False,
+    limit: int | None = None,
+    idle_seconds: float = 1.0,
+) -> int:
+    """Write records to stdout as the log grows; returns after ``limit`` records (or never)."""
+    wanted = frozenset(app_ids)
+    after = 0 if from_start else await store.last_seq()
+    sys.stderr.write(f"tailing from log position {after}\n")
+    sys.stderr.flush()
+    out = sys.stdout.buffer
+    written = 0
+    while limit is None or written < limit:
+        rows = await store.read_log(after, BATCH)
+        if not rows:
+            await store.wait_for_append(after, idle_seconds)
+            continue
+        for row in rows:
+            if wanted and row.app_id not in wanted:
+                continue
+            try:
+                records = records_from_row(row)
+            except InvalidInput as exc:
+                sys.stderr.write(f"log row {row.seq} skipped: {exc}\n")
+                continue
+            for record in records:
+                out.write(orjson.dumps(record) + b"\n")
+                written += 1
+                if limit is not None and written >= limit:
+                    break
+            if limit is not None and written >= limit:
+                break
+        out.flush()
+        after = rows[-1].seq
+    return written
+
+
+@stream_app.command("tail")
+def tail(
+    app_id: Annotated[
+        list[str] | None, typer.Option("--app", help="Only this app's records (repeatable).")
+    ] = None,
+    db: Annotated[
+        str,
+        typer.Option(
+            "--db", envvar="TIDINGS_DB", help="Database URL (sqlite:///... or postgresql://...)."
+        ),
+    ] = DEFAULT_DB_URL,
+    from_start: Annotated[
+        bool, typer.Option("--from-start", help="Print the whole stored log first.")
+    ] = False,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Stop after this many records.")
+    ] = None,
+) -> None:
+    """Print stream records as they are stored, one JSON object per line (Ctrl-C stops)."""
+
+    async def main() -> None:
+        store = await open_store(db)
+        try:
+            await tail_records(store, app_ids=app_id or (), from_start=from_start, limit=limit)
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+    except BrokenPipeError:
+        # The reader went away (``| head``): that is the end of the tail, not an error.
+        sys.stderr.close()
+    except (StoreError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc

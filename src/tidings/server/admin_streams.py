@@ -1,0 +1,291 @@
+"""Admin routes for stream sinks, and their registration with the pipeline.
+
+A sink is a document of the ``streams`` collection (``{"kind", "appIds", "settings", "enabled",
+"name"?}``, checked by :func:`tidings.streams.sinkconfig.check_sink`). The same sinks are reached
+two ways: ``/admin/api/streams[/{id}]`` (every sink; a sink may serve several apps) and
+``/admin/api/apps/{appId}/streams[/{id}]`` (the sinks serving that app; one created there
+serves that app). Both offer read, delete, pause, resume and the webhook dead letters.
+
+Each sink has its own durable cursor ``stream:<id>``, set when the sink is created: at the end
+of the log (``"startAt": "now"``, the default: records from now on, as Pinpoint's stream starts
+when it is attached) or at its beginning (``"startAt": "beginning"``: every stored event). Pause
+keeps the cursor, so a resumed sink catches up without a gap.
+
+The pipeline runner (``tidings serve``, ``tidings worker``) asks :func:`stream_consumers` every
+few seconds which sinks are enabled and feeds each one from its cursor.
+"""
+
+from __future__ import annotations
+
+import secrets
+import weakref
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tidings.core.errors import InvalidInput
+from tidings.pipeline import Consumer, ServiceContext, register_provider, register_service
+from tidings.server.admin import _body, admin_store
+from tidings.server.errors import ApiError, bad_request, json_response
+from tidings.server.openapi import RouteDoc
+from tidings.storage import Document, Store
+from tidings.streams.configured import ConfiguredStreams
+from tidings.streams.sinkconfig import (
+    STREAMS_COLLECTION,
+    check_sink,
+    cursor_name,
+    dead_letter_collection,
+    public_settings,
+)
+
+START_AT = ("now", "beginning")
+MAINTAIN_SECONDS = 1.0
+
+
+# --------------------------------------------------------------------------- shared with the CLI
+
+
+def stream_json(doc: Document, position: int | None = None) -> dict[str, Any]:
+    """A sink as the API and the CLI show it (webhook header values masked)."""
+    body = doc.body
+    kind = str(body.get("kind", ""))
+    settings = body.get("settings")
+    enabled = body.get("enabled") is not False
+    out: dict[str, Any] = {
+        "id": doc.id,
+        "kind": kind,
+        "appIds": list(body.get("appIds") or ()),
+        "settings": public_settings(kind, settings if isinstance(settings, dict) else {}),
+        "enabled": enabled,
+        "paused": not enabled,
+        "cursor": cursor_name(doc.id),
+        "createdAt": doc.created_at,
+        "updatedAt": doc.updated_at,
+    }
+    if "name" in body:
+        out["name"] = body["name"]
+    if position is not None:
+        out["position"] = position
+    return out
+
+
+async def add_stream(store: Store, body: dict[str, Any], sink_id: str) -> Document:
+    """Check and store a new sink and set its cursor (``startAt`` in ``body``, default now).
+
+    Raises :class:`InvalidInput` naming the field, or :class:`ApiError` 409 when a JSON Lines
+    sink would share its directory with another one (each sink must own its directory).
+    """
+    body = dict(body)
+    start_at = body.pop("startAt", "now")
+    if start_at not in START_AT:
+        raise InvalidInput("startAt", f"must be one of {', '.join(START_AT)}")
+    checked = check_sink(body)
+    for i, app_id in enumerate(checked["appIds"]):
+        if await store.get_app(app_id) is None:
+            raise InvalidInput(f"appIds[{i}]", f"no app {app_id!r}")
+    if checked["kind"] == "jsonl":
+        wanted = Path(checked["settings"]["directory"]).resolve()
+        for doc in await store.list_documents(STREAMS_COLLECTION):
+            other = doc.body.get("settings", {}).get("directory")
+            if doc.body.get("kind") == "jsonl" and Path(str(other)).resolve() == wanted:
+                raise ApiError(
+                    409,
+                    "directory_in_use",
+                    f"settings.directory: sink {doc.id} already writes to {other}",
+                )
+    if await store.get_document(STREAMS_COLLECTION, sink_id) is not None:
+        raise ApiError(409, "stream_exists", f"id: stream {sink_id!r} already exists")
+    await store.reset_cursor(
+        cursor_name(sink_id), 0 if start_at == "beginning" else await store.last_seq()
+    )
+    return await store.put_document(STREAMS_COLLECTION, sink_id, checked)
+
+
+async def set_enabled(store: Store, doc: Document, enabled: bool) -> Document:
+    """Pause or resume a sink; its cursor stays where it is."""
+    if doc.body.get("enabled") is enabled:
+        return doc
+    return await store.put_document(STREAMS_COLLECTION, doc.id, {**doc.body, "enabled": enabled})
+
+
+async def remove_stream(store: Store, doc: Document) -> None:
+    """Delete a sink and its dead letters (its cursor row stays: ids are never reused)."""
+    await store.delete_document(STREAMS_COLLECTION, doc.id)
+    for letter in await store.list_documents(dead_letter_collection(doc.id)):
+        await store.delete_document(dead_letter_collection(doc.id), letter.id)
+
+
+def new_stream_id() -> str:
+    return f"str_{secrets.token_hex(8)}"
+
+
+# --------------------------------------------------------------------------- routes
+
+
+async def _app_scope(request: Request, store: Store) -> str | None:
+    app_id = request.path_params.get("app_id")
+    if app_id is not None and await store.get_app(app_id) is None:
+        raise ApiError(404, "app_not_found", f"appId: no app {app_id!r}")
+    return app_id
+
+
+async def _stream(request: Request, store: Store) -> Document:
+    app_id = await _app_scope(request, store)
+    sink_id = request.path_params["id"]
+    doc = await store.get_document(STREAMS_COLLECTION, sink_id)
+    if doc is None or (app_id is not None and app_id not in doc.body.get("appIds", ())):
+        raise ApiError(404, "stream_not_found", f"id: no stream {sink_id!r}")
+    return doc
+
+
+async def list_streams(request: Request) -> Response:
+    store = await admin_store(request)
+    app_id = await _app_scope(request, store)
+    docs = await store.list_documents(STREAMS_COLLECTION)
+    cursors = await store.list_cursors()
+    return json_response(
+        [
+            stream_json(d, cursors.get(cursor_name(d.id)))
+            for d in docs
+            if app_id is None or app_id in d.body.get("appIds", ())
+        ]
+    )
+
+
+async def create_stream(request: Request) -> Response:
+    store = await admin_store(request)
+    app_id = await _app_scope(request, store)
+    body = await _body(request)
+    if app_id is not None:
+        if "appIds" in body:
+            raise bad_request("appIds", "comes from the path here (/admin/api/apps/{appId})")
+        body["appIds"] = [app_id]
+    doc = await add_stream(store, body, new_stream_id())
+    return json_response(stream_json(doc, await store.get_cursor(cursor_name(doc.id))), status=201)
+
+
+async def get_stream(request: Request) -> Response:
+    """The sink, its cursor position and how many log rows it is behind (all apps counted)."""
+    store = await admin_store(request)
+    doc = await _stream(request, store)
+    position = await store.get_cursor(cursor_name(doc.id))
+    out = stream_json(doc, position)
+    out["behind"] = max(0, await store.last_seq() - position)
+    return json_response(out)
+
+
+async def delete_stream(request: Request) -> Response:
+    store = await admin_store(request)
+    doc = await _stream(request, store)
+    await remove_stream(store, doc)
+    return json_response({"id": doc.id, "deleted": True})
+
+
+async def pause_stream(request: Request) -> Response:
+    store = await admin_store(request)
+    doc = await set_enabled(store, await _stream(request, store), False)
+    return json_response(stream_json(doc, await store.get_cursor(cursor_name(doc.id))))
+
+
+async def resume_stream(request: Request) -> Response:
+    store = await admin_store(request)
+    doc = await set_enabled(store, await _stream(request, store), True)
+    return json_response(stream_json(doc, await store.get_cursor(cursor_name(doc.id))))
+
+
+def _letter_json(doc: Document) -> dict[str, Any]:
+    return {**doc.body, "id": doc.id, "createdAt": doc.created_at}
+
+
+async def list_dead_letters(request: Request) -> Response:
+    store = await admin_store(request)
+    doc = await _stream(request, store)
+    letters = await store.list_documents(dead_letter_collection(doc.id))
+    return json_response([_letter_json(d) for d in letters])
+
+
+async def discard_dead_letters(request: Request) -> Response:
+    """Delete all dead letters of a sink, or those whose ``ids`` are given."""
+    store = await admin_store(request)
+    doc = await _stream(request, store)
+    letters = await store.list_documents(dead_letter_collection(doc.id))
+    if int(request.headers.get("content-length") or 0) > 0:
+        body = await _body(request)
+        ids = body.get("ids")
+        if set(body) - {"ids"} or not isinstance(ids, list):
+            raise bad_request("ids", "must be an array of dead-letter ids")
+        letters = [d for d in letters if d.id in set(ids)]
+    for letter in letters:
+        await store.delete_document(dead_letter_collection(doc.id), letter.id)
+    return json_response({"discarded": len(letters)})
+
+
+def _doc(method: str, path: str, handler: Any, summary: str) -> tuple[RouteDoc, Any]:
+    return (
+        RouteDoc(method, path, summary, "admin", "adminToken", method in ("POST", "PUT")),
+        handler,
+    )
+
+
+def _routes(base: str, scope: str) -> list[tuple[RouteDoc, Any]]:
+    one = f"{base}/{{id}}"
+    return [
+        _doc("GET", base, list_streams, f"List stream sinks{scope}"),
+        _doc("POST", base, create_stream, f"Add a stream sink{scope}"),
+        _doc("GET", one, get_stream, "Read a stream sink and its cursor"),
+        _doc("DELETE", one, delete_stream, "Remove a stream sink"),
+        _doc("POST", f"{one}/pause", pause_stream, "Pause a stream sink (the cursor stays)"),
+        _doc("POST", f"{one}/resume", resume_stream, "Resume a paused stream sink"),
+        _doc("GET", f"{one}/dead-letters", list_dead_letters, "Webhook batches refused for good"),
+        _doc("POST", f"{one}/dead-letters/discard", discard_dead_letters, "Discard dead letters"),
+    ]
+
+
+ROUTES = [
+    *_routes("/admin/api/streams", ""),
+    *_routes("/admin/api/apps/{app_id}/streams", " of an app"),
+]
+
+
+# --------------------------------------------------------------------------- pipeline
+
+
+_BY_STORE: weakref.WeakKeyDictionary[Store, ConfiguredStreams] = weakref.WeakKeyDictionary()
+
+
+def configured_streams(store: Store) -> ConfiguredStreams:
+    """The running sinks of one store (one set per store, shared by its runner's consumers)."""
+    streams = _BY_STORE.get(store)
+    if streams is None:
+        streams = _BY_STORE[store] = ConfiguredStreams(store)
+    return streams
+
+
+def _consumer(streams: ConfiguredStreams, sink_id: str) -> Consumer:
+    async def handle(rows: Sequence[Any]) -> None:
+        await streams.handle(sink_id, rows)
+
+    return Consumer(cursor_name(sink_id), handle, batch_size=500, start_at_end=True)
+
+
+async def stream_consumers(store: Store) -> list[Consumer]:
+    """One pipeline consumer per enabled sink, on the sink's own cursor."""
+    streams = configured_streams(store)
+    return [_consumer(streams, spec.id) for spec in await streams.refresh()]
+
+
+async def stream_housekeeping(store: Store, ctx: ServiceContext) -> None:
+    """Rotate JSON Lines files by age while no records come, and close every sink on stop."""
+    streams = configured_streams(store)
+    try:
+        while not await ctx.sleep(MAINTAIN_SECONDS):
+            await streams.maintain()
+    finally:
+        await streams.close()
+
+
+register_provider("streams", stream_consumers)
+register_service("streams-housekeeping", stream_housekeeping)
