@@ -1,0 +1,39 @@
+"""The web dashboard served at ``/``: campaigns (Who / When / What), catalogs, live stream, stats.
+
+Server-rendered pages (Jinja2) over the same store the admin API uses, behind a sign-in with an
+admin token. Forms work without JavaScript; the small script in ``static/`` only narrows
+operator lists and polls the live stream. See docs/dashboard.md.
+"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from tidings.server.dashboard import auth_views, campaign_views, data_views, delivery_views
+
+
+def routes() -> list[BaseRoute]:
+    """The dashboard's routes, registered after the API's by the app factory."""
+    return [
+        Route("/", auth_views.home, methods=["GET"]),
+        Route("/signin", auth_views.sign_in_page, methods=["GET"]),
+        Route("/signin", auth_views.sign_in, methods=["POST"]),
+        Route("/signout", auth_views.sign_out, methods=["POST"]),
+        Route("/apps/{app_id}/campaigns", campaign_views.campaign_list, methods=["GET"]),
+        Route("/apps/{app_id}/campaigns/new", campaign_views.new_page, methods=["GET"]),
+        Route("/apps/{app_id}/campaigns/new", campaign_views.create, methods=["POST"]),
+        Route("/campaigns/{campaign_id}", campaign_views.edit_page, methods=["GET"]),
+        Route("/campaigns/{campaign_id}", campaign_views.update, methods=["POST"]),
+        Route("/campaigns/{campaign_id}/state", campaign_views.change_state, methods=["POST"]),
+        Route("/campaigns/{campaign_id}/delete", campaign_views.delete, methods=["POST"]),
+        Route("/campaigns/{campaign_id}/stats", campaign_views.stats_page, methods=["GET"]),
+        Route("/apps/{app_id}/events", data_views.catalog_page, methods=["GET"]),
+        Route("/apps/{app_id}/stream", data_views.stream_page, methods=["GET"]),
+        Route("/apps/{app_id}/stream.json", data_views.stream_poll, methods=["GET"]),
+        *delivery_views.routes(),
+        Mount("/static", StaticFiles(packages=[("tidings.server", "static")]), name="static"),
+    ]
+
+
+__all__ = ["routes"]

@@ -1,0 +1,283 @@
+"""Campaign pages: the list by state, the Who / When / What editor with its dry run, start /
+stop / delete following the admin API's state machine, and per-campaign stats."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from tidings.core.campaigns import parse_campaign
+from tidings.core.errors import InvalidCampaign
+from tidings.core.events import NON_TRIGGERING_EVENTS, SYSTEM_EVENT_NAMES
+from tidings.server.admin import DELETABLE_STATES, TRANSITIONS
+from tidings.server.dashboard import dryrun, paths
+from tidings.server.dashboard.charts import stacked_bars
+from tidings.server.dashboard.forms import apply_action, campaign_from_form, new_campaign
+from tidings.server.dashboard.pages import (
+    AppContext,
+    app_context,
+    campaign_or_404,
+    signed_in,
+    store,
+)
+from tidings.server.dashboard.render import render
+from tidings.server.dashboard.session import Form, checked_form, safe_next
+from tidings.storage import CAMPAIGN_STATES, Campaign, CampaignStats, Store
+
+TABS = ("All", *CAMPAIGN_STATES)
+
+
+def _first(form: Form, name: str) -> str:
+    values = form.get(name)
+    return values[0] if values else ""
+
+
+# --------------------------------------------------------------------------- the list
+
+
+async def _list_page(
+    request: Request, token: str, ctx: AppContext, error: str | None = None, status: int = 200
+) -> Response:
+    tab = request.query_params.get("state", "All")
+    if tab not in TABS:
+        tab = "All"
+    s = store(request)
+    campaigns = await s.list_campaigns(ctx.app.id)
+    counts = {t: 0 for t in TABS}
+    for c in campaigns:
+        counts["All"] += 1
+        counts[c.state] += 1
+    shown = [c for c in campaigns if tab in ("All", c.state)]
+    return render(
+        request,
+        "campaigns.html",
+        {
+            **ctx.as_context(),
+            "tabs": TABS,
+            "tab": tab,
+            "counts": counts,
+            "campaigns": shown,
+            "transitions": TRANSITIONS,
+            "deletable": DELETABLE_STATES,
+            "error": error,
+            "notice": request.query_params.get("notice"),
+        },
+        token=token,
+        status=status,
+    )
+
+
+@signed_in
+async def campaign_list(request: Request, token: str) -> Response:
+    ctx = await app_context(store(request), request.path_params["app_id"])
+    return await _list_page(request, token, ctx)
+
+
+@signed_in
+async def change_state(request: Request, token: str) -> Response:
+    form = await checked_form(request, token)
+    s = store(request)
+    campaign = await campaign_or_404(s, request.path_params["campaign_id"])
+    wanted = _first(form, "state")
+    back = safe_next(_first(form, "next") or f"/apps/{campaign.app_id}/campaigns")
+    ctx = await app_context(s, campaign.app_id)
+    name = campaign.body.get("name") or campaign.id
+    if wanted == campaign.state:
+        return RedirectResponse(back, status_code=303)
+    if wanted not in TRANSITIONS[campaign.state]:
+        message = f"“{name}” is {campaign.state} and cannot become {wanted}."
+        return await _list_page(request, token, ctx, message, 409)
+    if wanted == "Active":
+        try:
+            parse_campaign({**campaign.body, "id": campaign.id})
+        except InvalidCampaign as exc:
+            message = f"“{name}” cannot start: {exc.field}: {exc.reason}. Fix it in the editor."
+            return await _list_page(request, token, ctx, message, 400)
+    await s.set_campaign_state(campaign.id, wanted)  # type: ignore[arg-type]
+    return RedirectResponse(back, status_code=303)
+
+
+@signed_in
+async def delete(request: Request, token: str) -> Response:
+    await checked_form(request, token)
+    s = store(request)
+    campaign = await campaign_or_404(s, request.path_params["campaign_id"])
+    ctx = await app_context(s, campaign.app_id)
+    if campaign.state not in DELETABLE_STATES:
+        message = "An Active campaign must be stopped before it can be deleted."
+        return await _list_page(request, token, ctx, message, 409)
+    await s.delete_campaign(campaign.id)
+    return RedirectResponse(f"/apps/{campaign.app_id}/campaigns?notice=deleted", status_code=303)
+
+
+# --------------------------------------------------------------------------- the editor
+
+
+async def _pickers(s: Store, ctx: AppContext) -> dict[str, Any]:
+    catalog = await s.event_catalog(ctx.app.id)
+    custom = [e for e in catalog if e.type == "custom"]
+    system = sorted({e.name for e in catalog if e.type == "system"} | set(SYSTEM_EVENT_NAMES))
+    return {
+        "custom_events": custom,
+        "system_events": system,
+        "trigger_system_events": [n for n in system if n not in NON_TRIGGERING_EVENTS],
+        "properties": await s.property_catalog(ctx.app.id),
+        "cohorts": await s.list_cohorts(ctx.project.id),
+        "project_apps": [a for a in ctx.apps if a.project_id == ctx.project.id],
+    }
+
+
+async def _editor(
+    request: Request,
+    token: str,
+    ctx: AppContext,
+    draft: dict[str, Any],
+    campaign: Campaign | None,
+    *,
+    errors: dict[str, str] | None = None,
+    dry: dryrun.DryRun | None = None,
+    status: int = 200,
+) -> Response:
+    return render(
+        request,
+        "editor.html",
+        {
+            **ctx.as_context(),
+            **(await _pickers(store(request), ctx)),
+            "c": draft,
+            "campaign": campaign,
+            "errors": errors or {},
+            "dry": dry or dryrun.DryRun(script=dryrun.default_script(draft)),
+            "default_script": dryrun.default_script(draft),
+            "transitions": TRANSITIONS,
+            "saved": request.query_params.get("saved") == "1",
+            "action_url": f"/campaigns/{campaign.id}"
+            if campaign
+            else f"/apps/{ctx.app.id}/campaigns/new",
+        },
+        token=token,
+        status=status,
+    )
+
+
+@signed_in
+async def new_page(request: Request, token: str) -> Response:
+    ctx = await app_context(store(request), request.path_params["app_id"])
+    return await _editor(request, token, ctx, new_campaign(), None)
+
+
+@signed_in
+async def edit_page(request: Request, token: str) -> Response:
+    s = store(request)
+    campaign = await campaign_or_404(s, request.path_params["campaign_id"])
+    ctx = await app_context(s, campaign.app_id)
+    return await _editor(request, token, ctx, dict(campaign.body), campaign)
+
+
+@signed_in
+async def create(request: Request, token: str) -> Response:
+    ctx = await app_context(store(request), request.path_params["app_id"])
+    return await _submit(request, token, ctx, None)
+
+
+@signed_in
+async def update(request: Request, token: str) -> Response:
+    s = store(request)
+    campaign = await campaign_or_404(s, request.path_params["campaign_id"])
+    ctx = await app_context(s, campaign.app_id)
+    return await _submit(request, token, ctx, campaign)
+
+
+async def _submit(
+    request: Request, token: str, ctx: AppContext, campaign: Campaign | None
+) -> Response:
+    """Save, run the dry run, or change the form's shape (add / remove a row)."""
+    form = await checked_form(request, token)
+    action = _first(form, "action") or "save"
+    draft = campaign_from_form(form, dict(campaign.body) if campaign else None)
+    campaign_id = campaign.id if campaign else "draft"
+    script = _first(form, "dryrun.script").replace("\r\n", "\n").strip()
+    default = _first(form, "dryrun.default").replace("\r\n", "\n").strip()
+    edited = bool(script) and script != default
+    if not edited:
+        script = dryrun.default_script(draft)  # not edited: follow the draft's trigger
+    kept = dryrun.DryRun(script=script) if edited else None
+    if action == "dryrun":
+        dry: dryrun.DryRun | None = dryrun.run(draft, campaign_id, script, ctx.project.settings)
+        errors: dict[str, str] = {}
+        if dry and dry.error_field is not None and not dry.ran and _is_campaign_path(dry):
+            errors[paths.anchor(dry.error_field)] = str(dry.error)
+            dry = kept
+        status = 400 if errors else 200
+        return await _editor(
+            request, token, ctx, draft, campaign, errors=errors, dry=dry, status=status
+        )
+    if action == "add-rule":
+        action = f"add-rule:{_first(form, 'rule-kind')}"
+    if action != "save":
+        apply_action(draft, action)
+        return await _editor(request, token, ctx, draft, campaign, dry=kept)
+    try:
+        parse_campaign({**draft, "id": campaign_id})
+    except InvalidCampaign as exc:
+        return await _editor(
+            request,
+            token,
+            ctx,
+            draft,
+            campaign,
+            errors={paths.anchor(exc.field) or "campaign": exc.reason},
+            dry=kept,
+            status=400,
+        )
+    s = store(request)
+    if campaign is None:
+        saved = await s.create_campaign(ctx.app.id, draft, "Draft")
+    else:
+        saved = await s.replace_campaign(campaign.id, draft)
+    return RedirectResponse(f"/campaigns/{saved.id}?saved=1", status_code=303)
+
+
+def _is_campaign_path(dry: dryrun.DryRun) -> bool:
+    """Errors of the draft itself go next to its fields; script errors stay in the panel."""
+    field = dry.error_field or ""
+    return field not in ("script", "steps") and not field.startswith(
+        ("steps", "device", "cohorts", "sessionTimeoutSeconds", "project")
+    )
+
+
+# --------------------------------------------------------------------------- stats
+
+
+def _charts(stats: CampaignStats) -> dict[str, Any]:
+    days = [d.day for d in stats.by_day]
+    statuses = sorted({k for d in stats.by_day for k in d.decisions})
+    results = sorted({k for d in stats.by_day for k in d.resolved})
+    decisions = {k: [d.decisions.get(k, 0) for d in stats.by_day] for k in statuses}
+    resolved = {k: [d.resolved.get(k, 0) for d in stats.by_day] for k in results}
+    return {
+        "days": days,
+        "decisions_chart": stacked_bars("Decisions per day, by status", days, decisions),
+        "shown_chart": stacked_bars(
+            "Shows per day", days, {"shown": [d.shown for d in stats.by_day]}
+        ),
+        "gate_chart": stacked_bars("Gate results per day", days, resolved),
+        "statuses": statuses,
+        "results": results,
+    }
+
+
+@signed_in
+async def stats_page(request: Request, token: str) -> Response:
+    s = store(request)
+    campaign = await campaign_or_404(s, request.path_params["campaign_id"])
+    ctx = await app_context(s, campaign.app_id)
+    stats = await s.campaign_stats(campaign.id)
+    return render(
+        request,
+        "stats.html",
+        {**ctx.as_context(), "campaign": campaign, "stats": stats, **_charts(stats)},
+        token=token,
+    )

@@ -1,0 +1,129 @@
+// Tidings dashboard: progressive enhancement only. Every form works without this file.
+"use strict";
+
+// Offer only the operators that fit the chosen value type (the server validates regardless).
+function narrowOperators(scope) {
+  scope.querySelectorAll("select[data-types-source]").forEach(function (source) {
+    var row = source.closest("fieldset") || scope;
+    var ops = row.querySelector("select[data-ops]");
+    if (!ops) return;
+    var apply = function () {
+      var type = source.value;
+      var current = ops.options[ops.selectedIndex];
+      Array.prototype.forEach.call(ops.options, function (opt) {
+        var types = (opt.getAttribute("data-types") || "").split(" ");
+        opt.disabled = opt.hidden = types.indexOf(type) < 0;
+      });
+      if (current && current.disabled) {
+        var first = Array.prototype.find.call(ops.options, function (o) { return !o.disabled; });
+        if (first) ops.value = first.value;
+      }
+    };
+    source.addEventListener("change", apply);
+    apply();
+  });
+}
+
+// The deep-link URL fields only matter for deep-link campaigns.
+function toggleDeepLink(form) {
+  var radios = form.querySelectorAll("input[name=type]");
+  if (!radios.length) return;
+  var apply = function () {
+    var checked = form.querySelector("input[name=type]:checked");
+    var deepLink = !checked || checked.value === "DeepLink";
+    form.querySelectorAll(".deeplink-only").forEach(function (el) { el.hidden = !deepLink; });
+  };
+  radios.forEach(function (r) { r.addEventListener("change", apply); });
+  apply();
+}
+
+// Show the fields a checkbox enables only while it is checked.
+function toggleByCheckbox() {
+  document.querySelectorAll("[data-shown-by]").forEach(function (el) {
+    var box = document.getElementById(el.getAttribute("data-shown-by"));
+    if (!box) return;
+    var apply = function () { el.hidden = !box.checked; };
+    box.addEventListener("change", apply);
+    apply();
+  });
+}
+
+function confirmForms() {
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+    });
+  });
+}
+
+function cell(text, code) {
+  var td = document.createElement("td");
+  if (code) {
+    var c = document.createElement("code");
+    c.textContent = text;
+    td.appendChild(c);
+  } else {
+    td.textContent = text;
+  }
+  return td;
+}
+
+function when(ms) {
+  return new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+}
+
+// Poll the app's new events and put them at the top of the table.
+function liveStream(table) {
+  var after = table.getAttribute("data-after");
+  var status = document.getElementById("live-status");
+  var body = table.querySelector("tbody");
+  var params = function () {
+    var q = new URLSearchParams({ after: after });
+    if (table.getAttribute("data-name")) q.set("name", table.getAttribute("data-name"));
+    if (table.getAttribute("data-device")) q.set("device", table.getAttribute("data-device"));
+    return q.toString();
+  };
+  var poll = function () {
+    fetch(table.getAttribute("data-poll") + "?" + params(), { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (response.redirected || !response.ok) throw new Error("signed out or unavailable");
+        return response.json();
+      })
+      .then(function (data) {
+        after = String(data.after);
+        data.events.forEach(function (e) {
+          var tr = document.createElement("tr");
+          tr.className = "new";
+          tr.appendChild(cell(when(e.timestamp)));
+          tr.appendChild(cell(e.name));
+          tr.appendChild(cell(e.type));
+          tr.appendChild(cell(e.deviceId || "", true));
+          tr.appendChild(cell(e.userId || ""));
+          tr.appendChild(cell(e.properties, true));
+          body.insertBefore(tr, body.firstChild);
+        });
+        while (body.rows.length > 500) body.deleteRow(body.rows.length - 1);
+        if (data.events.length) {
+          var empty = document.getElementById("stream-empty");
+          if (empty) empty.remove();
+          status.textContent = data.events.length + " new event(s) at " + new Date().toLocaleTimeString();
+        } else if (status.textContent.indexOf("Live") !== 0 && status.textContent.indexOf("new") < 0) {
+          status.textContent = "Live: checking for new events every 2 s.";
+        }
+        window.setTimeout(poll, 2000);
+      })
+      .catch(function () {
+        status.textContent = "Live updates stopped (signed out or server unreachable). Reload the page.";
+      });
+  };
+  poll();
+}
+
+document.addEventListener("DOMContentLoaded", function () {
+  narrowOperators(document);
+  document.querySelectorAll("form.editor").forEach(toggleDeepLink);
+  toggleByCheckbox();
+  confirmForms();
+  var stream = document.getElementById("stream");
+  if (stream) liveStream(stream);
+});

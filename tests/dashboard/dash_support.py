@@ -1,0 +1,118 @@
+"""A live Tidings server for dashboard tests, and the headless Chromium the browser tests drive.
+
+The browser is the system Chromium (``/usr/bin/chromium``, installed by ``.ci/run``) launched by
+Playwright with a fresh profile; Playwright never downloads a browser of its own here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from tidings.server.app import create_app_for_url
+from tidings.server.settings import ServerSettings
+from tidings.storage import Store, open_store
+
+CHROMIUM = os.environ.get("TIDINGS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    """``tidings serve`` in a thread: one SQLite database, one project, one app, one token."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.db_url = f"sqlite:///{directory / 'dashboard.sqlite3'}"
+        self.server_key = os.urandom(32)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.app: dict[str, Any] = {}
+        asyncio.run(self._bootstrap())
+
+    async def _bootstrap(self) -> None:
+        store = await open_store(self.db_url, server_key=self.server_key)
+        try:
+            project = await store.create_project("Acme")
+            self.project_id = project.id
+            self.app = (await store.create_app(project.id, "Acme iOS", "ios")).to_json()
+            self.admin_token = await store.create_admin_token("dashboard tests")
+        finally:
+            await store.close()
+
+    def start(self) -> None:
+        app = create_app_for_url(self.db_url, ServerSettings(), server_key=self.server_key)
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="error", lifespan="on"
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("the dashboard test server did not start")
+            time.sleep(0.01)
+        self._server, self._thread = server, thread
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(10)
+        self._server = self._thread = None
+
+    def sdk_kwargs(self) -> dict[str, Any]:
+        return {
+            "app_id": self.app["appId"],
+            "api_key_public": self.app["apiKeyPublic"],
+            "api_key_secret": self.app["apiKeySecret"],
+            "backend_url": self.url,
+        }
+
+
+def chromium_or_fail() -> str:
+    """The browser binary; a missing one fails the browser tests with the way to install it."""
+    if not Path(CHROMIUM).is_file():
+        import pytest
+
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: the dashboard browser tests need it. "
+            "Install it with `apt-get install -y chromium chromium-driver` (what .ci/run does), "
+            "or point TIDINGS_CHROMIUM at a Chromium binary.",
+            pytrace=False,
+        )
+    return CHROMIUM
+
+
+class AsgiHarness:
+    """A store, the ASGI app over it, an httpx client, and what the store was seeded with."""
+
+    def __init__(self, store: Store, client: httpx.AsyncClient, token: str, app_id: str) -> None:
+        self.store = store
+        self.client = client
+        self.token = token
+        self.app_id = app_id
