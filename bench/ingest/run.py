@@ -4,9 +4,13 @@ Both servers run in the same invocation, one after the other, each pinned to CPU
 load generator runs on CPU 0. Each request is a signed ``POST /api/v1/session`` with 100 fresh
 events (unique ids, fresh request id); requests are built and signed before the clock starts so
 the generator spends its time on the sockets. Reported: requests/s, events/s, p50 and p99
-latency at the given concurrency, and the ratio real/baseline.
+latency at the given concurrency, the server's CPU time per request, and the ratios
+real/baseline. ``--rounds N`` alternates the two targets N times, because on a shared machine
+the disk (every commit waits for an fsync) drifts between runs far more than between the two
+halves of one round.
 
-    .venv/bin/python bench/ingest/run.py [--connections 64] [--seconds 10]
+    .venv/bin/python bench/ingest/run.py [--rounds 3] [--connections 64] [--seconds 10]
+        [--postgres postgresql://postgres@127.0.0.1:5432/test] [--profile out.prof]
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -43,6 +48,7 @@ class Target:
     name: str
     port: int
     requests: list[bytes]
+    pid: int = 0
 
 
 @dataclass
@@ -52,6 +58,12 @@ class Result:
     seconds: float
     latencies: list[float]
     errors: int
+    cpu_seconds: float = 0.0
+    """CPU time the server process (all threads) spent during the timed part."""
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return self.cpu_seconds * 1000 / max(1, self.requests)
 
     @property
     def rps(self) -> float:
@@ -175,15 +187,30 @@ async def _load(target: Target, connections: int, seconds: float) -> Result:
     await asyncio.gather(
         *(_worker(target.port, warm, [], time.perf_counter() + 30) for _ in range(connections))
     )
+    cpu_before = _cpu_seconds(target.pid)
     started = time.perf_counter()
     stop_at = started + seconds
     errors = await asyncio.gather(
         *(_worker(target.port, queue, latencies, stop_at) for _ in range(connections))
     )
     elapsed = time.perf_counter() - started
+    cpu = _cpu_seconds(target.pid) - cpu_before
     if not queue:
         print(f"  note: {target.name} drained all prepared requests in {elapsed:.1f}s", flush=True)
-    return Result(target.name, len(latencies), elapsed, latencies, sum(errors))
+    return Result(target.name, len(latencies), elapsed, latencies, sum(errors), cpu)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc (0 where there is no /proc).
+
+    CPU per request is the figure that survives a shared machine: throughput and latency also
+    measure whoever else is using the disk and the cores, CPU time measures only the server.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _tidings_credentials(url: str, key: bytes) -> tuple[str, str, str]:
@@ -196,87 +223,135 @@ async def _tidings_credentials(url: str, key: bytes) -> tuple[str, str, str]:
         await store.close()
 
 
+def _drop_schema(dsn: str, schema: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def _serve_tidings(url: str, env: dict[str, str], profile: str | None) -> tuple[Any, int]:
+    code = "import tidings.cli.serve; from tidings.cli import main; main()"
+    if profile:
+        # uvicorn re-raises SIGTERM after its graceful shutdown; turning it into SystemExit
+        # lets cProfile write the stats before the process ends.
+        code = (
+            "import cProfile, signal, sys, tidings.cli.serve; from tidings.cli import main\n"
+            "signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))\n"
+            f"cProfile.run('main()', {profile!r})"
+        )
+    port = _free_port()
+    args = [sys.executable, "-c", code, "serve", "--db", url, "--port", str(port)]
+    return _start([*args, "--no-access-log"], env, port), port
+
+
+def _round(
+    url: str,
+    workdir: Path,
+    *,
+    env: dict[str, str],
+    creds: tuple[str, str, str],
+    args: argparse.Namespace,
+    number: int,
+) -> tuple[Result, Result]:
+    """Both targets, back to back, on requests with fresh ids (same bodies for both)."""
+    app_id, public, secret = creds
+    print(f"round {number}: preparing {args.requests} requests", flush=True)
+    bodies = [_body(app_id, EVENTS_PER_REQUEST) for _ in range(args.requests)]
+    proc, port = _serve_tidings(url, env, args.profile)
+    try:
+        reqs = [_request(port, public, secret, b) for b in bodies]
+        target = Target("tidings", port, reqs, proc.pid)
+        real = asyncio.run(_load(target, args.connections, args.seconds))
+    finally:
+        _stop(proc)
+    port = _free_port()
+    db = str(workdir / "baseline.db")
+    proc = _start(
+        [sys.executable, str(HERE / "baseline.py"), "--db", db, "--port", str(port)], env, port
+    )
+    try:
+        from baseline import SECRET
+
+        reqs = [_request(port, "k", SECRET, b) for b in bodies]
+        target = Target("baseline", port, reqs, proc.pid)
+        base = asyncio.run(_load(target, args.connections, args.seconds))
+    finally:
+        _stop(proc)
+    return real, base
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--requests", type=int, default=6000, help="prepared per target")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="alternate the two targets this many times (a shared machine drifts: compare "
+        "each round's pair, not runs minutes apart)",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="PATH",
+        help="run tidings under cProfile (event-loop thread) and write its stats to PATH",
+    )
+    parser.add_argument(
+        "--postgres",
+        metavar="DSN",
+        help="run tidings on this PostgreSQL database (in a fresh schema, dropped afterwards) "
+        "instead of SQLite; the baseline stays on SQLite",
+    )
     args = parser.parse_args()
+    schema = f"tidings_bench_{uuid.uuid4().hex[:8]}"
     _pin(CLIENT_CPU)
     workdir = Path(tempfile.mkdtemp(prefix="tidings-bench-"))
     server_key = os.urandom(32)
     env = {**os.environ, "TIDINGS_SECRET_KEY": server_key.hex()}
-    results: list[Result] = []
+    pairs: list[tuple[Result, Result]] = []
     try:
         url = f"sqlite:///{workdir / 'tidings.db'}"
-        app_id, public, secret = asyncio.run(_tidings_credentials(url, server_key))
-        code = "import tidings.cli.serve; from tidings.cli import main; main()"
-        port = _free_port()
-        proc = _start(
-            [
-                sys.executable,
-                "-c",
-                code,
-                "serve",
-                "--db",
-                url,
-                "--port",
-                str(port),
-                "--no-access-log",
-            ],
-            env,
-            port,
-        )
-        try:
-            print(
-                f"preparing {args.requests} signed requests of {EVENTS_PER_REQUEST} events",
-                flush=True,
-            )
-            bodies = [_body(app_id, EVENTS_PER_REQUEST) for _ in range(args.requests)]
-            reqs = [_request(port, public, secret, b) for b in bodies]
-            results.append(
-                asyncio.run(_load(Target("tidings", port, reqs), args.connections, args.seconds))
-            )
-        finally:
-            _stop(proc)
-        port = _free_port()
-        proc = _start(
-            [
-                sys.executable,
-                str(HERE / "baseline.py"),
-                "--db",
-                str(workdir / "baseline.db"),
-                "--port",
-                str(port),
-            ],
-            env,
-            port,
-        )
-        try:
-            from baseline import SECRET
-
-            reqs = [_request(port, "k", SECRET, b) for b in bodies]
-            results.append(
-                asyncio.run(_load(Target("baseline", port, reqs), args.connections, args.seconds))
-            )
-        finally:
-            _stop(proc)
+        if args.postgres:
+            url = f"{args.postgres}?schema={schema}"
+        creds = asyncio.run(_tidings_credentials(url, server_key))
+        for number in range(1, args.rounds + 1):
+            pairs.append(_round(url, workdir, env=env, creds=creds, args=args, number=number))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        if args.postgres:
+            _drop_schema(args.postgres, schema)
 
     print(
         f"\n{args.connections} connections, {EVENTS_PER_REQUEST} events/request, "
-        f"server on CPU {SERVER_CPU}"
+        f"server on CPU {SERVER_CPU}, tidings on {'PostgreSQL' if args.postgres else 'SQLite'}"
     )
-    print(f"{'target':<10} {'req/s':>8} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
-    for r in results:
+    print(
+        f"{'round':<6} {'target':<10} {'req/s':>8} {'events/s':>10} {'p50 ms':>8} "
+        f"{'p99 ms':>8} {'cpu ms/req':>10} {'errors':>7}"
+    )
+    ratios: list[float] = []
+    cpu_ratios: list[float] = []
+    for number, (real, base) in enumerate(pairs, 1):
+        for r in (real, base):
+            print(
+                f"{number:<6} {r.name:<10} {r.rps:>8.1f} {r.rps * EVENTS_PER_REQUEST:>10.0f} "
+                f"{r.pct(0.50):>8.1f} {r.pct(0.99):>8.1f} {r.cpu_ms_per_request:>10.2f} "
+                f"{r.errors:>7}"
+            )
+        ratios.append(real.rps / base.rps)
+        cpu_ratios.append(base.cpu_ms_per_request / max(1e-9, real.cpu_ms_per_request))
         print(
-            f"{r.name:<10} {r.rps:>8.1f} {r.rps * EVENTS_PER_REQUEST:>10.0f} "
-            f"{r.pct(0.50):>8.1f} {r.pct(0.99):>8.1f} {r.errors:>7}"
+            f"{'':<6} throughput ratio tidings/baseline {ratios[-1]:.2f}, "
+            f"p99 ratio {real.pct(0.99) / base.pct(0.99):.2f}, "
+            f"CPU efficiency ratio (baseline CPU/req over tidings CPU/req) {cpu_ratios[-1]:.2f}"
         )
-    tidings, baseline = results
-    print(f"\nthroughput ratio tidings/baseline: {tidings.rps / baseline.rps:.2f}")
-    print(f"p99 ratio tidings/baseline:        {tidings.pct(0.99) / baseline.pct(0.99):.2f}")
+    ratios.sort()
+    cpu_ratios.sort()
+    print(f"\nmedian throughput ratio tidings/baseline: {ratios[len(ratios) // 2]:.2f}")
+    print(f"median CPU efficiency ratio:             {cpu_ratios[len(cpu_ratios) // 2]:.2f}")
 
 
 if __name__ == "__main__":

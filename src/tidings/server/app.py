@@ -20,7 +20,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tidings.core.errors import InvalidInput
-from tidings.server import admin, cohorts, config, ingest, registry, segment
+from tidings.server import (
+    admin,
+    admin_destinations,
+    admin_streams,
+    cohorts,
+    config,
+    dashboard,
+    ingest,
+    registry,
+    segment,
+)
 from tidings.server.errors import (
     ApiError,
     error_response,
@@ -277,6 +287,8 @@ ROUTES: list[tuple[RouteDoc, Handler]] = [
     ),
     _r("GET", f"{_A}/cohorts", admin.list_cohorts, "Imported cohorts", "admin", "adminToken"),
     *registry.ROUTES,
+    *admin_destinations.ROUTES,
+    *admin_streams.ROUTES,
     _r(
         "POST",
         "/partners/amplitude/cohorts",
@@ -303,7 +315,10 @@ def _starlette(
     state: ServerState, lifespan: Callable[[Starlette], AsyncIterator[None]] | None
 ) -> Starlette:
     app = Starlette(
-        routes=[Route(doc.path, handler, methods=[doc.method]) for doc, handler in ROUTES],
+        routes=[
+            *(Route(doc.path, handler, methods=[doc.method]) for doc, handler in ROUTES),
+            *dashboard.routes(),
+        ],
         middleware=[Middleware(ServerTimeMiddleware, state=state)],
         exception_handlers={
             ApiError: handle_api_error,
@@ -324,16 +339,31 @@ def create_app(store: Store, settings: ServerSettings | None = None) -> Starlett
 
 
 def create_app_for_url(
-    db_url: str, settings: ServerSettings | None = None, server_key: bytes | None = None
+    db_url: str,
+    settings: ServerSettings | None = None,
+    server_key: bytes | None = None,
+    *,
+    pipeline: bool = False,
 ) -> Starlette:
-    """An app that opens ``db_url`` when the server starts and closes it when it stops."""
+    """An app that opens ``db_url`` when the server starts and closes it when it stops.
+
+    With ``pipeline`` the event-log consumers (destinations, streams) run in the background of
+    the same process, started after the store opens and stopped before it closes.
+    """
     state = ServerState(settings or ServerSettings())
 
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         state.store = await open_store(db_url, server_key=server_key)
+        runner = None
+        if pipeline:
+            from tidings.pipeline.runtime import start_pipeline
+
+            runner = await start_pipeline(state.store)
         try:
             yield
         finally:
+            if runner is not None:
+                await runner.stop()
             store, state.store = state.store, None
             await store.close()
 

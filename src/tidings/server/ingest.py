@@ -28,6 +28,7 @@ from tidings.server.upload import Upload, parse_upload
 from tidings.storage import DecisionIn, EventIn, IngestOutcome, StoredResponse
 
 EVENT_PAYLOAD_SOURCE = "sdk"
+_NO_SESSION = object()
 
 
 async def server_time(request: Request) -> Response:
@@ -48,7 +49,7 @@ class _Payloads:
         self._upload = upload
         self._prefixes: dict[str | None, bytes] = {}
 
-    def _prefix(self, session_id: str | None) -> bytes:
+    def prefix(self, session_id: str | None) -> bytes:
         prefix = self._prefixes.get(session_id)
         if prefix is None:
             upload = self._upload
@@ -65,9 +66,6 @@ class _Payloads:
             self._prefixes[session_id] = prefix
         return prefix
 
-    def event(self, event: dict[str, Any]) -> bytes:
-        return self._prefix(event["sessionId"]) + orjson.dumps(event) + b"}"
-
     def decision(self, decision: dict[str, Any]) -> bytes:
         upload = self._upload
         return orjson.dumps(
@@ -82,21 +80,37 @@ class _Payloads:
 
 
 def build_items(upload: Upload) -> tuple[list[EventIn], list[DecisionIn]]:
+    """The store's input for an upload: one :class:`EventIn` per valid event, payload included.
+
+    This loop runs once per event, so it is kept to one ``orjson.dumps`` and one object per
+    event: the shared prefix is looked up only when the session changes (uploads are mostly
+    one session), and the arguments are positional.
+    """
     device_id = upload.device["deviceId"]
+    user_id = upload.user_id
     payloads = _Payloads(upload)
-    events = [
-        EventIn(
-            id=e["id"],
-            name=e["name"],
-            type=e["type"],
-            timestamp=e["timestamp"],
-            payload=payloads.event(e),
-            device_id=device_id,
-            user_id=upload.user_id,
-            properties=e["properties"] if e["type"] == "system" else None,
+    dumps = orjson.dumps
+    events: list[EventIn] = []
+    append = events.append
+    session_id: object = _NO_SESSION
+    prefix = b""
+    for e in upload.events:
+        if e["sessionId"] != session_id:
+            session_id = e["sessionId"]
+            prefix = payloads.prefix(e["sessionId"])
+        kind = e["type"]
+        append(
+            EventIn(
+                e["id"],
+                e["name"],
+                kind,
+                e["timestamp"],
+                prefix + dumps(e) + b"}",
+                device_id,
+                user_id,
+                e["properties"] if kind == "system" else None,
+            )
         )
-        for e in upload.events
-    ]
     decisions = [
         DecisionIn(
             id=d["id"],

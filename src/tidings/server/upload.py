@@ -11,12 +11,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from math import isfinite
 from typing import Any
 
 from tidings.core.errors import InvalidEvent, InvalidInput
 from tidings.core.events import (
     CAMPAIGN_RESOLVED,
     CAMPAIGN_SHOWN,
+    MAX_INT,
+    MAX_KEY_LENGTH,
+    MAX_STRING_LENGTH,
+    MIN_INT,
     RESOLVED_RESULTS,
     SESSION_STARTED,
     SYSTEM_EVENT_NAMES,
@@ -226,6 +231,36 @@ def _timestamp(item: Mapping[str, Any], key: str = "timestamp") -> int:
     return value
 
 
+def json_properties(raw: object) -> dict[str, Any]:
+    """``validate_properties`` for a map that came out of a JSON parser, without the copy.
+
+    JSON leaves only plain ``str``/``int``/``float``/``bool``/``None``/list/dict values and
+    ``str`` keys, so the common valid map is checked with a
+    few type tests per key and returned as is. Anything this loop does not plainly accept is
+    handed to :func:`validate_properties`, which owns the rules and the error messages: this
+    is a shortcut to the same answer, never a second opinion.
+    """
+    if type(raw) is dict:
+        for key, value in raw.items():
+            kind = type(value)
+            if type(key) is not str or not key or len(key) > MAX_KEY_LENGTH:
+                break
+            if kind is str:
+                if len(value) > MAX_STRING_LENGTH:
+                    break
+            elif kind is int:
+                if not MIN_INT <= value <= MAX_INT:
+                    break
+            elif kind is float:
+                if not isfinite(value):
+                    break
+            elif kind is not bool:
+                break
+        else:
+            return raw
+    return validate_properties(raw)
+
+
 def validate_event(item: object) -> dict[str, Any]:
     """One event record of contracts/events.md, in stored form; raises :class:`InvalidEvent`."""
     if not isinstance(item, dict):
@@ -245,7 +280,7 @@ def validate_event(item: object) -> dict[str, Any]:
         raise InvalidEvent("sessionId", "must be a string (at most 128 characters) or null")
     raw_props = item.get("properties")
     if kind == "custom":
-        properties: dict[str, Any] = validate_properties(raw_props)
+        properties: dict[str, Any] = json_properties(raw_props)
     else:
         # System events carry a few nested values (EventTriggered.properties, the campaign list
         # of ConfigFetchFinished); JSON already guarantees they are plain data.
