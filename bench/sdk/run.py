@@ -1,13 +1,19 @@
 """Caller-side latency of ``track()``: Tidings next to ``segment-analytics-python``, in one run.
 
-    .venv/bin/python bench/sdk/run.py [--events N]
+    .venv/bin/python bench/sdk/run.py [--events N] [--runs R] [--server process|thread] [--full]
 
-Both clients talk to the same real Tidings server (uvicorn on 127.0.0.1, SQLite in a temp dir;
-Segment's client through the Segment-compatible ``/v1/batch``). Each call is timed on the
-caller's thread with ``perf_counter_ns``; the table shows p50, p99, mean and the ratio of
-Tidings to Segment. The two do different work per call: Segment appends to an in-memory queue
-(lost if the process dies), Tidings validates, runs the campaign engine and commits the event to
-SQLite before returning (kept across a crash). ``synchronous=full`` adds an fsync per call.
+Both clients talk to the same real Tidings server (SQLite in a temp dir; Segment's client through
+the Segment-compatible ``/v1/batch``). By default the server is a separate process, as it is for a
+real app; ``--server thread`` runs it in the benchmark's own process (the set-up of the first
+measurements: the server's request handling then competes for the GIL with both clients).
+
+Both clients are alive for the whole run and their calls are timed in alternating chunks of
+``CHUNK`` calls, so a noisy neighbour on the machine hits both alike. Each call is timed on the
+caller's thread with ``perf_counter_ns``. The two do different work per call: Segment appends to
+an in-memory queue (lost if the process dies), Tidings validates, runs the campaign engine and
+commits the event to SQLite before returning (kept across a crash). Both upload batches of 100
+calls (Tidings stores two rows per call: the event and its ``EventTriggered`` mirror).
+``--full`` adds a ``synchronous=full`` client (an fsync per call; a tenth of the calls).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import multiprocessing
 import os
 import socket
 import statistics
@@ -32,6 +39,9 @@ from tidings.sdk import Tidings
 from tidings.server.app import create_app_for_url
 from tidings.storage import open_store
 
+CHUNK = 500
+PROPS = {"plan": "annual", "price": 9.99, "seats": 3, "trial": False}
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -39,7 +49,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(directory: Path) -> tuple[str, dict[str, str], Callable[[], None]]:
+def serve(db_url: str, key: bytes, port: int) -> None:
+    """The server process: an app's events go to another machine, never to its own GIL."""
+    uvicorn.run(
+        create_app_for_url(db_url, server_key=key), host="127.0.0.1", port=port, log_level="error"
+    )
+
+
+def start_server(
+    directory: Path, placement: str = "process"
+) -> tuple[str, dict[str, str], Callable[[], None]]:
     db_url = f"sqlite:///{directory / 'server.sqlite3'}"
     key = os.urandom(32)
 
@@ -53,6 +72,30 @@ def start_server(directory: Path) -> tuple[str, dict[str, str], Callable[[], Non
 
     app = asyncio.run(bootstrap())
     port = free_port()
+    if placement == "thread":
+        return f"http://127.0.0.1:{port}", app, start_thread(db_url, key, port)
+    proc = multiprocessing.get_context("spawn").Process(
+        target=serve, args=(db_url, key, port), daemon=True
+    )
+    proc.start()
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or not proc.is_alive():
+                raise RuntimeError("the bench server did not start") from None
+            time.sleep(0.05)
+
+    def stop() -> None:
+        proc.terminate()
+        proc.join(10)
+
+    return f"http://127.0.0.1:{port}", app, stop
+
+
+def start_thread(db_url: str, key: bytes, port: int) -> Callable[[], None]:
     server = uvicorn.Server(
         uvicorn.Config(
             create_app_for_url(db_url, server_key=key),
@@ -70,17 +113,15 @@ def start_server(directory: Path) -> tuple[str, dict[str, str], Callable[[], Non
         server.should_exit = True
         thread.join(10)
 
-    return f"http://127.0.0.1:{port}", app, stop
+    return stop
 
 
-def timed(call: Callable[[int], Any], n: int) -> list[int]:
-    out = [0] * n
-    gc.collect()
-    for i in range(n):
-        t0 = time.perf_counter_ns()
-        call(i)
-        out[i] = time.perf_counter_ns() - t0
-    return out
+def timed(call: Callable[[], Any], n: int, out: list[int]) -> None:
+    perf = time.perf_counter_ns
+    for _ in range(n):
+        t0 = perf()
+        call()
+        out.append(perf() - t0)
 
 
 def summary(samples: list[int]) -> tuple[float, float, float]:
@@ -90,54 +131,90 @@ def summary(samples: list[int]) -> tuple[float, float, float]:
     return p50, p99, statistics.fmean(samples) / 1000
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=20_000)
-    args = parser.parse_args()
-    n = args.events
-    props = {"plan": "annual", "price": 9.99, "seats": 3, "trial": False}
+def tidings_client(url: str, app: dict[str, str], data_dir: Path, sync: str, n: int) -> Tidings:
+    return Tidings(
+        app_id=app["appId"],
+        api_key_public=app["apiKeyPublic"],
+        api_key_secret=app["apiKeySecret"],
+        backend_url=url,
+        data_dir=data_dir,
+        log_level="error",
+        synchronous=sync,  # type: ignore[arg-type]
+        max_queue_events=n * 4,
+        upload_batch_size=200,
+    )
+
+
+def one_run(n: int, placement: str, full: bool) -> dict[str, list[int]]:
+    """Time ``n`` calls of each client, alternating chunks; the samples by client."""
+    samples: dict[str, list[int]] = {"segment": [], "tidings": []}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        url, app, stop = start_server(root)
+        url, app, stop = start_server(root, placement)
         try:
             segment = SegmentClient(
                 app["writeKey"], host=url, max_queue_size=n * 2, upload_size=100
             )
-            seg = timed(
-                lambda i: segment.track(user_id="u-1", event="Purchase", properties=props), n
-            )
+            client = tidings_client(url, app, root / "device", "normal", n)
+            calls: dict[str, Callable[[], Any]] = {
+                "segment": lambda: segment.track(user_id="u-1", event="Purchase", properties=PROPS),
+                "tidings": lambda: client.track("Purchase", PROPS),
+            }
+            warm: list[int] = []
+            for call in calls.values():
+                timed(call, CHUNK, warm)
+            gc.collect()
+            order = list(calls)
+            for done in range(0, n, CHUNK):
+                for name in order:
+                    timed(calls[name], min(CHUNK, n - done), samples[name])
+                order.reverse()
             segment.flush()
             segment.shutdown()
-            rows: list[tuple[str, list[int]]] = []
-            for label, sync in (
-                ("tidings (WAL, normal)", "normal"),
-                ("tidings (WAL, full)", "full"),
-            ):
-                count = n if sync == "normal" else max(1, n // 10)
-                client = Tidings(
-                    app_id=app["appId"],
-                    api_key_public=app["apiKeyPublic"],
-                    api_key_secret=app["apiKeySecret"],
-                    backend_url=url,
-                    data_dir=root / f"device-{sync}",
-                    log_level="error",
-                    synchronous=sync,  # type: ignore[arg-type]
-                    max_queue_events=n * 4,
+            client.close(timeout=30)
+            if full:
+                fsync = tidings_client(url, app, root / "device-full", "full", n)
+                samples["tidings (full)"] = []
+                timed(
+                    lambda: fsync.track("Purchase", PROPS),
+                    max(1, n // 10),
+                    samples["tidings (full)"],
                 )
-                rows.append((label, timed(lambda i, c=client: c.track("Purchase", props), count)))
-                client.close(timeout=30)
+                fsync.close(timeout=30)
         finally:
             stop()
-    seg_p50, seg_p99, seg_mean = summary(seg)
-    print(f"track() caller-side latency, {n} calls, one thread (microseconds)")
-    print(f"{'client':<26}{'p50':>9}{'p99':>9}{'mean':>9}{'p50 ratio':>11}{'p99 ratio':>11}")
-    print(f"{'segment-analytics-python':<26}{seg_p50:>9.1f}{seg_p99:>9.1f}{seg_mean:>9.1f}")
-    for label, samples in rows:
-        p50, p99, mean = summary(samples)
-        print(
-            f"{label:<26}{p50:>9.1f}{p99:>9.1f}{mean:>9.1f}"
-            f"{p50 / seg_p50:>10.1f}x{p99 / seg_p99:>10.1f}x"
-        )
+    return samples
+
+
+LABELS = {
+    "segment": "segment-analytics-python",
+    "tidings": "tidings (WAL, normal)",
+    "tidings (full)": "tidings (WAL, full)",
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--server", choices=("process", "thread"), default="process")
+    parser.add_argument("--full", action="store_true")
+    args = parser.parse_args()
+    n = args.events
+    print(
+        f"track() caller-side latency, {n} calls per client per run, one thread, "
+        f"server in a {args.server} (microseconds)"
+    )
+    print(
+        f"{'run':<5}{'client':<26}{'p50':>9}{'p99':>9}{'mean':>9}{'p50 ratio':>11}{'p99 ratio':>11}"
+    )
+    for run in range(1, args.runs + 1):
+        samples = one_run(n, args.server, args.full)
+        seg_p50, seg_p99, _ = summary(samples["segment"])
+        for key, values in samples.items():
+            p50, p99, mean = summary(values)
+            ratio = "" if key == "segment" else f"{p50 / seg_p50:>10.2f}x{p99 / seg_p99:>10.2f}x"
+            print(f"{run:<5}{LABELS[key]:<26}{p50:>9.1f}{p99:>9.1f}{mean:>9.1f}{ratio}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """A real Tidings server for SDK tests: uvicorn in a thread on 127.0.0.1, SQLite in a temp dir.
 
+:class:`ServedProcess` serves the same set-up with ``tidings serve`` in a process of its own.
+
 The server can be stopped and started again on the same port (the "server down, then up" tests)
 and can run with a skewed clock (``ServerSettings.clock``) to test clock synchronisation.
 """
@@ -8,12 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import queue
+import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import orjson
@@ -140,3 +146,64 @@ class LiveServer:
     def campaign_stats(self, campaign_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self.admin("GET", f"/admin/api/campaigns/{campaign_id}/stats")
         return result
+
+
+SERVE_OPTIONS = ("--port", "0", "--no-access-log")
+_RUNNING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
+
+
+def _pump(stream: IO[str], lines: queue.Queue[str]) -> None:
+    for line in stream:
+        lines.put(line)
+
+
+class ServedProcess(LiveServer):
+    """The same database and keys, served by a real ``tidings serve`` process (pipeline on)."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+        self._proc: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        code = "import tidings.cli.serve; from tidings.cli import main; main()"
+        env = {**os.environ, "TIDINGS_SECRET_KEY": self.server_key.hex()}
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code, "serve", "--db", self.db_url, *SERVE_OPTIONS],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        assert proc.stdout is not None
+        lines: queue.Queue[str] = queue.Queue()
+        # Read on a thread (to the end, so a chatty server never blocks on a full pipe) and wait
+        # for the start line with a deadline: a server that never prints it fails, never hangs.
+        threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True).start()
+        seen: list[str] = []
+        deadline = time.monotonic() + 30
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = lines.get(timeout=left)
+            except queue.Empty:
+                break
+            seen.append(line)
+            match = _RUNNING.search(line)
+            if match:
+                self.port = int(match.group(1))
+                self.url = f"http://127.0.0.1:{self.port}"
+                self._proc = proc
+                return
+        proc.kill()
+        proc.wait()
+        raise RuntimeError("tidings serve did not start:\n" + "".join(seen))
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -55,16 +55,18 @@ def test_killed_mid_upload_then_restarted_loses_nothing(server: LiveServer, tmp_
     kwargs = dict(server.client_kwargs(), upload_batch_size=5, upload_interval=0.01)
     args = [sys.executable, str(HERE / "sdk_child.py")]
     child = subprocess.Popen(
-        [*args, "track", str(data_dir), orjson.dumps(kwargs).decode()],
+        [*args, "track", str(data_dir), orjson.dumps(kwargs).decode(), "400"],
         stdout=subprocess.PIPE,
         text=True,
     )
     assert child.stdout is not None
     returned = -1
     for line in child.stdout:
-        returned = int(line)
-        if returned >= 400:  # with batches of 5 every 10 ms, uploads are under way
+        if line.strip() == "stopped":  # with batches of 5 every 10 ms, uploads are under way
             break
+        returned = int(line)
+    # Killed right after the last track() returned: that one, too, must be on disk.
+    assert returned == 399
     child.send_signal(signal.SIGKILL)
     child.wait(10)
     left = Store(data_dir / "tidings.sqlite3")

@@ -148,7 +148,9 @@ class Device:
         event = self._append(checked_name, "custom", checked, now_ms)
         name_et, props_et = ev.event_triggered(checked_name, checked)
         mirror = self._append(name_et, "system", props_et, now_ms)
-        return [event, mirror, *self._evaluate(event), *self._evaluate(mirror)]
+        # Nothing the evaluation of ``event`` records changes the context: one serves both.
+        ctx = self.context()
+        return [event, mirror, *self._evaluate(event, ctx), *self._evaluate(mirror, ctx)]
 
     def set_user_id(self, user_id: object) -> None:
         if user_id is not None and (not isinstance(user_id, str) or not user_id):
@@ -273,9 +275,12 @@ class Device:
         ctx = self.context(foreground=foreground)
         return self.campaigns.process(event, ctx, self.state.engine)
 
-    def _evaluate(self, event: EventRecord) -> list[Output]:
+    def _evaluate(self, event: EventRecord, ctx: EvaluationContext | None = None) -> list[Output]:
         """Judge a recorded event; record ``CampaignShown`` (and what follows) for the winner."""
-        decisions = self._process(event)
+        if ctx is None:
+            decisions = self._process(event)
+        else:
+            decisions = self.campaigns.process(event, ctx, self.state.engine)
         out: list[Output] = list(decisions)
         for decision in decisions:
             if decision.status != SUCCESS:

@@ -151,6 +151,7 @@ class Tidings(Recorder):
         self._rate_review: Registry[RateReviewHandler] = Registry()
         self._system: Registry[SystemEventsListener] = Registry()
         self._unheard = UnheardEvents()
+        self._heard: list[EventRecord] = []
         self._transport = Transport(cfg, self._clock)
         self._delivery = Delivery(
             store=store,

@@ -95,11 +95,18 @@ class Delivery:
 
     # --- scheduling ----------------------------------------------------------------------------
 
-    def appended(self) -> bool:
-        """Called (under the lock) after rows were queued; True when the worker should wake."""
+    def appended(self, n: int) -> bool:
+        """Called (under the lock) after ``n`` rows were queued; True when the worker should wake.
+
+        Edge-triggered: the first queued row (its age deadline starts) and the row that fills a
+        batch wake the worker; the rows in between do not, so a burst of ``track()`` calls costs
+        the worker one wake per batch instead of one per event.
+        """
         if self.oldest_at is None:
             self.oldest_at = time.monotonic()
-        return self.store.pending >= self.batch_size and not self.paused
+            return not self.paused
+        pending = self.store.pending
+        return pending - n < self.batch_size <= pending and not self.paused
 
     def wait_s(self, now: float) -> float | None:
         """Seconds until an upload is due (0: now), ``None`` when nothing is waiting."""
@@ -162,25 +169,30 @@ class Delivery:
     # --- one attempt ---------------------------------------------------------------------------
 
     def _prepare(self) -> Inflight | None:
-        """The batch to send, built (rows stay as stored bytes, joined without re-encoding)."""
+        """The batch to send, built (rows stay as stored bytes, joined without re-encoding).
+
+        The client's lock is held only to pick and save the request id and to read the
+        envelope; the rows and sessions are read on the worker's own connection meanwhile.
+        """
         with self.lock:
             inflight = self.inflight
             if inflight is not None and inflight.body is not None:
                 return inflight
+        upto = inflight.max_seq if inflight is not None else None
+        rows = self.store.pending_rows(self.batch_limit, upto=upto)
+        with self.lock:
             if inflight is None:
-                rows = self.store.pending_rows(self.batch_limit)
                 if not rows:
-                    self.oldest_at = None
+                    if not self.store.pending:  # (rows may have come since the read)
+                        self.oldest_at = None
                     return None
                 inflight = Inflight(new_request_id(), rows[-1][0], self.store.dropped())
                 self.store.put_json("inflight", inflight.to_json())
                 self.store.inflight_max_seq = inflight.max_seq
-            else:
-                rows = self.store.pending_rows(self.batch_limit, upto=inflight.max_seq)
             envelope = self.envelope()
-            envelope["sessions"] = self.store.sessions_of_pending(inflight.max_seq)
-            envelope["dropped"] = inflight.dropped
             self.inflight = inflight
+        envelope["sessions"] = self.store.sessions_of_pending(inflight.max_seq)
+        envelope["dropped"] = inflight.dropped
         events = b",".join(body for _, kind, body in rows if kind == KIND_EVENT)
         decisions = b",".join(body for _, kind, body in rows if kind != KIND_EVENT)
         head = orjson.dumps(envelope)[:-1]  # the envelope object, still open

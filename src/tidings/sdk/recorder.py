@@ -74,6 +74,7 @@ class Recorder:
     _rate_review: Registry[RateReviewHandler]
     _system: Registry[SystemEventsListener]
     _unheard: UnheardEvents
+    _heard: list[EventRecord]
     _delivery: Delivery
     _worker: Worker
 
@@ -160,22 +161,33 @@ class Recorder:
         Called with the lock held. With ``defer`` the state is saved later by the worker (the
         events themselves are committed now, and replayed into the state after a crash).
         Returns the gate presentation a ``track_gated`` waits for.
+
+        This is the caller's cost of ``track()``: one encode per event, one INSERT statement,
+        and the worker woken only when there is something new for it (first queued row, a full
+        batch, a first unsaved state, a first undelivered listener event), never per event.
         """
         rows: list[tuple[int, str | None, bytes]] = []
         started: list[tuple[str, int, str, int]] = []
         ended: list[tuple[str, int]] = []
         stamps: dict[str, EventRecord] = {}
-        session = self._device.state.session
+        observable: list[EventRecord] = []
+        decided = False
         for item in out:
             if isinstance(item, EventRecord):
                 stamps[item.id] = item
                 rows.append((KIND_EVENT, item.session_id, orjson.dumps(item.to_json())))
-                if item.name == SESSION_STARTED and item.session_id:
-                    kind = str(item.properties.get("type", "cold"))
-                    started.append((item.session_id, session.counter, kind, item.timestamp))
-                elif item.name == SESSION_FINISHED and item.session_id:
-                    ended.append((item.session_id, item.timestamp))
+                name = item.name
+                if item.type == "system":
+                    if name not in NOT_OBSERVABLE_EVENTS:
+                        observable.append(item)
+                    if name == SESSION_STARTED and item.session_id:
+                        kind = str(item.properties.get("type", "cold"))
+                        counter = self._device.state.session.counter
+                        started.append((item.session_id, counter, kind, item.timestamp))
+                    elif name == SESSION_FINISHED and item.session_id:
+                        ended.append((item.session_id, item.timestamp))
             else:
+                decided = True
                 trigger = stamps.get(item.event_id)
                 body = item.to_json()
                 body["timestamp"] = trigger.timestamp if trigger else self._clock.now_ms()
@@ -195,29 +207,33 @@ class Recorder:
         )
         if dropped:
             log.warning("sdk: the on-device queue is full; %d oldest events dropped", dropped)
-        if rows and self._delivery.appended():
+        if rows and self._delivery.appended(len(rows)):
             wake = True
-        gated = self._dispatch(out, stamps, gated_timeout)
+        if observable:
+            self._hand_over(observable)
+        gated = self._dispatch(out, stamps, gated_timeout) if decided else None
         if wake:
             self._worker.wake()
         return gated
 
+    def _hand_over(self, observable: list[EventRecord]) -> None:
+        """Queue system events for the listener; one worker task serves every queued event."""
+        if not self._system:
+            for event in observable:
+                self._unheard.add(event)
+            return
+        if not self._heard:
+            self._worker.submit(self._drain_heard)
+        self._heard.extend(observable)
+
+    def _drain_heard(self) -> None:
+        with self._lock:
+            events, self._heard = self._heard, []
+        self._deliver_system(events)
+
     def _dispatch(
         self, out: list[Output], stamps: dict[str, EventRecord], gated_timeout: float | None
     ) -> Presentation | None:
-        observable = [
-            o
-            for o in out
-            if isinstance(o, EventRecord)
-            and o.type == "system"
-            and o.name not in NOT_OBSERVABLE_EVENTS
-        ]
-        if observable:
-            if self._system:
-                self._worker.submit(lambda: self._deliver_system(observable))
-            else:
-                for event in observable:
-                    self._unheard.add(event)
         gated: Presentation | None = None
         for item in out:
             if isinstance(item, Decision) and item.status == SUCCESS:

@@ -13,18 +13,23 @@ durability across an OS crash or power loss, where the last few commits may roll
 ``synchronous="full"`` restores that at the price of one ``fsync`` per ``track()``. Apps that run
 on laptops and servers almost always prefer the first; the option exists for the others.
 
-The outbox holds events and decisions waiting for upload (``sent = 0``). Uploaded events stay as
-``sent = 1`` rows, trimmed to the newest :attr:`Store.keep_recent`, so ``get_recent_events``
-reads the same table. The pending part is bounded: past ``max_pending`` the oldest pending rows
-that are not part of the in-flight batch are deleted and counted in ``dropped``, which the next
-upload reports.
+The outbox holds events and decisions in ``seq`` order. Batches always take the oldest pending
+rows, so what the server has is one watermark, ``sentUpTo`` in ``kv``: rows at or below it are
+sent, rows above it pending. An accepted batch moves the watermark (one small write) instead of
+rewriting its rows, which keeps the worker's transactions, and so the time ``track()`` may wait
+for the shared connection, short. Sent rows stay, trimmed to the newest
+:attr:`Store.keep_recent`, so ``get_recent_events`` reads the same table. (The ``sent`` column
+is what databases written before the watermark used; such a file is read as it was.)
+
+The pending part is bounded: past ``max_pending`` the oldest pending rows that are not part of the
+in-flight batch are deleted and counted in ``dropped``, which the next upload reports.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -35,7 +40,7 @@ KIND_DECISION: Final = 1
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS outbox (
-    seq  INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq  INTEGER PRIMARY KEY,
     kind INTEGER NOT NULL,
     sent INTEGER NOT NULL DEFAULT 0,
     session TEXT,
@@ -56,6 +61,23 @@ CREATE TABLE IF NOT EXISTS kv (
 
 Row = tuple[int, int, bytes]
 """``(seq, kind, body)`` of one outbox row."""
+
+_NOT_NEWEST: Final = "seq < (SELECT max(seq) FROM outbox)"
+"""Guard for every DELETE: the newest row stays, so SQLite never hands out its ``seq`` again.
+
+``seq`` is a plain rowid (``max + 1`` on insert): no ``AUTOINCREMENT``, whose extra page write per
+commit costs a quarter of ``track()``. A reused ``seq`` would hide a new event behind the saved
+``stateSeq`` of the device state; never deleting the row holding the maximum rules that out.
+Older files keep their ``AUTOINCREMENT`` table and work the same.
+"""
+
+
+def _insert_sql(n: int) -> str:
+    """One multi-row INSERT: a single statement is its own transaction (no BEGIN/COMMIT calls)."""
+    return "INSERT INTO outbox (kind, session, body) VALUES " + ",".join(["(?, ?, ?)"] * n)
+
+
+_INSERTS: Final = tuple(_insert_sql(n) for n in range(9))
 
 
 class Store:
@@ -80,9 +102,27 @@ class Store:
         self._db = self._open()
         self._checkpointer: sqlite3.Connection | None = None
         self.commits = 0
+        self.inflight_max_seq = 0
+        self._load_counts()
+
+    def _load_counts(self) -> None:
+        self.sent_upto = self._load_watermark()
         self.pending = self._count_pending()
         self.sent_rows = self._count_sent()
-        self.inflight_max_seq = 0
+
+    def _load_watermark(self) -> int:
+        raw = self.get("sentUpTo")
+        if raw is not None:
+            return int(raw)
+        # No watermark yet: nothing was sent by this version; a legacy file marks rows instead.
+        row = self._db.execute(
+            "SELECT (SELECT min(seq) FROM outbox WHERE sent = 0),"
+            " (SELECT max(seq) FROM outbox WHERE sent = 1)"
+        ).fetchone()
+        first_pending, last_sent = row
+        if first_pending is not None:
+            return int(first_pending) - 1
+        return int(last_sent or 0)
 
     def _open(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -101,16 +141,23 @@ class Store:
         """Open fresh connections (a forked child must not use its parent's)."""
         self._db = self._open()
         self._checkpointer = None
-        self.pending = self._count_pending()
-        self.sent_rows = self._count_sent()
+        self._load_counts()
 
-    def checkpoint(self) -> None:
-        """Fold the write-ahead log into the database without blocking writers (worker only)."""
+    def _side(self) -> sqlite3.Connection:
+        """The worker's own connection: checkpoints and upload reads, without the client's lock.
+
+        In WAL mode it reads the last committed state while ``track()`` keeps committing on the
+        main connection, so building a batch never makes a caller wait.
+        """
         if self._checkpointer is None:
             self._checkpointer = sqlite3.connect(
                 str(self.path), isolation_level=None, check_same_thread=False, timeout=10.0
             )
-        self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        return self._checkpointer
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the database without blocking writers (worker only)."""
+        self._side().execute("PRAGMA wal_checkpoint(PASSIVE)")
         self.commits = 0
 
     def close(self) -> None:
@@ -122,11 +169,15 @@ class Store:
         self._db.close()
 
     def _count_sent(self) -> int:
-        row = self._db.execute("SELECT count(*) FROM outbox WHERE sent = 1").fetchone()
+        row = self._db.execute(
+            "SELECT count(*) FROM outbox WHERE seq <= ?", (self.sent_upto,)
+        ).fetchone()
         return int(row[0])
 
     def _count_pending(self) -> int:
-        row = self._db.execute("SELECT count(*) FROM outbox WHERE sent = 0").fetchone()
+        row = self._db.execute(
+            "SELECT count(*) FROM outbox WHERE seq > ?", (self.sent_upto,)
+        ).fetchone()
         return int(row[0])
 
     # --- the write path of track() ------------------------------------------------------------
@@ -136,14 +187,27 @@ class Store:
         rows: Sequence[tuple[int, str | None, bytes]],
         *,
         state: bytes | None = None,
-        sessions_started: Iterable[tuple[str, int, str, int]] = (),
-        sessions_ended: Iterable[tuple[str, int]] = (),
+        sessions_started: Sequence[tuple[str, int, str, int]] = (),
+        sessions_ended: Sequence[tuple[str, int]] = (),
     ) -> int:
         """Commit outbox rows, session changes and the device state in one transaction.
 
         Returns how many pending rows were dropped to stay within ``max_pending``.
         """
         db = self._db
+        n = len(rows)
+        if (
+            state is None
+            and not sessions_started
+            and not sessions_ended
+            and 0 < n < len(_INSERTS)
+            and self.pending + n <= self.max_pending
+        ):
+            # The path of track(): one prepared statement, committed on its own.
+            db.execute(_INSERTS[n], [v for row in rows for v in row])
+            self.commits += 1
+            self.pending += n
+            return 0
         db.execute("BEGIN")
         try:
             if rows:
@@ -174,8 +238,8 @@ class Store:
         db = self._db
         db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES ('state', ?)", (state,))
         db.execute(
-            "INSERT OR REPLACE INTO kv (key, value) VALUES ('stateSeq', coalesce((SELECT seq FROM"
-            " sqlite_sequence WHERE name = 'outbox'), 0))"
+            "INSERT OR REPLACE INTO kv (key, value) VALUES ('stateSeq', coalesce((SELECT max(seq)"
+            " FROM outbox), 0))"
         )
 
     def save_state(self, state: bytes) -> None:
@@ -201,9 +265,9 @@ class Store:
     def _drop_oldest(self, n: int) -> int:
         db = self._db
         cur = db.execute(
-            "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE sent = 0 AND seq > ?"
-            " ORDER BY seq LIMIT ?)",
-            (self.inflight_max_seq, n),
+            "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE seq > ?"
+            f" AND {_NOT_NEWEST} ORDER BY seq LIMIT ?)",
+            (max(self.sent_upto, self.inflight_max_seq), n),
         )
         dropped = cur.rowcount
         if dropped > 0:
@@ -223,53 +287,60 @@ class Store:
     # --- uploads -------------------------------------------------------------------------------
 
     def pending_rows(self, limit: int, upto: int | None = None) -> list[Row]:
-        """The oldest pending rows (all of them up to ``upto`` when given)."""
+        """The oldest pending rows (all of them up to ``upto`` when given).
+
+        Read on the worker's connection; callable without the client's lock (only the worker
+        moves the watermark).
+        """
+        db = self._side()
         if upto is not None:
-            cur = self._db.execute(
-                "SELECT seq, kind, body FROM outbox WHERE sent = 0 AND seq <= ? ORDER BY seq",
-                (upto,),
+            cur = db.execute(
+                "SELECT seq, kind, body FROM outbox WHERE seq > ? AND seq <= ? ORDER BY seq",
+                (self.sent_upto, upto),
             )
         else:
-            cur = self._db.execute(
-                "SELECT seq, kind, body FROM outbox WHERE sent = 0 ORDER BY seq LIMIT ?", (limit,)
+            cur = db.execute(
+                "SELECT seq, kind, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+                (self.sent_upto, limit),
             )
         return [(int(s), int(k), bytes(b)) for s, k, b in cur]
 
     def newest_pending_seq(self) -> int | None:
-        row = self._db.execute("SELECT max(seq) FROM outbox WHERE sent = 0").fetchone()
+        row = self._db.execute(
+            "SELECT max(seq) FROM outbox WHERE seq > ?", (self.sent_upto,)
+        ).fetchone()
         return None if row[0] is None else int(row[0])
 
     def oldest_pending_seq(self) -> int | None:
-        row = self._db.execute("SELECT min(seq) FROM outbox WHERE sent = 0").fetchone()
+        row = self._db.execute(
+            "SELECT min(seq) FROM outbox WHERE seq > ?", (self.sent_upto,)
+        ).fetchone()
         return None if row[0] is None else int(row[0])
 
     def mark_sent(self, min_seq: int, max_seq: int, dropped_reported: int) -> None:
-        """The batch ``min_seq..max_seq`` is stored by the server: keep events, forget decisions.
+        """The batch ``min_seq..max_seq`` is stored by the server: move the watermark to it.
 
         Batches always take the oldest pending rows, so every row up to ``max_seq`` is sent
-        afterwards; the statements use rowid ranges only, and old sent rows are trimmed in bulk
-        once there are twice as many as ``keep_recent``.
+        afterwards. Sent rows are trimmed in bulk once there are twice as many as
+        ``keep_recent`` (sent decisions go with them; they are only kept until then).
         """
         db = self._db
+        low = max(self.sent_upto, min_seq - 1)
         db.execute("BEGIN")
         try:
-            cur = db.execute(
-                "UPDATE outbox SET sent = 1 WHERE seq BETWEEN ? AND ? AND sent = 0",
-                (min_seq, max_seq),
-            )
-            done = cur.rowcount
-            cur = db.execute(
-                "DELETE FROM outbox WHERE seq BETWEEN ? AND ? AND kind = ?",
-                (min_seq, max_seq, KIND_DECISION),
-            )
-            self.sent_rows += done - cur.rowcount
-            if self.sent_rows > 2 * self.keep_recent:
+            (done,) = db.execute(
+                "SELECT count(*) FROM outbox WHERE seq > ? AND seq <= ?", (low, max_seq)
+            ).fetchone()
+            self._set_watermark(max_seq)
+            if self.sent_rows + done > 2 * self.keep_recent:
                 cur = db.execute(
                     "DELETE FROM outbox WHERE seq < (SELECT seq FROM outbox WHERE seq <= ?"
                     " ORDER BY seq DESC LIMIT 1 OFFSET ?)",
                     (max_seq, self.keep_recent - 1),
                 )
-                self.sent_rows -= cur.rowcount
+                trimmed = cur.rowcount
+            else:
+                trimmed = 0
             if dropped_reported:
                 self._add_kv_int("dropped", -dropped_reported)
             db.execute("DELETE FROM kv WHERE key = 'inflight'")
@@ -277,25 +348,50 @@ class Store:
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        self.pending = max(0, self.pending - done)
+        self.sent_upto = max(self.sent_upto, max_seq)
+        self.sent_rows += int(done) - trimmed
+        self.pending = max(0, self.pending - int(done))
         self.inflight_max_seq = 0
 
+    def _set_watermark(self, seq: int) -> None:
+        # Never backwards: a forked sibling process may have moved it further already.
+        self._db.execute(
+            "INSERT INTO kv (key, value) VALUES ('sentUpTo', ?) ON CONFLICT(key) DO UPDATE SET"
+            " value = max(CAST(value AS INTEGER), excluded.value)",
+            (seq,),
+        )
+
     def discard_rows(self, seqs: Sequence[int]) -> None:
-        """Delete rows the server can never take (an item too large for any request)."""
+        """Give up rows the server can never take (an item too large for any request).
+
+        They are the oldest pending rows: the watermark moves past them and they are deleted
+        (except the newest row of the table, see ``_NOT_NEWEST``).
+        """
         db = self._db
         db.execute("BEGIN")
-        db.executemany("DELETE FROM outbox WHERE seq = ? AND sent = 0", [(s,) for s in seqs])
-        db.execute("DELETE FROM kv WHERE key = 'inflight'")
-        db.execute("COMMIT")
+        try:
+            db.executemany(
+                f"DELETE FROM outbox WHERE seq = ? AND {_NOT_NEWEST}", [(s,) for s in seqs]
+            )
+            if seqs:
+                self._set_watermark(max(seqs))
+            db.execute("DELETE FROM kv WHERE key = 'inflight'")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        if seqs:
+            self.sent_upto = max(self.sent_upto, *seqs)
         self.pending = self._count_pending()
+        self.sent_rows = self._count_sent()
         self.inflight_max_seq = 0
 
     def sessions_of_pending(self, upto: int) -> list[dict[str, Any]]:
-        """The sessions the pending rows up to ``upto`` belong to."""
-        cur = self._db.execute(
+        """The sessions the pending rows up to ``upto`` belong to (worker's connection)."""
+        cur = self._side().execute(
             "SELECT id, counter, type, started_at, ended_at FROM sessions WHERE id IN"
-            " (SELECT DISTINCT session FROM outbox WHERE sent = 0 AND seq <= ?) ORDER BY counter",
-            (upto,),
+            " (SELECT DISTINCT session FROM outbox WHERE seq > ? AND seq <= ?) ORDER BY counter",
+            (self.sent_upto, upto),
         )
         return [
             {"id": r[0], "counter": r[1], "type": r[2], "startedAt": r[3], "endedAt": r[4]}
