@@ -11,8 +11,10 @@ Both clients are alive for the whole run and their calls are timed in alternatin
 ``CHUNK`` calls, so a noisy neighbour on the machine hits both alike. Each call is timed on the
 caller's thread with ``perf_counter_ns``. The two do different work per call: Segment appends to
 an in-memory queue (lost if the process dies), Tidings validates, runs the campaign engine and
-commits the event to SQLite before returning (kept across a crash). Both upload batches of 100
-calls (Tidings stores two rows per call: the event and its ``EventTriggered`` mirror).
+writes the event to its on-device journal before returning (kept across a crash; the worker moves
+it into SQLite). With ``synchronous=full`` there is no journal: each call commits with an fsync.
+Both upload batches of 100 calls (Tidings stores two rows per call: the event and its
+``EventTriggered`` mirror).
 ``--full`` adds a ``synchronous=full`` client (an fsync per call; a tenth of the calls).
 """
 
@@ -188,8 +190,8 @@ def one_run(n: int, placement: str, full: bool) -> dict[str, list[int]]:
 
 LABELS = {
     "segment": "segment-analytics-python",
-    "tidings": "tidings (WAL, normal)",
-    "tidings (full)": "tidings (WAL, full)",
+    "tidings": "tidings (journal)",
+    "tidings (full)": "tidings (SQLite, full)",
 }
 
 

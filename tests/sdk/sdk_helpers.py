@@ -10,9 +10,16 @@ import orjson
 
 from tidings.core.events import EventRecord
 from tidings.sdk import Tidings
+from tidings.sdk.store import Store
 
 MakeClient = Callable[..., Tidings]
 """The ``make_client`` fixture: ``make_client(server=None, **Tidings kwargs)``."""
+
+
+def settled(store: Store) -> Store:
+    """The store with its journaled rows moved into SQLite, as the client does before an upload."""
+    store.settle()
+    return store
 
 
 def manifest(*campaigns: dict[str, Any], settings: dict[str, Any] | None = None) -> str:

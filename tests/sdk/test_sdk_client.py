@@ -225,6 +225,10 @@ def test_restart_finishes_the_crashed_session_and_keeps_state(
     first.set_custom_property("plan", "pro")
     first.track("Before")
     session = first.get_data_set_snapshot("@session")["id"]
+    # Reading moves the first client's journal into SQLite (its worker does within moments; a
+    # killed process's journal is taken over at the next open, see the SIGKILL tests), while its
+    # device state stays unsaved: the second client must replay "Before" into it.
+    first.get_recent_events(1)
     # A second client on the same directory is what a restart after a crash looks like.
     second = make_client()
     events = SystemEvents(second)

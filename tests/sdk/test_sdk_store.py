@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from sdk_helpers import settled
+
 from tidings.sdk.store import KIND_DECISION, KIND_EVENT, Store
 
 
@@ -17,7 +19,7 @@ def test_a_new_row_after_a_trim_is_never_hidden_behind_the_saved_state(tmp_path:
     store = Store(tmp_path / "s.sqlite3", keep_recent=1)
     store.append([*rows("a", "b"), (KIND_DECISION, None, b'{"d":1}')])
     store.save_state(b"{}")  # covers every row so far
-    batch = store.pending_rows(10)
+    batch = settled(store).pending_rows(10)
     store.mark_sent(batch[0][0], batch[-1][0], 0)
     store.mark_sent(batch[0][0], batch[-1][0], 0)  # a repeated answer changes nothing
     assert store.pending == 0
@@ -26,7 +28,7 @@ def test_a_new_row_after_a_trim_is_never_hidden_behind_the_saved_state(tmp_path:
     store.close()
     reopened = Store(tmp_path / "s.sqlite3", keep_recent=1)
     assert reopened.events_after_state() == [b'{"name":"c"}']
-    assert [body for _, _, body in reopened.pending_rows(10)] == [b'{"name":"c"}']
+    assert [body for _, _, body in settled(reopened).pending_rows(10)] == [b'{"name":"c"}']
     reopened.close()
 
 
@@ -50,9 +52,9 @@ def test_a_file_from_the_sent_flag_layout_keeps_its_queue(tmp_path: Path) -> Non
     db.close()
     store = Store(path)
     assert store.pending == 1
-    assert [body for _, _, body in store.pending_rows(10)] == [b"3"]
+    assert [body for _, _, body in settled(store).pending_rows(10)] == [b"3"]
     store.append(rows("new"))
-    pending = store.pending_rows(10)
+    pending = settled(store).pending_rows(10)
     assert [seq for seq, _, _ in pending] == [4, 6]  # AUTOINCREMENT still never reuses 5
     store.mark_sent(pending[0][0], pending[-1][0], 0)
     assert store.pending == 0
@@ -62,11 +64,11 @@ def test_a_file_from_the_sent_flag_layout_keeps_its_queue(tmp_path: Path) -> Non
 
 def test_an_empty_store_has_nothing_pending_and_sends_in_order(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.sqlite3")
-    assert store.pending == 0 and store.pending_rows(10) == []
+    assert store.pending == 0 and settled(store).pending_rows(10) == []
     store.append(rows("a", "b", "c"))
-    first = store.pending_rows(2)
+    first = settled(store).pending_rows(2)
     store.mark_sent(first[0][0], first[-1][0], 0)
-    assert [body for _, _, body in store.pending_rows(10)] == [b'{"name":"c"}']
+    assert [body for _, _, body in settled(store).pending_rows(10)] == [b'{"name":"c"}']
     assert store.oldest_pending_seq() == store.newest_pending_seq() == first[-1][0] + 1
     store.close()
 
@@ -75,14 +77,14 @@ def test_discarding_the_newest_row_keeps_its_seq_taken(tmp_path: Path) -> None:
     """A too-large newest event is given up, yet the next event still sorts after the state."""
     store = Store(tmp_path / "s.sqlite3")
     store.append(rows("a", "huge"))
-    first = store.pending_rows(1)
+    first = settled(store).pending_rows(1)
     store.mark_sent(first[0][0], first[0][0], 0)
     store.save_state(b"{}")
-    huge = store.pending_rows(10)  # the oldest pending row, alone in its batch
+    huge = settled(store).pending_rows(10)  # the oldest pending row, alone in its batch
     assert [body for _, _, body in huge] == [b'{"name":"huge"}']
     store.discard_rows([huge[0][0]])
     assert store.pending == 0
     store.append(rows("b"))
     assert store.events_after_state() == [b'{"name":"b"}']
-    assert [body for _, _, body in store.pending_rows(10)] == [b'{"name":"b"}']
+    assert [body for _, _, body in settled(store).pending_rows(10)] == [b'{"name":"b"}']
     store.close()

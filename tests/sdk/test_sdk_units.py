@@ -9,6 +9,7 @@ from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sdk_helpers import settled
 
 from tidings.sdk.gates import GateDecision, GateRegistry
 from tidings.sdk.signing import signature, signed_headers
@@ -94,12 +95,12 @@ def test_gate_registry_matches_longest_prefix_and_replaces_same_url() -> None:
 def test_store_bound_keeps_the_inflight_batch(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.sqlite3", max_pending=5)
     store.append([(KIND_EVENT, None, b'{"n":%d}' % i) for i in range(5)])
-    batch = store.pending_rows(2)
+    batch = settled(store).pending_rows(2)
     store.inflight_max_seq = batch[-1][0]
     dropped = store.append([(KIND_EVENT, None, b'{"n":%d}' % i) for i in range(5, 8)])
     assert dropped == 3
     assert store.dropped() == 3
-    left = [body for _, _, body in store.pending_rows(100)]
+    left = [body for _, _, body in settled(store).pending_rows(100)]
     assert left == [b'{"n":0}', b'{"n":1}', b'{"n":5}', b'{"n":6}', b'{"n":7}']
     store.mark_sent(batch[0][0], batch[-1][0], dropped_reported=3)
     assert store.dropped() == 0
@@ -135,13 +136,13 @@ def test_store_accounts_for_every_row(ops: list[tuple[str, int]]) -> None:
                 dropped_total += store.append(rows)
                 appended += n
             else:
-                batch = store.pending_rows(n)
+                batch = settled(store).pending_rows(n)
                 if batch:
                     store.mark_sent(batch[0][0], batch[-1][0], 0)
                     delivered += [int(body) for _, _, body in batch]
             assert store.pending + len(delivered) + dropped_total == appended
             assert store.dropped() == dropped_total
-        pending = [int(body) for _, _, body in store.pending_rows(1000)]
+        pending = [int(body) for _, _, body in settled(store).pending_rows(1000)]
         assert delivered == sorted(delivered)
         assert pending == sorted(pending)
         assert not set(delivered) & set(pending)

@@ -195,6 +195,21 @@ def validate_properties(properties: object, field_path: str = "properties") -> d
         raise InvalidEvent(field_path, "must be a map of property names to values")
     out: dict[str, Primitive] = {}
     for key, value in properties.items():
+        kind = type(value)
+        # The common case checked inline (this runs on every track()); the field path of an
+        # error message is only built when there is an error to report.
+        if (
+            type(key) is str
+            and 0 < len(key) <= MAX_KEY_LENGTH
+            and (
+                (kind is str and len(value) <= MAX_STRING_LENGTH)
+                or kind is bool
+                or (kind is int and MIN_INT <= value <= MAX_INT)
+                or (kind is float and math.isfinite(value))
+            )
+        ):
+            out[key] = value
+            continue
         path = f"{field_path}[{key!r}]" if type(key) is str else field_path
         out[validate_key(key, path)] = validate_value(value, path)
     return out

@@ -450,6 +450,10 @@ class Tidings(Recorder):
             if now >= p.deadline:
                 p.resolve(UNAVAILABLE, TIMED_OUT)
         state_wait = self._save_state_if_due(now)
+        if self._store.staged:
+            with self._lock:
+                if not self._shut:
+                    self._store.settle()
         if self._store.commits >= CHECKPOINT_EVERY and not self._shut:
             self._store.checkpoint()
         if not self._shut:

@@ -175,6 +175,7 @@ class Delivery:
         envelope; the rows and sessions are read on the worker's own connection meanwhile.
         """
         with self.lock:
+            self.store.settle()  # journaled rows into SQLite, where the lock-free read sees them
             inflight = self.inflight
             if inflight is not None and inflight.body is not None:
                 return inflight

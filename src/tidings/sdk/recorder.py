@@ -49,6 +49,9 @@ log = logging.getLogger("tidings.sdk")
 STATE_SAVE_DELAY_S = 0.5
 """How long ``track()`` leaves the device state unsaved (its events are committed at once)."""
 
+SETTLE_AT = 1_000
+"""Journaled rows at which the worker is woken to move them into SQLite whatever else is due."""
+
 DeepLinkListener = Callable[[str, dict[str, Any]], object]
 RateReviewHandler = Callable[[dict[str, Any]], object]
 SystemEventsListener = Callable[[EventRecord], object]
@@ -209,6 +212,9 @@ class Recorder:
             log.warning("sdk: the on-device queue is full; %d oldest events dropped", dropped)
         if rows and self._delivery.appended(len(rows)):
             wake = True
+        staged = self._store.staged
+        if staged - len(rows) < SETTLE_AT <= staged:
+            wake = True  # the worker moves the journal into SQLite (paused uploads included)
         if observable:
             self._hand_over(observable)
         gated = self._dispatch(out, stamps, gated_timeout) if decided else None

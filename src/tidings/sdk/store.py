@@ -1,9 +1,12 @@
 """The on-device store: one SQLite file holding the outbox, sessions, device state and config.
 
-Durability model. ``track()`` commits the events it recorded before it returns, in one
-transaction. The device state (session counters, the campaign engine's history) that those events
-changed is saved by the worker within half a second; on the next launch the events committed after
-the last state save are replayed into the state, so a crash loses neither events nor counts.
+Durability model. ``track()`` writes the rows it recorded to this process's journal
+(``journal.py``) before it returns; :meth:`Store.settle` moves them into SQLite in one transaction
+before anything else reads or rewrites the outbox, and :meth:`Store.__init__` takes over the
+journals of processes that died. The device state (session counters, the campaign engine's
+history) that those events changed is saved by the worker within half a second, always after a
+move; on the next launch the events committed after the last state save are replayed into the
+state, so a crash loses neither events nor counts.
 Lifecycle, identity and custom-property calls save the state in the same transaction.
 
 The database runs in WAL mode with ``synchronous=NORMAL``: a commit is an append to the write-ahead
@@ -28,12 +31,16 @@ in-flight batch are deleted and counted in ``dropped``, which the next upload re
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
 import orjson
+
+from tidings.sdk import journal as wal
+from tidings.sdk.journal import Journal
 
 KIND_EVENT: Final = 0
 KIND_DECISION: Final = 1
@@ -94,6 +101,7 @@ class Store:
         max_pending: int = 10_000,
         keep_recent: int = 1_000,
         synchronous: str = "normal",
+        journal: bool = True,
     ) -> None:
         self.path = path
         self.max_pending = max_pending
@@ -103,7 +111,78 @@ class Store:
         self._checkpointer: sqlite3.Connection | None = None
         self.commits = 0
         self.inflight_max_seq = 0
+        # The journal stands in for the commit only where a commit is a write to the OS anyway;
+        # ``synchronous="full"`` promises an fsync per call, which the journal would not give.
+        self._use_journal = journal and wal.AVAILABLE and synchronous != "full"
+        self._journal: Journal | None = None
+        self._staged: list[tuple[int, str | None, bytes]] = []
+        self._open_journal()
         self._load_counts()
+
+    # --- the journal (see journal.py) ------------------------------------------------------------
+
+    def _open_journal(self) -> None:
+        """Take over the journals of dead processes, then start this process's own."""
+        if not self._use_journal:
+            return
+        directory = self.path.parent
+        for name, data, fd in wal.orphans(directory, None):
+            try:
+                self._recover(name, data)
+                with contextlib.suppress(OSError):
+                    (directory / name).unlink()
+                self._db.execute("DELETE FROM kv WHERE key = ?", (f"journal:{name}",))
+            finally:
+                os.close(fd)
+        # Marks of journals deleted after their rows were moved (the delete of the mark is last).
+        live = {p.name for p in directory.glob(f"{wal.PREFIX}*{wal.SUFFIX}")}
+        for (key,) in self._db.execute("SELECT key FROM kv WHERE key LIKE 'journal:%'").fetchall():
+            if str(key).removeprefix("journal:") not in live:
+                self._db.execute("DELETE FROM kv WHERE key = ?", (key,))
+        self._journal = Journal(directory)
+
+    def _recover(self, name: str, data: bytes) -> None:
+        """Move a dead process's journal records that SQLite does not have yet."""
+        raw = self.get(f"journal:{name}")
+        done = int(raw) if raw is not None else 0
+        rows = [row for gen, batch in wal.decode(data) if gen > done for row in batch]
+        if rows:
+            self._move(rows, name, 1 << 62)
+
+    def _move(self, rows: Sequence[tuple[int, str | None, bytes]], name: str, gen: int) -> None:
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            db.executemany("INSERT INTO outbox (kind, session, body) VALUES (?, ?, ?)", rows)
+            db.execute(
+                "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (f"journal:{name}", gen)
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self.commits += 1
+
+    def settle(self) -> None:
+        """Move the journaled rows into SQLite (with the client's lock held), empty the journal.
+
+        Every reader or writer of the outbox other than the append path of ``track()`` calls this
+        first, so SQLite order (``seq``) is call order and the device state saved after it covers
+        exactly the rows SQLite has.
+        """
+        staged = self._staged
+        if not staged:
+            return
+        journal = self._journal
+        assert journal is not None
+        self._move(staged, journal.name, journal.generation)
+        self._staged = []
+        journal.truncate()
+
+    @property
+    def staged(self) -> int:
+        """Rows in the journal not yet moved into SQLite."""
+        return len(self._staged)
 
     def _load_counts(self) -> None:
         self.sent_upto = self._load_watermark()
@@ -141,6 +220,12 @@ class Store:
         """Open fresh connections (a forked child must not use its parent's)."""
         self._db = self._open()
         self._checkpointer = None
+        # The parent's journal and its staged rows stay the parent's: it moves them itself.
+        if self._journal is not None:
+            self._journal.abandon()
+            self._journal = None
+        self._staged = []
+        self._open_journal()
         self._load_counts()
 
     def _side(self) -> sqlite3.Connection:
@@ -161,6 +246,11 @@ class Store:
         self.commits = 0
 
     def close(self) -> None:
+        self.settle()
+        if self._journal is not None:
+            self._journal.remove()  # then its mark, which the next open also cleans up
+            self._db.execute("DELETE FROM kv WHERE key = ?", (f"journal:{self._journal.name}",))
+            self._journal = None
         if self._checkpointer is not None:
             self._checkpointer.close()
             self._checkpointer = None
@@ -203,11 +293,17 @@ class Store:
             and 0 < n < len(_INSERTS)
             and self.pending + n <= self.max_pending
         ):
-            # The path of track(): one prepared statement, committed on its own.
-            db.execute(_INSERTS[n], [v for row in rows for v in row])
-            self.commits += 1
+            # The path of track(): one journal write, or one INSERT committed on its own.
+            journal = self._journal
+            if journal is not None:
+                journal.write(rows)
+                self._staged.extend(rows)
+            else:
+                db.execute(_INSERTS[n], [v for row in rows for v in row])
+                self.commits += 1
             self.pending += n
             return 0
+        self.settle()
         db.execute("BEGIN")
         try:
             if rows:
@@ -244,6 +340,7 @@ class Store:
 
     def save_state(self, state: bytes) -> None:
         """Save the device state alone; it covers every outbox row committed so far."""
+        self.settle()
         db = self._db
         db.execute("BEGIN")
         try:
@@ -255,6 +352,7 @@ class Store:
 
     def events_after_state(self) -> list[bytes]:
         """Events committed after the last state save (``track`` defers state saves)."""
+        self.settle()
         raw = self.get("stateSeq")
         since = int(raw) if raw is not None else 0
         cur = self._db.execute(
@@ -306,12 +404,14 @@ class Store:
         return [(int(s), int(k), bytes(b)) for s, k, b in cur]
 
     def newest_pending_seq(self) -> int | None:
+        self.settle()
         row = self._db.execute(
             "SELECT max(seq) FROM outbox WHERE seq > ?", (self.sent_upto,)
         ).fetchone()
         return None if row[0] is None else int(row[0])
 
     def oldest_pending_seq(self) -> int | None:
+        self.settle()
         row = self._db.execute(
             "SELECT min(seq) FROM outbox WHERE seq > ?", (self.sent_upto,)
         ).fetchone()
@@ -324,6 +424,7 @@ class Store:
         afterwards. Sent rows are trimmed in bulk once there are twice as many as
         ``keep_recent`` (sent decisions go with them; they are only kept until then).
         """
+        self.settle()
         db = self._db
         low = max(self.sent_upto, min_seq - 1)
         db.execute("BEGIN")
@@ -367,6 +468,7 @@ class Store:
         They are the oldest pending rows: the watermark moves past them and they are deleted
         (except the newest row of the table, see ``_NOT_NEWEST``).
         """
+        self.settle()
         db = self._db
         db.execute("BEGIN")
         try:
@@ -399,6 +501,7 @@ class Store:
         ]
 
     def recent_events(self, limit: int) -> list[bytes]:
+        self.settle()
         cur = self._db.execute(
             "SELECT body FROM outbox WHERE kind = ? ORDER BY seq DESC LIMIT ?",
             (KIND_EVENT, limit),
