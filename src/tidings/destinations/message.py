@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from tidings.core.events import EventRecord
 from tidings.core.profile import DeviceProfile
 
 LIBRARY_NAME = "tidings-python"
+
+_EPOCH = datetime(1970, 1, 1)  # naive: UTC by construction
 
 _OS_NAMES = {"ios": "iOS", "android": "Android", "macos": "Mac OS", "windows": "Windows"}
 
@@ -39,44 +41,53 @@ class MessageContext:
     library_version: str = "0.1.0"
 
 
+_NO_CONTEXT = MessageContext()
+
+
 def iso_ms(epoch_ms: int) -> str:
     """``2021-08-17T15:21:15.449Z`` for an epoch-ms timestamp."""
-    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
+    # Adding a timedelta to a naive epoch and ``isoformat`` is about twice as fast as
+    # ``fromtimestamp`` + ``strftime``, and exact (no float division).
+    return (_EPOCH + timedelta(milliseconds=epoch_ms)).isoformat(timespec="milliseconds") + "Z"
 
 
-def _drop_none(obj: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in obj.items() if v is not None and v != {}}
+def _put(obj: dict[str, Any], key: str, value: Any) -> None:
+    """``obj[key] = value`` unless the value is unknown (``None``) or an empty object."""
+    if value is not None and value != {}:
+        obj[key] = value
 
 
 def to_segment_message(
     event: EventRecord, device: DeviceProfile, ctx: MessageContext | None = None
 ) -> dict[str, Any]:
     """The ``track`` message for one SDK event (unknown context values are left out)."""
-    ctx = ctx or MessageContext()
+    # Built key by key rather than by filtering literals: this runs once per
+    # delivered event, and the key order is the same either way.
+    ctx = ctx or _NO_CONTEXT
     platform = device.platform
     os_name = ctx.os_name or (_OS_NAMES.get(platform.lower(), platform) if platform else None)
-    session = _drop_none({"id": event.session_id, "startedAt": ctx.session_started_at})
+    session: dict[str, Any] = {}
+    _put(session, "id", event.session_id)
+    _put(session, "startedAt", ctx.session_started_at)
     if ctx.session_counter is not None and session:
         session["counter"] = ctx.session_counter
-    context = _drop_none(
-        {
-            "device": _drop_none(
-                {
-                    "id": device.device_id,
-                    "type": platform,
-                    "model": ctx.device_model,
-                    "manufacturer": ctx.device_manufacturer,
-                }
-            ),
-            "os": _drop_none({"name": os_name, "version": device.os_version}),
-            "app": _drop_none({"version": device.app_version}),
-            "locale": ctx.locale,
-            "timezone": device.timezone,
-            "library": {"name": LIBRARY_NAME, "version": ctx.library_version},
-            "session": session,
-        }
-    )
+    dev: dict[str, Any] = {}
+    _put(dev, "id", device.device_id)
+    _put(dev, "type", platform)
+    _put(dev, "model", ctx.device_model)
+    _put(dev, "manufacturer", ctx.device_manufacturer)
+    os: dict[str, Any] = {}
+    _put(os, "name", os_name)
+    _put(os, "version", device.os_version)
+    context: dict[str, Any] = {}
+    _put(context, "device", dev)
+    _put(context, "os", os)
+    if device.app_version is not None:
+        context["app"] = {"version": device.app_version}
+    _put(context, "locale", ctx.locale)
+    _put(context, "timezone", device.timezone)
+    context["library"] = {"name": LIBRARY_NAME, "version": ctx.library_version}
+    _put(context, "session", session)
     return {
         "type": "track",
         "event": event.name,

@@ -173,19 +173,30 @@ async def enqueue_records(
     return len(items)
 
 
-def _instance_consumer(instance_id: str, store: Store) -> Consumer:
-    built: dict[int, Destination | Currents] = {}
+_BUILT: dict[str, tuple[Any, Destination | Currents]] = {}
+"""Per instance id: the body last parsed and what it gave. Consumers are made afresh whenever
+the runner refreshes its providers, so the parsed destination (compiled mappings, trigger
+memos) is kept here, and reused for as long as the stored body is equal."""
 
+
+def built_destination(instance: Instance) -> Destination | Currents:
+    """``instance.build()``, parsed again only when the instance's body changed."""
+    cached = _BUILT.get(instance.id)
+    if cached is not None and cached[0] == instance.body:
+        return cached[1]
+    destination = instance.build()
+    _BUILT[instance.id] = (instance.body, destination)
+    return destination
+
+
+def _instance_consumer(instance_id: str, store: Store) -> Consumer:
     async def handle(records: Sequence[LogRecord]) -> None:
         try:
             instance = await get_instance(store, instance_id)
         except NotFoundError:
+            _BUILT.pop(instance_id, None)
             return  # deleted meanwhile: the runner stops this consumer at its next refresh
-        destination = built.get(instance.updated_at)
-        if destination is None:  # first batch, or the instance changed: parse it again
-            built.clear()
-            destination = built[instance.updated_at] = instance.build()
-        await enqueue_records(store, instance, records, destination)
+        await enqueue_records(store, instance, records, built_destination(instance))
 
     return Consumer(cursor_name(instance_id), handle, batch_size=1000, start_at_end=True)
 

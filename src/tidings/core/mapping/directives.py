@@ -193,6 +193,16 @@ def _compile_if(arg: Any, field: str) -> Resolver:
     subject = compile_mapping(arg[kind], f"{field}.{kind}")
     then = compile_mapping(arg["then"], f"{field}.then") if "then" in arg else None
     other = compile_mapping(arg["else"], f"{field}.else") if "else" in arg else None
+    if kind == "exists" and then is not None and _same_path(arg["exists"], arg["then"]):
+        # ``{"exists": P, "then": P, "else": Q}`` (first of P, Q: every id field's default)
+        # reads P once instead of twice.
+        def resolve_first(payload: Any) -> Any:
+            value = subject(payload)
+            if value is not UNDEFINED and value is not None:
+                return value
+            return other(payload) if other is not None else UNDEFINED
+
+        return resolve_first
     condition: Callable[[Any], bool]
     if kind == "exists":
 
@@ -229,6 +239,17 @@ def _compile_if(arg: Any, field: str) -> Resolver:
         return other(payload) if other is not None else UNDEFINED
 
     return resolve_if
+
+
+def _same_path(a: Any, b: Any) -> bool:
+    """Whether two mapping values are the same ``{"@path": ...}`` directive."""
+    return (
+        isinstance(a, dict)
+        and isinstance(b, dict)
+        and len(a) == 1
+        and isinstance(a.get("@path"), str)
+        and a == b
+    )
 
 
 def json_equal(a: Any, b: Any) -> bool:

@@ -52,27 +52,60 @@ class CompiledFields:
         # Keys that are not fields of the action are ignored, as Segment's validator removes them:
         # one mapping can then be reused across actions (``library2`` means nothing to identify).
         overrides = dict(mapping or {})
-        parts: list[tuple[Field, Resolver | None]] = []
+        parts: list[tuple[str, Resolver, frozenset[type], Field]] = []
         for f in fields:
             spec = overrides.get(f.name, f.default)
-            resolver = None if spec is UNDEFINED else compile_mapping(spec, f"mapping.{f.name}")
-            parts.append((f, resolver))
+            if spec is UNDEFINED:
+                if f.required:  # never resolves: every message is refused, naming the field
+                    parts.append((f.name, _undefined, frozenset(), f))
+                continue  # nothing to resolve, nothing to emit
+            resolver = compile_mapping(spec, f"mapping.{f.name}")
+            parts.append((f.name, resolver, _kept_as_is(f), f))
         self._parts = tuple(parts)
 
     def apply(self, message: Any) -> dict[str, Any]:
         """Resolve every field against ``message``; undefined fields are left out."""
         out: dict[str, Any] = {}
-        for f, resolver in self._parts:
-            value = UNDEFINED if resolver is None else resolver(message)
+        for name, resolver, as_is, f in self._parts:
+            value = resolver(message)
+            if value.__class__ in as_is:  # already of the field's type: no coercion to do
+                out[name] = value
+                continue
             if value is UNDEFINED:
                 if f.required:
-                    raise InvalidInput(f.name, "is required but resolved to nothing")
+                    raise InvalidInput(name, "is required but resolved to nothing")
                 continue
             value = coerce(value, f)
             if value is UNDEFINED:
                 continue
-            out[f.name] = value
+            out[name] = value
         return out
+
+
+def _undefined(_message: Any) -> Any:
+    return UNDEFINED
+
+
+def _kept_as_is(f: Field) -> frozenset[type]:
+    """The value classes :func:`coerce` returns unchanged for ``f`` (checked before calling it)."""
+    kind = f.type
+    if kind == "string":
+        return frozenset({str})
+    if kind == "datetime":
+        return frozenset({str, int, float})
+    if kind == "object":
+        return frozenset({dict}) if f.properties is None else frozenset()
+    if kind == "integer":
+        return frozenset({int})
+    if kind == "number":
+        return frozenset({int})  # a float may be rounded (2.0 stays 2.0, but NaN is refused)
+    if kind == "boolean":
+        return frozenset({bool})
+    if kind == "array":
+        return frozenset({list})
+    if kind == "any":
+        return frozenset({str, int, float, bool, dict, list, type(None)})
+    return frozenset()
 
 
 def coerce(value: Any, f: Field) -> Any:

@@ -124,6 +124,39 @@ def compile_getter(segments: Path) -> Callable[[Any], Any]:
     if not all(isinstance(seg, str) and not seg.isdigit() for seg in segments):
         return lambda data: get_path(data, segments)
     keys = tuple(str(seg) for seg in segments)
+    # Paths of one to three keys (nearly every mapping path) are unrolled: a mapping applies
+    # dozens of them per message, most of which miss, and the loop costs more than the lookups.
+    if len(keys) == 1:
+        (k0,) = keys
+
+        def getter1(data: Any) -> Any:
+            return data.get(k0, UNDEFINED) if isinstance(data, dict) else UNDEFINED
+
+        return getter1
+    if len(keys) == 2:
+        k0, k1 = keys
+
+        def getter2(data: Any) -> Any:
+            if isinstance(data, dict):
+                first = data.get(k0)
+                if isinstance(first, dict):
+                    return first.get(k1, UNDEFINED)
+            return UNDEFINED
+
+        return getter2
+    if len(keys) == 3:
+        k0, k1, k2 = keys
+
+        def getter3(data: Any) -> Any:
+            if isinstance(data, dict):
+                first = data.get(k0)
+                if isinstance(first, dict):
+                    second = first.get(k1)
+                    if isinstance(second, dict):
+                        return second.get(k2, UNDEFINED)
+            return UNDEFINED
+
+        return getter3
 
     def getter(data: Any) -> Any:
         current = data

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import is_
 from typing import Any
 
 from tidings.core.errors import InvalidConfig, InvalidInput
 from tidings.core.mapping import CompiledFields, Field, Trigger, parse_trigger
-from tidings.core.mapping.paths import UNDEFINED, get_path
+from tidings.core.mapping.paths import UNDEFINED, compile_getter
 from tidings.core.mapping.triggers import AllOf, AnyOf, Compare, Exists
 from tidings.destinations.amplitude import schema
 from tidings.destinations.amplitude.events import build_log_event, build_log_purchase
@@ -174,9 +175,6 @@ class Subscription:
         return self._action.build(payload, settings, now_ms)
 
 
-_SCALARS = (str, int, float, bool, type(None))
-
-
 def _trigger_paths(trigger: Any) -> set[tuple[str, ...]] | None:
     """Every path a trigger reads, or ``None`` for a node this does not know."""
     if isinstance(trigger, Compare | Exists):
@@ -192,6 +190,25 @@ def _trigger_paths(trigger: Any) -> set[tuple[str, ...]] | None:
     return None
 
 
+_SCALAR_CLASSES = frozenset({str, int, float, bool, type(None), type(UNDEFINED)})
+
+
+def _trigger_key(
+    getters: Sequence[Callable[[Any], Any]], message: Mapping[str, Any]
+) -> tuple[Any, ...] | None:
+    """The memo key of a message for triggers reading ``getters``: each value with its class
+    (``true`` is not ``1``), or ``None`` when a value is an object or a list."""
+    key: list[Any] = []
+    for get in getters:
+        value = get(message)
+        cls = value.__class__
+        if cls not in _SCALAR_CLASSES:
+            return None
+        key.append(cls)
+        key.append(value)
+    return tuple(key)
+
+
 def _matcher(trigger: Trigger) -> Callable[[Mapping[str, Any]], bool]:
     """``trigger`` memoised on the values it reads (usually ``type`` and ``event``).
 
@@ -202,14 +219,13 @@ def _matcher(trigger: Trigger) -> Callable[[Mapping[str, Any]], bool]:
     paths = _trigger_paths(trigger)
     if paths is None:
         return trigger
-    ordered = sorted(paths)
+    getters = [compile_getter(path) for path in sorted(paths)]
     memo: dict[tuple[Any, ...], bool] = {}
 
     def match(message: Mapping[str, Any]) -> bool:
-        values = [get_path(message, path) for path in ordered]
-        if not all(isinstance(v, _SCALARS) or v is UNDEFINED for v in values):
+        key = _trigger_key(getters, message)
+        if key is None:
             return trigger(message)
-        key = tuple((type(v), v) for v in values)
         hit = memo.get(key)
         if hit is None:
             if len(memo) > 10_000:
@@ -218,6 +234,49 @@ def _matcher(trigger: Trigger) -> Callable[[Mapping[str, Any]], bool]:
         return hit
 
     return match
+
+
+class Router:
+    """Which of a list of subscriptions' triggers match a message, memoised for the whole list.
+
+    ``Destination.work`` asks every subscription for every message; when all triggers read
+    known paths (``type``, ``event``...), one lookup on those values answers for all of them.
+    ``enabled`` is read at each call, so switching a subscription off takes effect at once.
+    """
+
+    __slots__ = ("_getters", "_memo", "_subs")
+
+    def __init__(self, subscriptions: Sequence[Subscription]) -> None:
+        self._subs = tuple(subscriptions)
+        paths: set[tuple[str, ...]] = set()
+        getters: list[Callable[[Any], Any]] | None = []
+        for sub in self._subs:
+            read = _trigger_paths(sub._trigger)
+            if read is None:
+                getters = None
+                break
+            paths |= read
+        if getters is not None:
+            getters = [compile_getter(path) for path in sorted(paths)]
+        self._getters = getters
+        self._memo: dict[tuple[Any, ...], tuple[Subscription, ...]] = {}
+
+    def serves(self, subscriptions: Sequence[Subscription]) -> bool:
+        """Whether this router was built for these very subscriptions (identity, in order)."""
+        subs = self._subs
+        return len(subs) == len(subscriptions) and all(map(is_, subs, subscriptions))
+
+    def matching(self, message: Mapping[str, Any]) -> list[Subscription]:
+        """The enabled subscriptions whose trigger matches ``message``, in list order."""
+        key = None if self._getters is None else _trigger_key(self._getters, message)
+        if key is None:
+            return [sub for sub in self._subs if sub.enabled and sub._match(message)]
+        hit = self._memo.get(key)
+        if hit is None:
+            if len(self._memo) > 10_000:
+                self._memo.clear()
+            hit = self._memo[key] = tuple(s for s in self._subs if s._match(message))
+        return [sub for sub in hit if sub.enabled]
 
 
 def default_subscriptions() -> list[Subscription]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tidings.core.errors import InvalidConfig, InvalidInput
-from tidings.destinations.amplitude.actions import Subscription, default_subscriptions
+from tidings.destinations.amplitude.actions import Router, Subscription, default_subscriptions
 from tidings.destinations.amplitude.currents import DEFAULT_PREFIX, Currents
 from tidings.destinations.amplitude.delivery import Outcome, Pending
 from tidings.destinations.amplitude.settings import Settings
@@ -50,10 +50,18 @@ class Destination:
 
     settings: Settings = field(default_factory=Settings)
     subscriptions: Sequence[Subscription] = field(default_factory=default_subscriptions)
+    _router: Router | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.subscriptions) > MAX_SUBSCRIPTIONS:
             raise InvalidConfig("subscriptions", f"at most {MAX_SUBSCRIPTIONS} subscriptions")
+
+    def _matching(self, message: Mapping[str, Any]) -> list[Subscription]:
+        """The matching enabled subscriptions; the router is rebuilt if the list was changed."""
+        router = self._router
+        if router is None or not router.serves(self.subscriptions):
+            router = self._router = Router(self.subscriptions)
+        return router.matching(message)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Destination:
@@ -73,9 +81,8 @@ class Destination:
     def requests(self, message: Mapping[str, Any], now_ms: int | None = None) -> list[Request]:
         """Every request the matching subscriptions build for one message."""
         out: list[Request] = []
-        for sub in self.subscriptions:
-            if sub.matches(message):
-                out.extend(sub.build(message, self.settings, now_ms))
+        for sub in self._matching(message):
+            out.extend(sub.build(message, self.settings, now_ms))
         return out
 
     def work(self, message: Mapping[str, Any], enqueued_ms: int) -> Work:
@@ -87,9 +94,7 @@ class Destination:
         """
         work = Work()
         message_id = str(message.get("messageId") or "")
-        for sub in self.subscriptions:
-            if not sub.matches(message):
-                continue
+        for sub in self._matching(message):
             try:
                 requests = sub.build(message, self.settings, enqueued_ms)
             except InvalidInput as exc:

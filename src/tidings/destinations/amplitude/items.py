@@ -15,7 +15,7 @@ Pure: the outbox itself lives in the storage layer.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 
@@ -28,6 +28,11 @@ from tidings.destinations.request import Request
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _is_map(value: object) -> TypeGuard[Mapping[str, Any]]:
+    """``isinstance(value, Mapping)``, answering decoded JSON objects without the ABC check."""
+    return value.__class__ is dict or isinstance(value, Mapping)
 
 
 def _int(value: object) -> int | None:
@@ -47,14 +52,14 @@ def message_from_payload(
         return None
     if payload.get("source") == "segment":
         message = payload.get("message")
-        return dict(message) if isinstance(message, Mapping) else None
+        return dict(message) if _is_map(message) else None
     event = payload.get("event")
-    if not isinstance(event, Mapping):
+    if not _is_map(event):
         return None
     device = payload.get("device")
-    dev: Mapping[str, Any] = device if isinstance(device, Mapping) else {}
+    dev: Mapping[str, Any] = device if _is_map(device) else {}
     session = payload.get("session")
-    sess: Mapping[str, Any] = session if isinstance(session, Mapping) else {}
+    sess: Mapping[str, Any] = session if _is_map(session) else {}
     props = event.get("properties")
     record = EventRecord(
         id=str(event.get("id") or ""),
@@ -62,7 +67,7 @@ def message_from_payload(
         type=event.get("type", "custom"),
         timestamp=int(event.get("timestamp") or 0),
         session_id=_text(event.get("sessionId")),
-        properties=dict(props) if isinstance(props, Mapping) else {},
+        properties=dict(props) if _is_map(props) else {},
     )
     profile = DeviceProfile(
         device_id=_text(dev.get("deviceId")) or device_id or "",
@@ -79,7 +84,7 @@ def message_from_payload(
     uid = payload.get("userId", user_id)
     ctx = MessageContext(
         user_id=_text(uid),
-        traits=dict(custom) if isinstance(custom, Mapping) else {},
+        traits=dict(custom) if _is_map(custom) else {},
         session_started_at=_int(sess.get("startedAt")),
         session_counter=_int(sess.get("counter")),
         device_model=_text(dev.get("model")),

@@ -88,7 +88,11 @@ class AmplitudeSender:
             elif item.request is not None:
                 outcomes.extend(self._send_form(item, now))
             else:
-                options = orjson.dumps(item.options or {}, option=orjson.OPT_SORT_KEYS)
+                options = (
+                    orjson.dumps(item.options, option=orjson.OPT_SORT_KEYS)
+                    if item.options
+                    else b"{}"
+                )
                 groups.setdefault((item.api, options), []).append(item)
         for (api, _), group in groups.items():
             admitted, deferred = self._limit(api, group, now)
@@ -129,6 +133,12 @@ class AmplitudeSender:
 
     def _batches(self, api: str, items: list[Pending]) -> list[list[Pending]]:
         limit = MAX_BYTES.get(api, MAX_BYTES["httpapi"]) - 1024
+        step = max(1, self.max_batch_events)
+        chunks = [items[i : i + step] for i in range(0, len(items), step)]
+        # The common case: every chunk of the largest count is under the size limit, which one
+        # dump per chunk shows (its length less one is the sum of ``len(event) + 1`` below).
+        if all(len(orjson.dumps([i.event for i in chunk])) - 1 <= limit for chunk in chunks):
+            return chunks
         batches: list[list[Pending]] = []
         current: list[Pending] = []
         size = 0
