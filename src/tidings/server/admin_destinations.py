@@ -30,7 +30,7 @@ from tidings.pipeline.instances import (
 )
 from tidings.server.admin import _body, admin_store
 from tidings.server.errors import ApiError, bad_request, json_response
-from tidings.server.openapi import RouteDoc
+from tidings.server.openapi import admin_route
 from tidings.server.registry import selected_ids
 from tidings.server.state import server_state
 from tidings.server.validate import reject_unknown
@@ -161,22 +161,17 @@ async def replay(request: Request) -> Response:
     return json_response({**doc.body, "id": doc.id}, status=202)
 
 
-def _route(method: str, path: str, handler: Any, summary: str) -> tuple[RouteDoc, Any]:
-    body = method in ("POST", "PUT", "PATCH")
-    return RouteDoc(method, path, summary, "admin", "adminToken", body), handler
-
-
 _P = "/admin/api/apps/{app_id}/destinations"
 ROUTES = [
-    _route("GET", _P, list_all, "List the app's Amplitude destinations"),
-    _route("POST", _P, create, "Create an Amplitude destination for the app"),
-    _route("GET", f"{_P}/{{id}}", read, "Read a destination (with its outbox size)"),
-    _route("PATCH", f"{_P}/{{id}}", update, "Change a destination"),
-    _route("DELETE", f"{_P}/{{id}}", delete, "Delete a destination, its outbox, dead letters"),
-    _route("POST", f"{_P}/{{id}}/pause", pause, "Pause sending (events keep queueing)"),
-    _route("POST", f"{_P}/{{id}}/resume", resume, "Resume sending"),
-    _route("GET", f"{_P}/{{id}}/dead-letters", list_dead, "List dead letters"),
-    _route("POST", f"{_P}/{{id}}/dead-letters/retry", retry_dead, "Retry dead letters"),
-    _route("POST", f"{_P}/{{id}}/dead-letters/discard", discard_dead, "Discard dead letters"),
-    _route("POST", f"{_P}/{{id}}/replay", replay, "Replay a time range of the log"),
+    admin_route("GET", _P, list_all, "List the app's Amplitude destinations"),
+    admin_route("POST", _P, create, "Create an Amplitude destination for the app"),
+    admin_route("GET", f"{_P}/{{id}}", read, "Read a destination (with its outbox size)"),
+    admin_route("PATCH", f"{_P}/{{id}}", update, "Change a destination"),
+    admin_route("DELETE", f"{_P}/{{id}}", delete, "Delete a destination, its outbox, dead letters"),
+    admin_route("POST", f"{_P}/{{id}}/pause", pause, "Pause sending (events keep queueing)"),
+    admin_route("POST", f"{_P}/{{id}}/resume", resume, "Resume sending"),
+    admin_route("GET", f"{_P}/{{id}}/dead-letters", list_dead, "List dead letters"),
+    admin_route("POST", f"{_P}/{{id}}/dead-letters/retry", retry_dead, "Retry dead letters"),
+    admin_route("POST", f"{_P}/{{id}}/dead-letters/discard", discard_dead, "Discard dead letters"),
+    admin_route("POST", f"{_P}/{{id}}/replay", replay, "Replay a time range of the log"),
 ]

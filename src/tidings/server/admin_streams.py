@@ -30,7 +30,7 @@ from tidings.core.errors import InvalidInput
 from tidings.pipeline import Consumer, ServiceContext, register_provider, register_service
 from tidings.server.admin import _body, admin_store
 from tidings.server.errors import ApiError, bad_request, json_response
-from tidings.server.openapi import RouteDoc
+from tidings.server.openapi import RouteDoc, admin_route
 from tidings.storage import Document, Store
 from tidings.streams.configured import ConfiguredStreams
 from tidings.streams.sinkconfig import (
@@ -223,24 +223,21 @@ async def discard_dead_letters(request: Request) -> Response:
     return json_response({"discarded": len(letters)})
 
 
-def _doc(method: str, path: str, handler: Any, summary: str) -> tuple[RouteDoc, Any]:
-    return (
-        RouteDoc(method, path, summary, "admin", "adminToken", method in ("POST", "PUT")),
-        handler,
-    )
-
-
 def _routes(base: str, scope: str) -> list[tuple[RouteDoc, Any]]:
     one = f"{base}/{{id}}"
     return [
-        _doc("GET", base, list_streams, f"List stream sinks{scope}"),
-        _doc("POST", base, create_stream, f"Add a stream sink{scope}"),
-        _doc("GET", one, get_stream, "Read a stream sink and its cursor"),
-        _doc("DELETE", one, delete_stream, "Remove a stream sink"),
-        _doc("POST", f"{one}/pause", pause_stream, "Pause a stream sink (the cursor stays)"),
-        _doc("POST", f"{one}/resume", resume_stream, "Resume a paused stream sink"),
-        _doc("GET", f"{one}/dead-letters", list_dead_letters, "Webhook batches refused for good"),
-        _doc("POST", f"{one}/dead-letters/discard", discard_dead_letters, "Discard dead letters"),
+        admin_route("GET", base, list_streams, f"List stream sinks{scope}"),
+        admin_route("POST", base, create_stream, f"Add a stream sink{scope}"),
+        admin_route("GET", one, get_stream, "Read a stream sink and its cursor"),
+        admin_route("DELETE", one, delete_stream, "Remove a stream sink"),
+        admin_route("POST", f"{one}/pause", pause_stream, "Pause a stream sink (the cursor stays)"),
+        admin_route("POST", f"{one}/resume", resume_stream, "Resume a paused stream sink"),
+        admin_route(
+            "GET", f"{one}/dead-letters", list_dead_letters, "Webhook batches refused for good"
+        ),
+        admin_route(
+            "POST", f"{one}/dead-letters/discard", discard_dead_letters, "Discard dead letters"
+        ),
     ]
 
 

@@ -238,6 +238,12 @@ class RouteDoc:
     has_body: bool = False
 
 
+def admin_route(method: str, path: str, handler: Any, summary: str) -> tuple[RouteDoc, Any]:
+    """An admin API route (bearer admin token) and its OpenAPI entry; writes carry a body."""
+    has_body = method in ("POST", "PUT", "PATCH")
+    return RouteDoc(method, path, summary, "admin", "adminToken", has_body), handler
+
+
 def _slug(path: str) -> str:
     return re.sub(r"[^a-zA-Z0-9]+", "_", path).strip("_")
 

@@ -27,7 +27,7 @@ from tidings.destinations.amplitude.instance import currents_from_json
 from tidings.pipeline import deadletters
 from tidings.server.admin import _body, admin_store
 from tidings.server.errors import ApiError, bad_request, json_response
-from tidings.server.openapi import RouteDoc
+from tidings.server.openapi import admin_route
 from tidings.server.state import server_state
 from tidings.server.validate import reject_unknown
 from tidings.storage import Document, Store
@@ -197,22 +197,19 @@ async def replay(request: Request) -> Response:
     return json_response(_doc_json(doc), status=202)
 
 
-def _doc(method: str, path: str, handler: Any, summary: str) -> tuple[RouteDoc, Any]:
-    return (
-        RouteDoc(method, path, summary, "admin", "adminToken", method in ("POST", "PUT")),
-        handler,
-    )
-
-
 _D = "/admin/api/destinations"
 ROUTES = [
-    _doc("GET", _D, list_destinations, "List destinations"),
-    _doc("POST", _D, create_destination, "Create an Amplitude destination"),
-    _doc("GET", f"{_D}/{{id}}", get_destination, "Read a destination"),
-    _doc("PUT", f"{_D}/{{id}}", replace_destination, "Replace a destination"),
-    _doc("DELETE", f"{_D}/{{id}}", delete_destination, "Delete a destination"),
-    _doc("GET", f"{_D}/{{id}}/dead-letters", list_dead_letters, "List dead letters"),
-    _doc("POST", f"{_D}/{{id}}/dead-letters/retry", retry_dead_letters, "Retry dead letters"),
-    _doc("POST", f"{_D}/{{id}}/dead-letters/discard", discard_dead_letters, "Discard dead letters"),
-    _doc("POST", f"{_D}/{{id}}/replay", replay, "Replay the log between two times"),
+    admin_route("GET", _D, list_destinations, "List destinations"),
+    admin_route("POST", _D, create_destination, "Create an Amplitude destination"),
+    admin_route("GET", f"{_D}/{{id}}", get_destination, "Read a destination"),
+    admin_route("PUT", f"{_D}/{{id}}", replace_destination, "Replace a destination"),
+    admin_route("DELETE", f"{_D}/{{id}}", delete_destination, "Delete a destination"),
+    admin_route("GET", f"{_D}/{{id}}/dead-letters", list_dead_letters, "List dead letters"),
+    admin_route(
+        "POST", f"{_D}/{{id}}/dead-letters/retry", retry_dead_letters, "Retry dead letters"
+    ),
+    admin_route(
+        "POST", f"{_D}/{{id}}/dead-letters/discard", discard_dead_letters, "Discard dead letters"
+    ),
+    admin_route("POST", f"{_D}/{{id}}/replay", replay, "Replay the log between two times"),
 ]
