@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
+from loopback import ThreadedServer, free_port
 from tidings.server.app import create_app_for_url
 from tidings.server.settings import ServerSettings
 from tidings.storage import Store, open_store
@@ -34,12 +31,6 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class LiveServer:
     """``tidings serve`` in a thread: one SQLite database, one project, one app, one token."""
 
@@ -49,8 +40,7 @@ class LiveServer:
         self.server_key = os.urandom(32)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._served = ThreadedServer()
         self.app: dict[str, Any] = {}
         asyncio.run(self._bootstrap())
 
@@ -66,24 +56,10 @@ class LiveServer:
 
     def start(self) -> None:
         app = create_app_for_url(self.db_url, ServerSettings(), server_key=self.server_key)
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="error", lifespan="on"
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("the dashboard test server did not start")
-            time.sleep(0.01)
-        self._server, self._thread = server, thread
+        self._served.start(app, self.port)
 
     def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(10)
-        self._server = self._thread = None
+        self._served.stop()
 
     def sdk_kwargs(self) -> dict[str, Any]:
         return {

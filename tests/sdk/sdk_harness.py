@@ -10,30 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-import queue
-import re
-import socket
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import httpx
 import orjson
-import uvicorn
 
+from loopback import ServeProcess, ThreadedServer, free_port, start_serve
 from tidings.server.app import create_app_for_url
 from tidings.server.settings import ServerSettings
 from tidings.storage import open_store
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class LiveServer:
@@ -45,8 +33,7 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.skew_s = skew_s
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._served = ThreadedServer()
         self.app: dict[str, str] = {}
         self.admin_token = ""
         asyncio.run(self._bootstrap())
@@ -70,24 +57,10 @@ class LiveServer:
         app = create_app_for_url(
             self.db_url, ServerSettings(clock=clock), server_key=self.server_key
         )
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="error", lifespan="on"
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.01)
-        self._server, self._thread = server, thread
+        self._served.start(app, self.port)
 
     def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(10)
-        self._server = self._thread = None
+        self._served.stop()
 
     # --- what the SDK needs and what the tests check -------------------------------------------
 
@@ -148,62 +121,20 @@ class LiveServer:
         return result
 
 
-SERVE_OPTIONS = ("--port", "0", "--no-access-log")
-_RUNNING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
-
-
-def _pump(stream: IO[str], lines: queue.Queue[str]) -> None:
-    for line in stream:
-        lines.put(line)
-
-
 class ServedProcess(LiveServer):
     """The same database and keys, served by a real ``tidings serve`` process (pipeline on)."""
 
     def __init__(self, directory: Path) -> None:
         super().__init__(directory)
-        self._proc: subprocess.Popen[str] | None = None
+        self._proc: ServeProcess | None = None
 
     def start(self) -> None:
-        code = "import tidings.cli.serve; from tidings.cli import main; main()"
         env = {**os.environ, "TIDINGS_SECRET_KEY": self.server_key.hex()}
-        proc = subprocess.Popen(
-            [sys.executable, "-c", code, "serve", "--db", self.db_url, *SERVE_OPTIONS],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-        )
-        assert proc.stdout is not None
-        lines: queue.Queue[str] = queue.Queue()
-        # Read on a thread (to the end, so a chatty server never blocks on a full pipe) and wait
-        # for the start line with a deadline: a server that never prints it fails, never hangs.
-        threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True).start()
-        seen: list[str] = []
-        deadline = time.monotonic() + 30
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = lines.get(timeout=left)
-            except queue.Empty:
-                break
-            seen.append(line)
-            match = _RUNNING.search(line)
-            if match:
-                self.port = int(match.group(1))
-                self.url = f"http://127.0.0.1:{self.port}"
-                self._proc = proc
-                return
-        proc.kill()
-        proc.wait()
-        raise RuntimeError("tidings serve did not start:\n" + "".join(seen))
+        self._proc = start_serve(self.db_url, env)
+        self.port = self._proc.port
+        self.url = self._proc.base
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        if proc is not None:
+            proc.stop()

@@ -15,11 +15,6 @@ import asyncio
 import contextlib
 import http.client
 import os
-import re
-import signal
-import subprocess
-import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,6 +25,7 @@ import httpx
 import orjson
 import pytest
 
+from loopback import ServeProcess, start_serve
 from tidings.server.auth import sign
 from tidings.storage import EventIn, open_store
 
@@ -37,7 +33,6 @@ SERVER_KEY = bytes(range(64, 96))
 CLIENTS = 6
 REQUESTS_PER_CLIENT = 25
 EVENTS_PER_REQUEST = 20
-_RUNNING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
 
 
 class _Server:
@@ -46,68 +41,21 @@ class _Server:
     def __init__(self, url: str) -> None:
         self.url = url
         self.env = {**os.environ, "TIDINGS_SECRET_KEY": SERVER_KEY.hex()}
-        self.proc: subprocess.Popen[str] | None = None
+        self.proc: ServeProcess | None = None
         self.base = ""
-        self.log: list[str] = []
 
     def start(self) -> None:
-        code = "import tidings.cli.serve; from tidings.cli import main; main()"
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                code,
-                "serve",
-                "--db",
-                self.url,
-                "--port",
-                "0",
-                "--no-access-log",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=self.env,
-        )
-        assert proc.stdout is not None
-        seen: list[str] = []
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            seen.append(line)
-            match = _RUNNING.search(line)
-            if match:
-                self.proc = proc
-                self.base = f"http://127.0.0.1:{match.group(1)}"
-                # Keep reading the log so a chatty server never blocks on a full pipe.
-                threading.Thread(target=self._drain, args=(proc,), daemon=True).start()
-                return
-        proc.kill()
-        raise AssertionError("server did not start:\n" + "".join(seen))
-
-    def _drain(self, proc: subprocess.Popen[str]) -> None:
-        assert proc.stdout is not None
-        with contextlib.suppress(ValueError, OSError):
-            for line in proc.stdout:
-                self.log.append(line)
+        self.proc = start_serve(self.url, self.env)
+        self.base = self.proc.base
 
     def kill(self) -> None:
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
+        self.proc.kill()
         self.proc = None
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            self.proc.kill()
-            self.proc.wait()
+        if self.proc is not None:
+            self.proc.stop()
         self.proc = None
 
 

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,11 +20,11 @@ import orjson
 import pytest
 from segment.analytics import Client
 
+from loopback import start_serve
 from tidings.server.auth import sign
 from tidings.storage import open_store
 
 SERVER_KEY = bytes(range(32, 64))
-_RUNNING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
 
 
 @dataclass
@@ -49,46 +46,16 @@ async def _bootstrap(url: str) -> tuple[str, dict[str, Any]]:
         await store.close()
 
 
-def _start(url: str, env: dict[str, str]) -> tuple[subprocess.Popen[str], str, str]:
-    code = "import tidings.cli.serve; from tidings.cli import main; main()"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code, "serve", "--db", url, "--port", "0", "--no-access-log"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
-    assert proc.stdout is not None
-    seen: list[str] = []
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        match = _RUNNING.search(line)
-        if match:
-            return proc, f"http://127.0.0.1:{match.group(1)}", "".join(seen)
-    proc.kill()
-    raise AssertionError("server did not start:\n" + "".join(seen))
-
-
 @pytest.fixture
 def served(db_url: str) -> Iterator[Served]:
     env = {**os.environ, "TIDINGS_SECRET_KEY": SERVER_KEY.hex()}
-    proc, base, output = _start(db_url, env)  # first start: creates the database
+    served = start_serve(db_url, env)  # first start: creates the database
     try:
         token, app = asyncio.run(_bootstrap(db_url))
-        yield Served(base, {"Authorization": f"Bearer {token}"}, app, output)
+        output = "".join(served.log)
+        yield Served(served.base, {"Authorization": f"Bearer {token}"}, app, output)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+        served.stop()
 
 
 def _recent(s: Served, n: int = 50) -> list[dict[str, Any]]:

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -29,12 +26,12 @@ import orjson
 import pytest
 from stream_support import OwnServer, check_envelope, read_stream_at
 
+from loopback import ServeProcess, free_port, start_serve
 from tidings.server.auth import sign
 from tidings.storage import open_store
 from tidings.streams.jsonl import app_directory_name, read_jsonl_dir
 
 SERVER_KEY = bytes(range(64, 96))
-_RUNNING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
 T0 = 1_764_300_000_000
 SUPPRESSIONS = ("DAILY_CAP", "SESSION_CAP", "LOWER_PRIORITY", "HOLDOUT", "QUIET_TIME")
 GATE_OUTCOMES = (
@@ -44,66 +41,26 @@ GATE_OUTCOMES = (
 )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class Server:
     """``tidings serve`` on a fixed port, so clients keep their address across restarts."""
 
     def __init__(self, db: str, env: dict[str, str]) -> None:
         self.db, self.env, self.port = db, env, free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[str] | None = None
+        self.proc: ServeProcess | None = None
 
     def start(self) -> None:
-        code = "import tidings.cli.serve; from tidings.cli import main; main()"
-        args = ["serve", "--db", self.db, "--port", str(self.port), "--no-access-log"]
-        proc = subprocess.Popen(
-            [sys.executable, "-c", code, *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=self.env,
-        )
-        assert proc.stdout is not None
-        seen: list[str] = []
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            seen.append(line)
-            if _RUNNING.search(line):
-                self.proc = proc
-                threading.Thread(target=_drain, args=(proc,), daemon=True).start()
-                return
-        proc.kill()
-        raise AssertionError("server did not start:\n" + "".join(seen))
+        self.proc = start_serve(self.db, self.env, port=self.port)
 
     def kill(self) -> None:
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
+        self.proc.kill()
         self.proc = None
 
     def stop(self) -> None:
         if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:  # pragma: no cover
-                self.proc.kill()
-                self.proc.wait()
+            self.proc.stop(timeout_s=20)
             self.proc = None
-
-
-def _drain(proc: subprocess.Popen[str]) -> None:
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        sys.stderr.write("SERVER " + line)
 
 
 async def _bootstrap(db: str) -> tuple[str, dict[str, Any]]:

@@ -1,0 +1,8 @@
+"""Suite-wide set-up: the helpers at the top of ``tests/`` (``loopback``) import from any suite."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
