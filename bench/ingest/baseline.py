@@ -16,26 +16,30 @@ import argparse
 import hashlib
 import hmac
 import sqlite3
+import sys
+from pathlib import Path
 from typing import Any
 
 import orjson
 import uvicorn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
+
+from tidings.storage.logbatch import pack
+from tidings.storage.migrations.sqlite import MIGRATIONS
 
 SECRET = b"baseline-secret"
 
 
 def _schema() -> list[str]:
     """The store's own DDL for the two tables the ingest path writes, indexes included."""
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
-    from tidings.storage.migrations.sqlite import MIGRATIONS
-
+    tables = ("request_responses", "log_ids", "log_batches")
     return [
         stmt
-        for stmt in MIGRATIONS[0][2]
-        if "event_log" in stmt.split("(")[0] or "request_responses" in stmt.split("(")[0]
+        for _version, _name, statements in MIGRATIONS
+        for stmt in statements
+        if stmt.startswith(("CREATE TABLE", "CREATE INDEX"))
+        and any(table in stmt.split("(")[0] for table in tables)
     ]
 
 
@@ -72,25 +76,25 @@ def make_app(db_path: str) -> Any:
             app_id = doc["appId"]
             device = doc["device"]
             user_id = (doc.get("user") or {}).get("userId")
-            # The same log row as the real store: indexed columns plus the event with its
-            # device block, so both write the same bytes through the same indexes.
+            # The same log rows as the real store: the event ids in ``log_ids`` and one
+            # ``log_batches`` row holding the device block once and each event's own bytes,
+            # encoded by the store's own (pure) packer, so both write the same bytes.
             prefix = (
                 orjson.dumps(
                     {"source": "sdk", "appId": app_id, "device": device, "userId": user_id}
                 )[:-1]
                 + b',"event":'
             )
-            rows = [
+            device_id = device["deviceId"]
+            items = [
                 (
-                    app_id,
-                    "event",
                     e["id"],
                     e["name"],
                     e["timestamp"],
-                    0,
-                    prefix + orjson.dumps(e) + b"}",
-                    device["deviceId"],
+                    device_id,
                     user_id,
+                    prefix,
+                    orjson.dumps(e) + b"}",
                 )
                 for e in doc["events"]
             ]
@@ -108,16 +112,44 @@ def make_app(db_path: str) -> Any:
                 ).fetchone()
                 conn.execute("COMMIT")
             else:
+                first_seq = conn.execute(
+                    "SELECT COALESCE(MAX(last_seq), 0) + 1 FROM log_batches"
+                ).fetchone()[0]
                 before = conn.total_changes
                 conn.executemany(
-                    "INSERT INTO event_log (app_id, kind, item_id, name, ts, arrival_ms,"
-                    " payload, device_id, user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    "INSERT INTO log_ids (app_id, kind, item_id, first_seq) VALUES (?, ?, ?, ?)"
                     " ON CONFLICT DO NOTHING",
-                    rows,
+                    [(app_id, "event", item[0], first_seq) for item in items],
                 )
                 accepted = conn.total_changes - before
+                if accepted != len(items):  # keep only the ids this request stored
+                    fresh = {
+                        r[0]
+                        for r in conn.execute(
+                            "SELECT item_id FROM log_ids WHERE app_id = ? AND first_seq = ?",
+                            (app_id, first_seq),
+                        )
+                    }
+                    items = [item for item in items if item[0] in fresh]
+                if items:
+                    meta, bodies, min_ts, max_ts = pack(items)
+                    conn.execute(
+                        "INSERT INTO log_batches (last_seq, app_id, kind, count, arrival_ms,"
+                        " min_ts, max_ts, items, bodies) VALUES (?, ?, 'event', ?, 0, ?, ?, ?, ?)",
+                        (
+                            first_seq + len(items) - 1,
+                            app_id,
+                            len(items),
+                            min_ts,
+                            max_ts,
+                            meta,
+                            bodies,
+                        ),
+                    )
                 status = 200
-                out = orjson.dumps({"accepted": accepted, "duplicates": len(rows) - accepted})
+                out = orjson.dumps(
+                    {"accepted": accepted, "duplicates": len(doc["events"]) - accepted}
+                )
                 conn.execute(
                     "UPDATE request_responses SET status = 200, body = ?"
                     " WHERE app_id = ? AND request_id = ?",

@@ -105,10 +105,11 @@ def build_items(upload: Upload) -> tuple[list[EventIn], list[DecisionIn]]:
                 e["name"],
                 kind,
                 e["timestamp"],
-                prefix + dumps(e) + b"}",
+                dumps(e) + b"}",
                 device_id,
                 user_id,
                 e["properties"] if kind == "system" else None,
+                prefix,
             )
         )
     decisions = [

@@ -23,7 +23,7 @@ import abc
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 CampaignState = Literal["Draft", "Active", "Cancel"]
 CAMPAIGN_STATES: tuple[CampaignState, ...] = ("Draft", "Active", "Cancel")
@@ -304,8 +304,7 @@ class CampaignStats:
 # --------------------------------------------------------------------------- the event log
 
 
-@dataclass(frozen=True, slots=True)
-class EventIn:
+class EventIn(NamedTuple):
     """One validated event to append.
 
     ``payload`` is the serialised (orjson) record the consumers will read back byte for byte:
@@ -313,6 +312,9 @@ class EventIn:
     fields are the few that get indexed or counted. ``properties`` is read only for
     ``CampaignShown`` / ``CampaignResolved`` (``campaignId``, ``result``, ``unavailableReason``)
     to count campaign stats; pass ``None`` to skip stats for this event.
+
+    A named tuple, not a dataclass: an upload makes one per event, and a tuple is built in a
+    fraction of the time a frozen dataclass takes.
     """
 
     id: str
@@ -323,6 +325,10 @@ class EventIn:
     device_id: str | None = None
     user_id: str | None = None
     properties: Mapping[str, Any] | None = None
+    prefix: bytes = b""
+    """Leading bytes of the payload shared by many events of one append (an upload's device,
+    user and session block): the record reads back as ``prefix + payload``, and the log keeps
+    each distinct prefix once per append instead of once per event."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,14 +397,16 @@ RenderResponse = Callable[[IngestOutcome], StoredResponse]
 transaction (possibly on the writer thread), so it must be quick and must not touch the store."""
 
 
-@dataclass(frozen=True, slots=True)
-class LogRecord:
+class LogRecord(NamedTuple):
     """One row of the event log as consumers read it.
 
     ``seq`` increases strictly in commit order, so a consumer that has processed everything up
     to ``seq`` never later sees a smaller one appear. ``arrival_ms`` is the server's stamp.
     ``item_id`` is the event id or the decision id; ``name`` is the event name, or for a
     decision its campaign id; ``timestamp`` is the event's (or decision's) own time.
+
+    A named tuple: consumers read thousands per second, and a tuple is the cheapest record
+    Python builds.
     """
 
     seq: int

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tidings.core.events import CAMPAIGN_RESOLVED, CAMPAIGN_SHOWN
+from tidings.storage import logbatch
 from tidings.storage.base import (
     DecisionIn,
     EventIn,
@@ -26,9 +27,8 @@ from tidings.storage.base import (
     RenderResponse,
     StoredResponse,
 )
-from tidings.storage.engine import Engine, Row, Tx
+from tidings.storage.engine import Engine, Tx
 
-_LOG_COLUMNS = "seq, app_id, kind, item_id, name, ts, arrival_ms, payload, device_id, user_id"
 _MS_PER_DAY = 86_400_000
 _DAY_CACHE: dict[int, str] = {}
 
@@ -73,63 +73,6 @@ def infer_type(value: Any) -> PropertyType | None:
     return None
 
 
-def _to_record(row: Row) -> LogRecord:
-    return LogRecord(
-        seq=int(row[0]),
-        app_id=row[1],
-        kind=row[2],
-        item_id=row[3],
-        name=row[4],
-        timestamp=int(row[5]),
-        arrival_ms=int(row[6]),
-        payload=bytes(row[7]),
-        device_id=row[8],
-        user_id=row[9],
-    )
-
-
-def _insert_log_rows(tx: Tx, rows: list[tuple[Any, ...]]) -> set[str]:
-    """Insert rows, skipping ones whose (app, kind, id) exists; return the ids inserted."""
-    inserted: set[str] = set()
-    if tx.dialect.name == "postgresql":
-        # One statement with nine array parameters: PostgreSQL plans it once, however many
-        # rows, where a VALUES list of hundreds of parameters costs a fresh parse and plan.
-        columns = list(zip(*rows, strict=True))
-        cur = tx.execute(
-            "INSERT INTO event_log (app_id, kind, item_id, name, ts, arrival_ms, payload,"
-            " device_id, user_id) SELECT * FROM unnest(?::text[], ?::text[], ?::text[],"
-            " ?::text[], ?::bigint[], ?::bigint[], ?::bytea[], ?::text[], ?::text[])"
-            " ON CONFLICT (app_id, kind, item_id) DO NOTHING RETURNING item_id",
-            [list(column) for column in columns],
-        )
-        return {r[0] for r in cur.fetchall()}
-    # SQLite: one prepared statement stepped per row (executemany) costs less than a VALUES list
-    # with RETURNING. The writer is the only writer and ``seq`` is the rowid, so every row this
-    # statement inserts gets a seq above the current maximum: when some rows were skipped as
-    # duplicates, that range names exactly the ones stored. The common case (no duplicate) needs
-    # no second query at all.
-    app_id, kind = rows[0][0], rows[0][1]
-    before = tx.scalar("SELECT MAX(seq) FROM event_log") or 0
-    cur = tx.conn.cursor()
-    cur.executemany(
-        "INSERT INTO event_log (app_id, kind, item_id, name, ts, arrival_ms, payload,"
-        " device_id, user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (app_id, kind, item_id) DO NOTHING",
-        rows,
-    )
-    if cur.rowcount == len(rows):
-        return {row[2] for row in rows}
-    if cur.rowcount > 0:
-        inserted.update(
-            r[0]
-            for r in tx.all(
-                "SELECT item_id FROM event_log WHERE seq > ? AND app_id = ? AND kind = ?",
-                (before, app_id, kind),
-            )
-        )
-    return inserted
-
-
 def _append(
     tx: Tx,
     app_id: str,
@@ -137,33 +80,35 @@ def _append(
     items: Sequence[EventIn] | Sequence[DecisionIn],
     arrival_ms: int,
 ) -> list[bool]:
-    """Append one kind of item; returns per-item ``stored now`` flags in input order."""
-    seen: set[str] = set()
-    first: list[bool] = []
-    rows: list[tuple[Any, ...]] = []
-    for item in items:
-        if item.id in seen:
-            first.append(False)
-            continue
-        seen.add(item.id)
-        first.append(True)
-        name = item.name if isinstance(item, EventIn) else item.campaign_id
-        rows.append(
-            (
-                app_id,
-                kind,
-                item.id,
-                name,
-                item.timestamp,
-                arrival_ms,
-                item.payload,
-                item.device_id,
-                item.user_id,
-            )
-        )
-    inserted = _insert_log_rows(tx, rows) if rows else set()
+    """Append one kind of item as one batch; returns per-item ``stored now`` flags in input
+    order (false for a repeat within the request or an id already in the log)."""
     ids = [item.id for item in items]
-    return [is_first and i in inserted for is_first, i in zip(first, ids, strict=True)]
+    distinct = list(dict.fromkeys(ids))
+    first_seq = logbatch.last_seq(tx) + 1
+    fresh = logbatch.claim_ids(tx, app_id, kind, distinct, first_seq)
+    if len(fresh) == len(ids):  # the common case: every item is new and distinct
+        flags = [True] * len(ids)
+        chosen: Sequence[EventIn | DecisionIn] = items
+    else:
+        flags = []
+        picked: list[EventIn | DecisionIn] = []
+        for item in items:
+            new = item.id in fresh
+            flags.append(new)
+            if new:
+                fresh.discard(item.id)  # a repeat within the request is not stored twice
+                picked.append(item)
+        if not picked:
+            return flags
+        chosen = picked
+    rows: list[logbatch.LogItem] = [
+        (i.id, i.name, i.timestamp, i.device_id, i.user_id, i.prefix, i.payload)
+        if isinstance(i, EventIn)
+        else (i.id, i.campaign_id, i.timestamp, i.device_id, i.user_id, b"", i.payload)
+        for i in chosen
+    ]
+    logbatch.write_batch(tx, app_id, kind, rows, first_seq=first_seq, arrival_ms=arrival_ms)
+    return flags
 
 
 def _update_catalogs(
@@ -356,17 +301,10 @@ class EventLogMixin:
         return await self._engine.write(run)
 
     async def last_seq(self) -> int:
-        value = await self._engine.read(lambda tx: tx.scalar("SELECT MAX(seq) FROM event_log"))
-        return int(value) if value is not None else 0
+        return await self._engine.read(logbatch.last_seq)
 
     async def read_log(self, after_seq: int, limit: int = 1000) -> list[LogRecord]:
-        rows = await self._engine.read(
-            lambda tx: tx.all(
-                f"SELECT {_LOG_COLUMNS} FROM event_log WHERE seq > ? ORDER BY seq LIMIT ?",
-                (after_seq, limit),
-            )
-        )
-        return [_to_record(r) for r in rows]
+        return await self._engine.read(lambda tx: logbatch.read_forward(tx, after_seq, limit))
 
     async def read_time_range(
         self,
@@ -378,38 +316,34 @@ class EventLogMixin:
         limit: int = 1000,
         kind: LogKind | None = None,
     ) -> list[LogRecord]:
-        sql = (
-            f"SELECT {_LOG_COLUMNS} FROM event_log"
-            " WHERE app_id = ? AND ts >= ? AND ts < ? AND seq > ?"
-        )
-        params: list[Any] = [app_id, from_ms, to_ms, after_seq]
+        # A batch row knows the span of its records' timestamps, so rows wholly outside the
+        # range are skipped without decoding them.
+        where = " AND app_id = ? AND max_ts >= ? AND min_ts < ?"
+        params: list[Any] = [app_id, from_ms, to_ms]
         if kind is not None:
-            sql += " AND kind = ?"
+            where += " AND kind = ?"
             params.append(kind)
-        sql += " ORDER BY seq LIMIT ?"
-        params.append(limit)
-        rows = await self._engine.read(lambda tx: tx.all(sql, params))
-        return [_to_record(r) for r in rows]
+
+        def keep(_seq: int, ts: int) -> bool:
+            return from_ms <= ts < to_ms
+
+        return await self._engine.read(
+            lambda tx: logbatch.read_forward(
+                tx, after_seq, limit, where=where, params=params, keep=keep
+            )
+        )
 
     async def recent_events(self, app_id: str, limit: int = 50) -> list[LogRecord]:
-        rows = await self._engine.read(
-            lambda tx: tx.all(
-                f"SELECT {_LOG_COLUMNS} FROM event_log WHERE app_id = ? AND kind = 'event'"
-                " ORDER BY seq DESC LIMIT ?",
-                (app_id, limit),
-            )
+        return await self._engine.read(
+            lambda tx: logbatch.read_backward(tx, app_id, "event", limit)
         )
-        return [_to_record(r) for r in rows]
 
     async def read_after(self, cursor: str, limit: int = 1000) -> list[LogRecord]:
-        rows = await self._engine.read(
-            lambda tx: tx.all(
-                f"SELECT {_LOG_COLUMNS} FROM event_log WHERE seq >"
-                " COALESCE((SELECT seq FROM cursors WHERE name = ?), 0) ORDER BY seq LIMIT ?",
-                (cursor, limit),
-            )
-        )
-        return [_to_record(r) for r in rows]
+        def run(tx: Tx) -> list[LogRecord]:
+            position = tx.scalar("SELECT seq FROM cursors WHERE name = ?", (cursor,))
+            return logbatch.read_forward(tx, int(position or 0), limit)
+
+        return await self._engine.read(run)
 
     async def commit_cursor(self, cursor: str, seq: int) -> None:
         params = (cursor, seq, now_ms())

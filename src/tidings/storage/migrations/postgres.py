@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tidings.storage.migrations import Migration
 from tidings.storage.migrations.delivery import POSTGRES_DELIVERY
+from tidings.storage.migrations.logbatches import POSTGRES_LOG_BATCHES
 
 MIGRATIONS: list[Migration] = [
     (
@@ -73,4 +74,5 @@ MIGRATIONS: list[Migration] = [
         ],
     ),
     POSTGRES_DELIVERY,
+    POSTGRES_LOG_BATCHES,
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tidings.storage.migrations import Migration
 from tidings.storage.migrations.delivery import SQLITE_DELIVERY
+from tidings.storage.migrations.logbatches import SQLITE_LOG_BATCHES
 
 MIGRATIONS: list[Migration] = [
     (
@@ -72,4 +73,5 @@ MIGRATIONS: list[Migration] = [
         ],
     ),
     SQLITE_DELIVERY,
+    SQLITE_LOG_BATCHES,
 ]

@@ -1,0 +1,250 @@
+"""The event log's on-disk form: one row per appended batch, many records per row.
+
+An upload of a hundred events used to be a hundred log rows, each maintained in four B-trees
+and each repeating the upload's device block. Under load that index and page work was most of a
+request's cost, and it set the server's latency. Now one ingest writes:
+
+* one ``log_batches`` row per kind (events, decisions) holding every new record of the request:
+  a small JSON document of per-record columns (``items``) and one blob (``bodies``) that holds
+  each distinct payload prefix once followed by each record's own bytes;
+* one narrow ``log_ids`` row per record, the (app, kind, id) key that makes appends idempotent.
+
+Records keep one sequence number each, dense and in commit order: a batch row is keyed by the
+``seq`` of its last record and knows its ``count``, so record ``i`` of a batch has
+``last_seq - count + 1 + i``. Cursors, ``LogRecord.seq`` and paging are unchanged; a reader that
+stops inside a batch reads that batch again next time and skips what it already returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import orjson
+
+from tidings.storage.base import LogKind, LogRecord
+from tidings.storage.engine import Row, Tx
+
+BATCH_COLUMNS = "last_seq, app_id, kind, count, arrival_ms, items, bodies"
+"""Columns :func:`unpack` expects, in order."""
+
+FETCH_BATCHES = 16
+"""Batch rows fetched per query while a reader fills its limit."""
+
+LogItem = tuple[str, str, int, str | None, str | None, bytes, bytes]
+"""(item id, name, timestamp, device id, user id, payload prefix, payload rest)."""
+
+
+def pack(items: Sequence[LogItem]) -> tuple[bytes, bytes, int, int]:
+    """Encode records as ``(items, bodies, min_ts, max_ts)`` for one ``log_batches`` row.
+
+    Prefixes are deduplicated by value; uploads hand every event the same prefix object, whose
+    hash Python computes once, so this costs one dictionary lookup per record.
+    """
+    prefix_index: dict[bytes, int] = {}
+    prefixes: list[bytes] = []
+    ids: list[str] = []
+    names: list[str] = []
+    stamps: list[int] = []
+    devices: list[str | None] = []
+    users: list[str | None] = []
+    refs: list[int] = []
+    rests: list[bytes] = []
+    for item_id, name, ts, device_id, user_id, prefix, rest in items:
+        ref = -1
+        if prefix:
+            found = prefix_index.get(prefix)
+            if found is None:
+                found = prefix_index[prefix] = len(prefixes)
+                prefixes.append(prefix)
+            ref = found
+        ids.append(item_id)
+        names.append(name)
+        stamps.append(ts)
+        devices.append(device_id)
+        users.append(user_id)
+        refs.append(ref)
+        rests.append(rest)
+    meta = {
+        "prefixes": [len(p) for p in prefixes],
+        "id": ids,
+        "name": names,
+        "ts": stamps,
+        "device": devices,
+        "user": users,
+        "prefix": refs,
+        "size": [len(r) for r in rests],
+    }
+    return orjson.dumps(meta), b"".join(prefixes) + b"".join(rests), min(stamps), max(stamps)
+
+
+def unpack(row: Row, keep: Callable[[int, int], bool] | None = None) -> Iterator[LogRecord]:
+    """The records of one batch row (selected as :data:`BATCH_COLUMNS`), in sequence order.
+
+    ``keep(seq, timestamp)`` filters records before their payload is assembled.
+    """
+    last_seq, app_id, kind, count, arrival_ms, meta_raw, bodies_raw = row
+    meta = orjson.loads(bytes(meta_raw))
+    bodies = bytes(bodies_raw)
+    prefixes: list[bytes] = []
+    offset = 0
+    for size in meta["prefixes"]:
+        prefixes.append(bodies[offset : offset + size])
+        offset += size
+    seq = int(last_seq) - int(count)
+    arrival = int(arrival_ms)
+    for item_id, name, ts, device_id, user_id, ref, size in zip(
+        meta["id"],
+        meta["name"],
+        meta["ts"],
+        meta["device"],
+        meta["user"],
+        meta["prefix"],
+        meta["size"],
+        strict=True,
+    ):
+        seq += 1
+        end = offset + size
+        if keep is None or keep(seq, ts):
+            rest = bodies[offset:end]
+            yield LogRecord(
+                seq,
+                app_id,
+                kind,
+                item_id,
+                name,
+                ts,
+                arrival,
+                prefixes[ref] + rest if ref >= 0 else rest,
+                device_id,
+                user_id,
+            )
+        offset = end
+
+
+def last_seq(tx: Tx) -> int:
+    """The highest sequence number written (0 for an empty log)."""
+    value = tx.scalar("SELECT MAX(last_seq) FROM log_batches")
+    return int(value) if value is not None else 0
+
+
+def write_batch(
+    tx: Tx,
+    app_id: str,
+    kind: LogKind,
+    items: Sequence[LogItem],
+    *,
+    first_seq: int,
+    arrival_ms: int,
+) -> None:
+    """Store ``items`` (all new) as one batch numbered from ``first_seq``."""
+    meta, bodies, min_ts, max_ts = pack(items)
+    tx.execute(
+        "INSERT INTO log_batches (last_seq, app_id, kind, count, arrival_ms, min_ts, max_ts,"
+        " items, bodies) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            first_seq + len(items) - 1,
+            app_id,
+            kind,
+            len(items),
+            arrival_ms,
+            min_ts,
+            max_ts,
+            meta,
+            bodies,
+        ),
+    )
+
+
+def claim_ids(tx: Tx, app_id: str, kind: LogKind, ids: Sequence[str], first_seq: int) -> set[str]:
+    """Insert the (app, kind, id) keys; return the ids that were not stored before.
+
+    ``ids`` must be distinct. ``first_seq`` is recorded with each new key (the batch it went
+    into), which is also how SQLite tells the new ones apart when some already existed.
+    """
+    if tx.dialect.name == "postgresql":
+        cur = tx.execute(
+            "INSERT INTO log_ids (app_id, kind, item_id, first_seq)"
+            " SELECT ?, ?, unnest(?::text[]), ? ON CONFLICT (app_id, kind, item_id) DO NOTHING"
+            " RETURNING item_id",
+            (app_id, kind, list(ids), first_seq),
+        )
+        return {r[0] for r in cur.fetchall()}
+    cur = tx.conn.cursor()
+    cur.executemany(
+        "INSERT INTO log_ids (app_id, kind, item_id, first_seq) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (app_id, kind, item_id) DO NOTHING",
+        [(app_id, kind, item_id, first_seq) for item_id in ids],
+    )
+    if cur.rowcount == len(ids):
+        return set(ids)
+    fresh: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start : start + 500])
+        marks = ", ".join("?" * len(chunk))
+        fresh.update(
+            r[0]
+            for r in tx.all(
+                f"SELECT item_id FROM log_ids WHERE app_id = ? AND kind = ? AND first_seq = ?"
+                f" AND item_id IN ({marks})",
+                (app_id, kind, first_seq, *chunk),
+            )
+        )
+    return fresh
+
+
+def read_forward(
+    tx: Tx,
+    after_seq: int,
+    limit: int,
+    *,
+    where: str = "",
+    params: Sequence[Any] = (),
+    keep: Callable[[int, int], bool] | None = None,
+) -> list[LogRecord]:
+    """Up to ``limit`` records with ``seq > after_seq`` in sequence order.
+
+    ``where`` narrows the batch rows (``AND ...`` SQL with ``params``); ``keep`` narrows the
+    records inside them. Batch rows are fetched a few at a time until the limit is reached.
+    """
+    out: list[LogRecord] = []
+    position = after_seq
+    while len(out) < limit:
+        rows = tx.all(
+            f"SELECT {BATCH_COLUMNS} FROM log_batches WHERE last_seq > ?{where}"
+            " ORDER BY last_seq LIMIT ?",
+            (position, *params, FETCH_BATCHES),
+        )
+        for row in rows:
+            for record in unpack(row, keep):
+                if record.seq > after_seq:
+                    out.append(record)
+                    if len(out) == limit:
+                        return out
+        if len(rows) < FETCH_BATCHES:
+            break
+        position = int(rows[-1][0])
+    return out
+
+
+def read_backward(tx: Tx, app_id: str, kind: LogKind, limit: int) -> list[LogRecord]:
+    """The newest ``limit`` records of one app and kind, newest first."""
+    out: list[LogRecord] = []
+    position: int | None = None
+    while len(out) < limit:
+        bound = "" if position is None else " AND last_seq < ?"
+        params: tuple[Any, ...] = (app_id, kind) if position is None else (app_id, kind, position)
+        rows = tx.all(
+            f"SELECT {BATCH_COLUMNS} FROM log_batches WHERE app_id = ? AND kind = ?{bound}"
+            " ORDER BY last_seq DESC LIMIT ?",
+            (*params, FETCH_BATCHES),
+        )
+        for row in rows:
+            for record in reversed(list(unpack(row))):
+                out.append(record)
+                if len(out) == limit:
+                    return out
+        if len(rows) < FETCH_BATCHES:
+            break
+        position = int(rows[-1][0])
+    return out
