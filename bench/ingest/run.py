@@ -9,8 +9,14 @@ real/baseline. ``--rounds N`` alternates the two targets N times, because on a s
 the disk (every commit waits for an fsync) drifts between runs far more than between the two
 halves of one round.
 
+By default every connection sends its next request as soon as the last is answered (closed
+loop): that measures capacity, and latency is then 64 in-flight requests divided by it. With
+``--rate R`` the connections instead offer R requests/s in all, evenly paced, which measures
+latency at a given load, counted from when each request was due.
+
     .venv/bin/python bench/ingest/run.py [--rounds 3] [--connections 64] [--seconds 10]
-        [--postgres postgresql://postgres@127.0.0.1:5432/test] [--profile out.prof]
+        [--rate 600] [--postgres postgresql://postgres@127.0.0.1:5432/test]
+        [--profile out.prof]
 """
 
 from __future__ import annotations
@@ -153,33 +159,59 @@ def _request(port: int, key: str, secret: str | bytes, body: bytes) -> bytes:
     return head.encode("ascii") + body
 
 
-async def _worker(port: int, queue: list[bytes], latencies: list[float], stop_at: float) -> int:
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> bool:
+    """Send one request and read its response; returns whether it was a 200."""
+    writer.write(request)
+    status_line = await reader.readline()
+    length = 0
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    await reader.readexactly(length)
+    return b" 200 " in status_line
+
+
+async def _worker(
+    port: int,
+    queue: list[bytes],
+    latencies: list[float],
+    stop_at: float,
+    schedule: tuple[float, float] | None = None,
+) -> int:
+    """One connection. Closed loop (the next request as soon as the answer is in), or with
+    ``schedule = (first, interval)`` paced: request ``i`` is due at ``first + i * interval``
+    and its latency counts from that moment, so a server that falls behind is charged for
+    the wait too (no coordinated omission)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     errors = 0
+    sent = 0
     try:
         while queue and time.perf_counter() < stop_at:
             request = queue.pop()
-            started = time.perf_counter()
-            writer.write(request)
-            status_line = await reader.readline()
-            length = 0
-            while True:
-                line = await reader.readline()
-                if line in (b"\r\n", b""):
-                    break
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            await reader.readexactly(length)
-            latencies.append(time.perf_counter() - started)
-            if b" 200 " not in status_line:
+            if schedule is None:
+                started = time.perf_counter()
+            else:
+                started = schedule[0] + sent * schedule[1]
+                delay = started - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            sent += 1
+            if not await _exchange(reader, writer, request):
                 errors += 1
+            latencies.append(time.perf_counter() - started)
     finally:
         writer.close()
     return errors
 
 
-async def _load(target: Target, connections: int, seconds: float) -> Result:
+async def _load(target: Target, connections: int, seconds: float, rate: float = 0) -> Result:
+    """Drive ``target`` for ``seconds``: closed loop, or paced at ``rate`` requests/s in all."""
     queue = list(target.requests)
     latencies: list[float] = []
     warm = queue[-connections * 5 :]
@@ -190,8 +222,18 @@ async def _load(target: Target, connections: int, seconds: float) -> Result:
     cpu_before = _cpu_seconds(target.pid)
     started = time.perf_counter()
     stop_at = started + seconds
+    interval = connections / rate if rate else 0.0
     errors = await asyncio.gather(
-        *(_worker(target.port, queue, latencies, stop_at) for _ in range(connections))
+        *(
+            _worker(
+                target.port,
+                queue,
+                latencies,
+                stop_at,
+                (started + k * interval / connections, interval) if rate else None,
+            )
+            for k in range(connections)
+        )
     )
     elapsed = time.perf_counter() - started
     cpu = _cpu_seconds(target.pid) - cpu_before
@@ -263,7 +305,7 @@ def _round(
     try:
         reqs = [_request(port, public, secret, b) for b in bodies]
         target = Target("tidings", port, reqs, proc.pid)
-        real = asyncio.run(_load(target, args.connections, args.seconds))
+        real = asyncio.run(_load(target, args.connections, args.seconds, args.rate))
     finally:
         _stop(proc)
     port = _free_port()
@@ -276,7 +318,7 @@ def _round(
 
         reqs = [_request(port, "k", SECRET, b) for b in bodies]
         target = Target("baseline", port, reqs, proc.pid)
-        base = asyncio.run(_load(target, args.connections, args.seconds))
+        base = asyncio.run(_load(target, args.connections, args.seconds, args.rate))
     finally:
         _stop(proc)
     return real, base
@@ -286,13 +328,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--requests", type=int, default=6000, help="prepared per target")
+    parser.add_argument("--requests", type=int, default=16000, help="prepared per target")
     parser.add_argument(
         "--rounds",
         type=int,
         default=1,
         help="alternate the two targets this many times (a shared machine drifts: compare "
         "each round's pair, not runs minutes apart)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0,
+        help="offer this many requests/s in all, paced evenly over the connections, instead "
+        "of the closed loop; latency then counts from each request's due time",
     )
     parser.add_argument(
         "--profile",
@@ -325,7 +374,9 @@ def main() -> None:
             _drop_schema(args.postgres, schema)
 
     print(
-        f"\n{args.connections} connections, {EVENTS_PER_REQUEST} events/request, "
+        f"\n{args.connections} connections"
+        f"{f' paced at {args.rate:g} requests/s' if args.rate else ' (closed loop)'}, "
+        f"{EVENTS_PER_REQUEST} events/request, "
         f"server on CPU {SERVER_CPU}, tidings on {'PostgreSQL' if args.postgres else 'SQLite'}"
     )
     print(

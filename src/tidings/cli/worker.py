@@ -18,6 +18,7 @@ import typer
 
 from tidings.cli.admin import DbOption
 from tidings.cli.app import app
+from tidings.cli.serve import tune_gc
 from tidings.core.errors import InvalidConfig
 from tidings.storage import DEFAULT_DB_URL, StoreError, open_store
 
@@ -77,6 +78,7 @@ def worker(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     typer.echo(f"tidings worker on {db} (Ctrl-C to stop)", err=True)
+    tune_gc()
     try:
         asyncio.run(run_worker(db, lease_ms=lease_ms))
     except (InvalidConfig, StoreError, OSError) as exc:

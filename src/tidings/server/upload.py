@@ -20,6 +20,7 @@ from tidings.core.events import (
     CAMPAIGN_SHOWN,
     MAX_INT,
     MAX_KEY_LENGTH,
+    MAX_NAME_LENGTH,
     MAX_STRING_LENGTH,
     MIN_INT,
     RESOLVED_RESULTS,
@@ -262,7 +263,42 @@ def json_properties(raw: object) -> dict[str, Any]:
 
 
 def validate_event(item: object) -> dict[str, Any]:
-    """One event record of contracts/events.md, in stored form; raises :class:`InvalidEvent`."""
+    """One event record of contracts/events.md, in stored form; raises :class:`InvalidEvent`.
+
+    Almost every event of an upload is a plain custom event, so that case is checked first
+    with a handful of type tests; anything it does not plainly accept goes through
+    :func:`_validate_event_fully`, which owns the rules and the error messages.
+    """
+    if type(item) is dict:
+        event_id = item.get("id")
+        name = item.get("name")
+        timestamp = item.get("timestamp")
+        session_id = item.get("sessionId")
+        if (
+            item.get("type") == "custom"
+            and type(event_id) is str
+            and 0 < len(event_id) <= MAX_ID_LENGTH
+            and type(name) is str
+            and 0 < len(name) <= MAX_NAME_LENGTH
+            and name not in SYSTEM_EVENT_NAMES
+            and type(timestamp) is int
+            and 0 <= timestamp <= MAX_TIMESTAMP_MS
+            and (
+                session_id is None or (type(session_id) is str and len(session_id) <= MAX_ID_LENGTH)
+            )
+        ):
+            return {
+                "id": event_id,
+                "name": name,
+                "type": "custom",
+                "timestamp": timestamp,
+                "sessionId": session_id,
+                "properties": json_properties(item.get("properties")),
+            }
+    return _validate_event_fully(item)
+
+
+def _validate_event_fully(item: object) -> dict[str, Any]:
     if not isinstance(item, dict):
         raise InvalidEvent("", f"must be an object, not {json_type(item)}")
     event_id = _item_id(item)

@@ -117,19 +117,34 @@ class _Job(Generic[T]):
 _STOP = object()
 
 
+_Outcome = tuple[asyncio.Future[Any], Any, BaseException | None]
+
+
 def _notify(job: _Job[Any], result: Any, error: BaseException | None) -> None:
     """Hand a result back to the job's event loop, which may be gone (its caller gave up)."""
     with contextlib.suppress(RuntimeError):
-        job.loop.call_soon_threadsafe(_settle, job.future, result, error)
+        job.loop.call_soon_threadsafe(_settle_all, [(job.future, result, error)])
 
 
-def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if future.done():  # cancelled by its caller, or already failed with its group
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
+def _notify_group(results: list[tuple[_Job[Any], Any, BaseException | None]]) -> None:
+    """Hand a group's results back with one wake-up per event loop, not one per job: each
+    wake-up is a write to the loop's self-pipe and a turn of the loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
+    for job, value, error in results:
+        by_loop.setdefault(job.loop, []).append((job.future, value, error))
+    for loop, outcomes in by_loop.items():
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_settle_all, outcomes)
+
+
+def _settle_all(outcomes: list[_Outcome]) -> None:
+    for future, result, error in outcomes:
+        if future.done():  # cancelled by its caller, or already failed with its group
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
 
 
 class Engine:
@@ -310,8 +325,7 @@ class Engine:
         self.stats.groups += 1
         self.stats.jobs += len(batch)
         self.stats.largest_group = max(self.stats.largest_group, len(batch))
-        for job, value, error in results:
-            _notify(job, value, error)
+        _notify_group(results)
 
     def _begin(self) -> Tx:
         """Open the group's transaction. A connection found dead here (database restarted,
