@@ -7,7 +7,7 @@ import os
 import pytest
 from storage_support import Backend, new_app, run
 
-from tidings.storage import StoreError
+from tidings.storage import StoreError, sqlstore
 from tidings.storage.keys import digest, parse_server_key, seal, unseal
 
 
@@ -152,3 +152,27 @@ def test_parse_server_key_forms() -> None:
     assert parse_server_key(base64.urlsafe_b64encode(raw).decode().rstrip("=")) == raw
     with pytest.raises(StoreError):
         parse_server_key("abcd")
+
+
+def test_a_revocation_by_another_process_is_seen_within_the_key_ttl(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signing keys are reused for SIGNING_KEY_TTL_SECONDS; a revocation made through another
+    store (another process) is seen once that time is up, and at once by the revoking store."""
+
+    async def go() -> None:
+        monkeypatch.setattr(sqlstore, "SIGNING_KEY_TTL_SECONDS", 3600.0)
+        async with await backend.open() as server, await backend.open() as admin:
+            creds = await new_app(server)
+            assert await server.signing_key(creds.api_key_public) is not None
+            assert await admin.signing_key(creds.api_key_public) is not None
+            assert await admin.revoke_key(creds.app_id, creds.api_key_public)
+            assert await admin.signing_key(creds.api_key_public) is None
+            # Within the TTL the other process still has the key it looked up.
+            assert await server.signing_key(creds.api_key_public) is not None
+            monkeypatch.setattr(sqlstore, "SIGNING_KEY_TTL_SECONDS", 0.0)
+            async with await backend.open() as fresh:
+                assert await fresh.signing_key(creds.api_key_public) is None
+                assert await fresh.signing_key(creds.api_key_public) is None
+
+    run(go())

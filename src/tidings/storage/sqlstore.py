@@ -6,6 +6,7 @@ the common subset (``ON CONFLICT ... DO UPDATE``, ``RETURNING``, ``?`` placehold
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -36,6 +37,11 @@ from tidings.storage.base import (
 from tidings.storage.engine import Engine, Row, Tx
 from tidings.storage.eventlog import EventLogMixin, now_ms
 from tidings.storage.migrations import Migration, apply_pending, current_version
+
+SIGNING_KEY_TTL_SECONDS = 5.0
+"""How long a looked-up signing key is reused before it is read again."""
+SIGNING_KEY_CACHE_SIZE = 10_000
+"""Keys kept at most (the cache is emptied when full; only keys that exist are kept)."""
 
 _PROJECT_COLUMNS = "id, name, settings, created_at"
 _APP_COLUMNS = "id, project_id, name, platform, created_at"
@@ -119,6 +125,7 @@ class SqlStore(EventLogMixin, Store):
         self._engine = engine
         self._server_key = server_key
         self._append_waiters = set()
+        self._signing_keys: dict[str, tuple[float, SigningKey]] = {}
 
     @property
     def engine(self) -> Engine:
@@ -267,6 +274,7 @@ class SqlStore(EventLogMixin, Store):
             _require_app(tx, app_id)
             return _new_key_pair(tx, server_key, app_id, at)
 
+        self._signing_keys.clear()
         return await self._engine.write(run)
 
     async def revoke_key(self, app_id: str, api_key_public: str) -> bool:
@@ -280,7 +288,10 @@ class SqlStore(EventLogMixin, Store):
             )
             return bool(cur.rowcount)
 
-        return await self._engine.write(run)
+        self._signing_keys.pop(api_key_public, None)
+        revoked = await self._engine.write(run)
+        self._signing_keys.pop(api_key_public, None)  # a lookup may have raced the write
+        return revoked
 
     async def list_keys(self, app_id: str) -> list[ApiKeyInfo]:
         rows = await self._engine.read(
@@ -295,6 +306,13 @@ class SqlStore(EventLogMixin, Store):
         ]
 
     async def signing_key(self, api_key_public: str) -> SigningKey | None:
+        # Every signed request needs its key: a lookup plus unsealing costs ~80 us of CPU, so
+        # known keys are kept for SIGNING_KEY_TTL_SECONDS. A revocation through this store
+        # takes effect at once; one made by another process within that time.
+        now = time.monotonic()
+        cached = self._signing_keys.get(api_key_public)
+        if cached is not None and cached[0] > now:
+            return cached[1]
         row = await self._engine.read(
             lambda tx: tx.one(
                 "SELECT k.app_id, a.project_id, k.sealed_secret FROM api_keys k"
@@ -303,9 +321,14 @@ class SqlStore(EventLogMixin, Store):
             )
         )
         if row is None:
+            self._signing_keys.pop(api_key_public, None)
             return None
         secret = keys.unseal(self._server_key, row[2], api_key_public)
-        return SigningKey(row[0], row[1], api_key_public, secret)
+        key = SigningKey(row[0], row[1], api_key_public, secret)
+        if len(self._signing_keys) >= SIGNING_KEY_CACHE_SIZE:
+            self._signing_keys.clear()
+        self._signing_keys[api_key_public] = (now + SIGNING_KEY_TTL_SECONDS, key)
+        return key
 
     async def rotate_write_key(self, app_id: str) -> str:
         at = now_ms()
