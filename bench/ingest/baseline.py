@@ -25,8 +25,10 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
-from tidings.storage.logbatch import pack
+from tidings.storage import logbatch
+from tidings.storage.engine import Tx
 from tidings.storage.migrations.sqlite import MIGRATIONS
+from tidings.storage.sqlite import SQLITE
 
 SECRET = b"baseline-secret"
 
@@ -77,8 +79,7 @@ def make_app(db_path: str) -> Any:
             device = doc["device"]
             user_id = (doc.get("user") or {}).get("userId")
             # The same log rows as the real store: the event ids in ``log_ids`` and one
-            # ``log_batches`` row holding the device block once and each event's own bytes,
-            # encoded by the store's own (pure) packer, so both write the same bytes.
+            # ``log_batches`` row holding the device block once and each event's own bytes.
             prefix = (
                 orjson.dumps(
                     {"source": "sdk", "appId": app_id, "device": device, "userId": user_id}
@@ -112,39 +113,17 @@ def make_app(db_path: str) -> Any:
                 ).fetchone()
                 conn.execute("COMMIT")
             else:
-                first_seq = conn.execute(
-                    "SELECT COALESCE(MAX(last_seq), 0) + 1 FROM log_batches"
-                ).fetchone()[0]
-                before = conn.total_changes
-                conn.executemany(
-                    "INSERT INTO log_ids (app_id, kind, item_id, first_seq) VALUES (?, ?, ?, ?)"
-                    " ON CONFLICT DO NOTHING",
-                    [(app_id, "event", item[0], first_seq) for item in items],
-                )
-                accepted = conn.total_changes - before
+                # The store's own log writers on this connection: the same SQL and bytes.
+                tx = Tx(conn, SQLITE)
+                first_seq = logbatch.last_seq(tx) + 1
+                ids = [item[0] for item in items]
+                fresh = logbatch.claim_ids(tx, app_id, "event", ids, first_seq)
+                accepted = len(fresh)
                 if accepted != len(items):  # keep only the ids this request stored
-                    fresh = {
-                        r[0]
-                        for r in conn.execute(
-                            "SELECT item_id FROM log_ids WHERE app_id = ? AND first_seq = ?",
-                            (app_id, first_seq),
-                        )
-                    }
                     items = [item for item in items if item[0] in fresh]
                 if items:
-                    meta, bodies, min_ts, max_ts = pack(items)
-                    conn.execute(
-                        "INSERT INTO log_batches (last_seq, app_id, kind, count, arrival_ms,"
-                        " min_ts, max_ts, items, bodies) VALUES (?, ?, 'event', ?, 0, ?, ?, ?, ?)",
-                        (
-                            first_seq + len(items) - 1,
-                            app_id,
-                            len(items),
-                            min_ts,
-                            max_ts,
-                            meta,
-                            bodies,
-                        ),
+                    logbatch.write_batch(
+                        tx, app_id, "event", items, first_seq=first_seq, arrival_ms=0
                     )
                 status = 200
                 out = orjson.dumps(

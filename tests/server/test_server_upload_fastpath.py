@@ -69,22 +69,15 @@ def test_the_shortcut_agrees_with_the_full_rules(item: dict[str, Any]) -> None:
 def test_valid_custom_events_are_stored_as_sent(
     event_id: str, name: str, ts: int, session_id: str | None, props: dict[str, Any]
 ) -> None:
-    item = {
+    stored_form = {
         "id": event_id,
         "name": name,
         "type": "custom",
         "timestamp": ts,
         "sessionId": session_id,
         "properties": props,
-        "ignored": 1,
     }
+    item = {**stored_form, "ignored": 1}
     stored = validate_event(item)
-    assert stored == {
-        "id": event_id,
-        "name": name,
-        "type": "custom",
-        "timestamp": ts,
-        "sessionId": session_id,
-        "properties": props,
-    }
+    assert stored == stored_form
     assert stored == _validate_event_fully(item)

@@ -193,6 +193,18 @@ def claim_ids(tx: Tx, app_id: str, kind: LogKind, ids: Sequence[str], first_seq:
     return fresh
 
 
+def _batch_rows(tx: Tx, sql: str, start: int, params: Sequence[Any]) -> Iterator[Row]:
+    """Batch rows from ``sql`` (which takes the position, ``params`` and a limit, in that
+    order), :data:`FETCH_BATCHES` per query, each query resuming after the last row seen."""
+    position = start
+    while True:
+        rows = tx.all(sql, (position, *params, FETCH_BATCHES))
+        yield from rows
+        if len(rows) < FETCH_BATCHES:
+            return
+        position = int(rows[-1][0])
+
+
 def read_forward(
     tx: Tx,
     after_seq: int,
@@ -208,43 +220,33 @@ def read_forward(
     records inside them. Batch rows are fetched a few at a time until the limit is reached.
     """
     out: list[LogRecord] = []
-    position = after_seq
-    while len(out) < limit:
-        rows = tx.all(
-            f"SELECT {BATCH_COLUMNS} FROM log_batches WHERE last_seq > ?{where}"
-            " ORDER BY last_seq LIMIT ?",
-            (position, *params, FETCH_BATCHES),
-        )
-        for row in rows:
-            for record in unpack(row, keep):
-                if record.seq > after_seq:
-                    out.append(record)
-                    if len(out) == limit:
-                        return out
-        if len(rows) < FETCH_BATCHES:
-            break
-        position = int(rows[-1][0])
+    if limit <= 0:
+        return out
+    sql = (
+        f"SELECT {BATCH_COLUMNS} FROM log_batches WHERE last_seq > ?{where}"
+        " ORDER BY last_seq LIMIT ?"
+    )
+    for row in _batch_rows(tx, sql, after_seq, params):
+        for record in unpack(row, keep):
+            if record.seq > after_seq:
+                out.append(record)
+                if len(out) == limit:
+                    return out
     return out
 
 
 def read_backward(tx: Tx, app_id: str, kind: LogKind, limit: int) -> list[LogRecord]:
     """The newest ``limit`` records of one app and kind, newest first."""
     out: list[LogRecord] = []
-    position: int | None = None
-    while len(out) < limit:
-        bound = "" if position is None else " AND last_seq < ?"
-        params: tuple[Any, ...] = (app_id, kind) if position is None else (app_id, kind, position)
-        rows = tx.all(
-            f"SELECT {BATCH_COLUMNS} FROM log_batches WHERE app_id = ? AND kind = ?{bound}"
-            " ORDER BY last_seq DESC LIMIT ?",
-            (*params, FETCH_BATCHES),
-        )
-        for row in rows:
-            for record in reversed(list(unpack(row))):
-                out.append(record)
-                if len(out) == limit:
-                    return out
-        if len(rows) < FETCH_BATCHES:
-            break
-        position = int(rows[-1][0])
+    if limit <= 0:
+        return out
+    sql = (
+        f"SELECT {BATCH_COLUMNS} FROM log_batches WHERE last_seq < ? AND app_id = ?"
+        " AND kind = ? ORDER BY last_seq DESC LIMIT ?"
+    )
+    for row in _batch_rows(tx, sql, 2**63 - 1, (app_id, kind)):
+        for record in reversed(list(unpack(row))):
+            out.append(record)
+            if len(out) == limit:
+                return out
     return out
