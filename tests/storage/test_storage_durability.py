@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -91,3 +92,27 @@ def test_nothing_acknowledged_is_lost(backend: Backend, mode: str) -> None:
             assert set(per_batch.values()) == {50}
 
     run(check())
+
+
+def test_sqlite_wal_is_copied_back_by_the_background_checkpointer(tmp_path: Path) -> None:
+    """Commits far below the writer's own checkpoint threshold still reach the database file:
+    the background checkpointer copies them, so the writer never stops to do it."""
+    path = tmp_path / "tidings.db"
+    backend = Backend("sqlite", f"sqlite:///{path}", path=path)
+
+    async def go() -> None:
+        async with await backend.open() as store:
+            app = await new_app(store)
+            size_before = path.stat().st_size
+            filler = {"note": "x" * 2000}
+            for n in range(40):
+                batch = [event(f"e{n}-{i}", properties=filler) for i in range(25)]
+                await store.ingest(app.app_id, batch, arrival_ms=T0)
+            wal = Path(f"{path}-wal")
+            assert wal.stat().st_size > 1_000_000  # ~2 MB went through the WAL
+            deadline = asyncio.get_running_loop().time() + 10
+            while path.stat().st_size < size_before + 1_000_000:
+                assert asyncio.get_running_loop().time() < deadline, "no checkpoint happened"
+                await asyncio.sleep(0.02)
+
+    run(go())

@@ -159,9 +159,11 @@ class Engine:
         max_group: int = 256,
         read_threads: int = 4,
         name: str = "tidings-store",
+        after_commit: Callable[[], None] | None = None,
     ) -> None:
         self.dialect = dialect
         self.stats = WriteStats()
+        self._after_commit = after_commit
         self._connect_writer = connect_writer
         self._connect_reader = connect_reader
         self._max_group = max(1, max_group)
@@ -326,6 +328,8 @@ class Engine:
         self.stats.jobs += len(batch)
         self.stats.largest_group = max(self.stats.largest_group, len(batch))
         _notify_group(results)
+        if self._after_commit is not None:
+            self._after_commit()
 
     def _begin(self) -> Tx:
         """Open the group's transaction. A connection found dead here (database restarted,
