@@ -34,8 +34,8 @@ SECRET = b"baseline-secret"
 
 
 def _schema() -> list[str]:
-    """The store's own DDL for the two tables the ingest path writes, indexes included."""
-    tables = ("request_responses", "log_ids", "log_batches")
+    """The store's own DDL for the tables the ingest path writes, indexes included."""
+    tables = ("request_responses", "log_apps", "log_ids", "log_batches")
     return [
         stmt
         for _version, _name, statements in MIGRATIONS
