@@ -484,8 +484,10 @@ class Tidings(Recorder):
 
     def _before_fork(self) -> None:
         self._lock.acquire()
+        self._store.side_lock.acquire()
 
     def _after_fork_parent(self) -> None:
+        self._store.side_lock.release()
         self._lock.release()
 
     def _after_fork_child(self) -> None:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -109,6 +110,10 @@ class Store:
         self.synchronous = synchronous
         self._db = self._open()
         self._checkpointer: sqlite3.Connection | None = None
+        self.side_lock = threading.Lock()
+        """Held while the worker uses its own connection. A fork waits for it (with the client's
+        lock): a thread inside SQLite at the instant of ``fork()`` can leave SQLite's process-wide
+        mutex held in the child, which would then hang on its first open."""
         self.commits = 0
         self.inflight_max_seq = 0
         # The journal stands in for the commit only where a commit is a write to the OS anyway;
@@ -218,6 +223,7 @@ class Store:
 
     def reopen(self) -> None:
         """Open fresh connections (a forked child must not use its parent's)."""
+        self.side_lock = threading.Lock()
         self._db = self._open()
         self._checkpointer = None
         # The parent's journal and its staged rows stay the parent's: it moves them itself.
@@ -242,7 +248,8 @@ class Store:
 
     def checkpoint(self) -> None:
         """Fold the write-ahead log into the database without blocking writers (worker only)."""
-        self._side().execute("PRAGMA wal_checkpoint(PASSIVE)")
+        with self.side_lock:
+            self._side().execute("PRAGMA wal_checkpoint(PASSIVE)")
         self.commits = 0
 
     def close(self) -> None:
@@ -251,9 +258,10 @@ class Store:
             self._journal.remove()  # then its mark, which the next open also cleans up
             self._db.execute("DELETE FROM kv WHERE key = ?", (f"journal:{self._journal.name}",))
             self._journal = None
-        if self._checkpointer is not None:
-            self._checkpointer.close()
-            self._checkpointer = None
+        with self.side_lock:
+            if self._checkpointer is not None:
+                self._checkpointer.close()
+                self._checkpointer = None
         with contextlib.suppress(sqlite3.OperationalError):  # busy: a later open checkpoints
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._db.close()
@@ -390,18 +398,19 @@ class Store:
         Read on the worker's connection; callable without the client's lock (only the worker
         moves the watermark).
         """
-        db = self._side()
-        if upto is not None:
-            cur = db.execute(
-                "SELECT seq, kind, body FROM outbox WHERE seq > ? AND seq <= ? ORDER BY seq",
-                (self.sent_upto, upto),
-            )
-        else:
-            cur = db.execute(
-                "SELECT seq, kind, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
-                (self.sent_upto, limit),
-            )
-        return [(int(s), int(k), bytes(b)) for s, k, b in cur]
+        with self.side_lock:
+            db = self._side()
+            if upto is not None:
+                cur = db.execute(
+                    "SELECT seq, kind, body FROM outbox WHERE seq > ? AND seq <= ? ORDER BY seq",
+                    (self.sent_upto, upto),
+                )
+            else:
+                cur = db.execute(
+                    "SELECT seq, kind, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+                    (self.sent_upto, limit),
+                )
+            return [(int(s), int(k), bytes(b)) for s, k, b in cur]
 
     def newest_pending_seq(self) -> int | None:
         self.settle()
@@ -490,14 +499,20 @@ class Store:
 
     def sessions_of_pending(self, upto: int) -> list[dict[str, Any]]:
         """The sessions the pending rows up to ``upto`` belong to (worker's connection)."""
-        cur = self._side().execute(
-            "SELECT id, counter, type, started_at, ended_at FROM sessions WHERE id IN"
-            " (SELECT DISTINCT session FROM outbox WHERE seq > ? AND seq <= ?) ORDER BY counter",
-            (self.sent_upto, upto),
-        )
+        with self.side_lock:
+            rows = (
+                self._side()
+                .execute(
+                    "SELECT id, counter, type, started_at, ended_at FROM sessions WHERE id IN"
+                    " (SELECT DISTINCT session FROM outbox WHERE seq > ? AND seq <= ?)"
+                    " ORDER BY counter",
+                    (self.sent_upto, upto),
+                )
+                .fetchall()
+            )
         return [
             {"id": r[0], "counter": r[1], "type": r[2], "startedAt": r[3], "endedAt": r[4]}
-            for r in cur
+            for r in rows
         ]
 
     def recent_events(self, limit: int) -> list[bytes]:
