@@ -3,8 +3,9 @@
     .venv/bin/python bench/amplitude/run.py [--messages N]
 
 Prints messages/s for: resolving the default Log Event V2 mapping (compiled once, versus compiled
-for every message), building a whole ``/2/httpapi`` request with and without user-agent parsing,
-Log Purchase with three products, and trigger evaluation. Messages are built before timing.
+for every message, and as the generated function subscriptions run), building a whole
+``/2/httpapi`` request with and without user-agent parsing, Log Purchase with three products, and
+trigger evaluation. Messages are built before timing.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from tidings.core.mapping import CompiledFields, parse_trigger
 from tidings.destinations.amplitude import Settings, Subscription
+from tidings.destinations.amplitude.generated import generated_fields
 from tidings.destinations.amplitude.schema import LOG_EVENT_V2_FIELDS
 
 UA = (
@@ -74,6 +76,7 @@ def main() -> None:
     settings = Settings(api_key="k")
     compiled = CompiledFields(LOG_EVENT_V2_FIELDS)
     once = rate("mapping, compiled once", compiled.apply, batch)
+    generated = rate("mapping, generated function", generated_fields(compiled), batch)
     each = rate(
         "mapping, compiled per message",
         lambda m: CompiledFields(LOG_EVENT_V2_FIELDS).apply(m),
@@ -96,6 +99,7 @@ def main() -> None:
     trigger = parse_trigger('type = "track" and event != "Order Completed" or exists(properties.x)')
     rate("trigger evaluation", trigger, batch)
     print(f"\ncompiled-once / compiled-per-message: {once / each:.1f}x")
+    print(f"generated / compiled-once:            {generated / once:.1f}x")
     print(f"request without / with UA parsing:    {bare / full:.2f}x")
 
 

@@ -44,7 +44,7 @@ class Field:
 class CompiledFields:
     """A mapping merged over field defaults and compiled; ``apply(message)`` gives typed values."""
 
-    __slots__ = ("_parts",)
+    __slots__ = ("_parts", "specs")
 
     def __init__(self, fields: tuple[Field, ...], mapping: Mapping[str, Any] | None = None) -> None:
         if mapping is not None and not isinstance(mapping, Mapping):
@@ -53,15 +53,21 @@ class CompiledFields:
         # one mapping can then be reused across actions (``library2`` means nothing to identify).
         overrides = dict(mapping or {})
         parts: list[tuple[str, Resolver, frozenset[type], Field]] = []
+        specs: list[tuple[Field, Any, frozenset[type]]] = []
         for f in fields:
             spec = overrides.get(f.name, f.default)
             if spec is UNDEFINED:
                 if f.required:  # never resolves: every message is refused, naming the field
                     parts.append((f.name, _undefined, frozenset(), f))
+                    specs.append((f, UNDEFINED, frozenset()))
                 continue  # nothing to resolve, nothing to emit
             resolver = compile_mapping(spec, f"mapping.{f.name}")
             parts.append((f.name, resolver, _kept_as_is(f), f))
+            specs.append((f, spec, _kept_as_is(f)))
         self._parts = tuple(parts)
+        self.specs: tuple[tuple[Field, Any, frozenset[type]], ...] = tuple(specs)
+        """Per resolved field: the field, its mapping and the classes kept without coercion
+        (what :func:`~tidings.core.mapping.codegen.fields_source` generates code from)."""
 
     def apply(self, message: Any) -> dict[str, Any]:
         """Resolve every field against ``message``; undefined fields are left out."""

@@ -13,6 +13,7 @@ from tidings.core.mapping.paths import UNDEFINED, compile_getter
 from tidings.core.mapping.triggers import AllOf, AnyOf, Compare, Exists
 from tidings.destinations.amplitude import schema
 from tidings.destinations.amplitude.events import build_log_event, build_log_purchase
+from tidings.destinations.amplitude.generated import FieldsFunction, generated_fields
 from tidings.destinations.amplitude.settings import Settings
 from tidings.destinations.amplitude.users import (
     build_group_identify,
@@ -128,6 +129,7 @@ class Subscription:
     _action: Action = field(init=False, repr=False)
     _trigger: Trigger = field(init=False, repr=False)
     _fields: CompiledFields = field(init=False, repr=False)
+    _apply: FieldsFunction = field(init=False, repr=False)
     _match: Callable[[Mapping[str, Any]], bool] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -137,6 +139,7 @@ class Subscription:
         try:
             self._trigger = parse_trigger(self.trigger or self._action.default_trigger)
             self._fields = CompiledFields(self._action.fields, self.mapping)
+            self._apply = generated_fields(self._fields, f"mapping {self.name}")
             self._match = _matcher(self._trigger)
         except InvalidConfig:
             raise
@@ -171,8 +174,7 @@ class Subscription:
         self, message: Mapping[str, Any], settings: Settings, now_ms: int | None = None
     ) -> list[Request]:
         """The requests for one message (whether or not the trigger matches it)."""
-        payload = self._fields.apply(message)
-        return self._action.build(payload, settings, now_ms)
+        return self._action.build(self._apply(message), settings, now_ms)
 
 
 def _trigger_paths(trigger: Any) -> set[tuple[str, ...]] | None:
