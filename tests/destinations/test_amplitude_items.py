@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given, settings
+import orjson
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tidings.core.mapping import parse_trigger
@@ -15,6 +16,8 @@ from tidings.destinations.amplitude.items import (
     message_from_payload,
     order_key,
     order_key_of_bytes,
+    reference_sdk_message,
+    sdk_message,
 )
 from tidings.destinations.request import Request
 
@@ -99,3 +102,69 @@ def test_sdk_payloads_become_track_messages_and_decisions_export_nothing() -> No
     assert message_from_payload("decision", payload) is None
     segment = {"source": "segment", "message": {"type": "identify", "userId": "u-1"}}
     assert message_from_payload("event", segment) == {"type": "identify", "userId": "u-1"}
+
+
+_TEXTS = st.one_of(st.none(), st.sampled_from(["", "ios", "Android", "web", "x-1"]), scalars)
+_SDK_PAYLOADS = st.fixed_dictionaries(
+    {},
+    optional={
+        "appId": _TEXTS,
+        "userId": _TEXTS,
+        "customProperties": st.one_of(scalars, st.dictionaries(st.sampled_from(["p"]), scalars)),
+        "device": st.one_of(
+            scalars,
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    k: _TEXTS
+                    for k in (
+                        "deviceId",
+                        "platform",
+                        "osVersion",
+                        "appVersion",
+                        "model",
+                        "manufacturer",
+                        "locale",
+                        "timezone",
+                        "country",
+                    )
+                },
+            ),
+        ),
+        "session": st.one_of(
+            scalars,
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "startedAt": st.one_of(scalars, st.integers()),
+                    "counter": st.one_of(st.integers(0, 3), scalars),
+                },
+            ),
+        ),
+        "event": st.one_of(
+            scalars,
+            st.fixed_dictionaries(
+                {"timestamp": st.integers(0, 2**41)},
+                optional={
+                    "id": _TEXTS,
+                    "name": _TEXTS,
+                    "sessionId": _TEXTS,
+                    "properties": st.one_of(scalars, st.dictionaries(st.just("a"), scalars)),
+                },
+            ),
+        ),
+    },
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_SDK_PAYLOADS, _TEXTS, _TEXTS)
+@example({"event": {"timestamp": 5}, "session": {"counter": 1}}, None, None)
+@example({"event": {"timestamp": 5, "sessionId": "s"}, "device": {"platform": "MacOS"}}, "d", 1)
+def test_the_one_pass_sdk_message_equals_the_reference(
+    payload: dict[str, Any], device_id: Any, user_id: Any
+) -> None:
+    """Same message, key order included, as through ``EventRecord`` and ``to_segment_message``."""
+    fast = sdk_message(payload, device_id=device_id, user_id=user_id)
+    reference = reference_sdk_message(payload, device_id=device_id, user_id=user_id)
+    assert orjson.dumps(fast) == orjson.dumps(reference)

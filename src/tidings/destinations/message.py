@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from tidings.core.events import EventRecord
@@ -19,7 +20,7 @@ LIBRARY_NAME = "tidings-python"
 
 _EPOCH = datetime(1970, 1, 1)  # naive: UTC by construction
 
-_OS_NAMES = {"ios": "iOS", "android": "Android", "macos": "Mac OS", "windows": "Windows"}
+OS_NAMES = {"ios": "iOS", "android": "Android", "macos": "Mac OS", "windows": "Windows"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +47,19 @@ _NO_CONTEXT = MessageContext()
 
 def iso_ms(epoch_ms: int) -> str:
     """``2021-08-17T15:21:15.449Z`` for an epoch-ms timestamp."""
-    # Adding a timedelta to a naive epoch and ``isoformat`` is about twice as fast as
-    # ``fromtimestamp`` + ``strftime``, and exact (no float division).
-    return (_EPOCH + timedelta(milliseconds=epoch_ms)).isoformat(timespec="milliseconds") + "Z"
+    # The date part is formatted once per day (events of a batch share a few days) and the
+    # time of day with integer arithmetic: exact, and a third of a datetime's cost.
+    days, rest = divmod(epoch_ms, 86_400_000)
+    seconds, millis = divmod(rest, 1000)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    return f"{_iso_day(days)}T{hour:02d}:{minute:02d}:{second:02d}.{millis:03d}Z"
+
+
+@lru_cache(maxsize=1024)
+def _iso_day(days: int) -> str:
+    """``2021-08-17`` for a day number since the epoch (``OverflowError`` out of range)."""
+    return (_EPOCH + timedelta(days=days)).date().isoformat()
 
 
 def _put(obj: dict[str, Any], key: str, value: Any) -> None:
@@ -65,7 +76,7 @@ def to_segment_message(
     # delivered event, and the key order is the same either way.
     ctx = ctx or _NO_CONTEXT
     platform = device.platform
-    os_name = ctx.os_name or (_OS_NAMES.get(platform.lower(), platform) if platform else None)
+    os_name = ctx.os_name or (OS_NAMES.get(platform.lower(), platform) if platform else None)
     session: dict[str, Any] = {}
     _put(session, "id", event.session_id)
     _put(session, "startedAt", ctx.session_started_at)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 _IOS = re.compile("ios", re.IGNORECASE)
@@ -31,6 +32,9 @@ def to_epoch_ms(value: Any) -> int | None:
         return None
     if text.isdigit() or (text[0] == "-" and text[1:].isdigit()):
         return int(text)
+    fast = _utc_millis(text)
+    if fast is not None:
+        return fast
     try:
         if len(text) == 10 and text[4] == "-" and text[7] == "-":
             day = date.fromisoformat(text)
@@ -45,6 +49,43 @@ def to_epoch_ms(value: Any) -> int | None:
     return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
 
 
+_DIGITS = frozenset("0123456789")
+
+
+@lru_cache(maxsize=1024)
+def _day_ms(day: str) -> int | None:
+    """Epoch ms of a ``YYYY-MM-DD`` UTC midnight (``None`` for an invalid date)."""
+    try:
+        moment = date.fromisoformat(day)
+    except ValueError:
+        return None
+    return (moment - date(1970, 1, 1)).days * 86_400_000
+
+
+def _utc_millis(text: str) -> int | None:
+    """``2021-08-17T15:21:15.449Z`` (what every SDK message carries) without a datetime; any
+    other shape, or an out-of-range field, is ``None`` and takes the general parser."""
+    if (
+        len(text) != 24
+        or text[10] != "T"
+        or text[13] != ":"
+        or text[16] != ":"
+        or text[19] != "."
+        or text[23] not in "Zz"
+    ):
+        return None
+    clock = text[11:13] + text[14:16] + text[17:19] + text[20:23]
+    if not _DIGITS.issuperset(clock):
+        return None
+    hours, minutes, seconds = int(clock[0:2]), int(clock[2:4]), int(clock[4:6])
+    if hours > 23 or minutes > 59 or seconds > 59:
+        return None
+    day = _day_ms(text[:10])
+    if day is None:
+        return None
+    return day + ((hours * 60 + minutes) * 60 + seconds) * 1000 + int(clock[6:9])
+
+
 def session_ms(value: Any) -> int | float | None:
     """Amplitude ``session_id``: digit strings become ints, numbers stay, dates become ms."""
     if not value:
@@ -54,6 +95,7 @@ def session_ms(value: Any) -> int | float | None:
     return to_epoch_ms(value)
 
 
+@lru_cache(maxsize=256)
 def platform_casing(platform: str) -> str:
     """``ios`` becomes ``iOS`` and ``android`` ``Android`` (first occurrence, any case)."""
     return _ANDROID.sub("Android", _IOS.sub("iOS", platform, count=1), count=1)

@@ -90,10 +90,13 @@ def base_event(p: dict[str, Any], *, v2: bool) -> dict[str, Any]:
     return event
 
 
+_V2_OPERATIONS = (("setOnce", "$setOnce"), ("setAlways", "$set"), ("add", "$add"))
+
+
 def _v2_operations(event: dict[str, Any], p: dict[str, Any]) -> None:
-    for name, op in (("setOnce", "$setOnce"), ("setAlways", "$set"), ("add", "$add")):
+    for name, op in _V2_OPERATIONS:
         values = p.get(name)
-        if isinstance(values, dict) and any(v != "" for v in values.values()):
+        if values and isinstance(values, dict) and any(v != "" for v in values.values()):
             props = dict(event.get("user_properties") or {})
             props[op] = values
             event["user_properties"] = props

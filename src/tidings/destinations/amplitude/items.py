@@ -22,7 +22,13 @@ import orjson
 from tidings.core.events import EventRecord
 from tidings.core.profile import DeviceProfile
 from tidings.destinations.amplitude.delivery import Pending
-from tidings.destinations.message import MessageContext, to_segment_message
+from tidings.destinations.message import (
+    LIBRARY_NAME,
+    OS_NAMES,
+    MessageContext,
+    iso_ms,
+    to_segment_message,
+)
 from tidings.destinations.request import Request
 
 
@@ -39,6 +45,10 @@ def _int(value: object) -> int | None:
     return value if type(value) is int else None
 
 
+_EMPTY: Mapping[str, Any] = {}
+_LIBRARY_VERSION = MessageContext().library_version
+
+
 def message_from_payload(
     kind: str,
     payload: Mapping[str, Any],
@@ -53,6 +63,92 @@ def message_from_payload(
     if payload.get("source") == "segment":
         message = payload.get("message")
         return dict(message) if _is_map(message) else None
+    return sdk_message(payload, device_id=device_id, user_id=user_id)
+
+
+def sdk_message(
+    payload: Mapping[str, Any], *, device_id: str | None = None, user_id: str | None = None
+) -> dict[str, Any] | None:
+    """:func:`~tidings.destinations.message.to_segment_message` of an SDK payload, built in one
+    pass (no intermediate records).
+
+    This runs once per delivered event, so it reads the payload straight into the message;
+    :func:`reference_sdk_message` is the same through ``EventRecord``/``DeviceProfile`` and
+    tests hold the two to the same output.
+    """
+    event = payload.get("event")
+    if not _is_map(event):
+        return None
+    device = payload.get("device")
+    dev: Mapping[str, Any] = device if _is_map(device) else _EMPTY
+    session = payload.get("session")
+    sess: Mapping[str, Any] = session if _is_map(session) else _EMPTY
+    props = event.get("properties")
+    event_id = str(event.get("id") or "")
+    name = str(event.get("name") or "")
+    timestamp = int(event.get("timestamp") or 0)
+    anonymous = _text(dev.get("deviceId")) or device_id or ""
+    platform = _text(dev.get("platform"))
+    custom = payload.get("customProperties")
+    uid = _text(payload.get("userId", user_id))
+    msg_session: dict[str, Any] = {}
+    session_id = _text(event.get("sessionId"))
+    if session_id is not None:
+        msg_session["id"] = session_id
+    started = _int(sess.get("startedAt"))
+    if started is not None:
+        msg_session["startedAt"] = started
+    counter = _int(sess.get("counter"))
+    if counter is not None and msg_session:
+        msg_session["counter"] = counter
+    msg_device: dict[str, Any] = {"id": anonymous}
+    if platform is not None:
+        msg_device["type"] = platform
+    model = _text(dev.get("model"))
+    if model is not None:
+        msg_device["model"] = model
+    manufacturer = _text(dev.get("manufacturer"))
+    if manufacturer is not None:
+        msg_device["manufacturer"] = manufacturer
+    context: dict[str, Any] = {"device": msg_device}
+    msg_os: dict[str, Any] = {}
+    if platform is not None:
+        msg_os["name"] = OS_NAMES.get(platform.lower(), platform)
+    os_version = _text(dev.get("osVersion"))
+    if os_version is not None:
+        msg_os["version"] = os_version
+    if msg_os:
+        context["os"] = msg_os
+    app_version = _text(dev.get("appVersion"))
+    if app_version is not None:
+        context["app"] = {"version": app_version}
+    locale = _text(dev.get("locale"))
+    if locale is not None:
+        context["locale"] = locale
+    timezone = _text(dev.get("timezone"))
+    if timezone is not None:
+        context["timezone"] = timezone
+    context["library"] = {"name": LIBRARY_NAME, "version": _LIBRARY_VERSION}
+    if msg_session:
+        context["session"] = msg_session
+    return {
+        "type": "track",
+        "event": name,
+        "messageId": event_id,
+        "anonymousId": anonymous,
+        "userId": uid,
+        "properties": dict(props) if _is_map(props) else {},
+        "traits": dict(custom) if _is_map(custom) else {},
+        "timestamp": iso_ms(timestamp),
+        "context": context,
+        "integrations": {},
+    }
+
+
+def reference_sdk_message(
+    payload: Mapping[str, Any], *, device_id: str | None = None, user_id: str | None = None
+) -> dict[str, Any] | None:
+    """:func:`sdk_message` the long way, through the SDK's own records (the reference)."""
     event = payload.get("event")
     if not _is_map(event):
         return None

@@ -45,9 +45,11 @@ class RateLimiter:
     def admit(self, ids: tuple[str | None, ...], now_ms: int) -> int:
         """0 when admitted (counted for every id); otherwise the ms until every id has room."""
         windows = [self._window(k, now_ms) for k in ids if k]
-        full = [w for w in windows if len(w) >= self.per_second]
-        if full:
-            return max(max(1, w[0] + WINDOW_MS - now_ms) for w in full)
+        limit = self.per_second
+        for window in windows:
+            if len(window) >= limit:
+                full = [w for w in windows if len(w) >= limit]
+                return max(max(1, w[0] + WINDOW_MS - now_ms) for w in full)
         for window in windows:
             window.append(now_ms)
         return 0

@@ -110,11 +110,19 @@ class AmplitudeSender:
         held: dict[str, int] = {}
         admitted: list[Pending] = []
         deferred: list[Outcome] = []
+        admit = limiter.admit
         for item in group:
-            ids = tuple(i for i in item.ids() if i)
-            wait = max((held[i] for i in ids if i in held), default=0)
+            user, device = item.ids()
+            ids: tuple[str, ...]
+            if user and device:
+                ids = (user, device)
+            elif user or device:
+                ids = (user or device or "",)
+            else:
+                ids = ()
+            wait = max((held[i] for i in ids if i in held), default=0) if held else 0
             if not wait:
-                wait = limiter.admit(ids, now)
+                wait = admit(ids, now)
             if wait:
                 for i in ids:
                     held[i] = max(held.get(i, 0), wait)
