@@ -20,9 +20,11 @@ from storage_support import Backend, run
 from tidings.destinations.amplitude import BatchPolicy
 from tidings.pipeline import PipelineRunner
 from tidings.pipeline.amplitude import (
+    DirectOptions,
     InstanceSender,
     SenderOptions,
     amplitude_service,
+    consumers_provider,
     instance_consumers,
     replay,
 )
@@ -43,7 +45,7 @@ def _runner(store: Store, options: SenderOptions = FAST) -> PipelineRunner:
     runner = PipelineRunner(
         store,
         consumers=[],
-        providers=[instance_consumers],
+        providers=[consumers_provider(options.direct)],
         services={"amplitude": amplitude_service(options)},
         idle_seconds=0.05,
         refresh_seconds=0.1,
@@ -232,7 +234,11 @@ def test_a_restart_mid_delivery_resumes_without_loss(backend: Backend, amp: Stan
         store = await backend.open()
         app_id = await make_app(store)
         await amplitude_instance(store, app_id, amp.url)
-        slow = SenderOptions(batch=BatchPolicy(20, max_wait_ms=0), poll_seconds=0.05)
+        slow = SenderOptions(
+            batch=BatchPolicy(20, max_wait_ms=0),
+            poll_seconds=0.05,
+            direct=DirectOptions(min_events=10**9),  # the outbox sender is stopped mid-way
+        )
         amp.fail_next(*[Fault(delay_s=0.1) for _ in range(4)])  # slow answers, then fast
         runner = _runner(store, slow)
         await runner.start()

@@ -55,7 +55,11 @@ def worker(
         ),
     ] = 15_000,
     batch_size: Annotated[
-        int, typer.Option("--batch-size", help="Amplitude: send when this many events are due.")
+        int,
+        typer.Option(
+            "--batch-size",
+            help="Amplitude: events per request; the outbox sends when this many are due.",
+        ),
     ] = 1000,
     batch_wait_ms: Annotated[
         int, typer.Option("--batch-wait-ms", help="Amplitude: or when the oldest waited this long.")
@@ -64,7 +68,7 @@ def worker(
 ) -> None:
     """Run event-log consumers and destination senders until interrupted."""
     from tidings.destinations.amplitude import BatchPolicy
-    from tidings.pipeline.amplitude import SenderOptions, configure_sender
+    from tidings.pipeline.amplitude import DirectOptions, SenderOptions, configure_sender
 
     if batch_size < 1 or batch_wait_ms < 0:
         raise typer.BadParameter("must be positive", param_hint="--batch-size/--batch-wait-ms")
@@ -72,6 +76,7 @@ def worker(
         SenderOptions(
             batch=BatchPolicy(batch_size, batch_wait_ms),
             max_request_events=min(batch_size, 1000),
+            direct=DirectOptions(chunk_events=min(batch_size, 500)),
         )
     )
     logging.basicConfig(

@@ -1,19 +1,19 @@
-"""Amplitude delivery on the pipeline: log → outbox consumer, outbox → Amplitude sender, replay.
+"""Amplitude delivery on the pipeline: the log consumer, the outbox sender, replay.
 
-**Consumer** ``destination:{id}`` (one per enabled instance): each event-log record of the
-instance's apps becomes its canonical message, ``Destination.work`` turns it into items, and
-the items (plus mapping failures, as dead letters) are written to the outbox in one transaction
-before the cursor moves. Redelivered batches enqueue nothing twice (``item_key`` is unique).
+**Consumer** ``destination:{id}`` (one per enabled instance, :mod:`.amplitude_log`): maps each
+log batch and sends it straight to Amplitude, writing to the outbox only what has to wait
+(retries, devices with rows already waiting, a paused instance, small batches), all committed
+before the cursor moves (:mod:`.amplitude_direct` says why that is durable).
 
 **Sender** (service ``amplitude``): per active instance, one process at a time (lease
-``sender:{id}``) takes due rows in enqueue order (per-device order kept by the outbox query),
-batches them when enough are due or the oldest is old enough (:class:`BatchPolicy`), sends them
-with :class:`AmplitudeSender` (limiter, 400/413/429/5xx handling) on a worker thread, and
-settles every row's outcome in one transaction. ``paused`` outcomes leave the rows where they
-are and flag the instance.
+``sender:{id}``) takes due outbox rows in enqueue order (per-device order kept by the outbox
+query), batches them when enough are due or the oldest is old enough (:class:`BatchPolicy`),
+sends them with :class:`AmplitudeSender` (limiter, 400/413/429/5xx handling) on a worker
+thread, and settles every row's outcome in one transaction. ``paused`` outcomes leave the rows
+where they are and flag the instance.
 
-**Replay** of a time range re-reads the log into the outbox through the same path; Amplitude
-deduplicates by ``insert_id`` (the event id), so replaying delivered events never counts twice.
+**Replay** of a time range (:mod:`.amplitude_replay`) re-reads the log into the outbox;
+Amplitude deduplicates by ``insert_id`` (the event id), so replaying never counts twice.
 """
 
 from __future__ import annotations
@@ -22,188 +22,77 @@ import asyncio
 import contextlib
 import logging
 import time
-import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
-from tidings.core.errors import InvalidInput
-from tidings.core.timeparse import parse_instant
-from tidings.destinations.amplitude import (
-    AmplitudeSender,
-    BatchPolicy,
-    Currents,
-    Destination,
-    Pending,
-)
+from tidings.destinations.amplitude import AmplitudeSender, BatchPolicy, Pending
 from tidings.destinations.amplitude.delivery import DEFAULT_MAX_AGE_MS, Outcome
-from tidings.destinations.amplitude.items import (
-    decode_item,
-    encode_item,
-    message_from_payload,
-    order_key,
+from tidings.destinations.amplitude.items import decode_item
+from tidings.pipeline.amplitude_direct import DirectOptions, dead_request
+from tidings.pipeline.amplitude_log import (
+    built_destination,
+    consumers_provider,
+    enqueue_records,
+    instance_consumers,
+    map_records,
+    sql_store,
+    wake,
+    wake_event,
+    work_for_records,
 )
-from tidings.pipeline.base import Consumer, ServiceContext, register_provider, register_service
+from tidings.pipeline.amplitude_replay import (
+    REPLAYS,
+    ReplayProgress,
+    parse_time_bound,
+    replay,
+    run_pending_replays,
+)
+from tidings.pipeline.base import ServiceContext, register_provider, register_service
 from tidings.pipeline.instances import (
     Instance,
-    cursor_name,
     get_instance,
     list_instances,
     sender_lease,
     set_paused,
 )
-from tidings.storage import LogRecord, NotFoundError, Store
+from tidings.storage import NotFoundError, Store
 from tidings.storage.leases import acquire_lease, release_lease
 from tidings.storage.outbox import (
     DeadLetterIn,
-    OutboxItem,
     OutboxRow,
     Settle,
     due,
-    enqueue,
     next_due_ms,
     settle,
 )
-from tidings.storage.sqlstore import SqlStore
+
+__all__ = [
+    "REPLAYS",
+    "DirectOptions",
+    "InstanceSender",
+    "ReplayProgress",
+    "SenderOptions",
+    "amplitude_service",
+    "built_destination",
+    "configure_sender",
+    "consumers_provider",
+    "enqueue_records",
+    "instance_consumers",
+    "map_records",
+    "parse_time_bound",
+    "replay",
+    "run_pending_replays",
+    "sql_store",
+    "wake",
+    "work_for_records",
+]
 
 _log = logging.getLogger("tidings.pipeline.amplitude")
-
-_WAKE: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Event]] = (
-    weakref.WeakKeyDictionary()
-)
-"""Per event loop (events bind to the loop that first waits on them), per instance."""
 
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def _wake(instance_id: str) -> asyncio.Event:
-    events = _WAKE.setdefault(asyncio.get_running_loop(), {})
-    event = events.get(instance_id)
-    if event is None:
-        event = events[instance_id] = asyncio.Event()
-    return event
-
-
-def wake(instance_id: str) -> None:
-    """Tell this process's sender of ``instance_id`` that rows were enqueued (others poll)."""
-    _wake(instance_id).set()
-
-
-def sql_store(store: Store) -> SqlStore:
-    if not isinstance(store, SqlStore):
-        raise TypeError("Amplitude delivery needs a SQL store")
-    return store
-
-
-# ------------------------------------------------------------------------------ log → outbox
-
-
-def _currents_items(currents: Currents, message: dict[str, Any], at: int) -> list[Pending]:
-    key = str(message.get("messageId") or "")
-    return [
-        Pending(f"{key}/currents/{n}", at, event=event)
-        for n, event in enumerate(currents.events(message))
-    ]
-
-
-def work_for_records(
-    instance: Instance,
-    records: Sequence[LogRecord],
-    at_ms: int,
-    destination: Destination | Currents | None = None,
-) -> tuple[list[OutboxItem], list[DeadLetterIn]]:
-    """Outbox items and mapping-time dead letters for log records (pure, for tests and replay).
-
-    ``destination``: ``instance.build()`` made earlier (parsing subscriptions is not free).
-    """
-    if destination is None:
-        destination = instance.build()
-    apps = set(instance.app_ids)
-    items: list[OutboxItem] = []
-    dead: list[DeadLetterIn] = []
-    for record in records:
-        if record.app_id not in apps or record.kind != "event":
-            continue
-        try:
-            payload = orjson.loads(record.payload)
-            message = message_from_payload(
-                record.kind, payload, device_id=record.device_id, user_id=record.user_id
-            )
-        except (orjson.JSONDecodeError, InvalidInput, TypeError, ValueError) as exc:
-            dead.append(DeadLetterIn(f"seq:{record.seq}", 0, f"unreadable log row: {exc}", b"{}"))
-            continue
-        if message is None:
-            continue
-        if isinstance(destination, Currents):
-            pending = _currents_items(destination, message, at_ms)
-        else:
-            work = destination.work(message, at_ms)
-            pending = work.items
-            dead.extend(
-                DeadLetterIn(o.key, 0, o.reason, orjson.dumps({"message": message}))
-                for o in work.rejected
-            )
-        for p in pending:
-            if p.event is not None and not p.event.get("insert_id"):
-                p.event["insert_id"] = record.item_id
-            items.append(OutboxItem(p.key, order_key(p), record.seq, at_ms, encode_item(p)))
-    return items, dead
-
-
-async def enqueue_records(
-    store: Store,
-    instance: Instance,
-    records: Sequence[LogRecord],
-    destination: Destination | Currents | None = None,
-) -> int:
-    """Durably enqueue what ``records`` give ``instance``; returns how many items."""
-    # Mapping is CPU work: off the event loop, so the sender's database round trips and the
-    # server's requests in the same process are not held up behind a whole batch.
-    items, dead = await asyncio.to_thread(
-        work_for_records, instance, records, _now_ms(), destination
-    )
-    await enqueue(sql_store(store), instance.id, items, dead)
-    if items:
-        _wake(instance.id).set()
-    return len(items)
-
-
-_BUILT: dict[str, tuple[Any, Destination | Currents]] = {}
-"""Per instance id: the body last parsed and what it gave. Consumers are made afresh whenever
-the runner refreshes its providers, so the parsed destination (compiled mappings, trigger
-memos) is kept here, and reused for as long as the stored body is equal."""
-
-
-def built_destination(instance: Instance) -> Destination | Currents:
-    """``instance.build()``, parsed again only when the instance's body changed."""
-    cached = _BUILT.get(instance.id)
-    if cached is not None and cached[0] == instance.body:
-        return cached[1]
-    destination = instance.build()
-    _BUILT[instance.id] = (instance.body, destination)
-    return destination
-
-
-def _instance_consumer(instance_id: str, store: Store) -> Consumer:
-    async def handle(records: Sequence[LogRecord]) -> None:
-        try:
-            instance = await get_instance(store, instance_id)
-        except NotFoundError:
-            _BUILT.pop(instance_id, None)
-            return  # deleted meanwhile: the runner stops this consumer at its next refresh
-        await enqueue_records(store, instance, records, built_destination(instance))
-
-    return Consumer(cursor_name(instance_id), handle, batch_size=1000, start_at_end=True)
-
-
-async def instance_consumers(store: Store) -> list[Consumer]:
-    """One consumer per enabled instance (the pipeline provider)."""
-    return [_instance_consumer(i.id, store) for i in await list_instances(store) if i.enabled]
 
 
 register_provider("amplitude", instance_consumers)
@@ -218,6 +107,7 @@ class SenderOptions:
 
     ``batch``: flush when ``max_events`` are due or the oldest due one waited ``max_wait_ms``.
     ``poll_seconds``: how often an idle sender looks for rows enqueued by other processes.
+    ``direct``: when the log consumer sends a batch itself rather than through the outbox.
     """
 
     batch: BatchPolicy = field(default_factory=lambda: BatchPolicy(1000, max_wait_ms=1000))
@@ -225,18 +115,7 @@ class SenderOptions:
     timeout_s: float = 10.0
     poll_seconds: float = 0.5
     max_request_events: int = 1000
-
-
-def _dead_request(request: dict[str, Any] | None, event: dict[str, Any] | None) -> Any:
-    """The request kept with a dead letter: the exchange, narrowed to this item's event."""
-    if request is None:
-        return None
-    body = request.get("json")
-    if not isinstance(body, dict) or event is None:
-        return request
-    events = body.get("events") or []
-    narrowed = {**body, "events": [event]}
-    return {**request, "json": narrowed, "batchEvents": len(events)}
+    direct: DirectOptions = field(default_factory=DirectOptions)
 
 
 def _settle_for(outcome: Outcome, row: OutboxRow, item: Pending) -> Settle | None:
@@ -252,7 +131,7 @@ def _settle_for(outcome: Outcome, row: OutboxRow, item: Pending) -> Settle | Non
             outcome.attempts,
             outcome.reason,
             row.body,
-            _dead_request(outcome.request, item.event),
+            dead_request(outcome.request, item.event),
             outcome.response,
         )
         return Settle(row.id, dead=dead)
@@ -330,7 +209,7 @@ class InstanceSender:
 
 
 async def _wait(ctx: ServiceContext, instance_id: str, seconds: float) -> None:
-    wake = _wake(instance_id)
+    wake = wake_event(instance_id)
     stopper = asyncio.create_task(ctx.stopping.wait())
     waker = asyncio.create_task(wake.wait())
     try:
@@ -412,87 +291,6 @@ register_service("amplitude", amplitude_service())
 
 
 def configure_sender(options: SenderOptions) -> None:
-    """Replace the registered sender service's options (``tidings worker --batch-size ...``)."""
+    """Replace the registered sender and consumers' options (``tidings worker --batch-size``)."""
     register_service("amplitude", amplitude_service(options))
-
-
-# ------------------------------------------------------------------------------ replay
-
-
-REPLAYS = "replays"
-"""Replay requests recorded by the admin API: collection ``replays:{instance id}``."""
-
-
-@dataclass(slots=True)
-class ReplayProgress:
-    """What a replay did so far (records read, items enqueued, the last timestamp seen)."""
-
-    records: int = 0
-    items: int = 0
-    last_timestamp: int | None = None
-
-
-def parse_time_bound(field_name: str, value: object) -> int:
-    """A replay bound: epoch ms, or ISO 8601 (a time without an offset is UTC)."""
-    if type(value) is int and value >= 0:
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        if text.isdigit():
-            return int(text)
-        ms = parse_instant(text)
-        if ms is not None:
-            return ms
-        try:
-            moment = datetime.fromisoformat(text)  # a date, or a time without offset: UTC
-        except ValueError:
-            pass
-        else:
-            return int(moment.replace(tzinfo=moment.tzinfo or UTC).timestamp() * 1000)
-    raise InvalidInput(field_name, "must be epoch milliseconds or an ISO 8601 time")
-
-
-async def replay(
-    store: Store,
-    instance: Instance,
-    from_ms: int,
-    to_ms: int,
-    *,
-    page: int = 1000,
-    on_progress: Callable[[ReplayProgress], None] | None = None,
-) -> ReplayProgress:
-    """Enqueue every event of the instance's apps with a timestamp in ``[from_ms, to_ms)``."""
-    progress = ReplayProgress()
-    for app_id in instance.app_ids:
-        after = 0
-        while True:
-            records = await store.read_time_range(
-                app_id, from_ms, to_ms, after_seq=after, limit=page, kind="event"
-            )
-            if not records:
-                break
-            progress.items += await enqueue_records(store, instance, records)
-            progress.records += len(records)
-            progress.last_timestamp = records[-1].timestamp
-            after = records[-1].seq
-            if on_progress is not None:
-                on_progress(progress)
-    return progress
-
-
-async def run_pending_replays(store: Store, instance: Instance) -> int:
-    """Run the replay requests the admin API recorded for ``instance``; returns how many.
-
-    The sender calls this while it holds the instance's lease, so one process runs each.
-    """
-    collection = f"{REPLAYS}:{instance.id}"
-    count = 0
-    for doc in await store.list_documents(collection):
-        if doc.body.get("status") != "pending":
-            continue
-        body = dict(doc.body)
-        done = await replay(store, instance, int(body["from"]), int(body["to"]))
-        body.update(status="done", records=done.records, items=done.items, doneAt=_now_ms())
-        await store.put_document(collection, doc.id, body)
-        count += 1
-    return count
+    register_provider("amplitude", consumers_provider(options.direct))

@@ -28,13 +28,20 @@ from tidings.storage.sqlstore import SqlStore
 
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
-    """An item to enqueue: ``item_key`` is unique per destination (a second enqueue is a no-op)."""
+    """An item to enqueue: ``item_key`` is unique per destination (a second enqueue is a no-op).
+
+    ``due_ms`` (default: the enqueue time), ``attempts`` and ``last_reason`` let an item that
+    already failed once elsewhere (sent straight from the log) enter the outbox as a retry.
+    """
 
     item_key: str
     order_key: str
     log_seq: int
     enqueued_ms: int
     body: bytes
+    due_ms: int | None = None
+    attempts: int = 0
+    last_reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,10 +163,20 @@ def _insert_dead(tx: Tx, destination_id: str, dead: Sequence[DeadLetterIn], at: 
 def _insert_items(tx: Tx, destination_id: str, items: Sequence[OutboxItem], due: int) -> None:
     tx.executemany(
         "INSERT INTO outbox (destination_id, item_key, order_key, log_seq, enqueued_ms, due_ms,"
-        " attempts, last_reason, body) VALUES (?, ?, ?, ?, ?, ?, 0, '', ?)"
+        " attempts, last_reason, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (destination_id, item_key) DO NOTHING",
         [
-            (destination_id, i.item_key, i.order_key, i.log_seq, i.enqueued_ms, due, i.body)
+            (
+                destination_id,
+                i.item_key,
+                i.order_key,
+                i.log_seq,
+                i.enqueued_ms,
+                due if i.due_ms is None else i.due_ms,
+                i.attempts,
+                i.last_reason,
+                i.body,
+            )
             for i in items
         ],
     )
@@ -206,6 +223,23 @@ async def due(store: SqlStore, destination_id: str, at_ms: int, limit: int) -> l
         )
     )
     return [_row(r) for r in rows]
+
+
+async def waiting_order_keys(store: SqlStore, destination_id: str, limit: int) -> set[str] | None:
+    """The order keys (devices, else users) with rows in the outbox, or ``None`` past ``limit``.
+
+    Events of these keys must queue behind their rows; any other key's events may be sent
+    straight away without breaking its order. ``None`` means "too many to list: queue all".
+    """
+    rows = await store.engine.read(
+        lambda tx: tx.all(
+            "SELECT DISTINCT order_key FROM outbox WHERE destination_id = ? LIMIT ?",
+            (destination_id, limit + 1),
+        )
+    )
+    if len(rows) > limit:
+        return None
+    return {str(r[0]) for r in rows}
 
 
 async def next_due_ms(store: SqlStore, destination_id: str) -> int | None:
