@@ -90,6 +90,18 @@ async def amplitude_instance(
     return await create_instance(store, app_id, body)
 
 
+async def drain_outbox(store: Store, instance_id: str) -> None:
+    """Send everything the instance's outbox holds (its current settings), then stop."""
+    from tidings.pipeline.amplitude import InstanceSender
+    from tidings.pipeline.instances import get_instance
+
+    sender = InstanceSender(store, await get_instance(store, instance_id), FAST)
+    try:
+        await sender.drain()
+    finally:
+        sender.close()
+
+
 async def make_all_due(store: Store) -> None:
     """Let retried rows be sent now (tests do not wait out real backoffs)."""
     from tidings.storage.sqlstore import SqlStore

@@ -10,12 +10,18 @@ from collections import defaultdict
 from typing import Any
 
 from amplitude_standin import Fault, Standin
-from pipeline_support import FAST, amplitude_instance, log_events, make_all_due, make_app
+from pipeline_support import (
+    amplitude_instance,
+    drain_outbox,
+    log_events,
+    make_all_due,
+    make_app,
+)
 from pipeline_support import outbox_rows as rows_of
 from storage_support import Backend, run
 
 from tidings.pipeline import PipelineRunner
-from tidings.pipeline.amplitude import DirectOptions, InstanceSender, consumers_provider
+from tidings.pipeline.amplitude import DirectOptions, consumers_provider
 from tidings.pipeline.deadletters import dead_letters
 from tidings.pipeline.instances import get_instance, set_paused
 from tidings.storage import Store
@@ -93,9 +99,7 @@ def test_failed_events_and_their_devices_later_events_wait_in_the_outbox(
         assert {(a, r) for _, a, r in rows[:50]} == {(1, "HTTP 503")}
         assert {(a, r) for _, a, r in rows[50:]} == {(0, "")}
         await make_all_due(store)
-        sender = InstanceSender(store, await get_instance(store, instance.id), FAST)
-        await sender.drain()
-        sender.close()
+        await drain_outbox(store, instance.id)
         assert _per_device(amp.accepted) == _expected(ids, 6)
         assert await rows_of(store) == []
         await store.close()
@@ -118,9 +122,7 @@ def test_devices_with_rows_waiting_queue_behind_them(backend: Backend, amp: Stan
         assert waiting == set(first) | {
             e for i, e in enumerate(later, start=3) if i % 6 in (0, 1, 2)
         }
-        sender = InstanceSender(store, await get_instance(store, instance.id), FAST)
-        await sender.drain()
-        sender.close()
+        await drain_outbox(store, instance.id)
         assert _per_device(amp.accepted) == _expected(first + later, 6)
         await store.close()
 
@@ -166,9 +168,7 @@ def test_a_resumed_instance_is_sent_straight_again(backend: Backend, amp: Standi
         # Devices 0-4 all have rows waiting from the paused batch: the new events queue behind.
         assert amp.accepted == []
         assert len(await rows_of(store)) == 100
-        sender = InstanceSender(store, await get_instance(store, instance.id), FAST)
-        await sender.drain()
-        sender.close()
+        await drain_outbox(store, instance.id)
         fresh = await log_events(store, app_id, 50, devices=5, start=100, prefix="fresh")
         await _consume(store)  # nothing waits any more: sent by the consumer, not refused
         assert [e["insert_id"] for e in amp.accepted][-50:] == fresh

@@ -10,6 +10,7 @@ from amplitude_standin import Fault, Standin
 from pipeline_support import (
     FAST,
     amplitude_instance,
+    drain_outbox,
     log_events,
     make_all_due,
     make_app,
@@ -92,9 +93,7 @@ def test_invalid_events_are_dead_lettered_with_the_reason(backend: Backend, amp:
 
         await store.ingest(app_id, [sdk_event("bad-null", "null", app_id=app_id)], arrival_ms=1)
         await PipelineRunner(store, consumers=[], providers=[instance_consumers]).run_until_idle()
-        sender = InstanceSender(store, instance, FAST)
-        await sender.drain()
-        sender.close()
+        await drain_outbox(store, instance.id)
         assert sorted(e["insert_id"] for e in amp.accepted) == sorted(good + bad)
         letters = await dead_letters(store, instance.id)
         assert [d.item_key.split("/")[0] for d in letters] == ["bad-null"]
