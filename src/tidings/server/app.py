@@ -8,6 +8,8 @@ nothing here calls a destination.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -39,6 +41,7 @@ from tidings.server.errors import (
     handle_invalid_input,
     json_response,
 )
+from tidings.server.maintenance import prune_stored_responses
 from tidings.server.middleware import ServerTimeMiddleware
 from tidings.server.openapi import RouteDoc, openapi_document
 from tidings.server.settings import ServerSettings
@@ -359,9 +362,13 @@ def create_app_for_url(
             from tidings.pipeline.runtime import start_pipeline
 
             runner = await start_pipeline(state.store)
+        pruning = asyncio.create_task(prune_stored_responses(state.store, state.settings))
         try:
             yield
         finally:
+            pruning.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pruning
             if runner is not None:
                 await runner.stop()
             store, state.store = state.store, None

@@ -29,6 +29,10 @@ class ServerSettings:
     max_cohort_ids: int = DEFAULT_MAX_COHORT_IDS
     partner_api_key: str | None = None
     clock: Callable[[], float] = field(default=time.time)
+    response_ttl_seconds: float = 86_400.0
+    """How long a request id's stored response answers retries (server/maintenance.py)."""
+    prune_interval_seconds: float = 600.0
+    """How often older stored responses are forgotten."""
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
