@@ -329,3 +329,34 @@ async def test_destinations_and_streams(sq: Harness) -> None:
     assert r.json()["error"]["message"].startswith("settings.url")
     assert [s["id"] for s in (await c.get("/admin/api/streams", headers=h)).json()] == [sid]
     assert (await c.delete(f"/admin/api/streams/{sid}", headers=h)).status_code == 200
+
+
+async def test_both_destination_trees_configure_one_instance_alike(sq: Harness) -> None:
+    """``/admin/api/destinations`` (the contract's) and ``/admin/api/apps/{app}/destinations``
+    store the same instance the same way: a new one starts at the end of the log (it gets what
+    arrives from now on), and replacing one keeps its pause state."""
+    from tidings.pipeline.instances import cursor_name, set_paused
+
+    c, h = sq.client, sq.admin
+    r = await sq.upload(upload_body(sq.app_id, [event("before-1"), event("before-2")]))
+    assert r.status_code == 200
+    body = {"kind": "amplitude", "appIds": [sq.app_id], "settings": {"apiKey": "k"}}
+    r = await c.post("/admin/api/destinations", json=body, headers=h)
+    assert r.status_code == 201, r.text
+    created = r.json()
+    assert await sq.store.get_cursor(cursor_name(created["id"])) == await sq.store.last_seq()
+    per_app = (await c.get(f"/admin/api/apps/{sq.app_id}/destinations", headers=h)).json()
+    assert [d["id"] for d in per_app] == [created["id"]]
+    assert per_app[0]["paused"] is None and created["paused"] is None
+
+    await set_paused(sq.store, created["id"], "paused by an operator", 1)
+    r = await c.put(
+        f"/admin/api/destinations/{created['id']}",
+        json={**body, "settings": {"apiKey": "k2", "endpoint": "europe"}},
+        headers=h,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["paused"] == {"reason": "paused by an operator", "at": 1}
+    assert r.json()["settings"] == {"apiKey": "k2", "endpoint": "europe"}
+    r = await c.put("/admin/api/destinations/dst_nope", json=body, headers=h)
+    assert (r.status_code, r.json()["error"]["code"]) == (404, "destination_not_found")

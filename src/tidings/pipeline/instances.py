@@ -160,11 +160,30 @@ async def create_instance(
     store: Store, app_id: str, body: Mapping[str, Any], instance_id: str | None = None
 ) -> Instance:
     """Store a new instance of ``app_id``; its cursor starts at the end of the log."""
-    await _check_apps(store, [app_id])
-    checked = validate_body(body, [app_id])
+    return await create_instance_for_apps(store, [app_id], body, instance_id)
+
+
+async def create_instance_for_apps(
+    store: Store, app_ids: list[str], body: Mapping[str, Any], instance_id: str | None = None
+) -> Instance:
+    """Store a new instance fed by ``app_ids``; its cursor starts at the end of the log (a new
+    destination receives what arrives from now on, as in Segment; history is a replay)."""
+    await _check_apps(store, app_ids)
+    checked = validate_body(body, app_ids)
     new_id = instance_id or f"dst_{secrets.token_hex(8)}"
     await store.reset_cursor(cursor_name(new_id), await store.last_seq())
     return Instance.from_document(await store.put_document(COLLECTION, new_id, checked))
+
+
+async def replace_instance(
+    store: Store, instance_id: str, body: Mapping[str, Any], app_ids: list[str]
+) -> Instance:
+    """Replace an instance's configuration whole (``PUT``); its pause state and cursor stay."""
+    current = await get_instance(store, instance_id)
+    await _check_apps(store, app_ids)
+    checked = validate_body(body, app_ids)
+    checked["paused"] = dict(current.paused) if current.paused else None
+    return Instance.from_document(await store.put_document(COLLECTION, instance_id, checked))
 
 
 async def get_instance(store: Store, instance_id: str, app_id: str | None = None) -> Instance:

@@ -1,8 +1,10 @@
 """Admin routes for destinations (Amplitude instances) and their dead letters (stream sinks:
-``admin_streams``).
+``admin_streams``): the contract's ``/admin/api/destinations`` tree.
 
-Their configuration is stored as documents (``Store.put_document``) so the delivery workers read
-it without a schema of their own. Work for those workers is handed over the same way:
+An instance is configured through ``tidings.pipeline.instances``, the same functions behind
+``/admin/api/apps/{app}/destinations`` and the CLI, so both trees check, store and start an
+instance alike (a new one's cursor starts at the end of the log). Work for the delivery
+workers is handed over as documents and rows:
 
 - dead letters of destination ``D`` are rows of the ``dead_letters`` table (request, response,
   reason), shared with ``/admin/api/apps/{app}/destinations`` (``tidings.pipeline.deadletters``);
@@ -21,24 +23,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tidings.core.errors import InvalidInput
-from tidings.core.events import json_type
-from tidings.destinations.amplitude.instance import Destination as AmplitudeDestination
-from tidings.destinations.amplitude.instance import currents_from_json
-from tidings.pipeline import deadletters
+from tidings.pipeline import deadletters, instances
 from tidings.server.admin import _body, admin_store
 from tidings.server.errors import ApiError, bad_request, json_response
 from tidings.server.openapi import admin_route
 from tidings.server.state import server_state
 from tidings.server.validate import reject_unknown
-from tidings.storage import Document, Store
-
-DESTINATIONS = "destinations"
-DESTINATION_KINDS = ("amplitude", "amplitude-currents")
-MAX_SUBSCRIPTIONS = 50
-
-
-def _doc_json(doc: Document) -> dict[str, Any]:
-    return {**doc.body, "id": doc.id, "createdAt": doc.created_at, "updatedAt": doc.updated_at}
+from tidings.storage import Store
 
 
 async def _app_ids(store: Store, body: dict[str, Any]) -> list[str]:
@@ -51,98 +42,60 @@ async def _app_ids(store: Store, body: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(raw))
 
 
-def _object(body: dict[str, Any], key: str) -> dict[str, Any]:
-    value = body.get(key, {})
-    if not isinstance(value, dict):
-        raise bad_request(key, f"must be an object, not {json_type(value)}")
-    return value
-
-
-async def _destination_body(store: Store, body: dict[str, Any]) -> dict[str, Any]:
-    """Check a destination with the destination layer's own parsers (settings, subscriptions:
-    action names, FQL triggers, mappings), so what is stored is what the worker can run."""
-    reject_unknown(body, ("kind", "name", "appIds", "settings", "subscriptions", "enabled", "id"))
-    kind = body.get("kind")
-    if kind not in DESTINATION_KINDS:
-        raise bad_request("kind", f"must be one of {', '.join(DESTINATION_KINDS)}")
-    settings = _object(body, "settings")
-    subscriptions = body.get("subscriptions")
-    if subscriptions is not None and (
-        not isinstance(subscriptions, list) or len(subscriptions) > MAX_SUBSCRIPTIONS
-    ):
-        raise bad_request(
-            "subscriptions", f"must be an array of at most {MAX_SUBSCRIPTIONS} objects"
-        )
-    try:
-        if kind == "amplitude":
-            AmplitudeDestination.from_json({"settings": settings, "subscriptions": subscriptions})
-        else:
-            currents_from_json({"settings": settings})
-    except InvalidInput as exc:
-        raise bad_request(exc.field, exc.reason, "invalid_destination") from None
-    enabled = body.get("enabled", True)
-    if not isinstance(enabled, bool):
-        raise bad_request("enabled", "must be a boolean")
-    out: dict[str, Any] = {
-        "kind": kind,
-        "appIds": await _app_ids(store, body),
-        "settings": settings,
-        "enabled": enabled,
-    }
-    if subscriptions is not None:  # absent: the instance gets every preset
-        out["subscriptions"] = subscriptions
-    if isinstance(body.get("name"), str):
-        out["name"] = body["name"]
-    return out
-
-
-async def _get(store: Store, collection: str, doc_id: str) -> Document:
-    doc = await store.get_document(collection, doc_id)
-    if doc is None:
-        noun = collection.removesuffix("s")
-        raise ApiError(404, f"{noun}_not_found", f"id: no {noun} {doc_id!r}")
-    return doc
-
-
 def _new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(8)}"
 
 
+def _invalid(exc: InvalidInput) -> ApiError:
+    return bad_request(exc.field, exc.reason, "invalid_destination")
+
+
 async def list_destinations(request: Request) -> Response:
     store = await admin_store(request)
-    return json_response([_doc_json(d) for d in await store.list_documents(DESTINATIONS)])
+    return json_response([i.to_json() for i in await instances.list_instances(store)])
 
 
 async def create_destination(request: Request) -> Response:
     store = await admin_store(request)
-    body = await _destination_body(store, await _body(request))
-    doc = await store.put_document(DESTINATIONS, _new_id("dst"), body)
-    return json_response(_doc_json(doc), status=201)
+    body = await _body(request)
+    app_ids = await _app_ids(store, body)
+    try:
+        instance = await instances.create_instance_for_apps(store, app_ids, body)
+    except InvalidInput as exc:
+        raise _invalid(exc) from None
+    return json_response(instance.to_json(), status=201)
 
 
 async def get_destination(request: Request) -> Response:
     store = await admin_store(request)
-    return json_response(_doc_json(await _get(store, DESTINATIONS, request.path_params["id"])))
+    instance = await instances.get_instance(store, request.path_params["id"])
+    return json_response(instance.to_json())
 
 
 async def replace_destination(request: Request) -> Response:
     store = await admin_store(request)
-    current = await _get(store, DESTINATIONS, request.path_params["id"])
-    body = await _destination_body(store, await _body(request))
-    return json_response(_doc_json(await store.put_document(DESTINATIONS, current.id, body)))
+    instance_id = request.path_params["id"]
+    await instances.get_instance(store, instance_id)  # 404 before judging the body
+    body = await _body(request)
+    app_ids = await _app_ids(store, body)
+    try:
+        instance = await instances.replace_instance(store, instance_id, body, app_ids)
+    except InvalidInput as exc:
+        raise _invalid(exc) from None
+    return json_response(instance.to_json())
 
 
 async def delete_destination(request: Request) -> Response:
     store = await admin_store(request)
-    current = await _get(store, DESTINATIONS, request.path_params["id"])
-    await store.delete_document(DESTINATIONS, current.id)
-    await deadletters.forget(store, current.id)
-    return json_response({"id": current.id, "deleted": True})
+    instance_id = request.path_params["id"]
+    await instances.delete_instance(store, instance_id)
+    await deadletters.forget(store, instance_id)
+    return json_response({"id": instance_id, "deleted": True})
 
 
 async def list_dead_letters(request: Request) -> Response:
     store = await admin_store(request)
-    current = await _get(store, DESTINATIONS, request.path_params["id"])
+    current = await instances.get_instance(store, request.path_params["id"])
     letters = await deadletters.dead_letters(store, current.id)
     return json_response([d.to_json() for d in letters])
 
@@ -163,21 +116,21 @@ async def selected_ids(request: Request) -> list[str] | None:
 
 async def retry_dead_letters(request: Request) -> Response:
     store = await admin_store(request)
-    current = await _get(store, DESTINATIONS, request.path_params["id"])
+    current = await instances.get_instance(store, request.path_params["id"])
     count = await deadletters.retry(store, current.id, await selected_ids(request))
     return json_response({"retried": count})
 
 
 async def discard_dead_letters(request: Request) -> Response:
     store = await admin_store(request)
-    current = await _get(store, DESTINATIONS, request.path_params["id"])
+    current = await instances.get_instance(store, request.path_params["id"])
     count = await deadletters.discard(store, current.id, await selected_ids(request))
     return json_response({"discarded": count})
 
 
 async def replay(request: Request) -> Response:
     store = await admin_store(request)
-    current = await _get(store, DESTINATIONS, request.path_params["id"])
+    current = await instances.get_instance(store, request.path_params["id"])
     body = await _body(request)
     reject_unknown(body, ("from", "to"))
     bounds = []
@@ -194,7 +147,7 @@ async def replay(request: Request) -> Response:
         _new_id("rpl"),
         {"from": bounds[0], "to": bounds[1], "requestedAt": now, "status": "pending"},
     )
-    return json_response(_doc_json(doc), status=202)
+    return json_response({**doc.body, "id": doc.id}, status=202)
 
 
 _D = "/admin/api/destinations"
