@@ -154,9 +154,16 @@ def _dead_row(destination_id: str, dead: DeadLetterIn, at: int, n: int) -> tuple
 
 
 def _insert_dead(tx: Tx, destination_id: str, dead: Sequence[DeadLetterIn], at: int) -> None:
+    # One dead letter per item: a batch handed over again after a crash (at-least-once) finds
+    # its item's letter already written and adds no second one. A retried letter is deleted
+    # when its item goes back to the outbox, so a later death is recorded afresh.
     tx.executemany(
-        f"INSERT INTO dead_letters ({_DEAD}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [_dead_row(destination_id, d, at, n) for n, d in enumerate(dead)],
+        f"INSERT INTO dead_letters ({_DEAD}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?"
+        " WHERE NOT EXISTS (SELECT 1 FROM dead_letters WHERE destination_id = ? AND item_key = ?)",
+        [
+            (*_dead_row(destination_id, d, at, n), destination_id, d.item_key)
+            for n, d in enumerate(dead)
+        ],
     )
 
 

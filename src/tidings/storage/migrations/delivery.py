@@ -1,4 +1,4 @@
-"""Migration 2 (both backends): leases, destination outboxes and dead letters.
+"""Migrations 2 and 4 (both backends): leases, destination outboxes and dead letters.
 
 * ``leases``: who may advance a consumer cursor or run a sender right now (see ``leases.py``).
 * ``outbox``: rows waiting for delivery to a destination instance. ``id`` gives the enqueue
@@ -43,3 +43,11 @@ POSTGRES_DELIVERY: Migration = (
     "leases, outbox, dead letters",
     _statements("BIGINT", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "BYTEA"),
 )
+
+
+_DEAD_LETTER_KEYS = [
+    "CREATE INDEX dead_letters_item ON dead_letters (destination_id, item_key)",
+]
+SQLITE_DEAD_LETTER_KEYS: Migration = (4, "dead letters found by item", _DEAD_LETTER_KEYS)
+POSTGRES_DEAD_LETTER_KEYS: Migration = (4, "dead letters found by item", _DEAD_LETTER_KEYS)
+"""Migration 4: an index to find an item's dead letter, so a redelivered batch adds none twice."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tidings.storage.migrations import Migration
-from tidings.storage.migrations.delivery import POSTGRES_DELIVERY
+from tidings.storage.migrations.delivery import POSTGRES_DEAD_LETTER_KEYS, POSTGRES_DELIVERY
 from tidings.storage.migrations.logbatches import POSTGRES_LOG_BATCHES
 
 MIGRATIONS: list[Migration] = [
@@ -75,4 +75,5 @@ MIGRATIONS: list[Migration] = [
     ),
     POSTGRES_DELIVERY,
     POSTGRES_LOG_BATCHES,
+    POSTGRES_DEAD_LETTER_KEYS,
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tidings.storage.migrations import Migration
-from tidings.storage.migrations.delivery import SQLITE_DELIVERY
+from tidings.storage.migrations.delivery import SQLITE_DEAD_LETTER_KEYS, SQLITE_DELIVERY
 from tidings.storage.migrations.logbatches import SQLITE_LOG_BATCHES
 
 MIGRATIONS: list[Migration] = [
@@ -74,4 +74,5 @@ MIGRATIONS: list[Migration] = [
     ),
     SQLITE_DELIVERY,
     SQLITE_LOG_BATCHES,
+    SQLITE_DEAD_LETTER_KEYS,
 ]
