@@ -46,6 +46,7 @@ from tidings.pipeline.amplitude_replay import (
     ReplayProgress,
     parse_time_bound,
     replay,
+    request_replay,
     run_pending_replays,
 )
 from tidings.pipeline.base import ServiceContext, register_provider, register_service
@@ -82,6 +83,7 @@ __all__ = [
     "map_records",
     "parse_time_bound",
     "replay",
+    "request_replay",
     "run_pending_replays",
     "sql_store",
     "wake",

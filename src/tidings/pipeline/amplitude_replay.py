@@ -6,6 +6,7 @@ deduplicates by ``insert_id`` (the event id), so replaying delivered events neve
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from tidings.core.errors import InvalidInput
 from tidings.core.timeparse import parse_instant
 from tidings.pipeline.amplitude_log import enqueue_records
 from tidings.pipeline.instances import Instance
-from tidings.storage import Store
+from tidings.storage import Document, Store
 
 
 def _now_ms() -> int:
@@ -81,6 +82,18 @@ async def replay(
             if on_progress is not None:
                 on_progress(progress)
     return progress
+
+
+async def request_replay(
+    store: Store, instance_id: str, from_ms: int, to_ms: int, at_ms: int
+) -> Document:
+    """Record a replay of ``[from_ms, to_ms)`` for the instance's sender to run (admin API);
+    :func:`run_pending_replays` is the other half."""
+    return await store.put_document(
+        f"{REPLAYS}:{instance_id}",
+        f"rpl_{secrets.token_hex(8)}",
+        {"from": from_ms, "to": to_ms, "requestedAt": at_ms, "status": "pending"},
+    )
 
 
 async def run_pending_replays(store: Store, instance: Instance) -> int:

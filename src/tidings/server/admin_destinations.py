@@ -11,7 +11,6 @@ Handlers only write configuration and requests; delivery happens in the pipeline
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from starlette.requests import Request
@@ -19,7 +18,7 @@ from starlette.responses import Response
 
 from tidings.core.errors import InvalidInput
 from tidings.pipeline import deadletters
-from tidings.pipeline.amplitude import REPLAYS, parse_time_bound
+from tidings.pipeline.amplitude import parse_time_bound, request_replay
 from tidings.pipeline.instances import (
     create_instance,
     delete_instance,
@@ -153,11 +152,7 @@ async def replay(request: Request) -> Response:
     if start >= end:
         raise bad_request("to", "must be after from")
     now = server_state(request).settings.now_ms()
-    doc = await store.put_document(
-        f"{REPLAYS}:{instance.id}",
-        f"rpl_{secrets.token_hex(8)}",
-        {"from": start, "to": end, "requestedAt": now, "status": "pending"},
-    )
+    doc = await request_replay(store, instance.id, start, end, now)
     return json_response({**doc.body, "id": doc.id}, status=202)
 
 

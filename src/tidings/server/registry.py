@@ -16,7 +16,6 @@ workers is handed over as documents and rows:
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from starlette.requests import Request
@@ -24,6 +23,7 @@ from starlette.responses import Response
 
 from tidings.core.errors import InvalidInput
 from tidings.pipeline import deadletters, instances
+from tidings.pipeline.amplitude import request_replay
 from tidings.server.admin import _body, admin_store
 from tidings.server.errors import ApiError, bad_request, json_response
 from tidings.server.openapi import admin_route
@@ -40,10 +40,6 @@ async def _app_ids(store: Store, body: dict[str, Any]) -> list[str]:
         if not isinstance(app_id, str) or await store.get_app(app_id) is None:
             raise bad_request(f"appIds[{i}]", f"no app {app_id!r}")
     return list(dict.fromkeys(raw))
-
-
-def _new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(8)}"
 
 
 def _invalid(exc: InvalidInput) -> ApiError:
@@ -142,11 +138,7 @@ async def replay(request: Request) -> Response:
     if bounds[0] >= bounds[1]:
         raise bad_request("to", "must be after from")
     now = server_state(request).settings.now_ms()
-    doc = await store.put_document(
-        f"replays:{current.id}",
-        _new_id("rpl"),
-        {"from": bounds[0], "to": bounds[1], "requestedAt": now, "status": "pending"},
-    )
+    doc = await request_replay(store, current.id, bounds[0], bounds[1], now)
     return json_response({**doc.body, "id": doc.id}, status=202)
 
 
