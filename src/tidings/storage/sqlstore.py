@@ -274,7 +274,6 @@ class SqlStore(EventLogMixin, Store):
             _require_app(tx, app_id)
             return _new_key_pair(tx, server_key, app_id, at)
 
-        self._signing_keys.clear()
         return await self._engine.write(run)
 
     async def revoke_key(self, app_id: str, api_key_public: str) -> bool:
@@ -288,9 +287,9 @@ class SqlStore(EventLogMixin, Store):
             )
             return bool(cur.rowcount)
 
-        self._signing_keys.pop(api_key_public, None)
         revoked = await self._engine.write(run)
-        self._signing_keys.pop(api_key_public, None)  # a lookup may have raced the write
+        # After the commit: a lookup running meanwhile may have cached the key again.
+        self._signing_keys.pop(api_key_public, None)
         return revoked
 
     async def list_keys(self, app_id: str) -> list[ApiKeyInfo]:
