@@ -34,7 +34,7 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -234,22 +234,25 @@ class Store:
         self._open_journal()
         self._load_counts()
 
-    def _side(self) -> sqlite3.Connection:
+    @contextlib.contextmanager
+    def _side(self) -> Iterator[sqlite3.Connection]:
         """The worker's own connection: checkpoints and upload reads, without the client's lock.
 
         In WAL mode it reads the last committed state while ``track()`` keeps committing on the
-        main connection, so building a batch never makes a caller wait.
+        main connection, so building a batch never makes a caller wait. It is used only under
+        :attr:`side_lock`, which a fork waits for.
         """
-        if self._checkpointer is None:
-            self._checkpointer = sqlite3.connect(
-                str(self.path), isolation_level=None, check_same_thread=False, timeout=10.0
-            )
-        return self._checkpointer
+        with self.side_lock:
+            if self._checkpointer is None:
+                self._checkpointer = sqlite3.connect(
+                    str(self.path), isolation_level=None, check_same_thread=False, timeout=10.0
+                )
+            yield self._checkpointer
 
     def checkpoint(self) -> None:
         """Fold the write-ahead log into the database without blocking writers (worker only)."""
-        with self.side_lock:
-            self._side().execute("PRAGMA wal_checkpoint(PASSIVE)")
+        with self._side() as db:
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
         self.commits = 0
 
     def close(self) -> None:
@@ -398,8 +401,7 @@ class Store:
         Read on the worker's connection; callable without the client's lock (only the worker
         moves the watermark).
         """
-        with self.side_lock:
-            db = self._side()
+        with self._side() as db:
             if upto is not None:
                 cur = db.execute(
                     "SELECT seq, kind, body FROM outbox WHERE seq > ? AND seq <= ? ORDER BY seq",
@@ -499,17 +501,13 @@ class Store:
 
     def sessions_of_pending(self, upto: int) -> list[dict[str, Any]]:
         """The sessions the pending rows up to ``upto`` belong to (worker's connection)."""
-        with self.side_lock:
-            rows = (
-                self._side()
-                .execute(
-                    "SELECT id, counter, type, started_at, ended_at FROM sessions WHERE id IN"
-                    " (SELECT DISTINCT session FROM outbox WHERE seq > ? AND seq <= ?)"
-                    " ORDER BY counter",
-                    (self.sent_upto, upto),
-                )
-                .fetchall()
-            )
+        with self._side() as db:
+            rows = db.execute(
+                "SELECT id, counter, type, started_at, ended_at FROM sessions WHERE id IN"
+                " (SELECT DISTINCT session FROM outbox WHERE seq > ? AND seq <= ?)"
+                " ORDER BY counter",
+                (self.sent_upto, upto),
+            ).fetchall()
         return [
             {"id": r[0], "counter": r[1], "type": r[2], "startedAt": r[3], "endedAt": r[4]}
             for r in rows
