@@ -113,6 +113,20 @@ def test_limiter_never_admits_more_than_the_rate_in_any_window(
             assert sum(1 for u in times[i:] if u < t + 1000) <= 5
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 400), st.sampled_from(["a", "b", "c"])), max_size=200))
+def test_limiter_one_id_shortcut_answers_as_the_general_rule(
+    steps: list[tuple[int, str]],
+) -> None:
+    """A single id takes a shortcut; an id beside an absent one takes the general path: the
+    waits they answer must be the same, step by step."""
+    short, general = RateLimiter(per_second=5), RateLimiter(per_second=5)
+    now = NOW
+    for gap, key in steps:
+        now += gap
+        assert short.admit((key,), now) == general.admit((key, None), now)
+
+
 def test_limiter_takes_all_tokens_or_none() -> None:
     limiter = RateLimiter(per_second=1)
     assert limiter.admit(("u", "d"), NOW) == 0

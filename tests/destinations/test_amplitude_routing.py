@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from tidings.destinations.amplitude import Destination, Settings
 from tidings.destinations.amplitude.actions import Subscription
 from tidings.destinations.amplitude.delivery import Pending
-from tidings.destinations.amplitude.sender import MAX_BYTES, AmplitudeSender
+from tidings.destinations.amplitude.sender import MAX_BYTES, AmplitudeSender, events_body
 from tidings.destinations.message import iso_ms
 
 NOW = 1_700_000_000_000
@@ -97,8 +97,35 @@ def _check_batches(pads: list[int], max_events: int) -> None:
             for i, pad in enumerate(pads)
         ]
         sizes = [len(orjson.dumps(i.event)) + 1 for i in items]
-        batches = sender._batches("httpapi", items)
+        pairs = sender._batches("httpapi", items)
+        batches = [batch for batch, _ in pairs]
         assert [len(b) for b in batches] == _greedy(sizes, max_events, 900)
         assert [i for b in batches for i in b] == items
+        for batch, events_json in pairs:  # an encoding kept for the body is the batch's own
+            assert events_json is None or events_json == orjson.dumps([i.event for i in batch])
     finally:
         sender.close()
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.text(min_size=1),
+    st.lists(st.dictionaries(st.text(), _JSON, max_size=4), min_size=1, max_size=4),
+    st.none() | st.dictionaries(st.text(), st.integers(0, 10), min_size=1, max_size=2),
+)
+def test_events_body_is_the_body_encoded_whole(
+    key: str, events: list[dict[str, object]], options: dict[str, int] | None
+) -> None:
+    """The request body put together around already encoded events is byte for byte the
+    encoding of the whole body."""
+    body: dict[str, object] = {"api_key": key, "events": events}
+    if options is not None:
+        body["options"] = options
+    assert events_body(body, orjson.dumps(events)) == orjson.dumps(body)

@@ -54,6 +54,26 @@ def test_delivers_a_batch(amp: Standin) -> None:
     assert amp.state.requests == [("/2/httpapi", 200)]
 
 
+def test_send_counted_reports_only_what_was_not_delivered(amp: Standin) -> None:
+    """The consumer's form of ``send``: a count for the delivered events (sent in one body the
+    stand-in parses), an outcome for each of the others, the same as ``send`` gives them."""
+    items = [
+        event(0),
+        event(1, time="2021-01-01"),
+        event(2, device="device-0002"),
+        Pending("k3", NOW, {"device_id": "device-0003", "insert_id": "x"}),
+        event(4, device="device-0004", event_properties={"ü": [1.5, None, True]}),
+    ]
+    delivered, outcomes = make_sender(amp).send_counted(items)
+    assert delivered == 3
+    assert {o.key: (o.kind, o.reason) for o in outcomes} == {
+        "k1": ("dead", "invalid field time"),
+        "k3": ("dead", "missing field event_type"),
+    }
+    assert sorted(e["insert_id"] for e in amp.accepted) == ["ins-0000", "ins-0002", "ins-0004"]
+    assert amp.accepted[-1]["event_properties"] == {"ü": [1.5, None, True]}
+
+
 def test_batches_respect_the_event_count(amp: Standin) -> None:
     items = [event(i, device=f"device-{i:04d}") for i in range(7)]
     make_sender(amp, max_batch_events=3).send(items)

@@ -133,9 +133,9 @@ def _send_chunk(
     """
     free = [m[1] not in blocked for m in chunk]
     sendable = [m[0] for m, ok in zip(chunk, free, strict=True) if ok]
-    outcomes = sender.send(sendable, at_ms) if sendable else []
-    failed = {o.key: o for o in outcomes if o.kind != "delivered"}
-    result.delivered += len(outcomes) - len(failed)
+    delivered, outcomes = sender.send_counted(sendable, at_ms) if sendable else (0, [])
+    failed = {o.key: o for o in outcomes}
+    result.delivered += delivered
     for mapped, ok in zip(chunk, free, strict=True):
         if not ok:
             result.queued.append(queued_item(mapped, at_ms))

@@ -44,6 +44,8 @@ class RateLimiter:
 
     def admit(self, ids: tuple[str | None, ...], now_ms: int) -> int:
         """0 when admitted (counted for every id); otherwise the ms until every id has room."""
+        if len(ids) == 1 and ids[0]:
+            return self._admit_one(ids[0], now_ms)
         windows = [self._window(k, now_ms) for k in ids if k]
         limit = self.per_second
         for window in windows:
@@ -52,4 +54,19 @@ class RateLimiter:
                 return max(max(1, w[0] + WINDOW_MS - now_ms) for w in full)
         for window in windows:
             window.append(now_ms)
+        return 0
+
+    def _admit_one(self, key: str, now_ms: int) -> int:
+        """:meth:`admit` for one id (an event with a device id only: most of them), without the
+        lists the general case builds."""
+        window = self._windows.get(key)
+        if window is None:
+            window = self._window(key, now_ms)
+        else:
+            edge = now_ms - WINDOW_MS
+            while window and window[0] <= edge:
+                window.popleft()
+        if len(window) >= self.per_second:
+            return max(1, window[0] + WINDOW_MS - now_ms)
+        window.append(now_ms)
         return 0

@@ -30,6 +30,9 @@ from tidings.destinations.amplitude.limiter import BATCH_EPS, HTTPAPI_EPS, RateL
 from tidings.destinations.amplitude.settings import Settings
 from tidings.destinations.request import Request
 
+_ALL_DELIVERED = Plan([], [])
+"""What a batch's 2xx answer decides when delivered items need no outcome of their own."""
+
 MAX_EVENTS = 2000
 MAX_BYTES = {"httpapi": 1_000_000, "batch": 20_000_000}
 USER_AGENT = "tidings-amplitude/0.1"
@@ -38,6 +41,16 @@ Decide = Callable[[int | None, dict[str, Any] | None, str | None, dict[str, Any]
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def events_body(body: dict[str, Any], events_json: bytes) -> bytes:
+    """``orjson.dumps(body)`` for a ``{"api_key", "events"[, "options"]}`` body whose events are
+    already encoded as ``events_json`` (checking a batch's size encoded them once already)."""
+    parts = [b'{"api_key":', orjson.dumps(body["api_key"]), b',"events":', events_json]
+    if "options" in body:
+        parts += [b',"options":', orjson.dumps(body["options"])]
+    parts.append(b"}")
+    return b"".join(parts)
 
 
 class AmplitudeSender:
@@ -79,14 +92,33 @@ class AmplitudeSender:
 
     def send(self, items: Sequence[Pending], now_ms: int | None = None) -> list[Outcome]:
         """Send every item once (plus immediate resends) and return one outcome per item."""
+        return self._send(items, now_ms, report_delivered=True)[1]
+
+    def send_counted(
+        self, items: Sequence[Pending], now_ms: int | None = None
+    ) -> tuple[int, list[Outcome]]:
+        """:meth:`send` for a caller that acts only on what was not delivered: how many items
+        were delivered, and the outcome of every other one (no object per delivered event)."""
+        return self._send(items, now_ms, report_delivered=False)
+
+    def _send(
+        self, items: Sequence[Pending], now_ms: int | None, *, report_delivered: bool
+    ) -> tuple[int, list[Outcome]]:
         now = self.clock() if now_ms is None else now_ms
         outcomes: list[Outcome] = []
+        delivered = 0
         groups: dict[tuple[str, bytes], list[Pending]] = {}
         for item in items:
             if self.paused is not None:
                 outcomes.append(Outcome(item.key, "paused", None, self.paused))
             elif item.request is not None:
-                outcomes.extend(self._send_form(item, now))
+                for outcome in self._send_form(item, now):
+                    if outcome.kind != "delivered":
+                        outcomes.append(outcome)
+                    else:
+                        delivered += 1
+                        if report_delivered:
+                            outcomes.append(outcome)
             else:
                 options = (
                     orjson.dumps(item.options, option=orjson.OPT_SORT_KEYS)
@@ -97,8 +129,8 @@ class AmplitudeSender:
         for (api, _), group in groups.items():
             admitted, deferred = self._limit(api, group, now)
             outcomes.extend(deferred)
-            outcomes.extend(self._send_events(api, admitted, now))
-        return outcomes
+            delivered += self._send_events(api, admitted, now, outcomes, report_delivered)
+        return delivered, outcomes
 
     # --- events --------------------------------------------------------------------------------
 
@@ -139,33 +171,47 @@ class AmplitudeSender:
                 admitted.append(item)
         return admitted, deferred
 
-    def _batches(self, api: str, items: list[Pending]) -> list[list[Pending]]:
+    def _batches(self, api: str, items: list[Pending]) -> list[tuple[list[Pending], bytes | None]]:
+        """The requests' events, each batch with its events' JSON array when already encoded."""
         limit = MAX_BYTES.get(api, MAX_BYTES["httpapi"]) - 1024
         step = max(1, self.max_batch_events)
         chunks = [items[i : i + step] for i in range(0, len(items), step)]
         # The common case: every chunk of the largest count is under the size limit, which one
-        # dump per chunk shows (its length less one is the sum of ``len(event) + 1`` below).
-        if all(len(orjson.dumps([i.event for i in chunk])) - 1 <= limit for chunk in chunks):
-            return chunks
-        batches: list[list[Pending]] = []
+        # dump per chunk shows (its length less one is the sum of ``len(event) + 1`` below);
+        # that dump then goes into the request body as it is.
+        dumped = [orjson.dumps([i.event for i in chunk]) for chunk in chunks]
+        if all(len(data) - 1 <= limit for data in dumped):
+            return list(zip(chunks, dumped, strict=True))
+        batches: list[tuple[list[Pending], bytes | None]] = []
         current: list[Pending] = []
         size = 0
         for item in items:
             item_size = len(orjson.dumps(item.event)) + 1
             if current and (len(current) >= self.max_batch_events or size + item_size > limit):
-                batches.append(current)
+                batches.append((current, None))
                 current, size = [], 0
             current.append(item)
             size += item_size
         if current:
-            batches.append(current)
+            batches.append((current, None))
         return batches
 
-    def _send_events(self, api: str, items: list[Pending], now: int) -> list[Outcome]:
-        outcomes: list[Outcome] = []
-        queue: deque[tuple[list[Pending], int]] = deque((b, 0) for b in self._batches(api, items))
+    def _send_events(
+        self,
+        api: str,
+        items: list[Pending],
+        now: int,
+        outcomes: list[Outcome],
+        report_delivered: bool,
+    ) -> int:
+        """Send ``items`` in batches, adding outcomes to ``outcomes`` (delivered ones only when
+        ``report_delivered``); returns how many were delivered."""
+        delivered = 0
+        queue: deque[tuple[list[Pending], int, bytes | None]] = deque(
+            (batch, 0, data) for batch, data in self._batches(api, items)
+        )
         while queue:
-            batch, round_ = queue.popleft()
+            batch, round_, events_json = queue.popleft()
             if self.paused is not None:
                 outcomes.extend(Outcome(i.key, "paused", None, self.paused) for i in batch)
                 continue
@@ -176,14 +222,25 @@ class AmplitudeSender:
             if batch[0].options:
                 body["options"] = dict(batch[0].options)
             request = Request("POST", self.settings.url(api), json=body)
-            plan = self._exchange(request, self._event_planner(batch, now))
-            outcomes.extend(plan.outcomes)
+            content = None if events_json is None else events_body(body, events_json)
+            plan = self._exchange(
+                request, self._event_planner(batch, now, report_delivered), content
+            )
+            if plan is _ALL_DELIVERED:
+                delivered += len(batch)
+                continue
+            for outcome in plan.outcomes:
+                if outcome.kind == "delivered":
+                    delivered += 1
+                    if not report_delivered:
+                        continue
+                outcomes.append(outcome)
             if plan.pause_reason:
                 self.paused = plan.pause_reason
             if plan.split:
                 half = len(batch) // 2
-                queue.appendleft((batch[half:], round_))
-                queue.appendleft((batch[:half], round_))
+                queue.appendleft((batch[half:], round_, None))
+                queue.appendleft((batch[:half], round_, None))
             elif plan.resend_now:
                 if round_ + 1 >= self.max_rounds:
                     outcomes.extend(
@@ -193,16 +250,18 @@ class AmplitudeSender:
                         for i in plan.resend_now
                     )
                 else:
-                    queue.append((plan.resend_now, round_ + 1))
-        return outcomes
+                    queue.append((plan.resend_now, round_ + 1, None))
+        return delivered
 
-    def _event_planner(self, batch: list[Pending], now: int) -> Decide:
+    def _event_planner(self, batch: list[Pending], now: int, report_delivered: bool) -> Decide:
         def decide(
             status: int | None,
             body: dict[str, Any] | None,
             error: str | None,
             record: dict[str, Any],
         ) -> Plan:
+            if not report_delivered and status is not None and 200 <= status < 300:
+                return _ALL_DELIVERED
             return plan_events(
                 batch,
                 status,
@@ -239,11 +298,8 @@ class AmplitudeSender:
 
     # --- I/O -------------------------------------------------------------------------------------
 
-    def _exchange(
-        self,
-        request: Request,
-        decide: Decide,
-    ) -> Plan:
+    def _exchange(self, request: Request, decide: Decide, content: bytes | None = None) -> Plan:
+        """Send ``request`` (its body ``content`` when the caller already encoded it)."""
         record = request.to_preview()
         headers = {
             "Content-Type": request.content_type(),
@@ -252,7 +308,10 @@ class AmplitudeSender:
         }
         try:
             response = self.client.request(
-                request.method, request.url, content=request.body(), headers=headers
+                request.method,
+                request.url,
+                content=request.body() if content is None else content,
+                headers=headers,
             )
         except httpx.TimeoutException as exc:
             return decide(None, None, f"timeout: {type(exc).__name__}", record)
