@@ -96,6 +96,7 @@ PUBLIC = {
         "json_equal",
         "parse_path",
         "parse_trigger",
+        "read_roots",
         "render_value",
         "resolve",
     ],

@@ -13,12 +13,14 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
+
+import orjson
 
 INVALID_IDS = {
     "anonymous",
@@ -62,7 +64,7 @@ class StandinState:
     identifications: list[dict[str, Any]] = field(default_factory=list)
     requests: list[tuple[str, int]] = field(default_factory=list)
     seen: set[tuple[str, str]] = field(default_factory=set)
-    rate: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    rate: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -158,8 +160,8 @@ class _Handler(BaseHTTPRequestHandler):
         if len(raw) >= LIMITS[path]:
             return 413, {"code": 413, "error": "Payload too large"}
         try:
-            payload = json.loads(raw)
-        except ValueError:
+            payload = orjson.loads(raw)
+        except orjson.JSONDecodeError:
             return 400, {"code": 400, "error": "Invalid JSON request body"}
         if not isinstance(payload, dict) or not payload.get("api_key"):
             return 400, {
@@ -238,18 +240,26 @@ class _Handler(BaseHTTPRequestHandler):
         devices: dict[str, int] = {}
         throttled_events: list[int] = []
         with self.state.lock:
+            # Each id's window holds the times of its events in the last second; only the ids of
+            # this request are looked at (and pruned), so a request costs its own size, not the
+            # number of ids ever seen.
             counts: dict[str, int] = {}
-            for key, window in self.state.rate.items():
-                window[:] = [t for t in window if now - t < 1.0]
-                counts[key] = len(window)
             for i, event in enumerate(events):
                 over = False
                 for kind, target in (("user_id", users), ("device_id", devices)):
                     value = event.get(kind)
                     if value:
-                        counts[f"{kind}:{value}"] = counts.get(f"{kind}:{value}", 0) + 1
-                        if counts[f"{kind}:{value}"] > self.state.eps_limit:
-                            target[value] = counts[f"{kind}:{value}"]
+                        key = f"{kind}:{value}"
+                        count = counts.get(key)
+                        if count is None:
+                            window = self.state.rate[key]
+                            while window and now - window[0] >= 1.0:
+                                window.popleft()
+                            count = len(window)
+                        count += 1
+                        counts[key] = count
+                        if count > self.state.eps_limit:
+                            target[value] = count
                             over = True
                 if over:
                     throttled_events.append(i)

@@ -23,7 +23,8 @@ import orjson
 
 from tidings.core.errors import InvalidInput
 from tidings.destinations.amplitude import AmplitudeSender, Currents, Destination, Pending
-from tidings.destinations.amplitude.items import message_from_payload, order_key
+from tidings.destinations.amplitude.items import order_key
+from tidings.destinations.amplitude.shared import SharedMessages
 from tidings.pipeline.amplitude_direct import DirectOptions, Mapped, queued_item, send_direct
 from tidings.pipeline.base import Consumer, Provider
 from tidings.pipeline.instances import (
@@ -95,13 +96,13 @@ def map_records(
     items: list[Mapped] = []
     dead: list[DeadLetterIn] = []
     currents = destination if isinstance(destination, Currents) else None
+    messages = SharedMessages()
     for record in records:
         if record.app_id not in apps or record.kind != "event":
             continue
         try:
-            payload = orjson.loads(record.payload)
-            message = message_from_payload(
-                record.kind, payload, device_id=record.device_id, user_id=record.user_id
+            message, shared = messages.message(
+                record.kind, record.payload, record.prefix, record.device_id, record.user_id
             )
         except (orjson.JSONDecodeError, InvalidInput, TypeError, ValueError) as exc:
             dead.append(DeadLetterIn(f"seq:{record.seq}", 0, f"unreadable log row: {exc}", b"{}"))
@@ -112,7 +113,7 @@ def map_records(
             pending = _currents_items(currents, message, at_ms)
         else:
             assert isinstance(destination, Destination)
-            work = destination.work(message, at_ms)
+            work = destination.work(message, at_ms, shared)
             pending = work.items
             if work.rejected:
                 dead.extend(

@@ -405,6 +405,10 @@ class LogRecord(NamedTuple):
     ``item_id`` is the event id or the decision id; ``name`` is the event name, or for a
     decision its campaign id; ``timestamp`` is the event's (or decision's) own time.
 
+    ``prefix`` is the start of ``payload`` that the other events of its upload (and session)
+    share, the same bytes object for all of them in one read (``b""`` when nothing is shared):
+    a consumer can do the work that depends on it once per upload.
+
     A named tuple: consumers read thousands per second, and a tuple is the cheapest record
     Python builds.
     """
@@ -419,6 +423,7 @@ class LogRecord(NamedTuple):
     payload: bytes
     device_id: str | None = None
     user_id: str | None = None
+    prefix: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,6 +108,7 @@ def unpack(row: Row, keep: Callable[[int, int], bool] | None = None) -> Iterator
         end = offset + size
         if keep is None or keep(seq, ts):
             rest = bodies[offset:end]
+            prefix = prefixes[ref] if ref >= 0 else b""
             yield LogRecord(
                 seq,
                 app_id,
@@ -116,9 +117,10 @@ def unpack(row: Row, keep: Callable[[int, int], bool] | None = None) -> Iterator
                 name,
                 ts,
                 arrival,
-                prefixes[ref] + rest if ref >= 0 else rest,
+                prefix + rest,
                 device_id,
                 user_id,
+                prefix,
             )
         offset = end
 

@@ -5,7 +5,13 @@
 typed fields and defaults; ``parse_trigger`` turns FQL into a predicate.
 """
 
-from tidings.core.mapping.directives import compile_mapping, json_equal, render_value, resolve
+from tidings.core.mapping.directives import (
+    compile_mapping,
+    json_equal,
+    read_roots,
+    render_value,
+    resolve,
+)
 from tidings.core.mapping.fields import CompiledFields, Field, FieldType, coerce
 from tidings.core.mapping.paths import UNDEFINED, format_path, get_path, parse_path
 from tidings.core.mapping.triggers import AllOf, AnyOf, Compare, Exists, Trigger, parse_trigger
@@ -27,6 +33,7 @@ __all__ = [
     "json_equal",
     "parse_path",
     "parse_trigger",
+    "read_roots",
     "render_value",
     "resolve",
 ]

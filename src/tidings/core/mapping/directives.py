@@ -295,3 +295,60 @@ def _compile_array_path(arg: Any, field: str) -> Resolver:
         return value
 
     return resolve_array
+
+
+# --- what a mapping reads -----------------------------------------------------------------------
+
+
+def read_roots(mapping: Any) -> frozenset[str] | None:
+    """The top-level message keys a (valid) mapping can read, or ``None`` when it may read any
+    part of the message (the root itself, a computed ``@path``, a list index at the top).
+
+    A mapping's value depends on these keys only: two messages that agree on them resolve to
+    the same value. That lets a caller compute once what a mapping takes from the part of many
+    messages they share. ``@arrayPath``'s item shape reads the items, not the message, so only
+    its first argument counts.
+    """
+    if isinstance(mapping, dict):
+        if len(mapping) == 1:
+            ((key, arg),) = mapping.items()
+            if key == "@path":
+                return _path_roots(arg)
+            if key == "@template":
+                if not isinstance(arg, str):
+                    return None
+                paths = [p for p in parse_template(arg) if not isinstance(p, str)]
+                return _union([_segments_root(p) for p in paths])
+            if key == "@if":
+                return (
+                    _union([read_roots(v) for v in arg.values()]) if isinstance(arg, dict) else None
+                )
+            if key == "@arrayPath":
+                if not isinstance(arg, list) or not arg:
+                    return None
+                return _path_roots(arg[0]) if isinstance(arg[0], str) else read_roots(arg[0])
+            if key == "@literal":
+                return frozenset()
+        return _union([read_roots(v) for v in mapping.values()])
+    if isinstance(mapping, list | tuple):
+        return _union([read_roots(v) for v in mapping])
+    return frozenset()  # a literal (or no mapping at all) reads nothing
+
+
+def _path_roots(arg: Any) -> frozenset[str] | None:
+    return _segments_root(parse_path(arg)) if isinstance(arg, str) else None
+
+
+def _segments_root(segments: Path) -> frozenset[str] | None:
+    if not segments or not isinstance(segments[0], str):
+        return None
+    return frozenset((segments[0],))
+
+
+def _union(parts: list[frozenset[str] | None]) -> frozenset[str] | None:
+    out: frozenset[str] = frozenset()
+    for part in parts:
+        if part is None:
+            return None
+        out |= part
+    return out

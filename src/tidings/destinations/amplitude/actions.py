@@ -15,6 +15,7 @@ from tidings.destinations.amplitude import schema
 from tidings.destinations.amplitude.events import build_log_event, build_log_purchase
 from tidings.destinations.amplitude.generated import FieldsFunction, generated_fields
 from tidings.destinations.amplitude.settings import Settings
+from tidings.destinations.amplitude.shared import SplitMapping
 from tidings.destinations.amplitude.users import (
     build_group_identify,
     build_identify,
@@ -131,6 +132,7 @@ class Subscription:
     _fields: CompiledFields = field(init=False, repr=False)
     _apply: FieldsFunction = field(init=False, repr=False)
     _match: Callable[[Mapping[str, Any]], bool] = field(init=False, repr=False)
+    _split: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._action = get_action(self.action)
@@ -141,6 +143,7 @@ class Subscription:
             self._fields = CompiledFields(self._action.fields, self.mapping)
             self._apply = generated_fields(self._fields, f"mapping {self.name}")
             self._match = _matcher(self._trigger)
+            self._split = _NOT_SPLIT_YET
         except InvalidConfig:
             raise
         except InvalidInput as exc:  # a bad trigger or mapping is a configuration error here
@@ -175,6 +178,18 @@ class Subscription:
     ) -> list[Request]:
         """The requests for one message (whether or not the trigger matches it)."""
         return self._action.build(self._apply(message), settings, now_ms)
+
+    def split(self) -> SplitMapping | None:
+        """The fields split into those an upload's events share and each event's own, or
+        ``None`` (:mod:`~tidings.destinations.amplitude.shared`). Made at first use: only
+        delivery needs it."""
+        if self._split is _NOT_SPLIT_YET:
+            self._split = SplitMapping.of(self.action, self._fields.specs, self.mapping or {})
+        split: SplitMapping | None = self._split
+        return split
+
+
+_NOT_SPLIT_YET = object()
 
 
 def _trigger_paths(trigger: Any) -> set[tuple[str, ...]] | None:

@@ -62,18 +62,32 @@ def user_agent_fields(p: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+READ_BY_BUILD = frozenset(
+    {
+        "library",
+        "library2",
+        "setOnce",
+        "setAlways",
+        "add",
+        "utm_properties",
+        "referrer",
+        "userAgent",
+        "userAgentParsing",
+        "userAgentData",
+        "includeRawUserAgent",
+        "min_id_length",
+        "use_batch_endpoint",
+    }
+)
+"""The control fields Log Event (V2) builds from: beside these it reads only ``EVENT_KEYS``,
+``time`` and ``session_id`` (a test holds the builder to it)."""
+
+
 def base_event(p: dict[str, Any], *, v2: bool) -> dict[str, Any]:
     """Steps 1-7: mapped event keys, platform rules, time, session, user-property operations."""
     event = {k: p[k] for k in EVENT_KEYS if k in p}
     apply_platform_rules(event, p.get("library"))
-    if "time" in p:
-        ms = to_epoch_ms(p["time"])
-        if ms is not None:
-            event["time"] = ms
-    if "session_id" in p:
-        session = session_ms(p["session_id"])
-        if session is not None:
-            event["session_id"] = session
+    convert_times(event, p)
     if v2:
         _v2_operations(event, p)
     else:
@@ -87,6 +101,27 @@ def base_event(p: dict[str, Any], *, v2: bool) -> dict[str, Any]:
     library = library_value(p)
     if library is not None:
         event["library"] = library
+    return event
+
+
+def convert_times(event: dict[str, Any], p: dict[str, Any]) -> None:
+    """Steps 3-4: ``time`` and ``session_id`` as Amplitude takes them (left out when they are
+    not dates); each depends on its own field alone."""
+    if "time" in p:
+        ms = to_epoch_ms(p["time"])
+        if ms is not None:
+            event["time"] = ms
+    if "session_id" in p:
+        session = session_ms(p["session_id"])
+        if session is not None:
+            event["session_id"] = session
+
+
+def event_part(p: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """What :func:`base_event` makes of fields that each give one event key of their own:
+    ``keys`` (event keys, copied) and ``time``/``session_id`` (converted)."""
+    event = {k: p[k] for k in keys if k in p}
+    convert_times(event, p)
     return event
 
 

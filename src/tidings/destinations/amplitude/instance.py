@@ -17,6 +17,7 @@ from tidings.destinations.amplitude.actions import Router, Subscription, default
 from tidings.destinations.amplitude.currents import DEFAULT_PREFIX, Currents
 from tidings.destinations.amplitude.delivery import Outcome, Pending
 from tidings.destinations.amplitude.settings import Settings
+from tidings.destinations.amplitude.shared import SharedPart
 from tidings.destinations.request import Request
 
 MAX_SUBSCRIPTIONS = 50
@@ -85,16 +86,26 @@ class Destination:
             out.extend(sub.build(message, self.settings, now_ms))
         return out
 
-    def work(self, message: Mapping[str, Any], enqueued_ms: int) -> Work:
+    def work(
+        self, message: Mapping[str, Any], enqueued_ms: int, shared: SharedPart | None = None
+    ) -> Work:
         """The pending items for one message, keyed by its ``messageId`` and subscription.
 
         A message a subscription cannot map (a required field missing, a value that cannot be
         coerced) is not retried: it comes back in ``rejected`` as a dead-letter outcome naming
         the field, and the other subscriptions still get their items.
+
+        ``shared``: the part of an upload ``message`` belongs to; a subscription that splits
+        then maps only the message's own fields (the same items, for less work).
         """
         work = Work()
         message_id = str(message.get("messageId") or "")
         for sub in self._matching(message):
+            if shared is not None:
+                item = self._shared_item(sub, message, message_id, shared, enqueued_ms)
+                if item is not None:
+                    work.items.append(item)
+                    continue
             try:
                 requests = sub.build(message, self.settings, enqueued_ms)
             except InvalidInput as exc:
@@ -104,6 +115,38 @@ class Destination:
             for r, request in enumerate(requests):
                 work.items.extend(to_pending(request, f"{message_id}/{sub.name}/{r}", enqueued_ms))
         return work
+
+    def _shared_item(
+        self,
+        sub: Subscription,
+        message: Mapping[str, Any],
+        message_id: str,
+        shared: SharedPart,
+        enqueued_ms: int,
+    ) -> Pending | None:
+        """``sub``'s one item for ``message`` from the part it shares, or ``None`` when that
+        cannot be used (the subscription does not split, or the fields failed to map)."""
+        split = sub.split()
+        if split is None:
+            return None
+        heads = shared.heads
+        key = id(sub)
+        if key in heads:
+            head = heads[key]
+        else:
+            head = heads[key] = split.head(shared.message, self.settings)
+        if head is None:
+            return None
+        event = split.event(head, message)
+        if event is None:
+            return None
+        return Pending(
+            f"{message_id}/{sub.name}/0",
+            enqueued_ms,
+            event=event,
+            api=head.api,
+            options=head.options,
+        )
 
 
 def currents_from_json(data: Mapping[str, Any]) -> Currents:

@@ -83,10 +83,6 @@ def sdk_message(
     dev: Mapping[str, Any] = device if _is_map(device) else _EMPTY
     session = payload.get("session")
     sess: Mapping[str, Any] = session if _is_map(session) else _EMPTY
-    props = event.get("properties")
-    event_id = str(event.get("id") or "")
-    name = str(event.get("name") or "")
-    timestamp = int(event.get("timestamp") or 0)
     anonymous = _text(dev.get("deviceId")) or device_id or ""
     platform = _text(dev.get("platform"))
     custom = payload.get("customProperties")
@@ -131,18 +127,42 @@ def sdk_message(
     context["library"] = {"name": LIBRARY_NAME, "version": _LIBRARY_VERSION}
     if msg_session:
         context["session"] = msg_session
-    return {
+    message = {
         "type": "track",
-        "event": name,
-        "messageId": event_id,
+        "event": "",
+        "messageId": "",
         "anonymousId": anonymous,
         "userId": uid,
-        "properties": dict(props) if _is_map(props) else {},
+        "properties": _EMPTY,
         "traits": dict(custom) if _is_map(custom) else {},
-        "timestamp": iso_ms(timestamp),
+        "timestamp": "",
         "context": context,
         "integrations": {},
     }
+    _set_own_keys(message, event)
+    return message
+
+
+EVENT_ROOTS = frozenset({"event", "messageId", "properties", "timestamp"})
+"""The keys of an SDK event's message that come from the event itself. The others come from what
+its upload shares (device, user, custom properties, session) and the event's ``sessionId``."""
+
+
+def _set_own_keys(message: dict[str, Any], event: Mapping[str, Any]) -> None:
+    """Put ``event``'s own keys (:data:`EVENT_ROOTS`) into its message."""
+    props = event.get("properties")
+    message["event"] = str(event.get("name") or "")
+    message["messageId"] = str(event.get("id") or "")
+    message["properties"] = dict(props) if _is_map(props) else {}
+    message["timestamp"] = iso_ms(int(event.get("timestamp") or 0))
+
+
+def message_over(shared: Mapping[str, Any], event: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`sdk_message` of ``event``, given ``shared``: the message of another event of the
+    same upload with the same ``sessionId``. Only the event's own keys are built."""
+    message = dict(shared)
+    _set_own_keys(message, event)
+    return message
 
 
 def reference_sdk_message(

@@ -14,6 +14,11 @@ from typing import Any
 
 import ua_parser
 
+USER_AGENT_KEYS = frozenset(
+    {"os_name", "os_version", "device_manufacturer", "device_model", "device_type", "user_agent"}
+)
+"""Every event key the user agent can set (parsed fields and the raw agent)."""
+
 _OS_NAMES = {
     "Mac OS X": "Mac OS",
     "Chrome OS": "Chromium OS",

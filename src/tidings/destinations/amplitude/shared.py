@@ -1,0 +1,186 @@
+"""What the events of one upload share, mapped once for all of them.
+
+Every event an SDK uploads carries its upload's device, user, custom properties and session;
+only its name, id, properties and time are its own (:data:`~.items.EVENT_ROOTS`). The server
+stores those shared blocks as one prefix per upload and session, so a log reader can tell which
+records share them, and build each record's message from the first one's
+(:class:`SharedMessages`).
+
+A Log Event (V2) subscription then maps what is shared once per upload and session
+(:meth:`SplitMapping.head`) and, per event, only the fields that read the event's own keys
+(:meth:`SplitMapping.event`). That is exact when those fields each give one event key of their
+own: the build copies (or converts, for ``time`` and ``session_id``) them and reads them for
+nothing else. Fields the build combines (platform with the library, user properties with the
+set operations, the user agent's, the library, endpoint and options) must all come from the
+shared part; otherwise, and for every other action, the subscription maps each message whole.
+Tests hold both ways to the same events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from tidings.core.errors import InvalidInput
+from tidings.core.mapping import CompiledFields, Field, read_roots
+from tidings.destinations.amplitude.events import READ_BY_BUILD, build_log_event, event_part
+from tidings.destinations.amplitude.generated import FieldsFunction, generated_fields
+from tidings.destinations.amplitude.items import EVENT_ROOTS, message_from_payload, message_over
+from tidings.destinations.amplitude.schema import EVENT_KEYS
+from tidings.destinations.amplitude.settings import Settings
+from tidings.destinations.amplitude.useragent import USER_AGENT_KEYS
+
+SPLIT_ACTIONS = {"logEvent": False, "logEventV2": True}
+"""The actions whose build splits (name: whether it is V2)."""
+
+COMBINED = READ_BY_BUILD | {"platform", "user_properties"} | USER_AGENT_KEYS
+"""Fields the build combines with others (or that the user agent may set): they must all come
+from the shared part for a subscription to split."""
+
+_EVENT_PREFIX_END = b',"event":'
+
+
+@dataclass(frozen=True, slots=True)
+class HeadResult:
+    """What a subscription's shared fields give: the event keys, the API and the options."""
+
+    event: dict[str, Any]
+    api: str
+    options: Mapping[str, Any] | None
+
+
+class SplitMapping:
+    """A Log Event (V2) subscription's fields, split into the shared ones and the event's own."""
+
+    __slots__ = ("_head", "_keys", "_own", "_v2")
+
+    def __init__(self, head: FieldsFunction, own: FieldsFunction, keys: tuple[str, ...], v2: bool):
+        self._head = head
+        self._own = own
+        self._keys = keys
+        self._v2 = v2
+
+    @classmethod
+    def of(
+        cls, action: str, specs: tuple[tuple[Field, Any, Any], ...], mapping: Mapping[str, Any]
+    ) -> SplitMapping | None:
+        """The split of an action's resolved fields (``CompiledFields.specs``) under
+        ``mapping``, or ``None`` when it does not split."""
+        v2 = SPLIT_ACTIONS.get(action)
+        if v2 is None:
+            return None
+        shared: list[Field] = []
+        own: list[Field] = []
+        for f, spec, _kept in specs:
+            roots = read_roots(spec)
+            if roots is None or roots & EVENT_ROOTS:
+                own.append(f)
+            else:
+                shared.append(f)
+        names = {f.name for f in own}
+        if not names or names & COMBINED:
+            return None
+        keys = tuple(k for k in EVENT_KEYS if k in names)
+        head = generated_fields(CompiledFields(tuple(shared), mapping), "shared fields")
+        own_fields = generated_fields(CompiledFields(tuple(own), mapping), "own fields")
+        return cls(head, own_fields, keys, v2)
+
+    def head(self, message: Mapping[str, Any], settings: Settings) -> HeadResult | None:
+        """What the shared fields of ``message`` give (any message of the upload and session
+        will do), or ``None`` when they cannot be mapped (each message then takes the whole
+        path, which reports the failure)."""
+        try:
+            p = self._head(message)
+        except InvalidInput:
+            return None
+        (request,) = build_log_event(p, settings, v2=self._v2)
+        body = request.json or {}
+        api = "batch" if request.url.endswith("/batch") else "httpapi"
+        return HeadResult(body["events"][0], api, body.get("options"))
+
+    def event(self, head: HeadResult, message: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The whole event for ``message``, or ``None`` when its own fields cannot be mapped."""
+        try:
+            p = self._own(message)
+        except InvalidInput:
+            return None
+        event = dict(head.event)
+        event.update(event_part(p, self._keys))
+        return event
+
+
+@dataclass(slots=True)
+class SharedPart:
+    """One upload and session: the message of its first event, and per subscription (by
+    ``id``) what its shared fields gave (``None``: they could not be mapped)."""
+
+    message: dict[str, Any]
+    heads: dict[int, HeadResult | None] = field(default_factory=dict)
+
+
+class SharedMessages:
+    """Canonical messages of log records, built once per upload and session and then only for
+    each event's own keys. Kept for one read of the log (one chunk of records)."""
+
+    __slots__ = ("_parts",)
+
+    def __init__(self) -> None:
+        self._parts: dict[tuple[Any, ...], SharedPart | None] = {}
+
+    def message(
+        self,
+        kind: str,
+        payload: bytes,
+        prefix: bytes,
+        device_id: str | None,
+        user_id: str | None,
+    ) -> tuple[dict[str, Any] | None, SharedPart | None]:
+        """The message of one record, and the part it shares with others (``None`` for a record
+        that shares nothing). Raises what reading the whole payload raises."""
+        event = _own_event(kind, payload, prefix)
+        if event is None:
+            return self._whole(kind, payload, device_id, user_id), None
+        key = (prefix, event.get("sessionId"), device_id, user_id)
+        if key in self._parts:
+            part = self._parts[key]
+            if part is not None:
+                return message_over(part.message, event), part
+            return self._whole(kind, payload, device_id, user_id), None
+        whole = orjson.loads(payload)
+        message = message_from_payload(kind, whole, device_id=device_id, user_id=user_id)
+        sdk = message is not None and whole.get("source") != "segment"
+        part = self._parts[key] = SharedPart(message) if sdk and message is not None else None
+        return message, part
+
+    @staticmethod
+    def _whole(
+        kind: str, payload: bytes, device_id: str | None, user_id: str | None
+    ) -> dict[str, Any] | None:
+        return message_from_payload(
+            kind, orjson.loads(payload), device_id=device_id, user_id=user_id
+        )
+
+
+def _own_event(kind: str, payload: bytes, prefix: bytes) -> dict[str, Any] | None:
+    """The event object of a payload stored as ``prefix`` + event JSON + ``}`` (how the server
+    stores an upload's events), or ``None`` when the payload is not laid out so."""
+    if (
+        kind != "event"
+        or not prefix.endswith(_EVENT_PREFIX_END)
+        or not payload.startswith(prefix)
+        or not payload.endswith(b"}")
+    ):
+        return None
+    try:
+        event = orjson.loads(memoryview(payload)[len(prefix) : -1])
+    except orjson.JSONDecodeError:
+        return None
+    if event.__class__ is not dict:
+        return None
+    session = event.get("sessionId")
+    if session is not None and session.__class__ is not str:
+        return None
+    return event
