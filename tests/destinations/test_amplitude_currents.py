@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from tidings.core.events import EventRecord
 from tidings.core.profile import DeviceProfile
 from tidings.destinations import MessageContext, to_segment_message
@@ -106,3 +108,25 @@ def test_requests_batch_events_into_one_body() -> None:
         "[Tidings] [Custom Event] B",
     ]
     assert currents.requests([msg("SdkInitialized", {})]) == []
+
+
+def test_missing_context_values_are_left_out() -> None:
+    bare = [
+        {"type": "track", "event": "LevelUp", "messageId": "m1", "anonymousId": "anon-1"},
+        {"type": "track", "event": "SessionStarted", "anonymousId": "anon-1", "context": {}},
+        {"type": "track", "event": "SessionFinished", "anonymousId": "anon-1"},
+        {"type": "track", "event": "CampaignShown", "properties": {"campaignId": "c1"}},
+        {"type": "track", "event": "Purchase", "properties": {"price": 1}, "context": {"os": {}}},
+    ]
+    (request,) = Currents().requests(bare)
+    assert request.json is not None
+    orjson.dumps(request.json)  # no marker for a missing value reaches the body
+    custom = request.json["events"][0]
+    assert custom == {
+        "device_id": "anon-1",
+        "insert_id": "m1",
+        "event_type": "[Tidings] [Custom Event] LevelUp",
+        "event_properties": {},
+    }
+    impression = request.json["events"][3]
+    assert impression["event_properties"] == {"campaign_id": "c1"}

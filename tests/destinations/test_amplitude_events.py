@@ -328,3 +328,80 @@ def test_utm_mapping_keeps_only_known_keys() -> None:
 def test_base_url_replaces_every_host() -> None:
     (request,) = preview(message(), "logEvent", settings={"baseUrl": "http://127.0.0.1:9/"})
     assert request["url"] == "http://127.0.0.1:9/2/httpapi"
+
+
+# --- Values Segment tests with ``??`` (only undefined falls back) or truthiness -------------
+
+
+def test_empty_client_hints_win_over_parsed_values() -> None:
+    msg = message()
+    msg["context"]["userAgentData"] = {"model": "", "platformVersion": ""}
+    for action in ("logEvent", "logEventV2", "logPurchase"):
+        event = events_of(action, msg)[0]
+        assert (event["device_model"], event["os_version"]) == ("", "")
+    parsed = one("logEvent", message())
+    msg["context"]["userAgentData"] = {"model": None, "platformVersion": None}
+    event = one("logEvent", msg)
+    assert (event["device_model"], event["os_version"]) == (
+        parsed["device_model"],
+        parsed["os_version"],
+    )
+    assert parsed["os_version"]
+
+
+def test_purchase_empty_revenue_type_is_kept() -> None:
+    properties = {"revenue": 5, "revenueType": "", "products": [{"revenue": 7, "revenueType": ""}]}
+    msg = message(event="Order Completed", properties=properties)
+    main, product = events_of("logPurchase", msg)
+    assert (main["revenue"], main["revenueType"]) == (5, "")
+    assert "revenue" not in product
+    main, product = events_of("logPurchase", msg, mapping={"trackRevenuePerProduct": True})
+    assert "revenue" not in main
+    assert (product["revenue"], product["revenueType"]) == (7, "")
+
+
+def test_custom_products_mapping_keeps_extra_keys() -> None:
+    products = [{"price": "10", "quantity": 2, "sku": "s-1", "name": "Tee", "tags": ["a"]}]
+    msg = message(event="Order Completed", properties={"products": products})
+    mapping = {"products": {"@path": "$.properties.products"}, "trackRevenuePerProduct": True}
+    _main, product = events_of("logPurchase", msg, mapping=mapping)
+    assert product["event_properties"] == {
+        "price": 10,
+        "quantity": 2,
+        "sku": "s-1",
+        "name": "Tee",
+        "tags": ["a"],
+    }
+    assert (product["revenue"], product["price"], product["quantity"]) == (20, 10, 2)
+
+
+def test_product_events_get_no_empty_insert_id() -> None:
+    main, *products = purchase(insert_id="")
+    assert main["insert_id"] == ""
+    assert len(products) == 3
+    assert all("insert_id" not in p for p in products)
+
+
+@pytest.mark.parametrize("action", ["logEvent", "logEventV2", "logPurchase"])
+def test_time_zero_is_not_sent(action: str) -> None:
+    for zero in (0, 0.0):
+        assert "time" not in events_of(action, message(timestamp=zero))[0]
+    assert events_of(action, message(timestamp=1))[0]["time"] == 1
+
+
+@pytest.mark.parametrize("session", [0, 0.0, ""])
+def test_falsy_session_id_is_not_sent(session: Any) -> None:
+    msg = message(integrations={"Actions Amplitude": {"session_id": session}})
+    assert "session_id" not in one("logEvent", msg)
+
+
+def test_fractional_time_is_truncated_like_a_js_date() -> None:
+    assert one("logEvent", message(timestamp=1629213675449.7))["time"] == 1629213675449
+    assert one("logEvent", message(timestamp=-1.5))["time"] == -1
+
+
+def test_numeric_session_id_is_kept_as_is() -> None:
+    msg = message(integrations={"Actions Amplitude": {"session_id": 1629213675449.7}})
+    assert one("logEvent", msg)["session_id"] == 1629213675449.7
+    msg = message(integrations={"Actions Amplitude": {"session_id": "1629213675449"}})
+    assert one("logEvent", msg)["session_id"] == 1629213675449

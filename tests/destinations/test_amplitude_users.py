@@ -126,3 +126,25 @@ def test_map_user_us_host_is_api_not_api2() -> None:
     (request,) = preview(message(type="alias", previousId="old"), "mapUser")
     assert request["url"] == "https://api.amplitude.com/usermap"
     assert "options" not in request["form"]
+
+
+def test_identify_empty_client_hints_win_over_parsed_values() -> None:
+    msg = identify_message()
+    msg["context"]["userAgentData"] = {"model": "", "platformVersion": ""}
+    ident = decoded(preview(msg, "identifyUser")[0], "identification")
+    assert (ident["device_model"], ident["os_version"]) == ("", "")
+
+
+def test_group_identify_without_traits_sends_no_group_properties() -> None:
+    msg = message(type="group", groupId="acme")
+    del msg["traits"]
+    _first, second = preview(msg, "groupIdentifyUser", mapping=GROUP)
+    assert decoded(second, "identification") == [
+        {"group_value": "acme", "group_type": "org", "library": "segment"}
+    ]
+
+
+def test_group_identify_fractional_time_is_truncated() -> None:
+    msg = message(type="group", groupId="acme", timestamp=1629213675449.7)
+    first, _ = preview(msg, "groupIdentifyUser", mapping=GROUP)
+    assert decoded(first, "identification")[0]["time"] == 1629213675449

@@ -33,7 +33,7 @@ def test_mappings_that_may_read_anything() -> None:
 
 
 KEYS = ["a", "b", "c", "d"]
-_path = st.lists(st.sampled_from(KEYS + ["0"]), min_size=0, max_size=3).map(
+_path = st.lists(st.sampled_from([*KEYS, "0"]), min_size=0, max_size=3).map(
     lambda parts: "$." + ".".join(parts) if parts else "$"
 )
 _leaf = st.one_of(

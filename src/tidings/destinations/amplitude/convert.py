@@ -15,16 +15,17 @@ _ANDROID = re.compile("android", re.IGNORECASE)
 def to_epoch_ms(value: Any) -> int | None:
     """Epoch ms of a datetime value, or ``None`` when it is not a valid date.
 
-    Numbers are already ms; an all-digit string is epoch ms too (not a compact ISO date, which
-    Segment's parser wrongly assumes); other strings are ISO 8601, a date alone meaning UTC
-    midnight and a date-time without an offset meaning UTC.
+    Numbers are already ms, a fraction truncated towards zero as a JavaScript ``Date`` does
+    (``1629213675449.7`` is ``1629213675449``); an all-digit string is epoch ms too (not a compact
+    ISO date, which Segment's parser wrongly assumes); other strings are ISO 8601, a date alone
+    meaning UTC midnight and a date-time without an offset meaning UTC.
     """
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
         return value
     if isinstance(value, float):
-        return round(value) if math.isfinite(value) else None
+        return math.trunc(value) if math.isfinite(value) else None
     if not isinstance(value, str):
         return None
     text = value.strip()

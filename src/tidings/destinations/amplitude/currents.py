@@ -20,7 +20,7 @@ from tidings.core.events import (
     SESSION_STARTED,
     SYSTEM_EVENT_NAMES,
 )
-from tidings.core.mapping import get_path, parse_path
+from tidings.core.mapping import UNDEFINED, get_path, parse_path
 from tidings.destinations.amplitude.convert import to_epoch_ms
 from tidings.destinations.amplitude.settings import Settings
 from tidings.destinations.request import Request
@@ -32,8 +32,9 @@ DEFAULT_PURCHASE_EVENTS = frozenset({"Purchase", "PurchaseCompleted", "Order Com
 
 
 def _get(message: Mapping[str, Any], path: str) -> Any:
+    """The value at ``path``, or ``None`` when it is missing, null or ``""``."""
     value = get_path(message, parse_path(path))
-    return value if value is not None and value != "" else None
+    return None if value is UNDEFINED or value is None or value == "" else value
 
 
 @dataclass(frozen=True, slots=True)

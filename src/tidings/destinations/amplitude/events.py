@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tidings.core.mapping import UNDEFINED, Field, coerce
+from tidings.core.mapping import UNDEFINED, Field, FieldType, coerce
 from tidings.destinations.amplitude.convert import (
     js_round,
     merge_user_properties,
@@ -24,13 +24,14 @@ from tidings.destinations.amplitude.useragent import parse_user_agent
 from tidings.destinations.request import Request
 
 PRODUCT_EVENT = "Product Purchased"
-_PRODUCT_FIELDS = (
-    Field("price", "number"),
-    Field("revenue", "number"),
-    Field("quantity", "number"),
-    Field("productId", "string"),
-    Field("revenueType", "string"),
-)
+_PRODUCT_TYPES: dict[str, FieldType] = {
+    "price": "number",
+    "revenue": "number",
+    "quantity": "number",
+    "productId": "string",
+    "revenueType": "string",
+}
+"""The typed keys of a product; a product keeps its other keys as they are."""
 
 
 def library_value(p: dict[str, Any]) -> Any:
@@ -51,7 +52,11 @@ def apply_platform_rules(event: dict[str, Any], library: Any) -> None:
 
 
 def user_agent_fields(p: dict[str, Any]) -> dict[str, Any]:
-    """Parsed device fields (when parsing is on) and the raw agent (when asked for)."""
+    """Parsed device fields (when parsing is on) and the raw agent (when asked for).
+
+    A client hint wins whenever it is given, ``""`` included (Segment's ``hint ?? parsed``):
+    only a missing or null hint falls back to the parsed value.
+    """
     out: dict[str, Any] = {}
     agent = p.get("userAgent")
     if p.get("userAgentParsing", True) and agent:
@@ -106,9 +111,10 @@ def base_event(p: dict[str, Any], *, v2: bool) -> dict[str, Any]:
 
 def convert_times(event: dict[str, Any], p: dict[str, Any]) -> None:
     """Steps 3-4: ``time`` and ``session_id`` as Amplitude takes them (left out when they are
-    not dates); each depends on its own field alone."""
-    if "time" in p:
-        ms = to_epoch_ms(p["time"])
+    falsy, ``0`` included, or not dates); each depends on its own field alone."""
+    time = p.get("time")
+    if time:
+        ms = to_epoch_ms(time)
         if ms is not None:
             event["time"] = ms
     if "session_id" in p:
@@ -165,7 +171,11 @@ def revenue_fields(x: dict[str, Any]) -> dict[str, Any]:
     revenue = price * quantity if both else x.get("revenue")
     if not revenue:
         return {}
-    out: dict[str, Any] = {"revenue": revenue, "revenueType": x.get("revenueType") or "Purchase"}
+    revenue_type = x.get("revenueType")
+    out: dict[str, Any] = {
+        "revenue": revenue,
+        "revenueType": "Purchase" if revenue_type is None else revenue_type,
+    }
     if _is_number(quantity):
         out["quantity"] = js_round(quantity)
     if price is not None:
@@ -180,15 +190,16 @@ def _is_number(value: Any) -> bool:
 
 
 def _product(item: Any, index: int) -> dict[str, Any]:
+    """One mapped product: its typed keys coerced (a null one left out), every other key kept
+    (the default mapping's shape has only the typed keys; a mapping of one's own may have more)."""
     if not isinstance(item, dict):
         return {}
     out: dict[str, Any] = {}
-    for f in _PRODUCT_FIELDS:
-        if f.name in item:
-            named = Field(f"products[{index}].{f.name}", f.type)
-            value = coerce(item[f.name], named)
-            if value is not None and value is not UNDEFINED:
-                out[f.name] = value
+    for key, raw in item.items():
+        kind = _PRODUCT_TYPES.get(key)
+        value = raw if kind is None else coerce(raw, Field(f"products[{index}].{key}", kind))
+        if value is not UNDEFINED and not (kind is not None and value is None):
+            out[key] = value
     return out
 
 
@@ -210,5 +221,7 @@ def build_log_purchase(p: dict[str, Any], settings: Settings) -> list[Request]:
             extra.update(revenue_fields(product))
         if insert_id:
             extra["insert_id"] = f"{insert_id}:{n}"
+        else:
+            extra.pop("insert_id", None)
         events.append(extra)
     return [_events_body(settings, events, p)]

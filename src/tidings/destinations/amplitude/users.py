@@ -81,12 +81,10 @@ def build_group_identify(
                 form=_form(settings, "identification", [member], p),
             )
         )
-    group = {
-        "group_properties": p.get("group_properties", {}),
-        "group_value": group_value,
-        "group_type": group_type,
-        "library": LIBRARY,
-    }
+    group: dict[str, Any] = {}
+    if "group_properties" in p:  # an undefined member is left out, as JSON.stringify does
+        group["group_properties"] = p["group_properties"]
+    group.update(group_value=group_value, group_type=group_type, library=LIBRARY)
     requests.append(
         Request(
             "POST",
