@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import http.client
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -61,43 +60,64 @@ def stats(url: str) -> dict[str, int]:
 
 
 def wait_accepted(url: str, target: int) -> None:
-    """Poll ``/stats`` every 5 ms over one kept-alive connection (a new connection per poll
-    costs the stand-in a thread and both processes a handshake, during the timed run)."""
-    parts = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port)
-    try:
-        while True:
-            conn.request("GET", "/stats")
-            if orjson.loads(conn.getresponse().read())["accepted"] >= target:
-                return
-            time.sleep(0.005)
-    finally:
-        conn.close()
+    """Block until the stand-in has accepted ``target`` events: one request it answers then
+    (polling would put the waiting's own CPU into the timed run)."""
+    with urllib.request.urlopen(f"{url}/wait?accepted={target}&timeout=600") as response:
+        accepted = orjson.loads(response.read())["accepted"]
+    if accepted < target:
+        raise SystemExit(f"the stand-in accepted {accepted} of {target} events")
 
 
-def event_payload(app_id: str, event_id: str, device: str, ts: int) -> bytes:
-    return orjson.dumps(
-        {
-            "source": "sdk",
-            "appId": app_id,
-            "device": {"deviceId": device, "platform": "ios", "osVersion": "17.1"},
-            "userId": None,
-            "session": {"id": "s-1", "counter": 1, "startedAt": T0},
-            "event": {
-                "id": event_id,
+class Shape(NamedTuple):
+    """How many events, over how many devices, each device uploading how many at a time."""
+
+    events: int
+    devices: int
+    per_upload: int
+
+
+def device_uploads(app_id: str, events: int, devices: int, per_upload: int) -> list[Any]:
+    """The events as devices upload them: event ``i`` belongs to device ``i % devices``, and
+    each device sends its events ``per_upload`` at a time (uploads in turn across devices)."""
+    from tidings.server.upload import Upload
+
+    prefix = uuid.uuid4().hex[:8]
+    by_device: dict[int, list[dict[str, Any]]] = {}
+    for i in range(events):
+        by_device.setdefault(i % devices, []).append(
+            {
+                "id": f"{prefix}-{i:08d}",
                 "name": "Level Up",
                 "type": "custom",
-                "timestamp": ts,
+                "timestamp": T0 + i,
                 "sessionId": "s-1",
                 "properties": {"level": 3, "mode": "ranked"},
-            },
-        }
-    )
+            }
+        )
+    uploads = []
+    for start in range(0, max(len(e) for e in by_device.values()), per_upload):
+        for device, device_events in by_device.items():
+            batch = device_events[start : start + per_upload]
+            if batch:
+                uploads.append(
+                    Upload(
+                        app_id=app_id,
+                        device={
+                            "deviceId": f"device-{device:06d}",
+                            "platform": "ios",
+                            "osVersion": "17.1",
+                        },
+                        user_id=None,
+                        custom_properties=None,
+                        sessions={"s-1": {"id": "s-1", "counter": 1, "startedAt": T0}},
+                        dropped=0,
+                        events=batch,
+                    )
+                )
+    return uploads
 
 
-async def run_tidings(
-    url: str, db_url: str, events: int, devices: int
-) -> tuple[float, float, float]:
+async def run_tidings(url: str, db_url: str, shape: Shape) -> tuple[float, float, float]:
     """Events/s end to end (event log → Amplitude, as a server runs it), end to end with every
     event through the outbox, and from the committed outbox alone."""
     from tidings.destinations.amplitude import BatchPolicy
@@ -118,8 +138,7 @@ async def run_tidings(
     direct = await _end_to_end(
         store,
         url,
-        events,
-        devices,
+        shape,
         provider=instance_consumers,
         options=SenderOptions(batch=batch),
     )
@@ -127,14 +146,13 @@ async def run_tidings(
     outboxed = await _end_to_end(
         store,
         url,
-        events,
-        devices,
+        shape,
         provider=consumers_provider(via_outbox),
         options=SenderOptions(batch=batch, poll_seconds=0.01, direct=via_outbox),
     )
 
     # From the outbox: another app and instance; map into the outbox first (untimed).
-    instance = await _instance(store, url, events, devices)
+    instance = await _instance(store, url, shape)
     await PipelineRunner(
         store, consumers=[], providers=[consumers_provider(via_outbox)]
     ).run_until_idle()
@@ -147,7 +165,7 @@ async def run_tidings(
     return direct, outboxed, from_outbox
 
 
-async def _instance(store: Any, url: str, events: int, devices: int) -> Any:
+async def _instance(store: Any, url: str, shape: Shape) -> Any:
     """A new app with an Amplitude instance, and its events in the log."""
     from tidings.pipeline.instances import create_instance
 
@@ -156,17 +174,15 @@ async def _instance(store: Any, url: str, events: int, devices: int) -> Any:
     instance = await create_instance(
         store, app_id, {"settings": {"apiKey": "test-key", "baseUrl": url}}
     )
-    await _ingest(store, app_id, _rows(app_id, events, devices))
+    await _ingest(store, app_id, device_uploads(app_id, *shape))
     return instance
 
 
-async def _end_to_end(
-    store: Any, url: str, events: int, devices: int, *, provider: Any, options: Any
-) -> float:
+async def _end_to_end(store: Any, url: str, shape: Shape, *, provider: Any, options: Any) -> float:
     """Start the pipeline over a log holding the events; events/s until all were accepted."""
     from tidings.pipeline.amplitude import amplitude_service
 
-    await _instance(store, url, events, devices)
+    await _instance(store, url, shape)
     before = stats(url)["accepted"]
     runner = PipelineRunner(
         store,
@@ -177,28 +193,19 @@ async def _end_to_end(
     )
     start = time.perf_counter()
     await runner.start()
-    await asyncio.to_thread(wait_accepted, url, before + events)
-    rate = events / (time.perf_counter() - start)
+    await asyncio.to_thread(wait_accepted, url, before + shape.events)
+    rate = shape.events / (time.perf_counter() - start)
     await runner.stop()
     return rate
 
 
-def _rows(app_id: str, events: int, devices: int) -> list[Any]:
-    from tidings.storage import EventIn
+async def _ingest(store: Any, app_id: str, uploads: list[Any]) -> None:
+    """Store the uploads as the server does: the same payloads, one append per upload."""
+    from tidings.server.ingest import build_items
 
-    prefix = uuid.uuid4().hex[:8]
-    rows = []
-    for i in range(events):
-        eid = f"{prefix}-{i:08d}"
-        device = f"device-{i % devices:06d}"
-        payload = event_payload(app_id, eid, device, T0 + i)
-        rows.append(EventIn(eid, "Level Up", "custom", T0 + i, payload, device_id=device))
-    return rows
-
-
-async def _ingest(store: Any, app_id: str, rows: list[Any]) -> None:
-    for i in range(0, len(rows), 500):
-        await store.ingest(app_id, rows[i : i + 500], arrival_ms=T0)
+    for upload in uploads:
+        events, _ = build_items(upload)
+        await store.ingest(app_id, events, arrival_ms=T0)
 
 
 def run_sdk(url: str, events: int, devices: int, batch: int) -> float:
@@ -259,6 +266,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--devices", type=int, default=2_000)
+    parser.add_argument("--per-upload", type=int, default=10, help="events per device upload")
     parser.add_argument("--backend", choices=["sqlite", "pg"], default="sqlite")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
@@ -279,7 +287,7 @@ def main() -> None:
                 db_url = f"{args.pg}?schema={schema}"
             try:
                 ours, outboxed, outbox = asyncio.run(
-                    run_tidings(url, db_url, args.events, args.devices)
+                    run_tidings(url, db_url, Shape(args.events, args.devices, args.per_upload))
                 )
             finally:
                 if args.backend == "pg":

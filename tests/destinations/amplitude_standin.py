@@ -66,6 +66,11 @@ class StandinState:
     seen: set[tuple[str, str]] = field(default_factory=set)
     rate: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
     lock: threading.Lock = field(default_factory=threading.Lock)
+    accepted_more: threading.Condition = field(init=False)
+    """Notified (under ``lock``) whenever events are accepted: ``/wait`` blocks on it."""
+
+    def __post_init__(self) -> None:
+        self.accepted_more = threading.Condition(self.lock)
 
 
 class Standin:
@@ -118,10 +123,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # the client gave up (a timeout test): nothing to answer
 
     def do_GET(self) -> None:
-        """``/stats``: counters for a stand-in running in another process (benchmarks)."""
+        """``/stats``: counters for a stand-in running in another process (benchmarks);
+        ``/wait?accepted=N&timeout=S`` answers them once N events were accepted (or after S
+        seconds), so a benchmark waits without polling."""
+        path, _, query = self.path.partition("?")
         with self.state.lock:
+            if path == "/wait":
+                args = {k: v[0] for k, v in parse_qs(query).items()}
+                target = int(args.get("accepted", "0"))
+                self.state.accepted_more.wait_for(
+                    lambda: len(self.state.accepted) >= target, float(args.get("timeout", "60"))
+                )
             body = {"received": self.state.received, "accepted": len(self.state.accepted)}
-        self._reply(200 if self.path == "/stats" else 404, body)
+        self._reply(200 if path in ("/stats", "/wait") else 404, body)
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -227,6 +241,7 @@ class _Handler(BaseHTTPRequestHandler):
                     continue
                 self.state.seen.add(key)
                 self.state.accepted.append(event)
+            self.state.accepted_more.notify_all()
         return 200, {
             "code": 200,
             "events_ingested": len(events),

@@ -9,6 +9,8 @@ import orjson
 from tidings.destinations.amplitude import BatchPolicy
 from tidings.pipeline.amplitude import SenderOptions
 from tidings.pipeline.instances import Instance, create_instance
+from tidings.server.ingest import build_items
+from tidings.server.upload import Upload
 from tidings.storage import EventIn, Store
 
 T0 = 1_764_300_000_000
@@ -58,6 +60,30 @@ def sdk_event(
     )
 
 
+def uploaded_event(event_id: str, device_id: str, *, app_id: str, ts: int = T0) -> EventIn:
+    """:func:`sdk_event`'s event as the server stores it from a one-event upload."""
+    upload = Upload(
+        app_id=app_id,
+        device={"deviceId": device_id, "platform": "ios", "osVersion": "17.1"},
+        user_id=None,
+        custom_properties=None,
+        sessions={"s-1": {"id": "s-1", "counter": 1, "startedAt": T0 - 1000}},
+        dropped=0,
+        events=[
+            {
+                "id": event_id,
+                "name": "Level Up",
+                "type": "custom",
+                "timestamp": ts,
+                "sessionId": "s-1",
+                "properties": {"level": 3},
+            }
+        ],
+    )
+    (event,), _ = build_items(upload)
+    return event
+
+
 async def log_events(
     store: Store,
     app_id: str,
@@ -68,10 +94,15 @@ async def log_events(
     ts: int = T0,
     prefix: str = "ev",
 ) -> list[str]:
-    """Append ``count`` events spread over ``devices`` devices; returns their ids in order."""
+    """Append ``count`` events spread over ``devices`` devices; returns their ids in order.
+
+    Each is stored as the server stores an upload's events (a prefix with the device and
+    session, shared by that device's events, then the event), so delivery reads them the way
+    it reads a server's log.
+    """
     ids = [f"{prefix}-{start + i:06d}" for i in range(count)]
     events = [
-        sdk_event(eid, f"device-{(start + i) % devices:04d}", app_id=app_id, ts=ts + start + i)
+        uploaded_event(eid, f"device-{(start + i) % devices:04d}", app_id=app_id, ts=ts + start + i)
         for i, eid in enumerate(ids)
     ]
     for i in range(0, len(events), 100):

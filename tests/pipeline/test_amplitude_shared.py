@@ -10,13 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from amplitude_standin import Standin
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pipeline_support import amplitude_instance, make_app
+from storage_support import Backend, run
 
 from tidings.destinations.amplitude import Destination
 from tidings.destinations.amplitude.actions import Subscription
 from tidings.destinations.amplitude.items import sdk_message
 from tidings.destinations.amplitude.shared import SharedMessages
+from tidings.pipeline import PipelineRunner
+from tidings.pipeline.amplitude import DirectOptions, consumers_provider
 from tidings.pipeline.amplitude_log import map_records
 from tidings.pipeline.instances import Instance
 from tidings.server.ingest import build_items
@@ -212,3 +217,34 @@ def test_which_mappings_split() -> None:
     assert not split({"platform": {"@path": "$.properties.platform"}})  # combined with library
     assert not split({"os_name": {"@path": "$.properties.os"}})  # the user agent may set it
     assert split({"user_id": {"@path": "$"}})  # may read anything: mapped per event
+
+
+def test_delivered_events_are_those_of_whole_messages(backend: Backend, amp: Standin) -> None:
+    """End to end, both backends: uploads of several events stored as the server stores them,
+    sent by the consumer to the stand-in, arrive exactly as mapping each message whole gives."""
+
+    async def main() -> None:
+        store = await backend.open()
+        app_id = await make_app(store)
+        instance = await amplitude_instance(store, app_id, amp.url)
+        uploads = [
+            _upload(8, deviceId=f"device-{d}", model="iPhone15,2", locale="fr-FR") for d in range(4)
+        ]
+        for d, upload in enumerate(uploads):
+            upload.app_id = app_id
+            upload.user_id = f"user-{d}"  # one user's 32 events would meet the 30/s limit
+            for event in upload.events:
+                event["id"] = f"{event['id']}-{d}"
+            events, _ = build_items(upload)
+            await store.ingest(app_id, events, arrival_ms=T0)
+        runner = PipelineRunner(
+            store, consumers=[], providers=[consumers_provider(DirectOptions(min_events=1))]
+        )
+        await runner.run_until_idle()
+        records = await store.read_after("never-committed", limit=100)
+        expected, _ = map_records(instance, [r._replace(prefix=b"") for r in records], T0)
+        assert all(r.prefix for r in records)  # stored the server's way: the shared path ran
+        assert amp.accepted == [pending.event for pending, _, _ in expected]
+        await store.close()
+
+    run(main())
