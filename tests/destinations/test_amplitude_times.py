@@ -44,6 +44,8 @@ def _reference_ms(text: str) -> int | None:
 def test_iso_ms_formats_like_datetime_and_parses_back(ms: int) -> None:
     text = iso_ms(ms)
     assert text == _reference_iso(ms)
+    assert iso_ms(ms) == text  # again, from the remembered second
+    assert to_epoch_ms(text) == ms
     assert to_epoch_ms(text) == ms
 
 
@@ -66,6 +68,9 @@ def test_iso_ms_refuses_what_datetime_refuses(ms: int) -> None:
 def test_to_epoch_ms_of_altered_timestamps_matches_datetime(
     text: str, position: int, char: str
 ) -> None:
-    """One character changed anywhere: the shortcut and ``datetime`` agree on every result."""
+    """One character changed anywhere: the shortcut and ``datetime`` agree on every result,
+    whether or not the unaltered text's second was just parsed (and remembered)."""
     altered = text[:position] + char + text[position + 1 :]
+    assert to_epoch_ms(altered) == _reference_ms(altered)
+    assert to_epoch_ms(text) == _reference_ms(text)
     assert to_epoch_ms(altered) == _reference_ms(altered)

@@ -128,7 +128,8 @@ class SharedMessages:
     __slots__ = ("_parts",)
 
     def __init__(self) -> None:
-        self._parts: dict[tuple[Any, ...], SharedPart | None] = {}
+        self._parts: dict[tuple[bytes, str | None, str | None], dict[Any, SharedPart | None]] = {}
+        """Per prefix (and device and user ids), per ``sessionId``: the part, or ``None``."""
 
     def message(
         self,
@@ -138,49 +139,61 @@ class SharedMessages:
         device_id: str | None,
         user_id: str | None,
     ) -> tuple[dict[str, Any] | None, SharedPart | None]:
-        """The message of one record, and the part it shares with others (``None`` for a record
-        that shares nothing). Raises what reading the whole payload raises."""
-        event = _own_event(kind, payload, prefix)
-        if event is None:
-            return self._whole(kind, payload, device_id, user_id), None
-        key = (prefix, event.get("sessionId"), device_id, user_id)
-        if key in self._parts:
-            part = self._parts[key]
-            if part is not None:
-                return message_over(part.message, event), part
-            return self._whole(kind, payload, device_id, user_id), None
-        whole = orjson.loads(payload)
-        message = message_from_payload(kind, whole, device_id=device_id, user_id=user_id)
-        sdk = message is not None and whole.get("source") != "segment"
-        part = self._parts[key] = SharedPart(message) if sdk and message is not None else None
-        return message, part
+        """The message of one record, and the part it shares with records read before it
+        (``None`` for the first record of a part, and for records that share nothing). Raises
+        what reading the whole payload raises.
+
+        The first record of a part takes the whole path: mapping the shared fields pays off
+        only from the second event on (an upload of one event would pay twice).
+        """
+        if not _laid_out(kind, payload, prefix):
+            return self._whole(kind, payload, device_id, user_id)[0], None
+        sessions = self._parts.get((prefix, device_id, user_id))
+        if sessions is not None:
+            event = _own_event(payload, prefix)
+            session = None if event is None else event.get("sessionId")
+            if (
+                event is not None
+                and (session is None or session.__class__ is str)
+                and (session in sessions)
+            ):
+                part = sessions[session]
+                if part is not None:
+                    return message_over(part.message, event), part
+                return self._whole(kind, payload, device_id, user_id)[0], None
+        message, whole = self._whole(kind, payload, device_id, user_id)
+        event = whole.get("event")
+        if event.__class__ is dict:
+            session = event.get("sessionId")
+            if session is None or session.__class__ is str:
+                shareable = message is not None and whole.get("source") != "segment"
+                part = SharedPart(message) if shareable and message is not None else None
+                self._parts.setdefault((prefix, device_id, user_id), {})[session] = part
+        return message, None
 
     @staticmethod
     def _whole(
         kind: str, payload: bytes, device_id: str | None, user_id: str | None
-    ) -> dict[str, Any] | None:
-        return message_from_payload(
-            kind, orjson.loads(payload), device_id=device_id, user_id=user_id
-        )
+    ) -> tuple[dict[str, Any] | None, Any]:
+        whole = orjson.loads(payload)
+        return message_from_payload(kind, whole, device_id=device_id, user_id=user_id), whole
 
 
-def _own_event(kind: str, payload: bytes, prefix: bytes) -> dict[str, Any] | None:
-    """The event object of a payload stored as ``prefix`` + event JSON + ``}`` (how the server
-    stores an upload's events), or ``None`` when the payload is not laid out so."""
-    if (
-        kind != "event"
-        or not prefix.endswith(_EVENT_PREFIX_END)
-        or not payload.startswith(prefix)
-        or not payload.endswith(b"}")
-    ):
-        return None
+def _laid_out(kind: str, payload: bytes, prefix: bytes) -> bool:
+    """Whether a payload is stored as ``prefix`` + event JSON + ``}`` (the server's layout for
+    an upload's events)."""
+    return (
+        kind == "event"
+        and prefix.endswith(_EVENT_PREFIX_END)
+        and payload.startswith(prefix)
+        and payload.endswith(b"}")
+    )
+
+
+def _own_event(payload: bytes, prefix: bytes) -> dict[str, Any] | None:
+    """The event object of a payload :func:`_laid_out` so, or ``None`` when it is not one."""
     try:
         event = orjson.loads(memoryview(payload)[len(prefix) : -1])
     except orjson.JSONDecodeError:
         return None
-    if event.__class__ is not dict:
-        return None
-    session = event.get("sessionId")
-    if session is not None and session.__class__ is not str:
-        return None
-    return event
+    return event if event.__class__ is dict else None
