@@ -23,6 +23,22 @@ async def make_app(store: Store) -> str:
     return creds.app_id
 
 
+def _device(device_id: str) -> dict[str, Any]:
+    return {"deviceId": device_id, "platform": "ios", "osVersion": "17.1"}
+
+
+def _record(event_id: str, name: str, ts: int, properties: dict[str, Any] | None) -> dict[str, Any]:
+    """An SDK event record in session ``s-1``."""
+    return {
+        "id": event_id,
+        "name": name,
+        "type": "custom",
+        "timestamp": ts,
+        "sessionId": "s-1",
+        "properties": properties or {"level": 3},
+    }
+
+
 def sdk_event(
     event_id: str,
     device_id: str,
@@ -33,21 +49,13 @@ def sdk_event(
     user_id: str | None = None,
     properties: dict[str, Any] | None = None,
 ) -> EventIn:
-    record = {
-        "id": event_id,
-        "name": name,
-        "type": "custom",
-        "timestamp": ts,
-        "sessionId": "s-1",
-        "properties": properties or {"level": 3},
-    }
     payload = {
         "source": "sdk",
         "appId": app_id,
-        "device": {"deviceId": device_id, "platform": "ios", "osVersion": "17.1"},
+        "device": _device(device_id),
         "userId": user_id,
         "session": {"id": "s-1", "counter": 1, "startedAt": ts - 1000},
-        "event": record,
+        "event": _record(event_id, name, ts, properties),
     }
     return EventIn(
         id=event_id,
@@ -64,21 +72,12 @@ def uploaded_event(event_id: str, device_id: str, *, app_id: str, ts: int = T0) 
     """:func:`sdk_event`'s event as the server stores it from a one-event upload."""
     upload = Upload(
         app_id=app_id,
-        device={"deviceId": device_id, "platform": "ios", "osVersion": "17.1"},
+        device=_device(device_id),
         user_id=None,
         custom_properties=None,
         sessions={"s-1": {"id": "s-1", "counter": 1, "startedAt": T0 - 1000}},
         dropped=0,
-        events=[
-            {
-                "id": event_id,
-                "name": "Level Up",
-                "type": "custom",
-                "timestamp": ts,
-                "sessionId": "s-1",
-                "properties": {"level": 3},
-            }
-        ],
+        events=[_record(event_id, "Level Up", ts, None)],
     )
     (event,), _ = build_items(upload)
     return event

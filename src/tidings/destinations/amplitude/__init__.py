@@ -9,12 +9,8 @@ from tidings.destinations.amplitude.actions import (
 )
 from tidings.destinations.amplitude.currents import Currents
 from tidings.destinations.amplitude.delivery import BatchPolicy, Outcome, Pending
-from tidings.destinations.amplitude.instance import (
-    Destination,
-    Work,
-    currents_from_json,
-    to_pending,
-)
+from tidings.destinations.amplitude.instance import Destination, Work, currents_from_json
+from tidings.destinations.amplitude.items import to_pending
 from tidings.destinations.amplitude.preview import preview
 from tidings.destinations.amplitude.sender import AmplitudeSender
 from tidings.destinations.amplitude.settings import HOSTS, Settings

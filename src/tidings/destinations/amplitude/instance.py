@@ -16,6 +16,7 @@ from tidings.core.errors import InvalidConfig, InvalidInput
 from tidings.destinations.amplitude.actions import Router, Subscription, default_subscriptions
 from tidings.destinations.amplitude.currents import DEFAULT_PREFIX, Currents
 from tidings.destinations.amplitude.delivery import Outcome, Pending
+from tidings.destinations.amplitude.items import to_pending
 from tidings.destinations.amplitude.settings import Settings
 from tidings.destinations.amplitude.shared import SharedPart
 from tidings.destinations.request import Request
@@ -29,20 +30,6 @@ class Work:
 
     items: list[Pending] = field(default_factory=list)
     rejected: list[Outcome] = field(default_factory=list)
-
-
-def to_pending(request: Request, key: str, enqueued_ms: int) -> list[Pending]:
-    """Split a built request into deliverable items keyed ``key`` (``key:n`` for extra events)."""
-    body = request.json
-    if body is None:
-        return [Pending(key=key, enqueued_ms=enqueued_ms, request=request)]
-    api = "batch" if request.url.endswith("/batch") else "httpapi"
-    options = body.get("options")
-    items = []
-    for n, event in enumerate(body.get("events") or []):
-        item_key = key if n == 0 else f"{key}:{n}"
-        items.append(Pending(item_key, enqueued_ms, event=event, api=api, options=options))
-    return items
 
 
 @dataclass(slots=True)

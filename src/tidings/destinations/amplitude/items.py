@@ -7,6 +7,8 @@
 * :func:`encode_item` / :func:`decode_item` put a :class:`Pending` into outbox bytes and back.
   A form request (identify, group identify, user map) is stored whole; an event is stored with
   its API and options so it can be batched again with its peers.
+* :func:`to_pending` splits a built request into its items (one per event, or the whole form
+  request).
 * :func:`order_key`: the device id, else the user id: the unit whose order is kept.
 
 Pure: the outbox itself lives in the storage layer.
@@ -208,6 +210,20 @@ def reference_sdk_message(
         locale=_text(dev.get("locale")),
     )
     return to_segment_message(record, profile, ctx)
+
+
+def to_pending(request: Request, key: str, enqueued_ms: int) -> list[Pending]:
+    """Split a built request into deliverable items keyed ``key`` (``key:n`` for extra events)."""
+    body = request.json
+    if body is None:
+        return [Pending(key=key, enqueued_ms=enqueued_ms, request=request)]
+    api = "batch" if request.url.endswith("/batch") else "httpapi"
+    options = body.get("options")
+    items = []
+    for n, event in enumerate(body.get("events") or []):
+        item_key = key if n == 0 else f"{key}:{n}"
+        items.append(Pending(item_key, enqueued_ms, event=event, api=api, options=options))
+    return items
 
 
 def order_key(item: Pending) -> str:

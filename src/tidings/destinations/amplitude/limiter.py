@@ -59,13 +59,7 @@ class RateLimiter:
     def _admit_one(self, key: str, now_ms: int) -> int:
         """:meth:`admit` for one id (an event with a device id only: most of them), without the
         lists the general case builds."""
-        window = self._windows.get(key)
-        if window is None:
-            window = self._window(key, now_ms)
-        else:
-            edge = now_ms - WINDOW_MS
-            while window and window[0] <= edge:
-                window.popleft()
+        window = self._window(key, now_ms)
         if len(window) >= self.per_second:
             return max(1, window[0] + WINDOW_MS - now_ms)
         window.append(now_ms)

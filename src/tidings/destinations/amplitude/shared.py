@@ -26,9 +26,15 @@ import orjson
 
 from tidings.core.errors import InvalidInput
 from tidings.core.mapping import CompiledFields, Field, read_roots
+from tidings.destinations.amplitude.delivery import Pending
 from tidings.destinations.amplitude.events import READ_BY_BUILD, build_log_event, event_part
 from tidings.destinations.amplitude.generated import FieldsFunction, generated_fields
-from tidings.destinations.amplitude.items import EVENT_ROOTS, message_from_payload, message_over
+from tidings.destinations.amplitude.items import (
+    EVENT_ROOTS,
+    message_from_payload,
+    message_over,
+    to_pending,
+)
 from tidings.destinations.amplitude.schema import EVENT_KEYS
 from tidings.destinations.amplitude.settings import Settings
 from tidings.destinations.amplitude.useragent import USER_AGENT_KEYS
@@ -41,15 +47,6 @@ COMBINED = READ_BY_BUILD | {"platform", "user_properties"} | USER_AGENT_KEYS
 from the shared part for a subscription to split."""
 
 _EVENT_PREFIX_END = b',"event":'
-
-
-@dataclass(frozen=True, slots=True)
-class HeadResult:
-    """What a subscription's shared fields give: the event keys, the API and the options."""
-
-    event: dict[str, Any]
-    api: str
-    options: Mapping[str, Any] | None
 
 
 class SplitMapping:
@@ -88,26 +85,26 @@ class SplitMapping:
         own_fields = generated_fields(CompiledFields(tuple(own), mapping), "own fields")
         return cls(head, own_fields, keys, v2)
 
-    def head(self, message: Mapping[str, Any], settings: Settings) -> HeadResult | None:
-        """What the shared fields of ``message`` give (any message of the upload and session
-        will do), or ``None`` when they cannot be mapped (each message then takes the whole
-        path, which reports the failure)."""
+    def head(self, message: Mapping[str, Any], settings: Settings) -> Pending | None:
+        """The item the shared fields of ``message`` give (any message of the upload and
+        session will do): its event holds the shared event keys, its ``api`` and ``options``
+        are every event's. ``None`` when they cannot be mapped (each message then takes the
+        whole path, which reports the failure)."""
         try:
             p = self._head(message)
         except InvalidInput:
             return None
         (request,) = build_log_event(p, settings, v2=self._v2)
-        body = request.json or {}
-        api = "batch" if request.url.endswith("/batch") else "httpapi"
-        return HeadResult(body["events"][0], api, body.get("options"))
+        (item,) = to_pending(request, "", 0)
+        return item
 
-    def event(self, head: HeadResult, message: Mapping[str, Any]) -> dict[str, Any] | None:
+    def event(self, head: Pending, message: Mapping[str, Any]) -> dict[str, Any] | None:
         """The whole event for ``message``, or ``None`` when its own fields cannot be mapped."""
         try:
             p = self._own(message)
         except InvalidInput:
             return None
-        event = dict(head.event)
+        event = dict(head.event or ())
         event.update(event_part(p, self._keys))
         return event
 
@@ -118,7 +115,7 @@ class SharedPart:
     ``id``) what its shared fields gave (``None``: they could not be mapped)."""
 
     message: dict[str, Any]
-    heads: dict[int, HeadResult | None] = field(default_factory=dict)
+    heads: dict[int, Pending | None] = field(default_factory=dict)
 
 
 class SharedMessages:
@@ -129,7 +126,8 @@ class SharedMessages:
 
     def __init__(self) -> None:
         self._parts: dict[tuple[bytes, str | None, str | None], dict[Any, SharedPart | None]] = {}
-        """Per prefix (and device and user ids), per ``sessionId``: the part, or ``None``."""
+        """Per prefix (and device and user ids), per ``sessionId``: the part, or ``None`` for
+        records whose message is not an SDK event's."""
 
     def message(
         self,
@@ -148,27 +146,19 @@ class SharedMessages:
         """
         if not _laid_out(kind, payload, prefix):
             return self._whole(kind, payload, device_id, user_id)[0], None
-        sessions = self._parts.get((prefix, device_id, user_id))
+        key = (prefix, device_id, user_id)
+        sessions = self._parts.get(key)
         if sessions is not None:
             event = _own_event(payload, prefix)
-            session = None if event is None else event.get("sessionId")
-            if (
-                event is not None
-                and (session is None or session.__class__ is str)
-                and (session in sessions)
-            ):
-                part = sessions[session]
-                if part is not None:
-                    return message_over(part.message, event), part
-                return self._whole(kind, payload, device_id, user_id)[0], None
+            part = sessions.get(_session_of(event))
+            if part is not None and event is not None:
+                return message_over(part.message, event), part
         message, whole = self._whole(kind, payload, device_id, user_id)
-        event = whole.get("event")
-        if event.__class__ is dict:
-            session = event.get("sessionId")
-            if session is None or session.__class__ is str:
-                shareable = message is not None and whole.get("source") != "segment"
-                part = SharedPart(message) if shareable and message is not None else None
-                self._parts.setdefault((prefix, device_id, user_id), {})[session] = part
+        session = _session_of(whole.get("event"))
+        if session is not _NOT_SHAREABLE:
+            sdk = message is not None and whole.get("source") != "segment"
+            part = SharedPart(message) if sdk and message is not None else None
+            self._parts.setdefault(key, {})[session] = part
         return message, None
 
     @staticmethod
@@ -188,6 +178,18 @@ def _laid_out(kind: str, payload: bytes, prefix: bytes) -> bool:
         and payload.startswith(prefix)
         and payload.endswith(b"}")
     )
+
+
+_NOT_SHAREABLE = object()
+
+
+def _session_of(event: Any) -> Any:
+    """The ``sessionId`` of an event object (a string or ``None``), or :data:`_NOT_SHAREABLE`
+    when there is no event object or its ``sessionId`` is neither."""
+    if event.__class__ is not dict:
+        return _NOT_SHAREABLE
+    session = event.get("sessionId")
+    return session if session is None or session.__class__ is str else _NOT_SHAREABLE
 
 
 def _own_event(payload: bytes, prefix: bytes) -> dict[str, Any] | None:
