@@ -1,12 +1,14 @@
 """Durable Amplitude delivery, side by side with the official Python SDK, in one run.
 
-    .venv/bin/python bench/amplitude/delivery.py [--events N] [--devices D] [--backend sqlite|pg]
+    .venv/bin/python bench/amplitude/delivery.py [--events N] [--devices D] [--per-upload K]
+        [--backend sqlite|pg]
 
 Both send the same events to the same Amplitude stand-in (a real HTTP server in its own process,
 enforcing Amplitude's request contract, with the per-device rate limit lifted so neither side is
 throttled):
 
-* **tidings**: the events are already in the event log; timed from starting the pipeline until
+* **tidings**: the events are already in the event log, stored as the server stores devices'
+  uploads of ``K`` events (default 10); timed from starting the pipeline until
   the stand-in has accepted every one, with a server's defaults: the log consumer maps each
   batch (the "Track Calls" preset) and sends it, and moves its cursor (a committed
   transaction, ``synchronous=FULL`` on SQLite) only after Amplitude answered and whatever it
@@ -30,7 +32,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 import urllib.request
 import uuid
 from pathlib import Path
