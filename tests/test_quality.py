@@ -5,6 +5,7 @@ ruff (lint and format), mypy --strict on the sans-IO core, and the import-linter
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +44,42 @@ def test_mypy_strict_on_core() -> None:
 def test_import_layers() -> None:
     proc = tool("lint-imports")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+
+
+# A path that leaves the checkout: a parent folder's spec, or notes that are not in the repository.
+_OUTSIDE = re.compile(
+    r"\.\./shared|shared/(?:vectors|contracts|reference|seeds)"
+    r"|(?<![\w/.])(?:contracts|reference|seeds)/[\w-]+\.(?:md|txt|json)"
+)
+
+
+def _tracked_text_files() -> list[Path]:
+    proc = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    names = [n for n in proc.stdout.decode().split("\0") if n]
+    suffixes = {".py", ".md", ".toml", ".cfg", ".txt", ".html", ".js", ".ts", ".json", ".sh", ""}
+    return [ROOT / n for n in names if Path(n).suffix in suffixes and (ROOT / n).is_file()]
+
+
+def test_nothing_reaches_outside_the_repository() -> None:
+    """A fresh clone has nothing beside it: no test, doc or script may read a folder next to it."""
+    this = Path(__file__).resolve()
+    offenders = []
+    for path in _tracked_text_files():
+        if path.resolve() == this:
+            continue
+        text = path.read_text(errors="replace")
+        offenders += [f"{path.relative_to(ROOT)}: {m.group(0)}" for m in _OUTSIDE.finditer(text)]
+    assert offenders == []
+
+
+def test_the_outside_pattern_can_fail() -> None:
+    for text in ("see ../shared/vectors", "contracts/events.md", "(reference/amply.md §1)"):
+        assert _OUTSIDE.search(text), text
+    for text in ("docs/spec/events.md", "spec/stream.md", "./reference.md"):
+        assert not _OUTSIDE.search(text), text

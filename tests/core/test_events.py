@@ -1,4 +1,4 @@
-"""Event validation and system event payloads (contracts/events.md)."""
+"""Event validation and system event payloads (docs/spec/events.md)."""
 
 from __future__ import annotations
 

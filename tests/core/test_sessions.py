@@ -1,4 +1,4 @@
-"""The session state machine (contracts/events.md, "Sessions")."""
+"""The session state machine (docs/spec/events.md, "Sessions")."""
 
 from __future__ import annotations
 

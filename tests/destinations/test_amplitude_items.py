@@ -136,7 +136,7 @@ _SDK_PAYLOADS = st.fixed_dictionaries(
             st.fixed_dictionaries(
                 {},
                 optional={
-                    "startedAt": st.one_of(scalars, st.integers()),
+                    "startedAt": st.one_of(scalars, st.integers(-(2**63), 2**63 - 1)),
                     "counter": st.one_of(st.integers(0, 3), scalars),
                 },
             ),

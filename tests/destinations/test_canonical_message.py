@@ -1,4 +1,4 @@
-"""SDK events as Segment-spec track messages (contracts/amplitude.md, "Input")."""
+"""SDK events as Segment-spec track messages (docs/spec/amplitude.md, "Input")."""
 
 from __future__ import annotations
 

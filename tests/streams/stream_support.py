@@ -1,5 +1,5 @@
 """Helpers shared by the stream tests: a private nats-server, a JetStream reader, a recording
-webhook receiver, and a checker of the Pinpoint record envelope (contracts/stream.md)."""
+webhook receiver, and a checker of the Pinpoint record envelope (docs/spec/stream.md)."""
 
 from __future__ import annotations
 
@@ -123,7 +123,7 @@ class Receiver:
 
 
 def check_envelope(record: dict[str, Any]) -> None:
-    """Assert that ``record`` has the Pinpoint event-stream shape of contracts/stream.md."""
+    """Assert that ``record`` has the Pinpoint event-stream shape of docs/spec/stream.md."""
     missing = ENVELOPE_KEYS - set(record)
     assert not missing, (missing, record)
     kind = record["event_type"]

@@ -1,4 +1,4 @@
-"""Record shapes for every family, checked against contracts/stream.md."""
+"""Record shapes for every family, checked against docs/spec/stream.md."""
 
 from __future__ import annotations
 

@@ -152,7 +152,7 @@ def _decision(did: str, status: str, ts: int, event_id: str) -> dict[str, Any]:
 
 
 def expected_ids(bodies: list[dict[str, Any]]) -> set[str]:
-    """The ``event_id`` of every record the uploads must produce (contracts/stream.md)."""
+    """The ``event_id`` of every record the uploads must produce (docs/spec/stream.md)."""
     out: set[str] = set()
     for body in bodies:
         for e in body["events"]:

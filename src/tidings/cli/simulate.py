@@ -1,4 +1,4 @@
-"""``tidings simulate SCENARIO.json``: a scripted device, offline (contracts/simulate.md)."""
+"""``tidings simulate SCENARIO.json``: a scripted device, offline (docs/spec/simulate.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What a device hands to the app when a campaign fires (contracts/campaigns.md, "Actions").
+"""What a device hands to the app when a campaign fires (docs/spec/campaigns.md, "Actions").
 
 Pure helpers shared by the SDK and anything else that performs actions, so the payload an app's
 listener sees is defined once.

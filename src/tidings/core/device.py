@@ -1,7 +1,7 @@
 """The device: sessions, custom properties, identity and event recording in one pure object.
 
 The SDK and ``tidings simulate`` both drive this class; neither re-implements the ordering rules of
-contracts/events.md. Every call takes ``now_ms`` and returns the outputs it caused, in order.
+docs/spec/events.md. Every call takes ``now_ms`` and returns the outputs it caused, in order.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ class InvalidInput(TidingsError, ValueError):
 
 
 class InvalidEvent(InvalidInput):
-    """An event name or property map breaks the rules of contracts/events.md."""
+    """An event name or property map breaks the rules of docs/spec/events.md."""
 
 
 class InvalidCampaign(InvalidInput):

@@ -1,4 +1,4 @@
-"""Event records, validation, and constructors for every system event (contracts/events.md).
+"""Event records, validation, and constructors for every system event (docs/spec/events.md).
 
 Validation is on the hot path of ``track()`` and of server ingest, so it is written as plain loops
 over the property map with type checks ordered by how common each value type is.
@@ -69,7 +69,7 @@ UNAVAILABLE_REASONS: Final = ("TimedOut", "PresenterFailed", "PresenterReported"
 
 @dataclass(frozen=True, slots=True)
 class EventRecord:
-    """One recorded event, exactly the record of contracts/events.md."""
+    """One recorded event, exactly the record of docs/spec/events.md."""
 
     id: str
     name: str

@@ -1,4 +1,4 @@
-"""The ``tidings simulate`` scenario format (contracts/simulate.md): parsing and validation.
+"""The ``tidings simulate`` scenario format (docs/spec/simulate.md): parsing and validation.
 
 Parsing is separate from running so that a malformed scenario is rejected as a whole, with the
 JSON path of the first bad field, before anything is printed.

@@ -1,4 +1,4 @@
-"""The session state machine (contracts/events.md, "Sessions"), as a pure object.
+"""The session state machine (docs/spec/events.md, "Sessions"), as a pure object.
 
 A session is a continuous period of foreground use. Short background trips merge into the same
 session; a trip of ``timeout_ms`` or longer finishes it. The machine owns no clock and makes no

@@ -2,7 +2,7 @@
 
 Messages that came through the Segment-compatible API are used as they arrived; an SDK
 :class:`~tidings.core.events.EventRecord` plus what is known about the device, user and session
-becomes the message of contracts/amplitude.md ("Input"). Pure: no clock, no lookups.
+becomes the message of docs/spec/amplitude.md ("Input"). Pure: no clock, no lookups.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The Python client an app embeds: ``Tidings`` (contracts/sdk.md).
+"""The Python client an app embeds: ``Tidings`` (docs/spec/sdk.md).
 
 It sits on :mod:`tidings.core` only: the pure device recorder and campaign engine, wrapped with an
 on-device SQLite store, one background worker, signed uploads and gates.

@@ -1,4 +1,4 @@
-"""``Tidings``: the client an app embeds (contracts/sdk.md).
+"""``Tidings``: the client an app embeds (docs/spec/sdk.md).
 
 Every public call takes the client's lock, drives the pure :class:`~tidings.core.device.Device`,
 commits what it recorded to the on-device store, and hands anything slow (listeners, actions,
@@ -275,7 +275,7 @@ class Tidings(Recorder):
         return out
 
     def get_data_set_snapshot(self, kind: str, **params: Any) -> dict[str, Any]:
-        """One data set (contracts/events.md, "Data sets") as a plain dict."""
+        """One data set (docs/spec/events.md, "Data sets") as a plain dict."""
         check_kind(kind)
         now = self._clock.now_ms()
         with self._lock:

@@ -1,6 +1,6 @@
 """Naming conventions: PascalCase event names, snake_case property keys (debug hints only).
 
-contracts/events.md makes these recommendations, not rules; with ``log_level="debug"`` the client
+docs/spec/events.md makes these recommendations, not rules; with ``log_level="debug"`` the client
 says when a call departs from them, so a team notices before the names reach dashboards.
 """
 

@@ -1,11 +1,11 @@
-"""Gates: blocking, outcome-bearing DeepLink actions (reference/amply.md §1.7).
+"""Gates: blocking, outcome-bearing DeepLink actions (Amply's gated deep links).
 
 A gate is a presenter registered for a URL prefix. When a DeepLink campaign whose URL starts with
 that prefix wins, the presenter gets ``(params, info, resolution)`` on the worker thread and
 reports the outcome through ``resolution`` at most once, from any thread, now or later. The
 outcome becomes a ``CampaignResolved`` event and, for ``track_gated``, a :class:`GateDecision`.
 
-Collapse of results to decisions (contracts/sdk.md): Completed → proceed/completed; Dismissed →
+Collapse of results to decisions (docs/spec/sdk.md): Completed → proceed/completed; Dismissed →
 cancelled under ``on_abort="cancel"``, proceed/fail_open under ``"proceed"``; Unavailable (the
 presenter said so, raised, or missed the deadline) → proceed/fail_open.
 """

@@ -94,7 +94,7 @@ def build_profile(
 def device_block(
     profile: DeviceProfile, extra: Mapping[str, str | None], sdk_version: str
 ) -> dict[str, Any]:
-    """The ``device`` object of an upload (contracts/http-api.md); unknown fields are left out."""
+    """The ``device`` object of an upload (docs/spec/http-api.md); unknown fields are left out."""
     block: dict[str, Any] = {
         "deviceId": profile.device_id,
         "platform": profile.platform,

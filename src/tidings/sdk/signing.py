@@ -1,4 +1,4 @@
-"""Request signing for ``POST /api/v1/session`` (contracts/http-api.md, "Device → server").
+"""Request signing for ``POST /api/v1/session`` (docs/spec/http-api.md, "Device → server").
 
 The signature is hex HMAC-SHA256, keyed with the app's secret, over
 ``METHOD + PATH_WITH_QUERY + RAW_BODY + X-Timestamp``. The body is signed as the exact bytes sent,

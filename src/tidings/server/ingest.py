@@ -138,7 +138,7 @@ def _stored(response: StoredResponse, *, replayed: bool) -> Response:
 
 
 async def session_upload(request: Request) -> Response:
-    """``POST /api/v1/session`` (contracts/http-api.md, "Device → server")."""
+    """``POST /api/v1/session`` (docs/spec/http-api.md, "Device → server")."""
     state = server_state(request)
     settings = state.settings
     now = settings.clock()

@@ -1,7 +1,7 @@
 """Background upkeep of a server process: forgetting old stored responses.
 
 Every signed upload stores its response under its request id so that a retry gets the first
-answer (contracts/http-api.md). Kept forever, that table would grow by one row per request and
+answer (docs/spec/http-api.md). Kept forever, that table would grow by one row per request and
 slow every later insert into it; a device retries within minutes, and even a retry after the
 response is gone stores nothing twice (events and decisions are deduplicated by their own
 ids), so responses are kept for ``ServerSettings.response_ttl_seconds`` (a day by default).

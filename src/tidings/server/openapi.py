@@ -169,7 +169,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     ),
     "Campaign": {
         "type": "object",
-        "description": "contracts/campaigns.md; id, state and createdAt are set by the server",
+        "description": "docs/spec/campaigns.md; id, state and createdAt are set by the server",
     },
     "SegmentMessage": _obj(
         type={"enum": ["track", "identify", "group", "alias", "page", "screen"]},

@@ -263,7 +263,7 @@ def json_properties(raw: object) -> dict[str, Any]:
 
 
 def validate_event(item: object) -> dict[str, Any]:
-    """One event record of contracts/events.md, in stored form; raises :class:`InvalidEvent`.
+    """One event record of docs/spec/events.md, in stored form; raises :class:`InvalidEvent`.
 
     Almost every event of an upload is a plain custom event, so that case is checked first
     with a handful of type tests; anything it does not plainly accept goes through

@@ -52,10 +52,10 @@ class NotFoundError(StoreError, LookupError):
 
 @dataclass(frozen=True, slots=True)
 class ProjectSettings:
-    """Per-project knobs served in the config manifest (contracts/http-api.md).
+    """Per-project knobs served in the config manifest (docs/spec/http-api.md).
 
     ``frequency_capping`` is the project-wide cap ``{"perSession": n, "perDay": n}`` of
-    contracts/campaigns.md, or ``None`` when the project sets none.
+    docs/spec/campaigns.md, or ``None`` when the project sets none.
     """
 
     session_timeout_seconds: int = 60

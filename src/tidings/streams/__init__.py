@@ -1,4 +1,4 @@
-"""Pinpoint-format stream records and the sinks that carry them (contracts/stream.md).
+"""Pinpoint-format stream records and the sinks that carry them (docs/spec/stream.md).
 
 Records are built by pure functions in :mod:`tidings.streams.records`; sinks (JSON Lines files,
 HTTP webhook, NATS JetStream) take batches of records and are driven by a cursor loop that stores

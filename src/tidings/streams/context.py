@@ -27,7 +27,7 @@ class SessionSpan:
 
 @dataclass(frozen=True, slots=True)
 class StreamContext:
-    """The app and device facts uploaded with a batch of events (contracts/http-api.md).
+    """The app and device facts uploaded with a batch of events (docs/spec/http-api.md).
 
     Every field but ``app_id`` and ``client_id`` may be unknown; unknown values are left out of
     the record rather than sent as ``null``, because Pinpoint consumers expect strings there.

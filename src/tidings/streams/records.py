@@ -1,4 +1,4 @@
-"""Pure builders for Pinpoint-format stream records (contracts/stream.md).
+"""Pure builders for Pinpoint-format stream records (docs/spec/stream.md).
 
 A consumer written for Amazon Pinpoint's Kinesis/Firehose event stream must be able to read these
 records unchanged, so the envelope keys, the ``attributes`` (string → string) / ``metrics``

@@ -1,4 +1,4 @@
-"""Campaign limits and project frequency caps (contracts/campaigns.md, Limits)."""
+"""Campaign limits and project frequency caps (docs/spec/campaigns.md, Limits)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Repeat rules: which occurrences fire (contracts/campaigns.md, Repeat, with its examples)."""
+"""Repeat rules: which occurrences fire (docs/spec/campaigns.md, Repeat, with its examples)."""
 
 from __future__ import annotations
 

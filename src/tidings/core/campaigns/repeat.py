@@ -1,4 +1,4 @@
-"""Repeat rules: which occurrences of the trigger may fire (contracts/campaigns.md, "Repeat")."""
+"""Repeat rules: which occurrences of the trigger may fire (docs/spec/campaigns.md, "Repeat")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Per-event delivery decisions for Amplitude's responses (contracts/amplitude.md, "Delivery").
+"""Per-event delivery decisions for Amplitude's responses (docs/spec/amplitude.md, "Delivery").
 
 Pure: given the events of one request, the response status and body, and the time, say what
 happens to each event. The sender does the I/O; an outbox stores the outcomes. Nothing is dropped

@@ -1,6 +1,6 @@
 """Log Event, Log Event V2 and Log Purchase: mapped fields to ``/2/httpapi`` (or ``/batch``) bodies.
 
-The steps and their order are those of reference/amplitude-spec.md §2.5-2.6. Control fields
+The steps and their order are those of Segment's "Amplitude (Actions)" event build. Control fields
 (``use_batch_endpoint``, ``userAgent*``, ``library2``, ``setOnce``, ``products``, ...) steer the
 build and never appear in an event.
 """

@@ -1,6 +1,6 @@
-"""Every action's fields and defaults (reference/amplitude-spec.md §2.4, §2.7-2.9).
+"""Every action's fields and defaults (Segment's "Amplitude (Actions)" field tables).
 
-Defaults follow Segment's "Amplitude (Actions)" except where contracts/amplitude.md decides
+Defaults follow Segment's "Amplitude (Actions)" except where docs/spec/amplitude.md decides
 otherwise: ``insert_id`` defaults to ``$.messageId``, and ``session_id`` falls back to
 ``context.session.startedAt`` (what the Tidings SDK sends) when the browser plugin's value is
 absent.

@@ -1,7 +1,7 @@
 """The editor's dry run: a short scripted device (the ``tidings simulate`` engine) on the draft.
 
 The draft is run as if it were Active, alone, under the project's frequency caps. The script is
-a simulate scenario without ``campaigns`` (contracts/simulate.md); the default one launches the
+a simulate scenario without ``campaigns`` (docs/spec/simulate.md); the default one launches the
 app and fires the trigger three times with properties that satisfy its param filters, so a PM
 sees at once what the repeat rule and limits let through.
 """
