@@ -101,4 +101,3 @@ async def test_bad_scheme_lists_are_400_naming_the_item(
     )
     assert r.status_code == 400, r.text
     assert r.json()["error"]["message"].startswith(field + ":"), r.text
-
