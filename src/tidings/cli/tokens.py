@@ -13,58 +13,30 @@ The same operations are ``/admin/api/tokens`` and the dashboard's tokens page.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import orjson
 import typer
 
+from tidings.cli.admin import DbOption
 from tidings.cli.app import app
-from tidings.core.errors import InvalidConfig
+from tidings.cli.streams import _with_store as with_store
+from tidings.core.errors import InvalidInput
 from tidings.core.timeparse import parse_offset
-from tidings.storage import DEFAULT_DB_URL, AdminToken, Store, open_store
-from tidings.storage.base import StoreError
-
-T = TypeVar("T")
+from tidings.storage import DEFAULT_DB_URL, AdminToken, Store
 
 tokens_app = typer.Typer(help="Create, list and revoke admin API tokens.", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
 
-DbOption = Annotated[
-    str,
-    typer.Option(
-        "--db", envvar="TIDINGS_DB", help="Database URL (sqlite:///... or postgresql://...)."
-    ),
-]
 LIST_PAGE = 500
-
-
-class _Refused(Exception):
-    """A problem with the command's input, reported as ``error: ...`` with exit status 2."""
-
-
-def _run(db: str, work: Callable[[Store], Awaitable[T]]) -> T:
-    async def go() -> T:
-        store = await open_store(db)
-        try:
-            return await work(store)
-        finally:
-            await store.close()
-
-    try:
-        return asyncio.run(go())
-    except (_Refused, InvalidConfig, StoreError, OSError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
 
 
 def expires_in_ms(text: str) -> int:
     """``--expires-in``: a positive duration such as ``30m``, ``12h`` or ``90d``, in ms."""
     ms = parse_offset("+" + text.strip())
     if ms is None or ms <= 0:
-        raise _Refused(f"--expires-in: {text!r} is not a duration such as 30m, 12h or 90d")
+        raise InvalidInput("--expires-in", f"{text!r} is not a duration such as 30m, 12h or 90d")
     return ms
 
 
@@ -73,7 +45,7 @@ async def _project_ids(store: Store, projects: list[str]) -> list[str]:
     for wanted in projects:
         found = await store.get_project(wanted) or await store.get_project_by_name(wanted)
         if found is None:
-            raise _Refused(f"--project: no project named or with the id {wanted!r}")
+            raise InvalidInput("--project", f"no project named or with the id {wanted!r}")
         out.append(found.id)
     return out
 
@@ -104,7 +76,7 @@ def create(
         )
         return issued.token, issued.info
 
-    token, info = _run(db, work)
+    token, info = with_store(db, work)
     typer.echo(token)
     typer.echo(f"token id {info.id} (revoke it with: tidings tokens revoke {info.id})", err=True)
 
@@ -123,7 +95,7 @@ def list_tokens(db: DbOption = DEFAULT_DB_URL) -> None:
                 return out
             after = (page[-1].created_at, page[-1].id)
 
-    for token in _run(db, work):
+    for token in with_store(db, work):
         typer.echo(orjson.dumps(token.to_json()).decode())
 
 
@@ -139,7 +111,7 @@ def revoke(
             return True
         return await store.revoke_admin_token(token)
 
-    if not _run(db, work):
+    if not with_store(db, work):
         typer.echo(f"error: no active admin token {token!r}", err=True)
         raise typer.Exit(2)
     typer.echo(f"revoked {token if token.startswith('tok_') else 'the token'}")

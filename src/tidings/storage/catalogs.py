@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from tidings.core.events import SYSTEM_EVENT_NAMES
+from tidings.core.events import SYSTEM_EVENT_NAMES, json_type
 from tidings.storage.base import EventCatalogEntry, EventIn, PropertyCatalogEntry, PropertyType
 from tidings.storage.engine import Engine, Tx
 from tidings.storage.paging import After, keyset
@@ -45,15 +45,13 @@ class CatalogLimits:
     property_keys: int = DEFAULT_MAX_PROPERTY_KEYS
 
 
+CATALOGUED_TYPES: Final[frozenset[PropertyType]] = frozenset({"string", "number", "boolean"})
+
+
 def infer_type(value: Any) -> PropertyType | None:
-    """Catalog type of a custom-property value (``bool`` first: it is an ``int`` subclass)."""
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return None
+    """Catalog type of a custom-property value, ``None`` for what is not catalogued."""
+    kind = json_type(value)
+    return kind if kind in CATALOGUED_TYPES else None
 
 
 def _existing(tx: Tx, sql: str, app_id: str, values: Sequence[str]) -> list[tuple[Any, ...]]:
