@@ -106,6 +106,7 @@ PUBLIC = {
         "Tidings",
     ],
     "tidings.storage": [
+        "AdminToken",
         "ApiKeyInfo",
         "AppCredentials",
         "Application",
@@ -113,6 +114,7 @@ PUBLIC = {
         "Campaign",
         "CampaignState",
         "CampaignStats",
+        "CatalogLimits",
         "Cohort",
         "CohortChange",
         "DEFAULT_DB_URL",
@@ -124,6 +126,7 @@ PUBLIC = {
         "EventIn",
         "IngestOutcome",
         "IngestResult",
+        "IssuedAdminToken",
         "KeyPair",
         "LogKind",
         "LogRecord",

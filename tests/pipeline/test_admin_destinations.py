@@ -44,7 +44,7 @@ def test_instances_dead_letters_and_replay_through_the_admin_api(
             too_many = await h.client.post(base, json={"subscriptions": [{}] * 51}, headers=h.admin)
             assert too_many.status_code == 400 and "subscriptions" in too_many.text
 
-            listed = (await h.client.get(base, headers=h.admin)).json()
+            listed = (await h.client.get(base, headers=h.admin)).json()["items"]
             assert [d["id"] for d in listed] == [dst]
             r = await h.client.patch(f"{base}/{dst}", json={"name": "EU 2"}, headers=h.admin)
             assert r.json()["name"] == "EU 2" and r.json()["settings"]["apiKey"] == "test-key"
@@ -72,7 +72,7 @@ def test_instances_dead_letters_and_replay_through_the_admin_api(
 
             letters: list[dict[str, Any]] = (
                 await h.client.get(f"{base}/{dst}/dead-letters", headers=h.admin)
-            ).json()
+            ).json()["items"]
             assert len(letters) == 2
             assert {d["reason"] for d in letters} == {"invalid field device_id"}
             assert letters[0]["response"]["status"] == 400
@@ -86,7 +86,9 @@ def test_instances_dead_letters_and_replay_through_the_admin_api(
             assert r.json() == {"retried": 1}
             assert (await h.client.get(f"{base}/{dst}", headers=h.admin)).json()["outbox"] == 1
             await sender.drain()  # refused again: back in the dead letters, with its reason
-            again = (await h.client.get(f"{base}/{dst}/dead-letters", headers=h.admin)).json()
+            again = (await h.client.get(f"{base}/{dst}/dead-letters", headers=h.admin)).json()[
+                "items"
+            ]
             assert len(again) == 2
             r = await h.client.post(f"{base}/{dst}/dead-letters/discard", headers=h.admin)
             assert r.json() == {"discarded": 2}
@@ -115,6 +117,6 @@ def test_instances_dead_letters_and_replay_through_the_admin_api(
             assert r.status_code == 404
             r = await h.client.delete(f"{base}/{dst}", headers=h.admin)
             assert r.json() == {"id": dst, "deleted": True}
-            assert (await h.client.get(base, headers=h.admin)).json() == []
+            assert (await h.client.get(base, headers=h.admin)).json()["items"] == []
 
     run(main())

@@ -91,7 +91,7 @@ def restart_and_flush(server: LiveServer, data_dir: Path) -> None:
 def catalog(server: LiveServer) -> dict[tuple[str, str], int]:
     rows: list[dict[str, Any]] = server.admin(
         "GET", f"/admin/api/apps/{server.app['appId']}/events"
-    )
+    )["items"]
     return {(r["name"], r["type"]): int(r["count"]) for r in rows}
 
 

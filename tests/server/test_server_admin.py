@@ -47,8 +47,8 @@ async def test_admin_routes_need_an_admin_token(sq: Harness) -> None:
 async def test_projects_and_settings(srv: Harness) -> None:
     c, h = srv.client, srv.admin
     r = await c.get("/admin/api/projects", headers=h)
-    assert [p["name"] for p in r.json()] == ["Acme"]
-    assert "dataImportKey" not in r.json()[0]
+    assert [p["name"] for p in r.json()["items"]] == ["Acme"]
+    assert "dataImportKey" not in r.json()["items"][0]
     pid = srv.project["id"]
     r = await c.patch(
         f"/admin/api/projects/{pid}",
@@ -60,6 +60,7 @@ async def test_projects_and_settings(srv: Harness) -> None:
         "sessionTimeoutSeconds": 90,
         "frequencyCapping": {"perSession": 2},
         "configRefreshSeconds": 300,
+        "deepLinkSchemes": None,
     }
     r = await c.patch(f"/admin/api/projects/{pid}", json={"configRefreshSeconds": 60}, headers=h)
     assert r.json()["settings"]["configRefreshSeconds"] == 60
@@ -90,7 +91,7 @@ async def test_apps_and_credentials(srv: Harness) -> None:
     created = await srv.new_app("Acme Android")
     assert set(created) == {"appId", "apiKeyPublic", "apiKeySecret", "writeKey"}
     r = await c.get(f"/admin/api/projects/{pid}/apps", headers=h)
-    listed = r.json()
+    listed = r.json()["items"]
     assert [a["name"] for a in listed] == ["Acme iOS", "Acme Android"]
     assert all("apiKeySecret" not in a and "writeKey" not in a for a in listed)
     r = await c.post(f"/admin/api/projects/{pid}/apps", json={"name": "x"}, headers=h)
@@ -100,7 +101,7 @@ async def test_apps_and_credentials(srv: Harness) -> None:
         "/admin/api/projects/nope/apps", json={"name": "x", "platform": "ios"}, headers=h
     )
     assert r.status_code == 404
-    keys = (await c.get(f"/admin/api/apps/{srv.app_id}/keys", headers=h)).json()
+    keys = (await c.get(f"/admin/api/apps/{srv.app_id}/keys", headers=h)).json()["items"]
     assert [k["apiKeyPublic"] for k in keys] == [srv.app["apiKeyPublic"]]
     assert all("apiKeySecret" not in k for k in keys)
 
@@ -127,9 +128,9 @@ async def test_campaign_state_machine(srv: Harness) -> None:
     assert await move("Active") == 200
     assert await move("Cancel") == 200
     r = await c.get(f"/admin/api/apps/{srv.app_id}/campaigns?state=Cancel", headers=h)
-    assert [x["id"] for x in r.json()] == [cid]
+    assert [x["id"] for x in r.json()["items"]] == [cid]
     r = await c.get(f"/admin/api/apps/{srv.app_id}/campaigns?state=Active", headers=h)
-    assert r.json() == []
+    assert r.json() == {"items": [], "next": None}
     r = await c.get(f"/admin/api/apps/{srv.app_id}/campaigns?state=Paused", headers=h)
     assert r.status_code == 400
     assert (await c.delete(f"/admin/api/campaigns/{cid}", headers=h)).status_code == 200
@@ -223,16 +224,18 @@ async def test_catalogs_recent_events_and_stats(srv: Harness) -> None:
     )
     assert r.json()["accepted"] == 3
 
-    catalog = (await c.get(f"/admin/api/apps/{srv.app_id}/events", headers=h)).json()
+    catalog = (await c.get(f"/admin/api/apps/{srv.app_id}/events", headers=h)).json()["items"]
     by_name = {e["name"]: e for e in catalog}
     assert by_name["PurchaseCompleted"]["count"] == 1
     assert by_name["PurchaseCompleted"]["type"] == "custom"
     assert by_name["SdkInitialized"]["count"] == 0  # system events are always listed
-    props = (await c.get(f"/admin/api/apps/{srv.app_id}/properties", headers=h)).json()
+    props = (await c.get(f"/admin/api/apps/{srv.app_id}/properties", headers=h)).json()["items"]
     assert {"key": "plan", "type": "string"} in props
     assert {"key": "age", "type": "number"} in props
 
-    recent = (await c.get(f"/admin/api/apps/{srv.app_id}/events/recent?limit=2", headers=h)).json()
+    recent = (await c.get(f"/admin/api/apps/{srv.app_id}/events/recent?limit=2", headers=h)).json()[
+        "items"
+    ]
     assert len(recent) == 2
     assert recent[0]["payload"]["event"]["id"] in {"e-2", "e-3"}
     for bad in ("0", "abc", "5000", "-1"):
@@ -290,7 +293,7 @@ async def test_destinations_and_streams(sq: Harness) -> None:
     dead = [DeadLetterIn(f"ev-{n}", 1, "invalid field time", item) for n in (1, 2)]
     await enqueue(sq.store, did, [], dead)  # type: ignore[arg-type]
     r = await c.get(f"/admin/api/destinations/{did}/dead-letters", headers=h)
-    letters = r.json()
+    letters = r.json()["items"]
     assert [(d["itemKey"], d["reason"]) for d in letters] == [
         ("ev-1", "invalid field time"),
         ("ev-2", "invalid field time"),
@@ -327,7 +330,9 @@ async def test_destinations_and_streams(sq: Harness) -> None:
         "/admin/api/streams", json={"kind": "webhook", "appIds": [sq.app_id]}, headers=h
     )
     assert r.json()["error"]["message"].startswith("settings.url")
-    assert [s["id"] for s in (await c.get("/admin/api/streams", headers=h)).json()] == [sid]
+    assert [s["id"] for s in (await c.get("/admin/api/streams", headers=h)).json()["items"]] == [
+        sid
+    ]
     assert (await c.delete(f"/admin/api/streams/{sid}", headers=h)).status_code == 200
 
 
@@ -345,7 +350,7 @@ async def test_both_destination_trees_configure_one_instance_alike(sq: Harness) 
     assert r.status_code == 201, r.text
     created = r.json()
     assert await sq.store.get_cursor(cursor_name(created["id"])) == await sq.store.last_seq()
-    per_app = (await c.get(f"/admin/api/apps/{sq.app_id}/destinations", headers=h)).json()
+    per_app = (await c.get(f"/admin/api/apps/{sq.app_id}/destinations", headers=h)).json()["items"]
     assert [d["id"] for d in per_app] == [created["id"]]
     assert per_app[0]["paused"] is None and created["paused"] is None
 

@@ -114,7 +114,7 @@ async def test_cohort_import_and_membership_in_the_manifest(srv: Harness) -> Non
     # renaming keeps members
     status, body = await _partner(srv, "cohorts", {"cohort_id": "abcd1234", "name": "Renamed"})
     assert body["cohort"]["memberCount"] == 2
-    listed = (await srv.client.get("/admin/api/cohorts", headers=srv.admin)).json()
+    listed = (await srv.client.get("/admin/api/cohorts", headers=srv.admin)).json()["items"]
     assert [(x["id"], x["name"], x["memberCount"]) for x in listed] == [("abcd1234", "Renamed", 2)]
 
 

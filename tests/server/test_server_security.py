@@ -190,10 +190,10 @@ async def test_injection_strings_are_stored_verbatim(srv: Harness, text: str) ->
     assert orjson.loads(records["decision"].payload)["decision"] == body["decisions"][0]
 
     r = await srv.client.get(f"/admin/api/apps/{srv.app_id}/events", headers=srv.admin)
-    names = {(e["name"], e["count"]) for e in r.json()}
+    names = {(e["name"], e["count"]) for e in r.json()["items"]}
     assert (body["events"][0]["name"], 1) in names
     r = await srv.client.get(f"/admin/api/apps/{srv.app_id}/properties", headers=srv.admin)
-    assert {"key": text[:255], "type": "string"} in r.json()
+    assert {"key": text[:255], "type": "string"} in r.json()["items"]
 
     # The same request again is a replay, and a new request with the same ids a duplicate.
     again = await srv.upload(body)

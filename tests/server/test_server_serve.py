@@ -63,7 +63,7 @@ def _recent(s: Served, n: int = 50) -> list[dict[str, Any]]:
         f"{s.base}/admin/api/apps/{s.app['appId']}/events/recent?limit={n}", headers=s.admin
     )
     assert r.status_code == 200, r.text
-    return list(r.json())
+    return list(r.json()["items"])
 
 
 def test_serve_end_to_end(served: Served) -> None:

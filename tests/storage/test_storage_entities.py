@@ -18,6 +18,7 @@ def test_projects_and_settings(backend: Backend) -> None:
                 "sessionTimeoutSeconds": 60,
                 "frequencyCapping": None,
                 "configRefreshSeconds": 300,
+                "deepLinkSchemes": None,
             }
             patched = p.settings.merged({"frequencyCapping": {"perSession": 2, "perDay": 3}})
             updated = await store.update_project_settings(p.id, patched)

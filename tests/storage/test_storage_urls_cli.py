@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from storage_support import SERVER_KEY, T0, Backend, event, run, stored_ids
 from typer.testing import CliRunner
 
-import tidings.cli.admin  # noqa: F401  (registers the commands)
+import tidings.cli  # noqa: F401  (registers the commands)
 from tidings.cli.app import app as cli_app
 from tidings.core.errors import InvalidConfig
 from tidings.storage import open_store, parse_db_url

@@ -116,13 +116,14 @@ async def test_add_list_read_pause_resume_remove(api: Api, tmp_path: Path) -> No
     assert sink["appIds"] == [api.app_id]
     assert sink["settings"]["headers"] == {"A": "***"}  # secrets are not read back
     assert sink["enabled"] is True and sink["cursor"] == f"stream:{sink['id']}"
-    assert [s["id"] for s in (await c.get(base, headers=h)).json()] == [sink["id"]]
-    assert (
-        await c.get(f"/admin/api/apps/{api.other_app['appId']}/streams", headers=h)
-    ).json() == []
+    assert [s["id"] for s in (await c.get(base, headers=h)).json()["items"]] == [sink["id"]]
+    assert (await c.get(f"/admin/api/apps/{api.other_app['appId']}/streams", headers=h)).json() == {
+        "items": [],
+        "next": None,
+    }
     r = await c.get(f"/admin/api/apps/{api.other_app['appId']}/streams/{sink['id']}", headers=h)
     assert r.status_code == 404
-    assert (await c.get("/admin/api/streams", headers=h)).json()[0]["id"] == sink["id"]
+    assert (await c.get("/admin/api/streams", headers=h)).json()["items"][0]["id"] == sink["id"]
 
     r = await c.post(f"{base}/{sink['id']}/pause", headers=h)
     assert r.json()["paused"] is True
@@ -133,7 +134,7 @@ async def test_add_list_read_pause_resume_remove(api: Api, tmp_path: Path) -> No
 
     assert (await c.delete(f"{base}/{sink['id']}", headers=h)).json()["deleted"] is True
     assert (await c.get(f"{base}/{sink['id']}", headers=h)).status_code == 404
-    assert (await c.get(base, headers=h)).json() == []
+    assert (await c.get(base, headers=h)).json() == {"items": [], "next": None}
 
 
 @pytest.mark.anyio
@@ -243,7 +244,7 @@ async def test_webhook_dead_letters_are_listed_and_discarded(api: Api) -> None:
         await api.run_pipeline()
     assert receiver.headers[0]["X-K"] == "v"
     assert receiver.headers[0]["Tidings-Stream-Version"] == "1"
-    letters = (await c.get(f"{base}/{sink_id}/dead-letters", headers=h)).json()
+    letters = (await c.get(f"{base}/{sink_id}/dead-letters", headers=h)).json()["items"]
     assert len(letters) == 1
     letter = letters[0]
     assert letter["status"] == 422 and letter["url"] == receiver.url and letter["count"] == 3
@@ -251,7 +252,7 @@ async def test_webhook_dead_letters_are_listed_and_discarded(api: Api) -> None:
     assert "refused" in letter["response"]
     r = await c.post(f"{base}/{sink_id}/dead-letters/discard", headers=h)
     assert r.json() == {"discarded": 1}
-    assert (await c.get(f"{base}/{sink_id}/dead-letters", headers=h)).json() == []
+    assert (await c.get(f"{base}/{sink_id}/dead-letters", headers=h)).json()["items"] == []
     await stream_closing(api)
 
 

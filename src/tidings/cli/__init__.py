@@ -10,6 +10,7 @@ from tidings.cli import serve as _serve  # noqa: F401
 from tidings.cli import simulate as _simulate  # noqa: F401
 from tidings.cli import stream_tail as _stream_tail  # noqa: F401
 from tidings.cli import streams as _streams  # noqa: F401
+from tidings.cli import tokens as _tokens  # noqa: F401
 from tidings.cli import worker as _worker  # noqa: F401
 from tidings.cli.app import app, main
 

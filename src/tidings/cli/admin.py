@@ -5,7 +5,8 @@
 * ``tidings apps create --name N --platform P [--project NAME]`` prints the new app's credentials
   as JSON; they are shown once. The project is created when no project has that name (its data
   import key is then printed on stderr, also only once).
-* ``tidings tokens create`` prints a new admin token for ``/admin/api``.
+
+Admin tokens are ``tidings tokens`` (``tokens.py``).
 
 ``--db`` defaults to ``$TIDINGS_DB`` or ``sqlite:///./tidings.db``.
 """
@@ -24,9 +25,7 @@ from tidings.storage import DEFAULT_DB_URL, open_store
 from tidings.storage.base import StoreError
 
 apps_app = typer.Typer(help="Create applications and their keys.", no_args_is_help=True)
-tokens_app = typer.Typer(help="Create admin API tokens.", no_args_is_help=True)
 app.add_typer(apps_app, name="apps")
-app.add_typer(tokens_app, name="tokens")
 
 DbOption = Annotated[
     str,
@@ -96,24 +95,3 @@ def create_app(
     except (InvalidConfig, StoreError, OSError) as exc:
         raise _fail(str(exc)) from exc
     typer.echo(orjson.dumps(result).decode())
-
-
-@tokens_app.command("create")
-def create_token(
-    label: Annotated[str, typer.Option("--label", help="A note on who uses the token.")] = "",
-    db: DbOption = DEFAULT_DB_URL,
-) -> None:
-    """Create an admin token (printed once; only its hash is stored)."""
-
-    async def run() -> str:
-        store = await open_store(db)
-        try:
-            return await store.create_admin_token(label)
-        finally:
-            await store.close()
-
-    try:
-        token = asyncio.run(run())
-    except (InvalidConfig, StoreError, OSError) as exc:
-        raise _fail(str(exc)) from exc
-    typer.echo(token)

@@ -46,6 +46,14 @@ def _print(value: Any) -> None:
     typer.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
 
 
+def _shown(instance: Any) -> dict[str, Any]:
+    """An instance as JSON with its secrets masked (they are write-only everywhere)."""
+    from tidings.destinations.amplitude.settings import with_public_settings
+
+    shown: dict[str, Any] = with_public_settings(instance.to_json())
+    return shown
+
+
 @amplitude_app.command("add")
 def add(  # noqa: PLR0917 - one parameter per command-line option
     app_id: Annotated[str, typer.Option("--app", help="The app whose events are sent.")],
@@ -79,7 +87,7 @@ def add(  # noqa: PLR0917 - one parameter per command-line option
     if subs is not None:
         body["subscriptions"] = subs
     instance = _run(db, lambda store: create_instance(store, app_id, body))
-    _print(instance.to_json())
+    _print(_shown(instance))
 
 
 @amplitude_app.command("list")
@@ -94,7 +102,7 @@ def list_command(
     async def job(store: Store) -> list[dict[str, Any]]:
         out = []
         for instance in await list_instances(store, app_id):
-            item = instance.to_json()
+            item = _shown(instance)
             item["outbox"] = await deadletters.pending(store, instance.id)
             item["deadLetters"] = len(await deadletters.dead_letters(store, instance.id))
             out.append(item)
@@ -123,7 +131,7 @@ def remove(
 def _set_paused(db: str, instance_id: str, reason: str | None) -> None:
     from tidings.pipeline.instances import set_paused
 
-    _print(_run(db, lambda store: set_paused(store, instance_id, reason)).to_json())
+    _print(_shown(_run(db, lambda store: set_paused(store, instance_id, reason))))
 
 
 @amplitude_app.command("pause")

@@ -1,13 +1,17 @@
 """The admin API (``/admin/api``): projects, apps and keys, campaigns, catalogs and stats.
 
 Every route needs ``Authorization: Bearer <admin token>``; tokens are checked only against admin
-tokens, so an app key or a write key never opens these routes. Campaign bodies are validated by
-:func:`tidings.core.campaigns.parse_campaign` before they are stored, and state changes follow the
-dashboard's machine: Draft → Active → Cancel → Active; only Draft and Cancel may be deleted.
+tokens, so an app key or a write key never opens these routes, and a token limited to some
+projects sees only those (:mod:`tidings.server.admin_access`: anything else is a 404). Lists are
+paged (:mod:`tidings.server.paging`). Campaign bodies are validated by
+:func:`tidings.core.campaigns.parse_campaign`, with the project's allowed deep-link schemes,
+before they are stored, and state changes follow the dashboard's machine: Draft → Active →
+Cancel → Active; only Draft and Cancel may be deleted.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import orjson
@@ -17,15 +21,19 @@ from starlette.responses import Response
 from tidings.core.campaigns import parse_campaign
 from tidings.core.errors import InvalidCampaign
 from tidings.core.events import json_type
-from tidings.server.auth import bearer_token
+from tidings.server.admin_access import AdminAccess, admin_access
 from tidings.server.body import read_json_object
 from tidings.server.errors import ApiError, bad_request, json_response
-from tidings.server.state import server_state, store_of
+from tidings.server.paging import page_body, page_query
+from tidings.server.state import server_state
 from tidings.server.validate import reject_unknown, settings_patch, text
 from tidings.storage import (
     CAMPAIGN_STATES,
+    ApiKeyInfo,
     Application,
     Campaign,
+    Cohort,
+    LogRecord,
     Project,
     ProjectSettings,
     Store,
@@ -37,16 +45,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "Cancel": frozenset({"Active"}),
 }
 DELETABLE_STATES = frozenset({"Draft", "Cancel"})
-MAX_RECENT = 1000
-
-
-async def admin_store(request: Request) -> Store:
-    """The store, once the bearer token is known to be an active admin token."""
-    token = bearer_token(request)
-    store = store_of(request)
-    if not await store.verify_admin_token(token):
-        raise ApiError(401, "invalid_admin_token", "Authorization: unknown or revoked admin token")
-    return store
+RECENT_DEFAULT = 50
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -81,33 +80,46 @@ def campaign_json(campaign: Campaign) -> dict[str, Any]:
     return body
 
 
-async def _project(store: Store, project_id: str) -> Project:
-    project = await store.get_project(project_id)
+async def project_in_scope(access: AdminAccess, project_id: str) -> Project:
+    """The project, or 404 when it does not exist or is outside the token's projects."""
+    project = await access.project(project_id)
     if project is None:
         raise ApiError(404, "project_not_found", f"projectId: no project {project_id!r}")
     return project
 
 
-async def _app(store: Store, app_id: str) -> Application:
-    app = await store.get_app(app_id)
+async def app_in_scope(access: AdminAccess, app_id: str) -> Application:
+    """The app, or 404 when it does not exist or is outside the token's projects."""
+    app = await access.app(app_id)
     if app is None:
         raise ApiError(404, "app_not_found", f"appId: no app {app_id!r}")
     return app
 
 
-async def _campaign(store: Store, campaign_id: str) -> Campaign:
-    campaign = await store.get_campaign(campaign_id)
+async def _campaign(access: AdminAccess, campaign_id: str) -> Campaign:
+    campaign = await access.campaign(campaign_id)
     if campaign is None:
         raise ApiError(404, "campaign_not_found", f"id: no campaign {campaign_id!r}")
     return campaign
+
+
+async def allowed_schemes(store: Store, app_id: str) -> Collection[str] | None:
+    """The deep-link schemes the app's project allows (``None``: any but the blocked ones)."""
+    app = await store.get_app(app_id)
+    project = await store.get_project(app.project_id) if app is not None else None
+    return project.settings.deep_link_schemes if project is not None else None
 
 
 # --------------------------------------------------------------------------- projects
 
 
 async def list_projects(request: Request) -> Response:
-    store = await admin_store(request)
-    return json_response([project_json(p) for p in await store.list_projects()])
+    access = await admin_access(request)
+    query = page_query(request.query_params, "projects", (int, str))
+    fetched = await access.store.list_projects(
+        ids=access.project_ids, after=query.after, limit=query.limit + 1
+    )
+    return json_response(page_body(fetched, query, lambda p: (p.created_at, p.id), project_json))
 
 
 def _settings_body(body: dict[str, Any]) -> dict[str, Any]:
@@ -120,7 +132,9 @@ def _settings_body(body: dict[str, Any]) -> dict[str, Any]:
 
 
 async def create_project(request: Request) -> Response:
-    store = await admin_store(request)
+    access = await admin_access(request)
+    access.require_unscoped("creating a project")
+    store = access.store
     body = await _body(request)
     reject_unknown(body, ("name", "settings"))
     name = text(body, "name")
@@ -131,28 +145,30 @@ async def create_project(request: Request) -> Response:
 
 
 async def get_project(request: Request) -> Response:
-    store = await admin_store(request)
-    return json_response(project_json(await _project(store, request.path_params["project_id"])))
+    access = await admin_access(request)
+    return json_response(
+        project_json(await project_in_scope(access, request.path_params["project_id"]))
+    )
 
 
 async def patch_project(request: Request) -> Response:
     """Change settings: ``{"settings": {...}}`` or the settings keys at the top level."""
-    store = await admin_store(request)
-    project = await _project(store, request.path_params["project_id"])
+    access = await admin_access(request)
+    project = await project_in_scope(access, request.path_params["project_id"])
     body = await _body(request)
     if "settings" in body:
         reject_unknown(body, ("settings",))
         patch = _settings_body(body)
     else:
         patch = settings_patch(body, path="")
-    updated = await store.update_project_settings(project.id, project.settings.merged(patch))
+    updated = await access.store.update_project_settings(project.id, project.settings.merged(patch))
     return json_response(project_json(updated))
 
 
 async def rotate_import_key(request: Request) -> Response:
-    store = await admin_store(request)
-    project = await _project(store, request.path_params["project_id"])
-    key = await store.rotate_data_import_key(project.id)
+    access = await admin_access(request)
+    project = await project_in_scope(access, request.path_params["project_id"])
+    key = await access.store.rotate_data_import_key(project.id)
     return json_response({"projectId": project.id, "dataImportKey": key}, status=201)
 
 
@@ -160,53 +176,60 @@ async def rotate_import_key(request: Request) -> Response:
 
 
 async def list_apps(request: Request) -> Response:
-    store = await admin_store(request)
-    project = await _project(store, request.path_params["project_id"])
-    return json_response([app_json(a) for a in await store.list_apps(project.id)])
+    access = await admin_access(request)
+    project = await project_in_scope(access, request.path_params["project_id"])
+    query = page_query(request.query_params, "apps", (int, str))
+    fetched = await access.store.list_apps(project.id, after=query.after, limit=query.limit + 1)
+    return json_response(page_body(fetched, query, lambda a: (a.created_at, a.id), app_json))
 
 
 async def create_app(request: Request) -> Response:
-    store = await admin_store(request)
-    project = await _project(store, request.path_params["project_id"])
+    access = await admin_access(request)
+    project = await project_in_scope(access, request.path_params["project_id"])
     body = await _body(request)
     reject_unknown(body, ("name", "platform"))
     name = text(body, "name")
     platform = text(body, "platform", max_length=64)
     assert name is not None and platform is not None
-    credentials = await store.create_app(project.id, name, platform)
+    credentials = await access.store.create_app(project.id, name, platform)
     return json_response(credentials.to_json(), status=201)
 
 
 async def get_app(request: Request) -> Response:
-    store = await admin_store(request)
-    return json_response(app_json(await _app(store, request.path_params["app_id"])))
+    access = await admin_access(request)
+    return json_response(app_json(await app_in_scope(access, request.path_params["app_id"])))
+
+
+def _key_json(key: ApiKeyInfo) -> dict[str, Any]:
+    return {
+        "apiKeyPublic": key.api_key_public,
+        "createdAt": key.created_at,
+        "revokedAt": key.revoked_at,
+        "active": key.active,
+    }
 
 
 async def list_keys(request: Request) -> Response:
-    store = await admin_store(request)
-    app = await _app(store, request.path_params["app_id"])
+    access = await admin_access(request)
+    app = await app_in_scope(access, request.path_params["app_id"])
+    query = page_query(request.query_params, "keys", (int, str))
+    fetched = await access.store.list_keys(app.id, after=query.after, limit=query.limit + 1)
     return json_response(
-        [
-            {
-                "apiKeyPublic": k.api_key_public,
-                "createdAt": k.created_at,
-                "revokedAt": k.revoked_at,
-                "active": k.active,
-            }
-            for k in await store.list_keys(app.id)
-        ]
+        page_body(fetched, query, lambda k: (k.created_at, k.api_key_public), _key_json)
     )
 
 
 async def rotate_keys(request: Request) -> Response:
-    store = await admin_store(request)
-    app = await _app(store, request.path_params["app_id"])
+    access = await admin_access(request)
+    store = access.store
+    app = await app_in_scope(access, request.path_params["app_id"])
     return json_response((await store.rotate_keys(app.id)).to_json(), status=201)
 
 
 async def revoke_key(request: Request) -> Response:
-    store = await admin_store(request)
-    app = await _app(store, request.path_params["app_id"])
+    access = await admin_access(request)
+    store = access.store
+    app = await app_in_scope(access, request.path_params["app_id"])
     public = request.path_params["api_key_public"]
     if not await store.revoke_key(app.id, public):
         raise ApiError(404, "key_not_found", f"apiKeyPublic: no active key {public!r} for this app")
@@ -214,16 +237,18 @@ async def revoke_key(request: Request) -> Response:
 
 
 async def rotate_write_key(request: Request) -> Response:
-    store = await admin_store(request)
-    app = await _app(store, request.path_params["app_id"])
+    access = await admin_access(request)
+    store = access.store
+    app = await app_in_scope(access, request.path_params["app_id"])
     return json_response(
         {"appId": app.id, "writeKey": await store.rotate_write_key(app.id)}, status=201
     )
 
 
 async def revoke_write_key(request: Request) -> Response:
-    store = await admin_store(request)
-    app = await _app(store, request.path_params["app_id"])
+    access = await admin_access(request)
+    store = access.store
+    app = await app_in_scope(access, request.path_params["app_id"])
     key = request.path_params["write_key"]
     if not await store.revoke_write_key(app.id, key):
         raise ApiError(404, "key_not_found", "writeKey: not an active write key of this app")
@@ -233,12 +258,14 @@ async def revoke_write_key(request: Request) -> Response:
 # --------------------------------------------------------------------------- campaigns
 
 
-def _check_campaign(body: dict[str, Any], campaign_id: str) -> None:
+def _check_campaign(
+    body: dict[str, Any], campaign_id: str, schemes: Collection[str] | None
+) -> None:
     """Validate with the core model; the server fills ``id``/``createdAt`` it owns."""
     candidate = {**body, "id": campaign_id}
     candidate.pop("createdAt", None)
     try:
-        parse_campaign(candidate)
+        parse_campaign(candidate, allowed_schemes=schemes)
     except InvalidCampaign as exc:
         raise bad_request(exc.field, exc.reason, "invalid_campaign") from None
 
@@ -251,18 +278,25 @@ def _state_param(value: object, where: str) -> str:
 
 
 async def list_campaigns(request: Request) -> Response:
-    store = await admin_store(request)
-    app = await _app(store, request.path_params["app_id"])
+    access = await admin_access(request)
+    app = await app_in_scope(access, request.path_params["app_id"])
     state = request.query_params.get("state")
     if state is not None:
         _state_param(state, "state")
-    campaigns = await store.list_campaigns(app.id, state)  # type: ignore[arg-type]
-    return json_response([campaign_json(c) for c in campaigns])
+    query = page_query(request.query_params, "campaigns", (int, str))
+    fetched = await access.store.list_campaigns(
+        app.id,
+        state,  # type: ignore[arg-type]
+        after=query.after,
+        limit=query.limit + 1,
+    )
+    return json_response(page_body(fetched, query, lambda c: (c.created_at, c.id), campaign_json))
 
 
 async def create_campaign(request: Request) -> Response:
-    store = await admin_store(request)
-    app = await _app(store, request.path_params["app_id"])
+    access = await admin_access(request)
+    store = access.store
+    app = await app_in_scope(access, request.path_params["app_id"])
     body = await _body(request)
     state = _state_param(body.get("state", "Draft"), "state")
     wanted_id = body.get("id")
@@ -271,20 +305,21 @@ async def create_campaign(request: Request) -> Response:
             raise bad_request("id", "must be a non-empty string when given")
         if await store.get_campaign(wanted_id) is not None:
             raise ApiError(409, "campaign_exists", f"id: campaign {wanted_id!r} already exists")
-    _check_campaign(body, wanted_id or "new")
+    _check_campaign(body, wanted_id or "new", await allowed_schemes(store, app.id))
     stored = {k: v for k, v in body.items() if k not in ("createdAt", "state")}
     campaign = await store.create_campaign(app.id, stored, state)  # type: ignore[arg-type]
     return json_response(campaign_json(campaign), status=201)
 
 
 async def get_campaign(request: Request) -> Response:
-    store = await admin_store(request)
-    return json_response(campaign_json(await _campaign(store, request.path_params["campaign_id"])))
+    access = await admin_access(request)
+    return json_response(campaign_json(await _campaign(access, request.path_params["campaign_id"])))
 
 
 async def replace_campaign(request: Request) -> Response:
-    store = await admin_store(request)
-    current = await _campaign(store, request.path_params["campaign_id"])
+    access = await admin_access(request)
+    store = access.store
+    current = await _campaign(access, request.path_params["campaign_id"])
     body = await _body(request)
     if body.get("id", current.id) != current.id:
         raise bad_request("id", "does not match the campaign in the path")
@@ -294,25 +329,26 @@ async def replace_campaign(request: Request) -> Response:
             "state_change_not_allowed",
             "state: change it with POST /admin/api/campaigns/{id}/state",
         )
-    _check_campaign(body, current.id)
+    _check_campaign(body, current.id, await allowed_schemes(store, current.app_id))
     stored = {k: v for k, v in body.items() if k not in ("id", "createdAt", "state")}
     return json_response(campaign_json(await store.replace_campaign(current.id, stored)))
 
 
 async def delete_campaign(request: Request) -> Response:
-    store = await admin_store(request)
-    current = await _campaign(store, request.path_params["campaign_id"])
+    access = await admin_access(request)
+    current = await _campaign(access, request.path_params["campaign_id"])
     if current.state not in DELETABLE_STATES:
         raise ApiError(
             409, "campaign_active", "state: an Active campaign must be cancelled before deletion"
         )
-    await store.delete_campaign(current.id)
+    await access.store.delete_campaign(current.id)
     return json_response({"id": current.id, "deleted": True})
 
 
 async def set_campaign_state(request: Request) -> Response:
-    store = await admin_store(request)
-    current = await _campaign(store, request.path_params["campaign_id"])
+    access = await admin_access(request)
+    store = access.store
+    current = await _campaign(access, request.path_params["campaign_id"])
     body = await _body(request)
     reject_unknown(body, ("state",))
     wanted = body.get("state")
@@ -329,54 +365,61 @@ async def set_campaign_state(request: Request) -> Response:
             "(Draft → Active → Cancel → Active)",
         )
     if wanted == "Active":
-        _check_campaign(dict(current.body), current.id)
+        _check_campaign(
+            dict(current.body), current.id, await allowed_schemes(store, current.app_id)
+        )
     updated = await store.set_campaign_state(current.id, wanted)  # type: ignore[arg-type]
     return json_response(campaign_json(updated))
 
 
 async def campaign_stats(request: Request) -> Response:
-    store = await admin_store(request)
-    current = await _campaign(store, request.path_params["campaign_id"])
-    return json_response((await store.campaign_stats(current.id)).to_json())
+    access = await admin_access(request)
+    current = await _campaign(access, request.path_params["campaign_id"])
+    return json_response((await access.store.campaign_stats(current.id)).to_json())
 
 
 # --------------------------------------------------------------------------- catalogs
 
 
 async def event_catalog(request: Request) -> Response:
-    store = await admin_store(request)
-    app = await _app(store, request.path_params["app_id"])
-    return json_response([e.to_json() for e in await store.event_catalog(app.id)])
+    access = await admin_access(request)
+    app = await app_in_scope(access, request.path_params["app_id"])
+    query = page_query(request.query_params, "events", (str, str))
+    fetched = await access.store.event_catalog(app.id, after=query.after, limit=query.limit + 1)
+    return json_response(
+        page_body(fetched, query, lambda e: (e.type, e.name), lambda e: e.to_json())
+    )
 
 
 async def property_catalog(request: Request) -> Response:
-    store = await admin_store(request)
-    app = await _app(store, request.path_params["app_id"])
-    return json_response([p.to_json() for p in await store.property_catalog(app.id)])
+    access = await admin_access(request)
+    app = await app_in_scope(access, request.path_params["app_id"])
+    query = page_query(request.query_params, "properties", (str,))
+    fetched = await access.store.property_catalog(app.id, after=query.after, limit=query.limit + 1)
+    return json_response(page_body(fetched, query, lambda p: (p.key,), lambda p: p.to_json()))
+
+
+def _recent_json(record: LogRecord) -> dict[str, Any]:
+    return {
+        "seq": record.seq,
+        "id": record.item_id,
+        "name": record.name,
+        "timestamp": record.timestamp,
+        "arrivalTime": record.arrival_ms,
+        "deviceId": record.device_id,
+        "userId": record.user_id,
+        "payload": _decoded(record.payload),
+    }
 
 
 async def recent_events(request: Request) -> Response:
-    store = await admin_store(request)
-    app = await _app(store, request.path_params["app_id"])
-    raw = request.query_params.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_RECENT:
-        raise bad_request("limit", f"must be an integer between 1 and {MAX_RECENT}")
-    records = await store.recent_events(app.id, int(raw))
-    return json_response(
-        [
-            {
-                "seq": r.seq,
-                "id": r.item_id,
-                "name": r.name,
-                "timestamp": r.timestamp,
-                "arrivalTime": r.arrival_ms,
-                "deviceId": r.device_id,
-                "userId": r.user_id,
-                "payload": _decoded(r.payload),
-            }
-            for r in records
-        ]
-    )
+    """Newest first; the next page holds the events stored before the last one shown."""
+    access = await admin_access(request)
+    app = await app_in_scope(access, request.path_params["app_id"])
+    query = page_query(request.query_params, "recent", (int,), default=RECENT_DEFAULT)
+    before = query.after[0] if query.after is not None else None
+    fetched = await access.store.recent_events(app.id, query.limit + 1, before_seq=before)
+    return json_response(page_body(fetched, query, lambda r: (r.seq,), _recent_json))
 
 
 def _decoded(payload: bytes) -> Any:
@@ -386,20 +429,29 @@ def _decoded(payload: bytes) -> Any:
         return payload.decode("utf-8", "replace")
 
 
+def _cohort_json(cohort: Cohort) -> dict[str, Any]:
+    return {
+        "id": cohort.id,
+        "projectId": cohort.project_id,
+        "name": cohort.name,
+        "displayName": cohort.display_name,
+        "createdAt": cohort.created_at,
+        "memberCount": cohort.member_count,
+    }
+
+
 async def list_cohorts(request: Request) -> Response:
-    store = await admin_store(request)
+    """Cohorts of ``?projectId=`` (404 outside the token's projects), else of every project
+    the token may see."""
+    access = await admin_access(request)
     project_id = request.query_params.get("projectId")
-    cohorts = await store.list_cohorts(project_id)
+    projects = access.project_ids
+    if project_id is not None:
+        projects = ((await project_in_scope(access, project_id)).id,)
+    query = page_query(request.query_params, "cohorts", (int, str, str))
+    fetched = await access.store.list_cohorts(
+        project_ids=projects, after=query.after, limit=query.limit + 1
+    )
     return json_response(
-        [
-            {
-                "id": c.id,
-                "projectId": c.project_id,
-                "name": c.name,
-                "displayName": c.display_name,
-                "createdAt": c.created_at,
-                "memberCount": c.member_count,
-            }
-            for c in cohorts
-        ]
+        page_body(fetched, query, lambda c: (c.created_at, c.project_id, c.id), _cohort_json)
     )

@@ -13,6 +13,9 @@ keeps the cursor, so a resumed sink catches up without a gap.
 
 The pipeline runner (``tidings serve``, ``tidings worker``) asks :func:`stream_consumers` every
 few seconds which sinks are enabled and feeds each one from its cursor.
+
+Lists are paged. A token limited to some projects reaches only sinks whose apps are all in scope,
+and may only name apps in scope in a new sink.
 """
 
 from __future__ import annotations
@@ -28,9 +31,11 @@ from starlette.responses import Response
 
 from tidings.core.errors import InvalidInput
 from tidings.pipeline import Consumer, ServiceContext, register_provider, register_service
-from tidings.server.admin import _body, admin_store
+from tidings.server.admin import _body, app_in_scope
+from tidings.server.admin_access import AdminAccess, admin_access
 from tidings.server.errors import ApiError, bad_request, json_response
 from tidings.server.openapi import RouteDoc, admin_route
+from tidings.server.paging import page_body, page_in_memory, page_query
 from tidings.storage import Document, Store
 from tidings.streams.configured import ConfiguredStreams
 from tidings.streams.sinkconfig import (
@@ -125,74 +130,102 @@ def new_stream_id() -> str:
 # --------------------------------------------------------------------------- routes
 
 
-async def _app_scope(request: Request, store: Store) -> str | None:
+async def _app_scope(request: Request, access: AdminAccess) -> str | None:
     app_id = request.path_params.get("app_id")
-    if app_id is not None and await store.get_app(app_id) is None:
-        raise ApiError(404, "app_not_found", f"appId: no app {app_id!r}")
-    return app_id
+    if app_id is None:
+        return None
+    return (await app_in_scope(access, app_id)).id
 
 
-async def _stream(request: Request, store: Store) -> Document:
-    app_id = await _app_scope(request, store)
+async def _stream(request: Request, access: AdminAccess) -> Document:
+    app_id = await _app_scope(request, access)
     sink_id = request.path_params["id"]
-    doc = await store.get_document(STREAMS_COLLECTION, sink_id)
-    if doc is None or (app_id is not None and app_id not in doc.body.get("appIds", ())):
+    doc = await access.store.get_document(STREAMS_COLLECTION, sink_id)
+    if (
+        doc is None
+        or (app_id is not None and app_id not in doc.body.get("appIds", ()))
+        or not await access.allows_apps(doc.body.get("appIds", ()))
+    ):
         raise ApiError(404, "stream_not_found", f"id: no stream {sink_id!r}")
     return doc
 
 
+def _doc_key(doc: Document) -> tuple[int, str]:
+    return (doc.created_at, doc.id)
+
+
 async def list_streams(request: Request) -> Response:
-    store = await admin_store(request)
-    app_id = await _app_scope(request, store)
-    docs = await store.list_documents(STREAMS_COLLECTION)
-    cursors = await store.list_cursors()
+    access = await admin_access(request)
+    app_id = await _app_scope(request, access)
+    query = page_query(request.query_params, "streams", (int, str))
+    docs = [
+        d
+        for d in await access.store.list_documents(STREAMS_COLLECTION)
+        if (app_id is None or app_id in d.body.get("appIds", ()))
+        and await access.allows_apps(d.body.get("appIds", ()))
+    ]
+    cursors = await access.store.list_cursors()
     return json_response(
-        [
-            stream_json(d, cursors.get(cursor_name(d.id)))
-            for d in docs
-            if app_id is None or app_id in d.body.get("appIds", ())
-        ]
+        page_body(
+            page_in_memory(docs, query, _doc_key),
+            query,
+            _doc_key,
+            lambda d: stream_json(d, cursors.get(cursor_name(d.id))),
+        )
     )
 
 
+async def _check_app_ids(access: AdminAccess, app_ids: object) -> None:
+    """A scoped token may name only apps in scope (unknown ones are refused the same way)."""
+    if access.project_ids is None or not isinstance(app_ids, list):
+        return
+    for i, app_id in enumerate(app_ids):
+        if isinstance(app_id, str) and await access.app(app_id) is None:
+            raise bad_request(f"appIds[{i}]", f"no app {app_id!r}")
+
+
 async def create_stream(request: Request) -> Response:
-    store = await admin_store(request)
-    app_id = await _app_scope(request, store)
+    access = await admin_access(request)
+    app_id = await _app_scope(request, access)
     body = await _body(request)
     if app_id is not None:
         if "appIds" in body:
             raise bad_request("appIds", "comes from the path here (/admin/api/apps/{appId})")
         body["appIds"] = [app_id]
+    await _check_app_ids(access, body.get("appIds"))
+    store = access.store
     doc = await add_stream(store, body, new_stream_id())
     return json_response(stream_json(doc, await store.get_cursor(cursor_name(doc.id))), status=201)
 
 
 async def get_stream(request: Request) -> Response:
     """The sink, its cursor position and how many log rows it is behind (all apps counted)."""
-    store = await admin_store(request)
-    doc = await _stream(request, store)
-    position = await store.get_cursor(cursor_name(doc.id))
+    access = await admin_access(request)
+    doc = await _stream(request, access)
+    position = await access.store.get_cursor(cursor_name(doc.id))
     out = stream_json(doc, position)
-    out["behind"] = max(0, await store.last_seq() - position)
+    out["behind"] = max(0, await access.store.last_seq() - position)
     return json_response(out)
 
 
 async def delete_stream(request: Request) -> Response:
-    store = await admin_store(request)
-    doc = await _stream(request, store)
-    await remove_stream(store, doc)
+    access = await admin_access(request)
+    doc = await _stream(request, access)
+    await remove_stream(access.store, doc)
     return json_response({"id": doc.id, "deleted": True})
 
 
 async def pause_stream(request: Request) -> Response:
-    store = await admin_store(request)
-    doc = await set_enabled(store, await _stream(request, store), False)
+    access = await admin_access(request)
+    store = access.store
+    doc = await set_enabled(store, await _stream(request, access), False)
     return json_response(stream_json(doc, await store.get_cursor(cursor_name(doc.id))))
 
 
 async def resume_stream(request: Request) -> Response:
-    store = await admin_store(request)
-    doc = await set_enabled(store, await _stream(request, store), True)
+    access = await admin_access(request)
+    store = access.store
+    doc = await set_enabled(store, await _stream(request, access), True)
     return json_response(stream_json(doc, await store.get_cursor(cursor_name(doc.id))))
 
 
@@ -201,16 +234,20 @@ def _letter_json(doc: Document) -> dict[str, Any]:
 
 
 async def list_dead_letters(request: Request) -> Response:
-    store = await admin_store(request)
-    doc = await _stream(request, store)
-    letters = await store.list_documents(dead_letter_collection(doc.id))
-    return json_response([_letter_json(d) for d in letters])
+    access = await admin_access(request)
+    doc = await _stream(request, access)
+    query = page_query(request.query_params, "dead-letters", (int, str))
+    letters = await access.store.list_documents(
+        dead_letter_collection(doc.id), after=query.after, limit=query.limit + 1
+    )
+    return json_response(page_body(letters, query, _doc_key, _letter_json))
 
 
 async def discard_dead_letters(request: Request) -> Response:
     """Delete all dead letters of a sink, or those whose ``ids`` are given."""
-    store = await admin_store(request)
-    doc = await _stream(request, store)
+    access = await admin_access(request)
+    store = access.store
+    doc = await _stream(request, access)
     letters = await store.list_documents(dead_letter_collection(doc.id))
     if int(request.headers.get("content-length") or 0) > 0:
         body = await _body(request)
@@ -226,14 +263,18 @@ async def discard_dead_letters(request: Request) -> Response:
 def _routes(base: str, scope: str) -> list[tuple[RouteDoc, Any]]:
     one = f"{base}/{{id}}"
     return [
-        admin_route("GET", base, list_streams, f"List stream sinks{scope}"),
+        admin_route("GET", base, list_streams, f"List stream sinks{scope}", paged=True),
         admin_route("POST", base, create_stream, f"Add a stream sink{scope}"),
         admin_route("GET", one, get_stream, "Read a stream sink and its cursor"),
         admin_route("DELETE", one, delete_stream, "Remove a stream sink"),
         admin_route("POST", f"{one}/pause", pause_stream, "Pause a stream sink (the cursor stays)"),
         admin_route("POST", f"{one}/resume", resume_stream, "Resume a paused stream sink"),
         admin_route(
-            "GET", f"{one}/dead-letters", list_dead_letters, "Webhook batches refused for good"
+            "GET",
+            f"{one}/dead-letters",
+            list_dead_letters,
+            "Webhook batches refused for good",
+            paged=True,
         ),
         admin_route(
             "POST", f"{one}/dead-letters/discard", discard_dead_letters, "Discard dead letters"

@@ -26,6 +26,7 @@ from tidings.server import (
     admin,
     admin_destinations,
     admin_streams,
+    admin_tokens,
     cohorts,
     config,
     dashboard,
@@ -43,7 +44,7 @@ from tidings.server.errors import (
 )
 from tidings.server.maintenance import prune_stored_responses
 from tidings.server.middleware import ServerTimeMiddleware
-from tidings.server.openapi import RouteDoc, openapi_document
+from tidings.server.openapi import RouteDoc, admin_route, openapi_document
 from tidings.server.settings import ServerSettings
 from tidings.server.state import ServerState, server_state
 from tidings.storage import NotFoundError, Store, StoreError, open_store
@@ -94,6 +95,11 @@ def _r(  # noqa: PLR0917 - a row of the route table
     return RouteDoc(method, path, summary, tag, auth, method in ("POST", "PUT", "PATCH")), handler
 
 
+def _list(path: str, handler: Handler, summary: str) -> tuple[RouteDoc, Handler]:
+    """A paged admin listing (``limit``, ``cursor`` → ``{"items", "next"}``)."""
+    return admin_route("GET", path, handler, summary, paged=True)
+
+
 _A = "/admin/api"
 ROUTES: list[tuple[RouteDoc, Handler]] = [
     _r(
@@ -125,7 +131,7 @@ ROUTES: list[tuple[RouteDoc, Handler]] = [
         for kind in ("track", "identify", "group", "alias", "page", "screen")
     ),
     _r("POST", "/v1/batch", segment.batch, "Segment batch", "segment", "writeKey"),
-    _r("GET", f"{_A}/projects", admin.list_projects, "List projects", "admin", "adminToken"),
+    _list(f"{_A}/projects", admin.list_projects, "List projects"),
     _r("POST", f"{_A}/projects", admin.create_project, "Create a project", "admin", "adminToken"),
     _r(
         "GET",
@@ -151,14 +157,7 @@ ROUTES: list[tuple[RouteDoc, Handler]] = [
         "admin",
         "adminToken",
     ),
-    _r(
-        "GET",
-        f"{_A}/projects/{{project_id}}/apps",
-        admin.list_apps,
-        "List apps",
-        "admin",
-        "adminToken",
-    ),
+    _list(f"{_A}/projects/{{project_id}}/apps", admin.list_apps, "List apps"),
     _r(
         "POST",
         f"{_A}/projects/{{project_id}}/apps",
@@ -168,14 +167,7 @@ ROUTES: list[tuple[RouteDoc, Handler]] = [
         "adminToken",
     ),
     _r("GET", f"{_A}/apps/{{app_id}}", admin.get_app, "Read an app", "admin", "adminToken"),
-    _r(
-        "GET",
-        f"{_A}/apps/{{app_id}}/keys",
-        admin.list_keys,
-        "List API key pairs",
-        "admin",
-        "adminToken",
-    ),
+    _list(f"{_A}/apps/{{app_id}}/keys", admin.list_keys, "List API key pairs"),
     _r(
         "POST",
         f"{_A}/apps/{{app_id}}/keys",
@@ -208,14 +200,7 @@ ROUTES: list[tuple[RouteDoc, Handler]] = [
         "admin",
         "adminToken",
     ),
-    _r(
-        "GET",
-        f"{_A}/apps/{{app_id}}/campaigns",
-        admin.list_campaigns,
-        "List campaigns (?state=)",
-        "admin",
-        "adminToken",
-    ),
+    _list(f"{_A}/apps/{{app_id}}/campaigns", admin.list_campaigns, "List campaigns (?state=)"),
     _r(
         "POST",
         f"{_A}/apps/{{app_id}}/campaigns",
@@ -264,31 +249,11 @@ ROUTES: list[tuple[RouteDoc, Handler]] = [
         "admin",
         "adminToken",
     ),
-    _r(
-        "GET",
-        f"{_A}/apps/{{app_id}}/events",
-        admin.event_catalog,
-        "Events catalog",
-        "admin",
-        "adminToken",
-    ),
-    _r(
-        "GET",
-        f"{_A}/apps/{{app_id}}/events/recent",
-        admin.recent_events,
-        "Newest stored events",
-        "admin",
-        "adminToken",
-    ),
-    _r(
-        "GET",
-        f"{_A}/apps/{{app_id}}/properties",
-        admin.property_catalog,
-        "Custom-property catalog",
-        "admin",
-        "adminToken",
-    ),
-    _r("GET", f"{_A}/cohorts", admin.list_cohorts, "Imported cohorts", "admin", "adminToken"),
+    _list(f"{_A}/apps/{{app_id}}/events", admin.event_catalog, "Events catalog"),
+    _list(f"{_A}/apps/{{app_id}}/events/recent", admin.recent_events, "Newest stored events"),
+    _list(f"{_A}/apps/{{app_id}}/properties", admin.property_catalog, "Custom-property catalog"),
+    _list(f"{_A}/cohorts", admin.list_cohorts, "Imported cohorts (?projectId=)"),
+    *admin_tokens.ROUTES,
     *registry.ROUTES,
     *admin_destinations.ROUTES,
     *admin_streams.ROUTES,

@@ -9,6 +9,7 @@ attempt's stored response instead.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -22,6 +23,7 @@ from tidings.server.auth import (
     signed_headers,
 )
 from tidings.server.body import NUL_ESCAPE, decode_content, parse_json_object, read_raw_body
+from tidings.server.catalog_refusals import body_indices, catalog_full
 from tidings.server.errors import ApiError, json_response
 from tidings.server.state import server_state, store_of
 from tidings.server.upload import Upload, parse_upload
@@ -127,6 +129,16 @@ def build_items(upload: Upload) -> tuple[list[EventIn], list[DecisionIn]]:
     return events, decisions
 
 
+def _refused(upload: Upload, refused: Sequence[int], limit: int) -> list[dict[str, Any]]:
+    """Rejections of the events the store refused for a full catalog, by body index."""
+    total = len(upload.events) + len(upload.rejected)
+    indices = body_indices(total, (r.index for r in upload.rejected))
+    return [
+        catalog_full(indices[p], f"events[{indices[p]}].name", upload.events[p]["name"], limit)
+        for p in refused
+    ]
+
+
 def _stored(response: StoredResponse, *, replayed: bool) -> Response:
     headers = {"X-Idempotent-Replay": "true"} if replayed else None
     return Response(
@@ -166,15 +178,19 @@ async def session_upload(request: Request) -> Response:
     now_ms = settings.now_ms()
     rejected = [r.to_json() for r in upload.rejected]
     rejected_decisions = [r.to_json() for r in upload.rejected_decisions]
+    limits = settings.catalog_limits
 
     def render(outcome: IngestOutcome) -> StoredResponse:
+        refused = _refused(upload, outcome.refused, limits.event_names) if outcome.refused else []
         return StoredResponse(
             200,
             orjson.dumps(
                 {
                     "accepted": outcome.accepted,
                     "duplicates": outcome.duplicates,
-                    "rejected": rejected,
+                    "rejected": sorted(rejected + refused, key=lambda r: r["index"])
+                    if refused
+                    else rejected,
                     "decisions": {
                         "accepted": outcome.decisions_accepted,
                         "duplicates": len(outcome.decisions) - outcome.decisions_accepted,
@@ -193,6 +209,7 @@ async def session_upload(request: Request) -> Response:
         request_id=headers.request_id,
         render=render,
         custom_properties=upload.custom_properties,
+        catalog_limits=limits,
     )
     metrics = state.metrics
     if result.replayed or result.outcome is None:
@@ -201,7 +218,7 @@ async def session_upload(request: Request) -> Response:
         outcome = result.outcome
         metrics.count("sdk", "event", "accepted", outcome.accepted)
         metrics.count("sdk", "event", "duplicate", outcome.duplicates)
-        metrics.count("sdk", "event", "rejected", len(rejected))
+        metrics.count("sdk", "event", "rejected", len(rejected) + len(outcome.refused))
         metrics.count("sdk", "decision", "accepted", outcome.decisions_accepted)
         metrics.count("sdk", "decision", "rejected", len(rejected_decisions))
         metrics.count("sdk", "event", "dropped_on_device", upload.dropped)

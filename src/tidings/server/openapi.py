@@ -129,6 +129,25 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         decisions=_array(_ref("Decision")),
         dropped={"type": "integer", "minimum": 0},
     ),
+    "Page": _obj(
+        ("items", "next"),
+        items={"type": "array"},
+        next={
+            "type": ["string", "null"],
+            "description": "cursor of the next page; null at the end",
+        },
+    ),
+    "AdminToken": _obj(
+        ("id", "name", "createdAt", "lastUsedAt", "expiresAt", "projectIds", "revokedAt"),
+        id=_STR,
+        name=_STR,
+        createdAt=_MS,
+        lastUsedAt={"type": ["integer", "null"], "description": "epoch ms, to the minute"},
+        expiresAt={"type": ["integer", "null"]},
+        projectIds={"type": ["array", "null"], "items": _STR},
+        revokedAt={"type": ["integer", "null"]},
+        token={**_STR, "description": "only in the response that creates the token"},
+    ),
     "Rejection": _obj(
         ("index", "code", "field", "message"), index=_INT, code=_STR, field=_STR, message=_STR
     ),
@@ -144,6 +163,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         sessionTimeoutSeconds=_INT,
         frequencyCapping={"type": ["object", "null"]},
         configRefreshSeconds=_INT,
+        deepLinkSchemes={
+            "type": ["array", "null"],
+            "items": _STR,
+            "description": "schemes campaign deep links may use; null: any but javascript, "
+            "data and vbscript (admin API only, not in the manifest)",
+        },
     ),
     "Manifest": _obj(
         ("version", "campaigns", "settings", "cohorts"),
@@ -217,6 +242,8 @@ ROUTE_SCHEMAS: dict[tuple[str, str], tuple[str | None, str | None]] = {
     ("POST", "/admin/api/projects"): (None, "Project"),
     ("POST", "/admin/api/projects/{project_id}/apps"): (None, "AppCredentials"),
     ("POST", "/admin/api/apps/{app_id}/campaigns"): ("Campaign", "Campaign"),
+    ("POST", "/admin/api/tokens"): (None, "AdminToken"),
+    ("GET", "/admin/api/tokens/{token_id}"): (None, "AdminToken"),
     ("PUT", "/admin/api/campaigns/{campaign_id}"): ("Campaign", "Campaign"),
     ("GET", "/admin/api/campaigns/{campaign_id}"): (None, "Campaign"),
     ("POST", "/partners/amplitude/cohorts"): ("CohortUpsert", None),
@@ -236,12 +263,34 @@ class RouteDoc:
     tag: str
     auth: str | None = None
     has_body: bool = False
+    paged: bool = False
+    """A listing: takes ``limit`` and ``cursor`` and answers ``{"items", "next"}``."""
 
 
-def admin_route(method: str, path: str, handler: Any, summary: str) -> tuple[RouteDoc, Any]:
+def admin_route(
+    method: str, path: str, handler: Any, summary: str, *, paged: bool = False
+) -> tuple[RouteDoc, Any]:
     """An admin API route (bearer admin token) and its OpenAPI entry; writes carry a body."""
     has_body = method in ("POST", "PUT", "PATCH")
-    return RouteDoc(method, path, summary, "admin", "adminToken", has_body), handler
+    return RouteDoc(method, path, summary, "admin", "adminToken", has_body, paged), handler
+
+
+PAGE_PARAMETERS: list[dict[str, Any]] = [
+    {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "description": "Items per page (default 100, at most 1000).",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+    },
+    {
+        "name": "cursor",
+        "in": "query",
+        "required": False,
+        "description": "The `next` of the previous page (opaque).",
+        "schema": {"type": "string"},
+    },
+]
 
 
 def _slug(path: str) -> str:
@@ -275,6 +324,8 @@ def openapi_document(routes: Iterable[RouteDoc], version: str) -> dict[str, Any]
             {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
             for p in _PARAM.findall(path)
         ]
+        if route.paged:
+            params += PAGE_PARAMETERS
         if params:
             operation["parameters"] = params
         if route.auth:
@@ -288,6 +339,8 @@ def openapi_document(routes: Iterable[RouteDoc], version: str) -> dict[str, Any]
                 "required": True,
                 "content": {"application/json": {"schema": schema}},
             }
+        if route.paged:
+            response_schema = "Page"
         if response_schema:
             operation["responses"]["2XX"]["content"]["application/json"] = {
                 "schema": _ref(response_schema)

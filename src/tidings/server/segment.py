@@ -7,7 +7,9 @@ with ``messageId`` as the event id (so a library's retry is a duplicate, not a s
 A single-message endpoint answers 400 naming the field when its message is invalid. A batch is
 judged message by message like a device upload: the valid ones are stored and the response
 lists the others under ``rejected`` (``{index, code, field, message}``), still with 200 so that a
-Segment library does not retry (and duplicate) the messages that were accepted.
+Segment library does not retry (and duplicate) the messages that were accepted. A message whose
+event name would take the app's events catalog past its limit is refused the same way
+(``catalog_full``: 400 on a single-message endpoint, a ``rejected`` entry in a batch).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from tidings.server.body import (
     parse_json_object,
     read_raw_body,
 )
+from tidings.server.catalog_refusals import CODE as CATALOG_FULL
+from tidings.server.catalog_refusals import body_indices, catalog_full, refusal_message
 from tidings.server.errors import ApiError, bad_request, json_response
 from tidings.server.state import ServerState, server_state, store_of
 from tidings.storage import Application, EventIn
@@ -81,6 +85,13 @@ def _event_in(app_id: str, parsed: SegmentMessage) -> EventIn:
     )
 
 
+def _name_field(message: object, where: str) -> str:
+    """Where a message's event name comes from: ``event`` for track, ``name`` otherwise."""
+    kind = message.get("type") if isinstance(message, dict) else None
+    field = "event" if kind in (None, "track") else "name"
+    return f"{where}.{field}" if where else field
+
+
 def _with_defaults(message: object, batch: dict[str, Any]) -> object:
     """Batch-level ``context`` and ``integrations`` apply to messages that lack them."""
     if not isinstance(message, dict):
@@ -108,9 +119,18 @@ def single(msg_type: str) -> Callable[[Request], Awaitable[Response]]:
         except InvalidInput as exc:
             state.metrics.count(SEGMENT_SOURCE, "message", "rejected")
             raise bad_request(exc.field, exc.reason, "invalid_message") from None
+        limits = state.settings.catalog_limits
         result = await store_of(request).ingest(
-            app.id, [_event_in(app.id, parsed)], arrival_ms=state.settings.now_ms()
+            app.id,
+            [_event_in(app.id, parsed)],
+            arrival_ms=state.settings.now_ms(),
+            catalog_limits=limits,
         )
+        if result.outcome is not None and result.outcome.refused:
+            state.metrics.count(SEGMENT_SOURCE, "message", "rejected")
+            field = _name_field({"type": msg_type}, "")
+            message = refusal_message(field, parsed.event.name, limits.event_names)
+            raise ApiError(400, CATALOG_FULL, message)
         if result.outcome is not None:
             state.metrics.count(SEGMENT_SOURCE, "message", "accepted", result.outcome.accepted)
             state.metrics.count(SEGMENT_SOURCE, "message", "duplicate", result.outcome.duplicates)
@@ -160,10 +180,28 @@ async def batch(request: Request) -> Response:
             continue
         events.append(_event_in(app.id, parsed))
     if events:
-        result = await store_of(request).ingest(app.id, events, arrival_ms=received)
+        limits = state.settings.catalog_limits
+        result = await store_of(request).ingest(
+            app.id, events, arrival_ms=received, catalog_limits=limits
+        )
         if result.outcome is not None:
             state.metrics.count(SEGMENT_SOURCE, "message", "accepted", result.outcome.accepted)
             state.metrics.count(SEGMENT_SOURCE, "message", "duplicate", result.outcome.duplicates)
+            if result.outcome.refused:
+                indices = body_indices(len(messages), (r["index"] for r in rejected))
+                rejected = sorted(
+                    rejected
+                    + [
+                        catalog_full(
+                            indices[p],
+                            _name_field(messages[indices[p]], f"batch[{indices[p]}]"),
+                            events[p].name,
+                            limits.event_names,
+                        )
+                        for p in result.outcome.refused
+                    ],
+                    key=lambda r: r["index"],
+                )
     state.metrics.count(SEGMENT_SOURCE, "message", "rejected", len(rejected))
     response: dict[str, Any] = {"success": True}
     if rejected:

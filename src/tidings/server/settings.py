@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tidings.core.ids import IdFactory
+from tidings.storage import CatalogLimits
 
 DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
 DEFAULT_MAX_EVENTS = 1000
@@ -27,6 +28,8 @@ class ServerSettings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_events: int = DEFAULT_MAX_EVENTS
     max_cohort_ids: int = DEFAULT_MAX_COHORT_IDS
+    catalog_limits: CatalogLimits = field(default_factory=CatalogLimits)
+    """Distinct custom event names and custom-property keys per app (storage/catalogs.py)."""
     partner_api_key: str | None = None
     clock: Callable[[], float] = field(default=time.time)
     response_ttl_seconds: float = 86_400.0

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from tidings.core.campaigns.links import BLOCKED_SCHEMES, SCHEME_RE
 from tidings.core.events import json_type
 from tidings.server.errors import bad_request
+
+MAX_DEEP_LINK_SCHEMES = 50
 
 
 def reject_unknown(body: Mapping[str, Any], allowed: Iterable[str], path: str = "") -> None:
@@ -54,12 +57,18 @@ def integer(
     return value
 
 
+SETTINGS_KEYS = (
+    "sessionTimeoutSeconds",
+    "frequencyCapping",
+    "configRefreshSeconds",
+    "deepLinkSchemes",
+)
+
+
 def settings_patch(body: Mapping[str, Any], path: str = "settings") -> dict[str, Any]:
     """A (partial) project settings object ``{sessionTimeoutSeconds, frequencyCapping,
-    configRefreshSeconds}``, checked key by key."""
-    reject_unknown(
-        body, ("sessionTimeoutSeconds", "frequencyCapping", "configRefreshSeconds"), path
-    )
+    configRefreshSeconds, deepLinkSchemes}``, checked key by key."""
+    reject_unknown(body, SETTINGS_KEYS, path)
     out: dict[str, Any] = {}
     for key, lo, hi in (
         ("sessionTimeoutSeconds", 1, 86_400),
@@ -84,4 +93,30 @@ def settings_patch(body: Mapping[str, Any], path: str = "settings") -> dict[str,
                 for k in ("perSession", "perDay")
                 if (v := integer(capping, k, minimum=0, maximum=1_000_000, path=where)) is not None
             }
+    if "deepLinkSchemes" in body:
+        where = f"{path}.deepLinkSchemes" if path else "deepLinkSchemes"
+        out["deepLinkSchemes"] = deep_link_schemes(body["deepLinkSchemes"], where)
+    return out
+
+
+def deep_link_schemes(value: object, where: str) -> list[str] | None:
+    """``null`` (any scheme but the blocked ones) or a list of schemes, stored lower-cased.
+
+    A trailing ``:`` is tolerated (``"https:"``), since that is how schemes are often written.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise bad_request(where, f"must be an array of URL schemes or null, not {json_type(value)}")
+    if len(value) > MAX_DEEP_LINK_SCHEMES:
+        raise bad_request(where, f"at most {MAX_DEEP_LINK_SCHEMES} schemes")
+    out: list[str] = []
+    for i, item in enumerate(value):
+        scheme = item.removesuffix(":").lower() if isinstance(item, str) else None
+        if scheme is None or not SCHEME_RE.match(scheme):
+            raise bad_request(f"{where}[{i}]", "must be a URL scheme such as 'myapp' or 'https'")
+        if scheme in BLOCKED_SCHEMES:
+            raise bad_request(f"{where}[{i}]", f"the {scheme}: scheme is never allowed")
+        if scheme not in out:
+            out.append(scheme)
     return out

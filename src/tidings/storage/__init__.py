@@ -31,17 +31,21 @@ from tidings.storage.base import (
     StoreError,
     StoreOptions,
 )
+from tidings.storage.catalogs import CatalogLimits
+from tidings.storage.tokens import AdminToken, IssuedAdminToken
 from tidings.storage.urls import DEFAULT_DB_URL, DatabaseUrl, open_store, parse_db_url
 
 __all__ = [
     "CAMPAIGN_STATES",
     "DEFAULT_DB_URL",
+    "AdminToken",
     "ApiKeyInfo",
     "AppCredentials",
     "Application",
     "Campaign",
     "CampaignState",
     "CampaignStats",
+    "CatalogLimits",
     "Cohort",
     "CohortChange",
     "DatabaseUrl",
@@ -52,6 +56,7 @@ __all__ = [
     "EventIn",
     "IngestOutcome",
     "IngestResult",
+    "IssuedAdminToken",
     "KeyPair",
     "LogKind",
     "LogRecord",

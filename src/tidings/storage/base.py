@@ -23,7 +23,12 @@ import abc
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+
+if TYPE_CHECKING:
+    from tidings.storage.catalogs import CatalogLimits
+    from tidings.storage.paging import After
+    from tidings.storage.tokens import AdminToken, IssuedAdminToken
 
 CampaignState = Literal["Draft", "Active", "Cancel"]
 CAMPAIGN_STATES: tuple[CampaignState, ...] = ("Draft", "Active", "Cancel")
@@ -52,18 +57,30 @@ class NotFoundError(StoreError, LookupError):
 
 @dataclass(frozen=True, slots=True)
 class ProjectSettings:
-    """Per-project knobs served in the config manifest (docs/spec/http-api.md).
+    """Per-project knobs; most are served in the config manifest (docs/spec/http-api.md).
 
     ``frequency_capping`` is the project-wide cap ``{"perSession": n, "perDay": n}`` of
-    docs/spec/campaigns.md, or ``None`` when the project sets none.
+    docs/spec/campaigns.md, or ``None`` when the project sets none. ``deep_link_schemes`` lists
+    the URL schemes campaign deep links may use (``None``: any but the blocked ones); it is
+    checked when a campaign is saved or started, so it stays out of the manifest.
     """
 
     session_timeout_seconds: int = 60
     frequency_capping: Mapping[str, int] | None = None
     config_refresh_seconds: int = 300
+    deep_link_schemes: tuple[str, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The camelCase JSON shape the HTTP API speaks."""
+        """The camelCase JSON shape the admin API speaks (and the store keeps)."""
+        return {
+            **self.device_json(),
+            "deepLinkSchemes": list(self.deep_link_schemes)
+            if self.deep_link_schemes is not None
+            else None,
+        }
+
+    def device_json(self) -> dict[str, Any]:
+        """The settings a device needs, as the config manifest carries them."""
         return {
             "sessionTimeoutSeconds": self.session_timeout_seconds,
             "frequencyCapping": dict(self.frequency_capping)
@@ -80,6 +97,7 @@ class ProjectSettings:
         """
         base = cls()
         capping = data.get("frequencyCapping", base.frequency_capping)
+        schemes = data.get("deepLinkSchemes")
         return cls(
             session_timeout_seconds=int(
                 data.get("sessionTimeoutSeconds", base.session_timeout_seconds)
@@ -88,6 +106,7 @@ class ProjectSettings:
             config_refresh_seconds=int(
                 data.get("configRefreshSeconds", base.config_refresh_seconds)
             ),
+            deep_link_schemes=tuple(schemes) if schemes is not None else None,
         )
 
     def merged(self, patch: Mapping[str, Any]) -> ProjectSettings:
@@ -349,11 +368,14 @@ class IngestOutcome:
     """What happened to each item of one ingest call, in input order.
 
     ``events[i]`` / ``decisions[i]`` is ``True`` when the item was stored now and ``False`` when
-    it was a duplicate of an item stored earlier (or earlier in the same call).
+    it was a duplicate of an item stored earlier (or earlier in the same call), or, for events,
+    refused: ``refused`` lists the indices of events not stored because their name would have
+    taken the app's events catalog past its limit.
     """
 
     events: Sequence[bool]
     decisions: Sequence[bool]
+    refused: Sequence[int] = ()
 
     @property
     def accepted(self) -> int:
@@ -363,7 +385,7 @@ class IngestOutcome:
     @property
     def duplicates(self) -> int:
         """How many events were already stored."""
-        return len(self.events) - self.accepted
+        return len(self.events) - self.accepted - len(self.refused)
 
     @property
     def decisions_accepted(self) -> int:
@@ -487,8 +509,15 @@ class Store(abc.ABC):
         """The oldest project with this name, or ``None`` (used by the CLI's ``--project``)."""
 
     @abc.abstractmethod
-    async def list_projects(self) -> list[Project]:
-        """All projects, oldest first."""
+    async def list_projects(
+        self,
+        *,
+        ids: Sequence[str] | None = None,
+        after: After = None,
+        limit: int | None = None,
+    ) -> list[Project]:
+        """Projects (those of ``ids`` only, when given), oldest first, paged by
+        ``(created_at, id)``."""
 
     @abc.abstractmethod
     async def update_project_settings(self, project_id: str, settings: ProjectSettings) -> Project:
@@ -513,8 +542,10 @@ class Store(abc.ABC):
         """The app, or ``None``."""
 
     @abc.abstractmethod
-    async def list_apps(self, project_id: str | None = None) -> list[Application]:
-        """Apps of one project (or all), oldest first."""
+    async def list_apps(
+        self, project_id: str | None = None, *, after: After = None, limit: int | None = None
+    ) -> list[Application]:
+        """Apps of one project (or all), oldest first, paged by ``(created_at, id)``."""
 
     @abc.abstractmethod
     async def rotate_keys(self, app_id: str) -> KeyPair:
@@ -526,8 +557,11 @@ class Store(abc.ABC):
         """Revoke one pair of this app; False when no such active pair exists."""
 
     @abc.abstractmethod
-    async def list_keys(self, app_id: str) -> list[ApiKeyInfo]:
-        """The app's key pairs (revoked ones included), oldest first, without secrets."""
+    async def list_keys(
+        self, app_id: str, *, after: After = None, limit: int | None = None
+    ) -> list[ApiKeyInfo]:
+        """The app's key pairs (revoked ones included), oldest first, without secrets; paged by
+        ``(created_at, api_key_public)``."""
 
     @abc.abstractmethod
     async def signing_key(self, api_key_public: str) -> SigningKey | None:
@@ -548,16 +582,47 @@ class Store(abc.ABC):
     # admin tokens -------------------------------------------------------------------------------
 
     @abc.abstractmethod
+    async def issue_admin_token(
+        self,
+        name: str = "",
+        *,
+        expires_at: int | None = None,
+        project_ids: Sequence[str] | None = None,
+    ) -> IssuedAdminToken:
+        """Make an admin token, optionally expiring (epoch ms) and limited to some projects; the
+        credential is returned once and stored as a hash. Unknown projects raise
+        :class:`NotFoundError`."""
+
     async def create_admin_token(self, label: str = "") -> str:
-        """Make an admin token; it is returned once and stored as a hash."""
+        """Make an unscoped, non-expiring admin token; returns the credential (shown once)."""
+        return (await self.issue_admin_token(label)).token
 
     @abc.abstractmethod
+    async def admin_token(self, token: str, at_ms: int | None = None) -> AdminToken | None:
+        """The token when it is known, not revoked and not expired at ``at_ms`` (default now),
+        else ``None``. Records its last use, at most once a minute per token."""
+
     async def verify_admin_token(self, token: str) -> bool:
-        """True when the token is known and not revoked."""
+        """True when the token is active now."""
+        return await self.admin_token(token) is not None
+
+    @abc.abstractmethod
+    async def get_admin_token(self, token_id: str) -> AdminToken | None:
+        """A token by id (revoked and expired ones too), or ``None``."""
+
+    @abc.abstractmethod
+    async def list_admin_tokens(
+        self, *, after: After = None, limit: int | None = None
+    ) -> list[AdminToken]:
+        """Every token, oldest first, paged by ``(created_at, id)``."""
 
     @abc.abstractmethod
     async def revoke_admin_token(self, token: str) -> bool:
-        """Revoke a token; False when it was not active."""
+        """Revoke a token given the credential; False when it was not active."""
+
+    @abc.abstractmethod
+    async def revoke_admin_token_id(self, token_id: str) -> bool:
+        """Revoke a token by id; False when there is no such unrevoked token."""
 
     # campaigns ----------------------------------------------------------------------------------
 
@@ -574,9 +639,19 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def list_campaigns(
-        self, app_id: str, state: CampaignState | None = None
+        self,
+        app_id: str,
+        state: CampaignState | None = None,
+        *,
+        after: After = None,
+        limit: int | None = None,
     ) -> list[Campaign]:
-        """The app's campaigns (optionally of one state), oldest first."""
+        """The app's campaigns (optionally of one state), oldest first, paged by
+        ``(created_at, id)``."""
+
+    @abc.abstractmethod
+    async def campaign_counts(self, app_id: str) -> dict[str, int]:
+        """How many campaigns the app has in each state (states without any are absent)."""
 
     @abc.abstractmethod
     async def replace_campaign(self, campaign_id: str, body: Mapping[str, Any]) -> Campaign:
@@ -611,8 +686,16 @@ class Store(abc.ABC):
         Raises :class:`NotFoundError` for an unknown cohort."""
 
     @abc.abstractmethod
-    async def list_cohorts(self, project_id: str | None = None) -> list[Cohort]:
-        """Cohorts with member counts, oldest first."""
+    async def list_cohorts(
+        self,
+        project_id: str | None = None,
+        *,
+        project_ids: Sequence[str] | None = None,
+        after: After = None,
+        limit: int | None = None,
+    ) -> list[Cohort]:
+        """Cohorts with member counts (of one project, or of ``project_ids``, or all), oldest
+        first, paged by ``(created_at, project_id, id)``."""
 
     @abc.abstractmethod
     async def cohorts_for(
@@ -633,12 +716,18 @@ class Store(abc.ABC):
         request_id: str | None = None,
         render: RenderResponse | None = None,
         custom_properties: Mapping[str, Any] | None = None,
+        catalog_limits: CatalogLimits | None = None,
     ) -> IngestResult:
         """Append one request's events and decisions in a single transaction.
 
         Deduplicates on (app, event id) and (app, decision id); updates the events catalog, the
         custom-property catalog (from ``custom_properties``, the user's current map) and campaign
         stats for newly stored items only, so counts are exact under retries.
+
+        The catalogs are bounded by ``catalog_limits`` (default :class:`CatalogLimits`): an
+        event whose custom name would be the app's name past the limit is not stored (its index
+        is in ``IngestOutcome.refused``); a custom-property key past the limit is not
+        catalogued (its values still travel in the events' payloads).
 
         With ``request_id``: if that id was already processed for this app, nothing is written
         and the stored response is returned (``replayed=True``); otherwise ``render`` (required
@@ -701,8 +790,11 @@ class Store(abc.ABC):
         sequence order; page with ``after_seq`` = the last ``seq`` returned."""
 
     @abc.abstractmethod
-    async def recent_events(self, app_id: str, limit: int = 50) -> list[LogRecord]:
-        """The newest stored events (kind ``event``) of an app, newest first."""
+    async def recent_events(
+        self, app_id: str, limit: int = 50, *, before_seq: int | None = None
+    ) -> list[LogRecord]:
+        """The newest stored events (kind ``event``) of an app, newest first; with
+        ``before_seq`` only those with a smaller ``seq`` (the next page)."""
 
     # consumer cursors ---------------------------------------------------------------------------
 
@@ -733,13 +825,23 @@ class Store(abc.ABC):
     # catalogs and stats -------------------------------------------------------------------------
 
     @abc.abstractmethod
-    async def event_catalog(self, app_id: str) -> list[EventCatalogEntry]:
+    async def event_catalog(
+        self, app_id: str, *, after: After = None, limit: int | None = None
+    ) -> list[EventCatalogEntry]:
         """Events seen for the app, plus every system event (count 0 when never seen), sorted by
-        type then name."""
+        type then name; paged by ``(type, name)``."""
 
     @abc.abstractmethod
-    async def property_catalog(self, app_id: str) -> list[PropertyCatalogEntry]:
-        """Custom-property keys seen for the app with their inferred type, sorted by key."""
+    async def property_catalog(
+        self, app_id: str, *, after: After = None, limit: int | None = None
+    ) -> list[PropertyCatalogEntry]:
+        """Custom-property keys seen for the app with their inferred type, sorted by key; paged
+        by ``(key,)``."""
+
+    @abc.abstractmethod
+    async def catalog_sizes(self, app_id: str) -> tuple[int, int]:
+        """How many custom event names and custom-property keys the app's catalogs hold (what
+        :class:`CatalogLimits` bounds)."""
 
     @abc.abstractmethod
     async def campaign_stats(self, campaign_id: str) -> CampaignStats:
@@ -756,8 +858,10 @@ class Store(abc.ABC):
         """The document, or ``None``."""
 
     @abc.abstractmethod
-    async def list_documents(self, collection: str) -> list[Document]:
-        """All documents of a collection, oldest first."""
+    async def list_documents(
+        self, collection: str, *, after: After = None, limit: int | None = None
+    ) -> list[Document]:
+        """Documents of a collection, oldest first, paged by ``(created_at, id)``."""
 
     @abc.abstractmethod
     async def delete_document(self, collection: str, doc_id: str) -> bool:

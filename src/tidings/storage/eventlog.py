@@ -23,10 +23,10 @@ from tidings.storage.base import (
     IngestResult,
     LogKind,
     LogRecord,
-    PropertyType,
     RenderResponse,
     StoredResponse,
 )
+from tidings.storage.catalogs import CatalogGuard, CatalogLimits
 from tidings.storage.engine import Engine, Tx
 
 _MS_PER_DAY = 86_400_000
@@ -60,17 +60,6 @@ def utc_day(ts_ms: int) -> str:
             _DAY_CACHE.clear()
         _DAY_CACHE[number] = day
     return day
-
-
-def infer_type(value: Any) -> PropertyType | None:
-    """Catalog type of a custom-property value (``bool`` first: it is an ``int`` subclass)."""
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return None
 
 
 def _append(
@@ -120,6 +109,8 @@ def _update_catalogs(
     decisions: Sequence[DecisionIn],
     decision_flags: Sequence[bool],
     custom_properties: Mapping[str, Any] | None,
+    guard: CatalogGuard,
+    limits: CatalogLimits,
 ) -> None:
     catalog: dict[tuple[str, str], list[int]] = {}
     stats: dict[tuple[str, str, str, str], int] = {}
@@ -170,14 +161,23 @@ def _update_catalogs(
         [(*key, n) for key, n in stats.items()],
     )
     if custom_properties:
-        types = [(app_id, k, t) for k, v in custom_properties.items() if (t := infer_type(v))]
-        # The WHERE keeps an unchanged key from rewriting its row on every request.
-        tx.executemany(
-            "INSERT INTO property_catalog (app_id, key, type) VALUES (?, ?, ?)"
-            " ON CONFLICT (app_id, key) DO UPDATE SET type = 'mixed'"
-            " WHERE property_catalog.type <> excluded.type AND property_catalog.type <> 'mixed'",
-            types,
-        )
+        guard.record_properties(tx, app_id, custom_properties, limits.property_keys)
+
+
+def _append_events(
+    tx: Tx,
+    app_id: str,
+    events: Sequence[EventIn],
+    arrival_ms: int,
+    refused: Sequence[int],
+) -> list[bool]:
+    """:func:`_append` for the events not ``refused``; flags in input order (refused: false)."""
+    if not refused:
+        return _append(tx, app_id, "event", events, arrival_ms)
+    skip = set(refused)
+    kept = [e for i, e in enumerate(events) if i not in skip]
+    stored = iter(_append(tx, app_id, "event", kept, arrival_ms) if kept else ())
+    return [False if i in skip else next(stored) for i in range(len(events))]
 
 
 def ingest_tx(
@@ -190,6 +190,8 @@ def ingest_tx(
     request_id: str | None,
     render: RenderResponse | None,
     custom_properties: Mapping[str, Any] | None,
+    guard: CatalogGuard,
+    limits: CatalogLimits,
 ) -> IngestResult:
     """The body of :meth:`Store.ingest`, run inside a write transaction."""
     if request_id is not None:
@@ -208,7 +210,8 @@ def ingest_tx(
             )
             assert row is not None
             return IngestResult(StoredResponse(int(row[0]), bytes(row[1])), None, True)
-    event_flags = _append(tx, app_id, "event", events, arrival_ms) if events else []
+    refused = guard.refused_events(tx, app_id, events, limits.event_names) if events else []
+    event_flags = _append_events(tx, app_id, events, arrival_ms, refused) if events else []
     decision_flags = _append(tx, app_id, "decision", decisions, arrival_ms) if decisions else []
     _update_catalogs(
         tx,
@@ -218,8 +221,10 @@ def ingest_tx(
         decisions=decisions,
         decision_flags=decision_flags,
         custom_properties=custom_properties,
+        guard=guard,
+        limits=limits,
     )
-    outcome = IngestOutcome(events=event_flags, decisions=decision_flags)
+    outcome = IngestOutcome(events=event_flags, decisions=decision_flags, refused=refused)
     response: StoredResponse | None = None
     if request_id is not None:
         if render is None:
@@ -237,6 +242,7 @@ class EventLogMixin:
 
     _engine: Engine
     _append_waiters: set[asyncio.Future[None]]
+    _catalogs: CatalogGuard
 
     def _wake_appended(self) -> None:
         waiters, self._append_waiters = self._append_waiters, set()
@@ -264,7 +270,9 @@ class EventLogMixin:
         request_id: str | None = None,
         render: RenderResponse | None = None,
         custom_properties: Mapping[str, Any] | None = None,
+        catalog_limits: CatalogLimits | None = None,
     ) -> IngestResult:
+        guard, limits = self._catalogs, catalog_limits or CatalogLimits()
         if request_id is not None and render is None:
             raise ValueError("ingest with a request_id needs render to build the stored response")
         result = await self._engine.write(
@@ -277,6 +285,8 @@ class EventLogMixin:
                 request_id=request_id,
                 render=render,
                 custom_properties=custom_properties,
+                guard=guard,
+                limits=limits,
             )
         )
         outcome = result.outcome
@@ -333,9 +343,11 @@ class EventLogMixin:
             )
         )
 
-    async def recent_events(self, app_id: str, limit: int = 50) -> list[LogRecord]:
+    async def recent_events(
+        self, app_id: str, limit: int = 50, *, before_seq: int | None = None
+    ) -> list[LogRecord]:
         return await self._engine.read(
-            lambda tx: logbatch.read_backward(tx, app_id, "event", limit)
+            lambda tx: logbatch.read_backward(tx, app_id, "event", limit, before_seq)
         )
 
     async def read_after(self, cursor: str, limit: int = 1000) -> list[LogRecord]:

@@ -18,6 +18,7 @@ stops inside a batch reads that batch again next time and skips what it already 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -253,17 +254,31 @@ def read_forward(
     return out
 
 
-def read_backward(tx: Tx, app_id: str, kind: LogKind, limit: int) -> list[LogRecord]:
-    """The newest ``limit`` records of one app and kind, newest first."""
+def read_backward(
+    tx: Tx, app_id: str, kind: LogKind, limit: int, before: int | None = None
+) -> list[LogRecord]:
+    """The newest ``limit`` records of one app and kind, newest first; with ``before``, only
+    records whose ``seq`` is smaller (the batch holding ``before - 1`` may end after it)."""
     out: list[LogRecord] = []
     if limit <= 0:
         return out
+    rows: Iterator[Row] | list[Row] = []
+    if before is not None:
+        straddling = tx.one(
+            f"SELECT {BATCH_COLUMNS} FROM log_batches WHERE last_seq >= ? AND app_id = ?"
+            " AND kind = ? ORDER BY last_seq LIMIT 1",
+            (before, app_id, kind),
+        )
+        rows = [straddling] if straddling is not None else []
     sql = (
         f"SELECT {BATCH_COLUMNS} FROM log_batches WHERE last_seq < ? AND app_id = ?"
         " AND kind = ? ORDER BY last_seq DESC LIMIT ?"
     )
-    for row in _batch_rows(tx, sql, 2**63 - 1, (app_id, kind)):
+    start = 2**63 - 1 if before is None else before
+    for row in itertools.chain(rows, _batch_rows(tx, sql, start, (app_id, kind))):
         for record in reversed(list(unpack(row))):
+            if before is not None and record.seq >= before:
+                continue
             out.append(record)
             if len(out) == limit:
                 return out

@@ -23,6 +23,7 @@ import orjson
 
 from tidings.storage.engine import Tx
 from tidings.storage.eventlog import now_ms
+from tidings.storage.paging import keyset
 from tidings.storage.sqlstore import SqlStore
 
 
@@ -322,14 +323,18 @@ def _dead_letter(r: tuple[object, ...]) -> DeadLetter:
 
 
 async def list_dead_letters(
-    store: SqlStore, destination_id: str, limit: int = 1000
+    store: SqlStore,
+    destination_id: str,
+    limit: int = 1000,
+    *,
+    after: tuple[int, str] | None = None,
 ) -> list[DeadLetter]:
-    """The destination's dead letters, oldest first."""
+    """The destination's dead letters, oldest first (after ``(created_at, id)`` when given)."""
+    page, params = keyset(("created_at", "id"), after, limit)
     rows = await store.engine.read(
         lambda tx: tx.all(
-            f"SELECT {_DEAD} FROM dead_letters WHERE destination_id = ?"
-            " ORDER BY created_at, id LIMIT ?",
-            (destination_id, limit),
+            f"SELECT {_DEAD} FROM dead_letters WHERE destination_id = ?{page}",
+            (destination_id, *params),
         )
     )
     return [_dead_letter(r) for r in rows]

@@ -12,7 +12,6 @@ from typing import Any
 
 import orjson
 
-from tidings.core.events import SYSTEM_EVENT_NAMES
 from tidings.storage import keys
 from tidings.storage.base import (
     ApiKeyInfo,
@@ -25,18 +24,19 @@ from tidings.storage.base import (
     CohortChange,
     DayStats,
     Document,
-    EventCatalogEntry,
     KeyPair,
     NotFoundError,
     Project,
     ProjectSettings,
-    PropertyCatalogEntry,
     SigningKey,
     Store,
 )
+from tidings.storage.catalogs import CatalogGuard, CatalogMixin
 from tidings.storage.engine import Engine, Row, Tx
 from tidings.storage.eventlog import EventLogMixin, now_ms
 from tidings.storage.migrations import Migration, apply_pending, current_version
+from tidings.storage.paging import After, keyset
+from tidings.storage.tokens import AdminTokenMixin
 
 SIGNING_KEY_TTL_SECONDS = 5.0
 """How long a looked-up signing key is reused before it is read again."""
@@ -116,7 +116,7 @@ def _require_app(tx: Tx, app_id: str) -> None:
         raise NotFoundError("app", app_id)
 
 
-class SqlStore(EventLogMixin, Store):
+class SqlStore(EventLogMixin, CatalogMixin, AdminTokenMixin, Store):
     """A :class:`Store` over an :class:`Engine`; subclasses only connect."""
 
     migrations: Sequence[Migration] = ()
@@ -126,6 +126,8 @@ class SqlStore(EventLogMixin, Store):
         self._server_key = server_key
         self._append_waiters = set()
         self._signing_keys: dict[str, tuple[float, SigningKey]] = {}
+        self._catalogs = CatalogGuard()
+        self._token_uses = {}
 
     @property
     def engine(self) -> Engine:
@@ -187,9 +189,24 @@ class SqlStore(EventLogMixin, Store):
         )
         return _project(row) if row else None
 
-    async def list_projects(self) -> list[Project]:
+    async def list_projects(
+        self,
+        *,
+        ids: Sequence[str] | None = None,
+        after: After = None,
+        limit: int | None = None,
+    ) -> list[Project]:
+        if ids is not None and not ids:
+            return []
+        where, params = "1 = 1", []
+        if ids is not None:
+            where, params = f"id IN ({', '.join('?' for _ in ids)})", list(ids)
+        page, page_params = keyset(("created_at", "id"), after, limit)
         rows = await self._engine.read(
-            lambda tx: tx.all(f"SELECT {_PROJECT_COLUMNS} FROM projects ORDER BY created_at, id")
+            lambda tx: tx.all(
+                f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE {where}{page}",
+                (*params, *page_params),
+            )
         )
         return [_project(r) for r in rows]
 
@@ -256,14 +273,13 @@ class SqlStore(EventLogMixin, Store):
         )
         return _app(row) if row else None
 
-    async def list_apps(self, project_id: str | None = None) -> list[Application]:
-        params: tuple[str, ...] = ()
-        if project_id is None:
-            sql = f"SELECT {_APP_COLUMNS} FROM apps ORDER BY created_at, id"
-        else:
-            sql = f"SELECT {_APP_COLUMNS} FROM apps WHERE project_id = ? ORDER BY created_at, id"
-            params = (project_id,)
-        rows = await self._engine.read(lambda tx: tx.all(sql, params))
+    async def list_apps(
+        self, project_id: str | None = None, *, after: After = None, limit: int | None = None
+    ) -> list[Application]:
+        where, params = ("1 = 1", []) if project_id is None else ("project_id = ?", [project_id])
+        page, page_params = keyset(("created_at", "id"), after, limit)
+        sql = f"SELECT {_APP_COLUMNS} FROM apps WHERE {where}{page}"
+        rows = await self._engine.read(lambda tx: tx.all(sql, (*params, *page_params)))
         return [_app(r) for r in rows]
 
     async def rotate_keys(self, app_id: str) -> KeyPair:
@@ -292,12 +308,15 @@ class SqlStore(EventLogMixin, Store):
         self._signing_keys.pop(api_key_public, None)
         return revoked
 
-    async def list_keys(self, app_id: str) -> list[ApiKeyInfo]:
+    async def list_keys(
+        self, app_id: str, *, after: After = None, limit: int | None = None
+    ) -> list[ApiKeyInfo]:
+        page, params = keyset(("created_at", "public_key"), after, limit)
         rows = await self._engine.read(
             lambda tx: tx.all(
                 "SELECT app_id, public_key, created_at, revoked_at FROM api_keys"
-                " WHERE app_id = ? ORDER BY created_at, public_key",
-                (app_id,),
+                f" WHERE app_id = ?{page}",
+                (app_id, *params),
             )
         )
         return [
@@ -362,42 +381,6 @@ class SqlStore(EventLogMixin, Store):
         )
         return _app(row) if row else None
 
-    # admin tokens --------------------------------------------------------------------------------
-
-    async def create_admin_token(self, label: str = "") -> str:
-        token = keys.new_credential("tat")
-        params = (keys.digest(token), label, now_ms())
-
-        def run(tx: Tx) -> None:
-            tx.execute(
-                "INSERT INTO admin_tokens (token_hash, label, created_at) VALUES (?, ?, ?)", params
-            )
-
-        await self._engine.write(run)
-        return token
-
-    async def verify_admin_token(self, token: str) -> bool:
-        hashed = keys.digest(token)
-        row = await self._engine.read(
-            lambda tx: tx.one(
-                "SELECT 1 FROM admin_tokens WHERE token_hash = ? AND revoked_at IS NULL", (hashed,)
-            )
-        )
-        return row is not None
-
-    async def revoke_admin_token(self, token: str) -> bool:
-        hashed, at = keys.digest(token), now_ms()
-
-        def run(tx: Tx) -> bool:
-            cur = tx.execute(
-                "UPDATE admin_tokens SET revoked_at = ?"
-                " WHERE token_hash = ? AND revoked_at IS NULL",
-                (at, hashed),
-            )
-            return bool(cur.rowcount)
-
-        return await self._engine.write(run)
-
     # campaigns -----------------------------------------------------------------------------------
 
     async def create_campaign(
@@ -430,16 +413,29 @@ class SqlStore(EventLogMixin, Store):
         return _campaign(row) if row else None
 
     async def list_campaigns(
-        self, app_id: str, state: CampaignState | None = None
+        self,
+        app_id: str,
+        state: CampaignState | None = None,
+        *,
+        after: After = None,
+        limit: int | None = None,
     ) -> list[Campaign]:
         sql = f"SELECT {_CAMPAIGN_COLUMNS} FROM campaigns WHERE app_id = ?"
-        params: tuple[str, ...] = (app_id,)
+        params: list[Any] = [app_id]
         if state is not None:
             sql += " AND state = ?"
-            params = (app_id, state)
-        sql += " ORDER BY created_at, id"
-        rows = await self._engine.read(lambda tx: tx.all(sql, params))
+            params.append(state)
+        page, page_params = keyset(("created_at", "id"), after, limit)
+        rows = await self._engine.read(lambda tx: tx.all(sql + page, (*params, *page_params)))
         return [_campaign(r) for r in rows]
+
+    async def campaign_counts(self, app_id: str) -> dict[str, int]:
+        rows = await self._engine.read(
+            lambda tx: tx.all(
+                "SELECT state, COUNT(*) FROM campaigns WHERE app_id = ? GROUP BY state", (app_id,)
+            )
+        )
+        return {str(state): int(count) for state, count in rows}
 
     async def _rewrite_campaign(
         self, campaign_id: str, body: Mapping[str, Any] | None, state: CampaignState | None
@@ -537,19 +533,29 @@ class SqlStore(EventLogMixin, Store):
 
         return await self._engine.write(run)
 
-    async def list_cohorts(self, project_id: str | None = None) -> list[Cohort]:
+    async def list_cohorts(
+        self,
+        project_id: str | None = None,
+        *,
+        project_ids: Sequence[str] | None = None,
+        after: After = None,
+        limit: int | None = None,
+    ) -> list[Cohort]:
+        among = [project_id] if project_id is not None else project_ids
+        if among is not None and not among:
+            return []
         sql = (
             "SELECT c.id, c.project_id, c.name, c.created_at,"
             " (SELECT COUNT(*) FROM cohort_members m"
             "  WHERE m.project_id = c.project_id AND m.cohort_id = c.id)"
-            " FROM cohorts c"
+            " FROM cohorts c WHERE 1 = 1"
         )
-        params: tuple[str, ...] = ()
-        if project_id is not None:
-            sql += " WHERE c.project_id = ?"
-            params = (project_id,)
-        sql += " ORDER BY c.created_at, c.id"
-        rows = await self._engine.read(lambda tx: tx.all(sql, params))
+        params: list[Any] = []
+        if among is not None:
+            sql += f" AND c.project_id IN ({', '.join('?' for _ in among)})"
+            params += among
+        page, page_params = keyset(("c.created_at", "c.project_id", "c.id"), after, limit)
+        rows = await self._engine.read(lambda tx: tx.all(sql + page, (*params, *page_params)))
         return [Cohort(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in rows]
 
     async def cohorts_for(
@@ -568,26 +574,6 @@ class SqlStore(EventLogMixin, Store):
         return await self._engine.read(run)
 
     # catalogs and stats --------------------------------------------------------------------------
-
-    async def event_catalog(self, app_id: str) -> list[EventCatalogEntry]:
-        rows = await self._engine.read(
-            lambda tx: tx.all(
-                "SELECT name, type, count, last_seen FROM event_catalog WHERE app_id = ?",
-                (app_id,),
-            )
-        )
-        entries = {(r[0], r[1]): EventCatalogEntry(r[0], r[1], int(r[2]), int(r[3])) for r in rows}
-        for name in SYSTEM_EVENT_NAMES:
-            entries.setdefault((name, "system"), EventCatalogEntry(name, "system", 0, None))
-        return sorted(entries.values(), key=lambda e: (e.type, e.name))
-
-    async def property_catalog(self, app_id: str) -> list[PropertyCatalogEntry]:
-        rows = await self._engine.read(
-            lambda tx: tx.all(
-                "SELECT key, type FROM property_catalog WHERE app_id = ? ORDER BY key", (app_id,)
-            )
-        )
-        return [PropertyCatalogEntry(r[0], r[1]) for r in rows]
 
     async def campaign_stats(self, campaign_id: str) -> CampaignStats:
         rows = await self._engine.read(
@@ -626,12 +612,15 @@ class SqlStore(EventLogMixin, Store):
         )
         return _document(row) if row else None
 
-    async def list_documents(self, collection: str) -> list[Document]:
+    async def list_documents(
+        self, collection: str, *, after: After = None, limit: int | None = None
+    ) -> list[Document]:
+        page, params = keyset(("created_at", "id"), after, limit)
         rows = await self._engine.read(
             lambda tx: tx.all(
                 "SELECT collection, id, body, created_at, updated_at FROM documents"
-                " WHERE collection = ? ORDER BY created_at, id",
-                (collection,),
+                f" WHERE collection = ?{page}",
+                (collection, *params),
             )
         )
         return [_document(r) for r in rows]

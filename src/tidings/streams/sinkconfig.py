@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from tidings.core.errors import InvalidInput
 from tidings.core.events import json_type
+from tidings.core.redact import mask, mask_url
 from tidings.streams.sink import Sink
 
 STREAMS_COLLECTION = "streams"
@@ -235,11 +236,16 @@ def check_sink(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def public_settings(kind: str, settings: Mapping[str, Any]) -> dict[str, Any]:
-    """Settings as the API shows them: webhook header values are masked (they often hold
-    credentials, and an admin listing is no place to read them back)."""
+    """Settings as the API shows them: webhook header values and the password of any
+    ``user:password@`` in a URL are masked (they hold credentials, and an admin listing is no
+    place to read them back)."""
     out = dict(settings)
     if kind == "webhook" and isinstance(out.get("headers"), dict):
-        out["headers"] = {name: "***" for name in out["headers"]}
+        out["headers"] = {name: mask(value) for name, value in out["headers"].items()}
+    if isinstance(out.get("url"), str):
+        out["url"] = mask_url(out["url"])
+    if isinstance(out.get("servers"), list):
+        out["servers"] = [mask_url(s) if isinstance(s, str) else s for s in out["servers"]]
     return out
 
 

@@ -8,13 +8,14 @@ so evaluating an event never parses JSON or text. ``Campaign.raw`` keeps the doc
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 from tidings.core.campaigns import reader as r
 from tidings.core.campaigns.buckets import Treatment, parse_treatments
 from tidings.core.campaigns.limits import NO_LIMIT, Limit, parse_limit
+from tidings.core.campaigns.links import check_deep_link
 from tidings.core.campaigns.repeat import DEFAULT_REPEAT, Repeat, parse_repeat
 from tidings.core.campaigns.schedule import QuietTime, Schedule, parse_quiet_time, parse_schedule
 from tidings.core.campaigns.targeting import Slot, parse_targeting
@@ -61,8 +62,12 @@ class Campaign:
         return copy.deepcopy(dict(self.raw))
 
 
-def parse_campaign(obj: object) -> Campaign:
-    """Validate a campaign JSON object; every error is ``InvalidCampaign(path, reason)``."""
+def parse_campaign(obj: object, *, allowed_schemes: Collection[str] | None = None) -> Campaign:
+    """Validate a campaign JSON object; every error is ``InvalidCampaign(path, reason)``.
+
+    Deep links may never use a blocked scheme (``javascript:``...); ``allowed_schemes``, a
+    project's own list, narrows them further (see :mod:`tidings.core.campaigns.links`).
+    """
     root = r.obj(obj, "")
     cid = root.get("id")
     if not isinstance(cid, str) or not cid:
@@ -93,6 +98,7 @@ def parse_campaign(obj: object) -> Campaign:
         () if treatments_raw is None else parse_treatments(treatments_raw, "treatments", ctype)
     )
     content = _content(root, ctype, treatments)
+    _check_links(content, treatments, allowed_schemes)
 
     schedule_raw = root.get("schedule")
     schedule = None if schedule_raw is None else parse_schedule(schedule_raw, "schedule")
@@ -147,6 +153,20 @@ def _uses_session_entity(repeat: Repeat | None) -> bool:
             return True
         repeat = repeat.sub
     return False
+
+
+def _check_links(
+    content: Mapping[str, Any] | None,
+    treatments: tuple[Treatment, ...],
+    allowed: Collection[str] | None,
+) -> None:
+    """The campaign's deep link and every treatment's follow the scheme rule."""
+    if content is not None and isinstance(content.get("url"), str):
+        check_deep_link(content["url"], "content.url", allowed)
+    for i, treatment in enumerate(treatments):
+        url = treatment.content.get("url") if treatment.content is not None else None
+        if isinstance(url, str):
+            check_deep_link(url, f"treatments[{i}].content.url", allowed)
 
 
 def _content(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tidings.core.errors import InvalidConfig
+from tidings.core.redact import keep_masked, mask, mask_url
 
 HOSTS = {
     "north_america": {
@@ -66,3 +67,43 @@ class Settings:
         if self.base_url:
             return self.base_url.rstrip("/") + _PATHS[api]
         return HOSTS.get(self.endpoint, HOSTS["north_america"])[api]
+
+
+SECRET_SETTINGS = ("secretKey",)
+"""Settings that are write-only: shown masked, kept when a write sends the mask back."""
+URL_SETTINGS = ("baseUrl",)
+"""Settings holding a URL whose ``user:password@`` part is masked."""
+
+
+def public_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings as the admin API, the dashboard and the CLI show them (secrets masked)."""
+    out = dict(settings)
+    for key in SECRET_SETTINGS:
+        if key in out:
+            out[key] = mask(out[key])
+    for key in URL_SETTINGS:
+        if isinstance(out.get(key), str):
+            out[key] = mask_url(out[key])
+    return out
+
+
+def keep_secrets(sent: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str, Any]:
+    """``sent`` with every masked secret it echoes back replaced by the stored value."""
+    out = dict(sent)
+    for key in SECRET_SETTINGS:
+        if key in out:
+            out[key] = keep_masked(out[key], stored.get(key))
+    for key in URL_SETTINGS:
+        if key in out:
+            out[key] = keep_masked(out[key], stored.get(key), _shown_url)
+    return out
+
+
+def _shown_url(value: Any) -> Any:
+    return mask_url(value) if isinstance(value, str) else value
+
+
+def with_public_settings(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A destination document (``{..., "settings": {...}}``) as it may be shown."""
+    settings = body.get("settings")
+    return {**body, "settings": public_settings(settings if isinstance(settings, Mapping) else {})}

@@ -10,7 +10,13 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from tidings.server.dashboard import auth_views, campaign_views, data_views, delivery_views
+from tidings.server.dashboard import (
+    auth_views,
+    campaign_views,
+    data_views,
+    delivery_views,
+    token_views,
+)
 
 
 def routes() -> list[BaseRoute]:
@@ -20,6 +26,10 @@ def routes() -> list[BaseRoute]:
         Route("/signin", auth_views.sign_in_page, methods=["GET"]),
         Route("/signin", auth_views.sign_in, methods=["POST"]),
         Route("/signout", auth_views.sign_out, methods=["POST"]),
+        Route("/projects/{project_id}", auth_views.project_page, methods=["GET"]),
+        Route("/tokens", token_views.tokens_page, methods=["GET"]),
+        Route("/tokens", token_views.create, methods=["POST"]),
+        Route("/tokens/{token_id}/revoke", token_views.revoke, methods=["POST"]),
         Route("/apps/{app_id}/campaigns", campaign_views.campaign_list, methods=["GET"]),
         Route("/apps/{app_id}/campaigns/new", campaign_views.new_page, methods=["GET"]),
         Route("/apps/{app_id}/campaigns/new", campaign_views.create, methods=["POST"]),

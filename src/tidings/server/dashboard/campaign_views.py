@@ -15,8 +15,10 @@ from tidings.server.admin import DELETABLE_STATES, TRANSITIONS
 from tidings.server.dashboard import dryrun, paths
 from tidings.server.dashboard.charts import stacked_bars
 from tidings.server.dashboard.forms import apply_action, campaign_from_form, new_campaign
+from tidings.server.dashboard.pager import PAGE_SIZE, pager
 from tidings.server.dashboard.pages import (
     AppContext,
+    access_of,
     app_context,
     campaign_or_404,
     signed_in,
@@ -24,6 +26,7 @@ from tidings.server.dashboard.pages import (
 )
 from tidings.server.dashboard.render import render
 from tidings.server.dashboard.session import Form, checked_form, safe_next
+from tidings.server.paging import page_body, page_query
 from tidings.storage import CAMPAIGN_STATES, Campaign, CampaignStats, Store
 
 TABS = ("All", *CAMPAIGN_STATES)
@@ -44,12 +47,17 @@ async def _list_page(
     if tab not in TABS:
         tab = "All"
     s = store(request)
-    campaigns = await s.list_campaigns(ctx.app.id)
-    counts = {t: 0 for t in TABS}
-    for c in campaigns:
-        counts["All"] += 1
-        counts[c.state] += 1
-    shown = [c for c in campaigns if tab in ("All", c.state)]
+    by_state = await s.campaign_counts(ctx.app.id)
+    counts: dict[str, int] = {"All": sum(by_state.values())}
+    counts.update((t, by_state.get(t, 0)) for t in CAMPAIGN_STATES)
+    query = page_query(request.query_params, "campaigns", (int, str), default=PAGE_SIZE)
+    fetched = await s.list_campaigns(
+        ctx.app.id,
+        None if tab == "All" else tab,  # type: ignore[arg-type]
+        after=query.after,
+        limit=query.limit + 1,
+    )
+    page = page_body(fetched, query, lambda c: (c.created_at, c.id), lambda c: c)
     return render(
         request,
         "campaigns.html",
@@ -58,7 +66,8 @@ async def _list_page(
             "tabs": TABS,
             "tab": tab,
             "counts": counts,
-            "campaigns": shown,
+            "campaigns": page["items"],
+            "pager": pager(request, page["next"]),
             "transitions": TRANSITIONS,
             "deletable": DELETABLE_STATES,
             "error": error,
@@ -71,7 +80,7 @@ async def _list_page(
 
 @signed_in
 async def campaign_list(request: Request, token: str) -> Response:
-    ctx = await app_context(store(request), request.path_params["app_id"])
+    ctx = await app_context(access_of(request), request.path_params["app_id"])
     return await _list_page(request, token, ctx)
 
 
@@ -79,10 +88,10 @@ async def campaign_list(request: Request, token: str) -> Response:
 async def change_state(request: Request, token: str) -> Response:
     form = await checked_form(request, token)
     s = store(request)
-    campaign = await campaign_or_404(s, request.path_params["campaign_id"])
+    campaign = await campaign_or_404(access_of(request), request.path_params["campaign_id"])
     wanted = _first(form, "state")
     back = safe_next(_first(form, "next") or f"/apps/{campaign.app_id}/campaigns")
-    ctx = await app_context(s, campaign.app_id)
+    ctx = await app_context(access_of(request), campaign.app_id)
     name = campaign.body.get("name") or campaign.id
     if wanted == campaign.state:
         return RedirectResponse(back, status_code=303)
@@ -91,7 +100,10 @@ async def change_state(request: Request, token: str) -> Response:
         return await _list_page(request, token, ctx, message, 409)
     if wanted == "Active":
         try:
-            parse_campaign({**campaign.body, "id": campaign.id})
+            parse_campaign(
+                {**campaign.body, "id": campaign.id},
+                allowed_schemes=ctx.project.settings.deep_link_schemes,
+            )
         except InvalidCampaign as exc:
             message = f"“{name}” cannot start: {exc.field}: {exc.reason}. Fix it in the editor."
             return await _list_page(request, token, ctx, message, 400)
@@ -103,8 +115,8 @@ async def change_state(request: Request, token: str) -> Response:
 async def delete(request: Request, token: str) -> Response:
     await checked_form(request, token)
     s = store(request)
-    campaign = await campaign_or_404(s, request.path_params["campaign_id"])
-    ctx = await app_context(s, campaign.app_id)
+    campaign = await campaign_or_404(access_of(request), request.path_params["campaign_id"])
+    ctx = await app_context(access_of(request), campaign.app_id)
     if campaign.state not in DELETABLE_STATES:
         message = "An Active campaign must be stopped before it can be deleted."
         return await _list_page(request, token, ctx, message, 409)
@@ -115,17 +127,21 @@ async def delete(request: Request, token: str) -> Response:
 # --------------------------------------------------------------------------- the editor
 
 
+PICKER_CHOICES = 2000
+"""Catalog entries (and cohorts) the editor offers at most; a trigger can always be typed."""
+
+
 async def _pickers(s: Store, ctx: AppContext) -> dict[str, Any]:
-    catalog = await s.event_catalog(ctx.app.id)
+    catalog = await s.event_catalog(ctx.app.id, limit=PICKER_CHOICES)
     custom = [e for e in catalog if e.type == "custom"]
-    system = sorted({e.name for e in catalog if e.type == "system"} | set(SYSTEM_EVENT_NAMES))
+    system = sorted(SYSTEM_EVENT_NAMES)
     return {
         "custom_events": custom,
         "system_events": system,
         "trigger_system_events": [n for n in system if n not in NON_TRIGGERING_EVENTS],
-        "properties": await s.property_catalog(ctx.app.id),
-        "cohorts": await s.list_cohorts(ctx.project.id),
-        "project_apps": [a for a in ctx.apps if a.project_id == ctx.project.id],
+        "properties": await s.property_catalog(ctx.app.id, limit=PICKER_CHOICES),
+        "cohorts": await s.list_cohorts(ctx.project.id, limit=PICKER_CHOICES),
+        "project_apps": ctx.apps,
     }
 
 
@@ -164,29 +180,29 @@ async def _editor(
 
 @signed_in
 async def new_page(request: Request, token: str) -> Response:
-    ctx = await app_context(store(request), request.path_params["app_id"])
+    ctx = await app_context(access_of(request), request.path_params["app_id"])
     return await _editor(request, token, ctx, new_campaign(), None)
 
 
 @signed_in
 async def edit_page(request: Request, token: str) -> Response:
-    s = store(request)
-    campaign = await campaign_or_404(s, request.path_params["campaign_id"])
-    ctx = await app_context(s, campaign.app_id)
+    access = access_of(request)
+    campaign = await campaign_or_404(access, request.path_params["campaign_id"])
+    ctx = await app_context(access, campaign.app_id)
     return await _editor(request, token, ctx, dict(campaign.body), campaign)
 
 
 @signed_in
 async def create(request: Request, token: str) -> Response:
-    ctx = await app_context(store(request), request.path_params["app_id"])
+    ctx = await app_context(access_of(request), request.path_params["app_id"])
     return await _submit(request, token, ctx, None)
 
 
 @signed_in
 async def update(request: Request, token: str) -> Response:
-    s = store(request)
-    campaign = await campaign_or_404(s, request.path_params["campaign_id"])
-    ctx = await app_context(s, campaign.app_id)
+    access = access_of(request)
+    campaign = await campaign_or_404(access, request.path_params["campaign_id"])
+    ctx = await app_context(access, campaign.app_id)
     return await _submit(request, token, ctx, campaign)
 
 
@@ -220,7 +236,10 @@ async def _submit(
         apply_action(draft, action)
         return await _editor(request, token, ctx, draft, campaign, dry=kept)
     try:
-        parse_campaign({**draft, "id": campaign_id})
+        parse_campaign(
+            {**draft, "id": campaign_id},
+            allowed_schemes=ctx.project.settings.deep_link_schemes,
+        )
     except InvalidCampaign as exc:
         return await _editor(
             request,
@@ -271,10 +290,10 @@ def _charts(stats: CampaignStats) -> dict[str, Any]:
 
 @signed_in
 async def stats_page(request: Request, token: str) -> Response:
-    s = store(request)
-    campaign = await campaign_or_404(s, request.path_params["campaign_id"])
-    ctx = await app_context(s, campaign.app_id)
-    stats = await s.campaign_stats(campaign.id)
+    access = access_of(request)
+    campaign = await campaign_or_404(access, request.path_params["campaign_id"])
+    ctx = await app_context(access, campaign.app_id)
+    stats = await access.store.campaign_stats(campaign.id)
     return render(
         request,
         "stats.html",

@@ -1,5 +1,9 @@
 """The events and custom-property catalogs, and the live event stream of one app.
 
+The catalog page shows both catalogs a page at a time (``?events=`` and ``?properties=`` hold
+their cursors) and says when one is full: past its limit an app's new event names are refused
+and new property keys are not catalogued.
+
 The stream page renders the newest events on the server, then polls ``stream.json`` with the
 highest log sequence number it has seen. Polling (rather than a held-open server-sent-events
 response) keeps no connection open per browser tab, survives proxies that buffer, and lets a
@@ -14,25 +18,60 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tidings.server.dashboard.pages import app_context, signed_in, store
+from tidings.server.dashboard.pager import PAGE_SIZE, pager
+from tidings.server.dashboard.pages import access_of, app_context, signed_in, store
 from tidings.server.dashboard.render import render
 from tidings.server.errors import json_response
+from tidings.server.paging import PageQuery, page_body, page_query
+from tidings.server.state import server_state
 from tidings.storage import LogRecord
 
 PAGE_EVENTS: Final = 100
 POLL_BATCH: Final = 500
+FILTER_NAMES: Final = 2000
+"""Event names the stream page offers as filters, at most."""
+
+
+def _query(request: Request, param: str, listing: str, shape: tuple[type, ...]) -> PageQuery:
+    """One of the page's two lists: its cursor travels in ``param``."""
+    cursor = request.query_params.get(param)
+    params = {"cursor": cursor} if cursor else {}
+    return page_query(params, listing, shape, default=PAGE_SIZE)
 
 
 @signed_in
 async def catalog_page(request: Request, token: str) -> Response:
     s = store(request)
-    ctx = await app_context(s, request.path_params["app_id"])
-    events = await s.event_catalog(ctx.app.id)
-    events.sort(key=lambda e: (e.type != "custom", -(e.last_seen or 0), e.name))
+    ctx = await app_context(access_of(request), request.path_params["app_id"])
+    eq = _query(request, "events", "events", (str, str))
+    events = page_body(
+        await s.event_catalog(ctx.app.id, after=eq.after, limit=eq.limit + 1),
+        eq,
+        lambda e: (e.type, e.name),
+        lambda e: e,
+    )
+    pq = _query(request, "properties", "properties", (str,))
+    properties = page_body(
+        await s.property_catalog(ctx.app.id, after=pq.after, limit=pq.limit + 1),
+        pq,
+        lambda p: (p.key,),
+        lambda p: p,
+    )
+    names, keys = await s.catalog_sizes(ctx.app.id)
+    limits = server_state(request).settings.catalog_limits
     return render(
         request,
         "catalog.html",
-        {**ctx.as_context(), "events": events, "properties": await s.property_catalog(ctx.app.id)},
+        {
+            **ctx.as_context(),
+            "events": events["items"],
+            "events_pager": pager(request, events["next"], "events"),
+            "properties": properties["items"],
+            "properties_pager": pager(request, properties["next"], "properties"),
+            "names": names,
+            "keys": keys,
+            "limits": limits,
+        },
         token=token,
     )
 
@@ -71,11 +110,11 @@ def stream_row(record: LogRecord) -> dict[str, Any]:
 @signed_in
 async def stream_page(request: Request, token: str) -> Response:
     s = store(request)
-    ctx = await app_context(s, request.path_params["app_id"])
+    ctx = await app_context(access_of(request), request.path_params["app_id"])
     name, device = _filters(request)
     after = await s.last_seq()
     recent = [r for r in await s.recent_events(ctx.app.id, 1000) if _matches(r, name, device)]
-    catalog = await s.event_catalog(ctx.app.id)
+    catalog = await s.event_catalog(ctx.app.id, limit=FILTER_NAMES)
     return render(
         request,
         "stream.html",
@@ -96,7 +135,7 @@ async def stream_poll(request: Request, token: str) -> Response:
     """Events of the app with ``seq > after``, oldest first, and the position to ask from next."""
     del token
     s = store(request)
-    ctx = await app_context(s, request.path_params["app_id"])
+    ctx = await app_context(access_of(request), request.path_params["app_id"])
     raw = request.query_params.get("after", "0")
     after = int(raw) if raw.isdigit() and len(raw) < 19 else 0
     name, device = _filters(request)

@@ -4,12 +4,15 @@ dead letters with retry / discard.
 These pages are a client of the admin API (``/admin/api/apps/{app}/destinations`` and
 ``.../streams``), called in-process with the signed-in admin token. Their validation, their
 pipeline hooks and their error messages (which name the offending field) stay in one place, the
-API, and the pages follow it as it grows.
+API, and the pages follow it as it grows: secrets come back masked, and an edit that leaves the
+mask in place keeps the stored secret. Lists are paged with the API's cursors (``?cursor=`` for
+the list, ``?letters=`` for an item's dead letters).
 """
 
 from __future__ import annotations
 
 from typing import Any, Final
+from urllib.parse import urlencode
 
 import httpx
 import orjson
@@ -17,7 +20,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from tidings.server.dashboard.pages import PageNotFound, app_context, signed_in, store
+from tidings.server.dashboard.pager import Pager, pager
+from tidings.server.dashboard.pages import PageNotFound, access_of, app_context, signed_in
 from tidings.server.dashboard.render import render
 from tidings.server.dashboard.session import Form, checked_form, safe_next
 
@@ -95,15 +99,28 @@ def _first(form: Form, name: str) -> str:
     return values[0] if values else ""
 
 
+async def _page(
+    api: AdminApiCall, request: Request, path: str, param: str
+) -> tuple[list[Any], Pager, str | None]:
+    """One page of an API listing, its pager, and the API's error message if it refused."""
+    cursor = request.query_params.get(param)
+    query = f"?{urlencode({'cursor': cursor})}" if cursor else ""
+    status, data = await api("GET", path + query)
+    if status != 200 or not isinstance(data, dict) or not isinstance(data.get("items"), list):
+        return [], pager(request, None, param), _error(data)
+    return data["items"], pager(request, data.get("next"), param), None
+
+
 async def _list(
     request: Request, token: str, *, draft: str | None = None, error: str | None = None
 ) -> Response:
     kind = _kind(request)
-    ctx = await app_context(store(request), request.path_params["app_id"])
+    ctx = await app_context(access_of(request), request.path_params["app_id"])
     api = AdminApiCall(request, token)
-    status, items = await api("GET", f"/admin/api/apps/{ctx.app.id}/{kind}")
-    if status != 200 or not isinstance(items, list):
-        items, error = [], error or _error(items)
+    items, items_pager, refused = await _page(
+        api, request, f"/admin/api/apps/{ctx.app.id}/{kind}", "cursor"
+    )
+    error = error or refused
     example = orjson.dumps(KINDS[kind]["example"], option=orjson.OPT_INDENT_2).decode()
     return render(
         request,
@@ -113,6 +130,7 @@ async def _list(
             "kind": kind,
             "meta": KINDS[kind],
             "items": items,
+            "pager": items_pager,
             "draft": draft if draft is not None else example,
             "error": error,
             "notice": NOTICES.get(request.query_params.get("notice", "")),
@@ -149,7 +167,7 @@ async def _detail(
     request: Request, token: str, *, draft: str | None = None, error: str | None = None
 ) -> Response:
     kind = _kind(request)
-    ctx = await app_context(store(request), request.path_params["app_id"])
+    ctx = await app_context(access_of(request), request.path_params["app_id"])
     api = AdminApiCall(request, token)
     base = f"/admin/api/apps/{ctx.app.id}/{kind}/{request.path_params['item_id']}"
     status, item = await api("GET", base)
@@ -157,7 +175,7 @@ async def _detail(
         raise PageNotFound(f"There is no {KINDS[kind]['noun']} {request.path_params['item_id']!r}.")
     if status != 200 or not isinstance(item, dict):
         item, error = {}, error or _error(item)
-    _, letters = await api("GET", f"{base}/dead-letters")
+    letters, letters_pager, _ = await _page(api, request, f"{base}/dead-letters", "letters")
     editable = {k: v for k, v in item.items() if k not in _READ_ONLY}
     return render(
         request,
@@ -167,7 +185,8 @@ async def _detail(
             "kind": kind,
             "meta": KINDS[kind],
             "item": item,
-            "letters": letters if isinstance(letters, list) else [],
+            "letters": letters,
+            "pager": letters_pager,
             "draft": draft
             if draft is not None
             else orjson.dumps(editable, option=orjson.OPT_INDENT_2).decode(),

@@ -93,7 +93,7 @@ def run(draft: dict[str, Any], campaign_id: str, script: str, project: ProjectSe
         return result
     campaign = {**draft, "id": campaign_id, "state": "Active", "createdAt": 0}
     try:
-        parse_campaign(campaign)
+        parse_campaign(campaign, allowed_schemes=project.deep_link_schemes)
     except InvalidCampaign as exc:
         result.error_field, result.error = exc.field, exc.reason
         return result

@@ -1,4 +1,9 @@
-"""What every dashboard page shares: the sign-in guard, HTML error pages, common look-ups."""
+"""What every dashboard page shares: the sign-in guard, HTML error pages, common look-ups.
+
+Pages reach the store through the signed-in token's :class:`AdminAccess`, so a token limited to
+some projects sees the same world in the dashboard as through the admin API: apps, campaigns and
+projects outside its scope are pages that do not exist.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tidings.server.admin_access import AdminAccess
 from tidings.server.dashboard.render import render
 from tidings.server.dashboard.session import (
     FormRejected,
@@ -18,6 +24,7 @@ from tidings.server.dashboard.session import (
     require_admin,
     sign_in_redirect,
 )
+from tidings.server.errors import ApiError
 from tidings.server.state import store_of
 from tidings.storage import Application, Campaign, Project, Store
 
@@ -35,7 +42,8 @@ def signed_in(page: Page) -> Handler:
     @wraps(page)
     async def handler(request: Request) -> Response:
         try:
-            token = await require_admin(request)
+            token, access = await require_admin(request)
+            request.state.admin_access = access
             return await page(request, token)
         except SignInRequired:
             return sign_in_redirect(request)
@@ -43,6 +51,8 @@ def signed_in(page: Page) -> Handler:
             return await error_page(request, exc.status, exc.message)
         except PageNotFound as exc:
             return await error_page(request, 404, str(exc))
+        except ApiError as exc:  # a bad ?cursor= or ?limit=, named as the API names it
+            return await error_page(request, exc.status, exc.message)
 
     return handler
 
@@ -56,7 +66,7 @@ async def error_page(request: Request, status: int, message: str) -> Response:
 
 @dataclass(frozen=True, slots=True)
 class AppContext:
-    """The app a page is about, its project, and every app (for the app switcher)."""
+    """The app a page is about, its project, and the project's apps."""
 
     app: Application
     project: Project
@@ -66,21 +76,33 @@ class AppContext:
         return {"app": self.app, "project": self.project, "apps": self.apps}
 
 
-async def app_context(store: Store, app_id: str) -> AppContext:
-    app = await store.get_app(app_id)
+PROJECT_APPS = 200
+"""Apps of the project the editor offers as targeting choices, at most."""
+
+
+async def app_context(access: AdminAccess, app_id: str) -> AppContext:
+    """The app (404 page when it is missing or outside the token's projects), its project and
+    the project's apps."""
+    app = await access.app(app_id)
     if app is None:
         raise PageNotFound(f"There is no app {app_id!r}.")
-    project = await store.get_project(app.project_id)
+    project = await access.store.get_project(app.project_id)
     if project is None:  # pragma: no cover - an app always has a project
         raise PageNotFound(f"There is no project {app.project_id!r}.")
-    return AppContext(app, project, await store.list_apps())
+    return AppContext(app, project, await access.store.list_apps(project.id, limit=PROJECT_APPS))
 
 
-async def campaign_or_404(store: Store, campaign_id: str) -> Campaign:
-    campaign = await store.get_campaign(campaign_id)
+async def campaign_or_404(access: AdminAccess, campaign_id: str) -> Campaign:
+    campaign = await access.campaign(campaign_id)
     if campaign is None:
         raise PageNotFound(f"There is no campaign {campaign_id!r}.")
     return campaign
+
+
+def access_of(request: Request) -> AdminAccess:
+    """The signed-in token's access (set by :func:`signed_in`)."""
+    access: AdminAccess = request.state.admin_access
+    return access
 
 
 def store(request: Request) -> Store:

@@ -1,10 +1,12 @@
 """Dashboard sign-in: the admin token in a cookie, a CSRF token derived from it.
 
 The cookie holds the admin token itself (HttpOnly, SameSite=Strict, Secure over HTTPS) and is
-checked against the store on every request, so revoking the token signs the browser out at once
-and the server keeps no session table. SameSite=Strict already keeps the cookie off cross-site
-requests; every form POST also carries a CSRF token (an HMAC of the admin token, so it needs no
-storage either) and a cross-origin ``Origin`` header is refused.
+checked against the store on every request, so revoking the token (or its expiry) signs the
+browser out at once and the server keeps no session table; a token limited to some projects
+shows only those. Signing out forgets the cookie and leaves the token valid (revoking is done on
+the tokens page or with ``tidings tokens revoke``). SameSite=Strict already keeps the cookie off
+cross-site requests; every form POST also carries a CSRF token (an HMAC of the admin token, so it
+needs no storage either) and a cross-origin ``Origin`` header is refused.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from urllib.parse import parse_qsl, urlencode
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from tidings.server.state import store_of
+from tidings.server.admin_access import AdminAccess, access_for_token
 
 COOKIE = "tidings_admin"
 CSRF_FIELD = "csrf"
 MAX_FORM_BYTES = 1_000_000
 COOKIE_MAX_AGE = 7 * 86_400
+MAX_TOKEN_LENGTH = 256
 
 
 class SignInRequired(Exception):
@@ -46,21 +49,27 @@ def csrf_token(admin_token: str) -> str:
     return digest.hexdigest()[:40]
 
 
-async def current_token(request: Request) -> str | None:
-    """The signed-in admin token, or ``None`` when the cookie is absent, unknown or revoked."""
+async def current_session(request: Request) -> tuple[str, AdminAccess] | None:
+    """The signed-in admin token and what it gives access to, or ``None`` when the cookie is
+    absent or its token unknown, revoked or expired."""
     token = request.cookies.get(COOKIE)
-    if not token or len(token) > 256:
+    if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
-    if not await store_of(request).verify_admin_token(token):
-        return None
-    return token
+    access = await access_for_token(request, token)
+    return (token, access) if access is not None else None
 
 
-async def require_admin(request: Request) -> str:
-    token = await current_token(request)
-    if token is None:
+async def current_token(request: Request) -> str | None:
+    """The signed-in admin token, or ``None``."""
+    session = await current_session(request)
+    return session[0] if session is not None else None
+
+
+async def require_admin(request: Request) -> tuple[str, AdminAccess]:
+    session = await current_session(request)
+    if session is None:
         raise SignInRequired
-    return token
+    return session
 
 
 def safe_next(target: str | None) -> str:
