@@ -20,9 +20,11 @@ from amplitude_standin import Standin  # noqa: E402
 from storage_support import PG_BASE, Backend  # noqa: E402
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    if request.param == "sqlite":
+def _backend(name: str, tmp_path: Path) -> Iterator[Backend]:
+    if name == "memory":
+        yield Backend("memory", "memory:")
+        return
+    if name == "sqlite":
         path = tmp_path / "tidings.db"
         yield Backend("sqlite", f"sqlite:///{path}", path=path)
         return
@@ -36,3 +38,15 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
 def amp() -> Iterator[Standin]:
     with Standin() as server:
         yield server
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """Every backend: the pipeline depends on the store's roles only."""
+    yield from _backend(request.param, tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sql_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """A database other processes can open too (a worker process, a server by URL)."""
+    yield from _backend(request.param, tmp_path)

@@ -23,10 +23,10 @@ from tidings.pipeline.instances import get_instance
 
 
 def test_instances_dead_letters_and_replay_through_the_admin_api(
-    backend: Backend, amp: Standin
+    sql_backend: Backend, amp: Standin
 ) -> None:
     async def main() -> None:
-        async with harness(backend.url) as h:
+        async with harness(sql_backend.url) as h:
             base = f"/admin/api/apps/{h.app_id}/destinations"
             settings = {"apiKey": "test-key", "endpoint": "europe", "baseUrl": amp.url}
             r = await h.client.post(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,7 +23,7 @@ from tidings.storage import (
     StoreOptions,
     open_store,
 )
-from tidings.storage.sqlstore import SqlStore
+from tidings.storage.memory import MemoryState, MemoryStore
 
 T = TypeVar("T")
 SERVER_KEY = bytes(range(32))
@@ -59,11 +59,14 @@ class Backend:
     url: str
     path: Path | None = None
     schema: str | None = None
+    state: MemoryState = field(default_factory=MemoryState)
+    """The data of the ``memory`` backend: every store opened on it sees the same data, the way
+    a reopened database file does."""
 
-    async def open(self, server_key: bytes = SERVER_KEY, **options: Any) -> SqlStore:
-        store = await open_store(self.url, server_key=server_key, options=StoreOptions(**options))
-        assert isinstance(store, SqlStore)
-        return store
+    async def open(self, server_key: bytes = SERVER_KEY, **options: Any) -> Store:
+        if self.name == "memory":
+            return MemoryStore(self.state)
+        return await open_store(self.url, server_key=server_key, options=StoreOptions(**options))
 
     def raw_rows(self) -> list[tuple[str, tuple[Any, ...]]]:
         """Every row of every table, read behind the store's back (for at-rest checks)."""

@@ -36,7 +36,6 @@ from tidings.pipeline.amplitude_log import (
     enqueue_records,
     instance_consumers,
     map_records,
-    sql_store,
     wake,
     wake_event,
     work_for_records,
@@ -57,16 +56,7 @@ from tidings.pipeline.instances import (
     sender_lease,
     set_paused,
 )
-from tidings.storage import NotFoundError, Store
-from tidings.storage.leases import acquire_lease, release_lease
-from tidings.storage.outbox import (
-    DeadLetterIn,
-    OutboxRow,
-    Settle,
-    due,
-    next_due_ms,
-    settle,
-)
+from tidings.storage import DeadLetterIn, NotFoundError, OutboxRow, Settle, Store
 
 __all__ = [
     "REPLAYS",
@@ -85,7 +75,6 @@ __all__ = [
     "replay",
     "request_replay",
     "run_pending_replays",
-    "sql_store",
     "wake",
     "work_for_records",
 ]
@@ -144,7 +133,7 @@ class InstanceSender:
     """Sends one instance's outbox; one per instance per process (under the sender lease)."""
 
     def __init__(self, store: Store, instance: Instance, options: SenderOptions) -> None:
-        self.store = sql_store(store)
+        self.store = store
         self.instance = instance
         self.options = options
         self.sender = self._make_sender(instance)
@@ -174,7 +163,7 @@ class InstanceSender:
     async def step(self, *, force: bool = False) -> int:
         """Send one batch if one is ready; returns how many rows were settled."""
         now = _now_ms()
-        rows = await due(self.store, self.instance.id, now, self.options.batch.max_events)
+        rows = await self.store.due(self.instance.id, now, self.options.batch.max_events)
         if not rows:
             return 0
         oldest = min(r.enqueued_ms for r in rows)
@@ -195,7 +184,7 @@ class InstanceSender:
             one = _settle_for(outcome, pair[0], pair[1])
             if one is not None:
                 settled.append(one)
-        await settle(self.store, self.instance.id, settled)
+        await self.store.settle(self.instance.id, settled)
         if paused is not None:
             _log.warning("amplitude %s paused: %s", self.instance.id, paused)
             await set_paused(self.store, self.instance.id, paused, now)
@@ -226,7 +215,6 @@ async def _wait(ctx: ServiceContext, instance_id: str, seconds: float) -> None:
 async def _run_instance(
     store: Store, instance_id: str, ctx: ServiceContext, options: SenderOptions
 ) -> None:
-    sql = sql_store(store)
     lease = sender_lease(instance_id)
     sender: InstanceSender | None = None
     try:
@@ -237,7 +225,7 @@ async def _run_instance(
                 return
             if not instance.active:
                 return
-            if not await acquire_lease(sql, lease, ctx.holder, ctx.lease_ms):
+            if not await store.acquire_lease(lease, ctx.holder, ctx.lease_ms):
                 if await ctx.sleep(ctx.lease_ms / 3000):
                     return
                 continue
@@ -248,7 +236,7 @@ async def _run_instance(
             await run_pending_replays(store, instance)
             if await sender.step():
                 continue
-            nxt = await next_due_ms(sql, instance_id)
+            nxt = await store.next_due_ms(instance_id)
             wait = options.poll_seconds
             if nxt is not None:
                 until_due = (nxt - _now_ms()) / 1000
@@ -259,7 +247,7 @@ async def _run_instance(
         if sender is not None:
             sender.close()
         with contextlib.suppress(Exception):
-            await release_lease(sql, lease, ctx.holder)
+            await store.release_lease(lease, ctx.holder)
 
 
 def amplitude_service(

@@ -35,7 +35,7 @@ from typing import Any
 from tidings.destinations.amplitude import AmplitudeSender, Pending
 from tidings.destinations.amplitude.delivery import Outcome
 from tidings.destinations.amplitude.items import encode_item
-from tidings.storage.outbox import DeadLetterIn, OutboxItem
+from tidings.storage import DeadLetterIn, OutboxItem
 
 Mapped = tuple[Pending, str, int]
 """One item of a mapped log record: the item, its order key and the record's ``seq``."""

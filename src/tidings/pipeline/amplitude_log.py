@@ -34,9 +34,7 @@ from tidings.pipeline.instances import (
     list_instances,
     set_paused,
 )
-from tidings.storage import LogRecord, NotFoundError, Store
-from tidings.storage.outbox import DeadLetterIn, OutboxItem, enqueue, waiting_order_keys
-from tidings.storage.sqlstore import SqlStore
+from tidings.storage import DeadLetterIn, LogRecord, NotFoundError, OutboxItem, Store
 
 MAX_REQUEST_EVENTS = 1000
 
@@ -63,12 +61,6 @@ def wake_event(instance_id: str) -> asyncio.Event:
 def wake(instance_id: str) -> None:
     """Tell this process's sender of ``instance_id`` that rows were enqueued (others poll)."""
     wake_event(instance_id).set()
-
-
-def sql_store(store: Store) -> SqlStore:
-    if not isinstance(store, SqlStore):
-        raise TypeError("Amplitude delivery needs a SQL store")
-    return store
 
 
 def _currents_items(currents: Currents, message: dict[str, Any], at: int) -> list[Pending]:
@@ -150,7 +142,7 @@ async def enqueue_records(
     items, dead = await asyncio.to_thread(
         work_for_records, instance, records, _now_ms(), destination
     )
-    await enqueue(sql_store(store), instance.id, items, dead)
+    await store.enqueue(instance.id, items, dead)
     if items:
         wake_event(instance.id).set()
     return len(items)
@@ -208,12 +200,11 @@ async def deliver_records(
 
     Returns once everything not delivered is committed to the outbox or the dead letters.
     """
-    sql = sql_store(store)
     apps = set(instance.app_ids)
     count = sum(1 for r in records if r.app_id in apps and r.kind == "event")
     waiting: set[str] | None = None
     if instance.active and count >= options.min_events:
-        waiting = await waiting_order_keys(sql, instance.id, options.max_waiting_keys)
+        waiting = await store.waiting_order_keys(instance.id, options.max_waiting_keys)
     if waiting is None:
         await enqueue_records(store, instance, records, destination)
         return
@@ -224,7 +215,7 @@ async def deliver_records(
     sender = direct_sender(instance, destination)
     sender.resume()  # the instance is active: a pause this sender saw was lifted since
     result = await send_direct(sender, chunks, mapper, waiting, at)
-    await enqueue(sql, instance.id, result.queued, result.dead)
+    await store.enqueue(instance.id, result.queued, result.dead)
     if result.queued:
         wake_event(instance.id).set()
     if result.paused is not None:

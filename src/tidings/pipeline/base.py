@@ -26,7 +26,7 @@ Long-running loops that are not log consumers (an outbox sender) register with
 **Several processes.** ``tidings serve`` runs the runner in the background unless
 ``--no-pipeline``; ``tidings worker`` runs it alone. On a database shared by several processes
 each consumer is driven by one process at a time: the runner holds a lease named after the
-consumer (``storage.leases``) and commits the cursor only in the same transaction that checks it
+consumer (the store's lease role) and commits the cursor only in the same transaction that checks it
 still holds that lease. A process that dies lets its leases expire (``lease_ms``) and another one
 takes over from the committed cursor.
 """
@@ -45,8 +45,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tidings.storage import LogRecord, Store
-from tidings.storage.leases import acquire_lease, commit_cursor_leased, release_lease
-from tidings.storage.sqlstore import SqlStore
 
 _log = logging.getLogger("tidings.pipeline")
 
@@ -171,8 +169,6 @@ class PipelineRunner:
     _prepared: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.store, SqlStore):
-            raise TypeError("the pipeline needs a SQL store (SQLite or PostgreSQL)")
         fixed, providers, services = registered()
         if self.consumers is None:
             self.consumers = fixed
@@ -180,11 +176,6 @@ class PipelineRunner:
             self.providers = providers
         if self.services is None:
             self.services = services
-
-    @property
-    def _sql(self) -> SqlStore:
-        assert isinstance(self.store, SqlStore)
-        return self.store
 
     # ------------------------------------------------------------------------------ lifecycle
 
@@ -280,8 +271,8 @@ class PipelineRunner:
         backoff = 0.5
         try:
             while not self._stopping.is_set():
-                status.leased = await acquire_lease(
-                    self._sql, consumer.name, self.holder, self.lease_ms
+                status.leased = await self.store.acquire_lease(
+                    consumer.name, self.holder, self.lease_ms
                 )
                 if not status.leased:
                     if await ctx.sleep(self.lease_ms / 3000):
@@ -292,8 +283,8 @@ class PipelineRunner:
                     rows = await self.store.read_after(consumer.name, consumer.batch_size)
                     if rows:
                         await _call(consumer.handle, rows)
-                        if not await commit_cursor_leased(
-                            self._sql, consumer.name, rows[-1].seq, self.holder
+                        if not await self.store.commit_cursor_leased(
+                            consumer.name, rows[-1].seq, self.holder
                         ):
                             _log.warning("pipeline %s: lease lost, batch left", consumer.name)
                             continue
@@ -313,7 +304,7 @@ class PipelineRunner:
         finally:
             if status.leased:
                 with contextlib.suppress(Exception):
-                    await release_lease(self._sql, consumer.name, self.holder)
+                    await self.store.release_lease(consumer.name, self.holder)
                 status.leased = False
 
     async def _wait_append(self, cursor: str) -> None:

@@ -11,29 +11,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tidings.destinations.amplitude.items import order_key_of_bytes
-from tidings.pipeline.amplitude import sql_store, wake
+from tidings.pipeline.amplitude import wake
 from tidings.pipeline.instances import get_instance
-from tidings.storage import Store
-from tidings.storage.outbox import (
-    DeadLetter,
-    discard_dead_letters,
-    drop_outbox,
-    list_dead_letters,
-    outbox_size,
-    retry_dead_letters,
-)
+from tidings.storage import DeadLetter, Store
 
 
 async def dead_letters(store: Store, instance_id: str, limit: int = 1000) -> list[DeadLetter]:
     """The instance's dead letters, oldest first."""
     await get_instance(store, instance_id)
-    return await list_dead_letters(sql_store(store), instance_id, limit)
+    return await store.list_dead_letters(instance_id, limit)
 
 
 async def retry(store: Store, instance_id: str, ids: Sequence[str] | None = None) -> int:
     """Move dead letters (all, or ``ids``) back into the outbox; returns how many."""
     await get_instance(store, instance_id)
-    count = await retry_dead_letters(sql_store(store), instance_id, ids, order_key_of_bytes)
+    count = await store.retry_dead_letters(instance_id, ids, order_key_of_bytes)
     if count:
         wake(instance_id)
     return count
@@ -42,16 +34,15 @@ async def retry(store: Store, instance_id: str, ids: Sequence[str] | None = None
 async def discard(store: Store, instance_id: str, ids: Sequence[str] | None = None) -> int:
     """Delete dead letters (all, or ``ids``); returns how many."""
     await get_instance(store, instance_id)
-    return await discard_dead_letters(sql_store(store), instance_id, ids)
+    return await store.discard_dead_letters(instance_id, ids)
 
 
 async def pending(store: Store, instance_id: str) -> int:
     """How many items wait in the instance's outbox."""
-    return await outbox_size(sql_store(store), instance_id)
+    return await store.outbox_size(instance_id)
 
 
 async def forget(store: Store, instance_id: str) -> None:
     """Drop the outbox and the dead letters of a deleted instance."""
-    sql = sql_store(store)
-    await drop_outbox(sql, instance_id)
-    await discard_dead_letters(sql, instance_id, None)
+    await store.drop_outbox(instance_id)
+    await store.discard_dead_letters(instance_id, None)

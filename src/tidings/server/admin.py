@@ -25,10 +25,10 @@ from tidings.server.validate import reject_unknown, settings_patch, text
 from tidings.storage import (
     CAMPAIGN_STATES,
     Application,
-    Campaign,
     Project,
-    ProjectSettings,
+    ProjectConfig,
     Store,
+    StoredCampaign,
 )
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -75,7 +75,7 @@ def app_json(app: Application) -> dict[str, Any]:
     }
 
 
-def campaign_json(campaign: Campaign) -> dict[str, Any]:
+def campaign_json(campaign: StoredCampaign) -> dict[str, Any]:
     body = dict(campaign.body)
     body.update(id=campaign.id, state=campaign.state, createdAt=campaign.created_at)
     return body
@@ -95,7 +95,7 @@ async def _app(store: Store, app_id: str) -> Application:
     return app
 
 
-async def _campaign(store: Store, campaign_id: str) -> Campaign:
+async def _campaign(store: Store, campaign_id: str) -> StoredCampaign:
     campaign = await store.get_campaign(campaign_id)
     if campaign is None:
         raise ApiError(404, "campaign_not_found", f"id: no campaign {campaign_id!r}")
@@ -125,7 +125,7 @@ async def create_project(request: Request) -> Response:
     reject_unknown(body, ("name", "settings"))
     name = text(body, "name")
     assert name is not None
-    settings = ProjectSettings.from_json(_settings_body(body))
+    settings = ProjectConfig.from_json(_settings_body(body))
     project = await store.create_project(name, settings)
     return json_response(project_json(project), status=201)
 

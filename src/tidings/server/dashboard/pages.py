@@ -19,7 +19,7 @@ from tidings.server.dashboard.session import (
     sign_in_redirect,
 )
 from tidings.server.state import store_of
-from tidings.storage import Application, Campaign, Project, Store
+from tidings.storage import Application, Project, Store, StoredCampaign
 
 Page = Callable[[Request, str], Awaitable[Response]]
 Handler = Callable[[Request], Awaitable[Response]]
@@ -76,7 +76,7 @@ async def app_context(store: Store, app_id: str) -> AppContext:
     return AppContext(app, project, await store.list_apps())
 
 
-async def campaign_or_404(store: Store, campaign_id: str) -> Campaign:
+async def campaign_or_404(store: Store, campaign_id: str) -> StoredCampaign:
     campaign = await store.get_campaign(campaign_id)
     if campaign is None:
         raise PageNotFound(f"There is no campaign {campaign_id!r}.")
