@@ -8,8 +8,7 @@ from typing import Any
 import orjson
 
 from tidings.destinations.amplitude import BatchPolicy
-from tidings.pipeline.amplitude import SenderOptions
-from tidings.pipeline.instances import Instance, create_instance
+from tidings.pipeline.delivery import Instance, SenderOptions, create_instance
 from tidings.server.ingest import build_items
 from tidings.server.upload import Upload
 from tidings.storage import EventIn, MemoryStore, Store
@@ -123,8 +122,7 @@ async def amplitude_instance(
 
 async def drain_outbox(store: Store, instance_id: str) -> None:
     """Send everything the instance's outbox holds (its current settings), then stop."""
-    from tidings.pipeline.amplitude import InstanceSender
-    from tidings.pipeline.instances import get_instance
+    from tidings.pipeline.delivery import InstanceSender, get_instance
 
     sender = InstanceSender(store, await get_instance(store, instance_id), FAST)
     try:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pipeline_support import log_events, make_app
 from storage_support import Backend, run
 
-from tidings.pipeline import Consumer, PipelineRunner, register_consumer, registered
+from tidings.pipeline import Consumer, PipelineRunner
 from tidings.storage import LogRecord, MemoryStore
 
 
@@ -135,16 +135,6 @@ def test_a_lost_lease_refuses_the_late_commit(backend: Backend) -> None:
         await store.close()
 
     run(main())
-
-
-def test_registered_consumers_are_the_defaults() -> None:
-    @register_consumer("test:registered", batch_size=7)
-    async def handle(records: Sequence[LogRecord]) -> None:
-        return None
-
-    consumers, _providers, _services = registered()
-    names = {c.name: c for c in consumers}
-    assert names["test:registered"].batch_size == 7
 
 
 def test_the_runner_needs_only_the_store_roles() -> None:

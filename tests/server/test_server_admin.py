@@ -335,7 +335,7 @@ async def test_both_destination_trees_configure_one_instance_alike(sq: Harness) 
     """``/admin/api/destinations`` (the contract's) and ``/admin/api/apps/{app}/destinations``
     store the same instance the same way: a new one starts at the end of the log (it gets what
     arrives from now on), and replacing one keeps its pause state."""
-    from tidings.pipeline.instances import cursor_name, set_paused
+    from tidings.pipeline.delivery import cursor_name, set_paused
 
     c, h = sq.client, sq.admin
     r = await sq.upload(upload_body(sq.app_id, [event("before-1"), event("before-2")]))

@@ -34,7 +34,7 @@ def preview_command(
     preset: Annotated[str | None, typer.Option(help="Preset name, e.g. 'Track Calls'")] = None,
 ) -> None:
     """Read one message (JSON) on stdin and print the requests it produces as a JSON array."""
-    from tidings.destinations.amplitude import preview
+    from tidings.destinations.kinds import amplitude_preview as preview
 
     try:
         message = orjson.loads(sys.stdin.buffer.read())

@@ -65,7 +65,7 @@ def add(  # noqa: PLR0917 - one parameter per command-line option
     db: DbOption = DEFAULT_DB_URL,
 ) -> None:
     """Create an instance; prints it as JSON. It receives events logged from now on."""
-    from tidings.pipeline.instances import create_instance
+    from tidings.pipeline.delivery import create_instance
 
     settings: dict[str, Any] = {"apiKey": api_key, "secretKey": secret_key, "endpoint": endpoint}
     if base_url:
@@ -88,15 +88,15 @@ def list_command(
     db: DbOption = DEFAULT_DB_URL,
 ) -> None:
     """Print instances (with their outbox and dead-letter counts) as JSON."""
-    from tidings.pipeline import deadletters
-    from tidings.pipeline.instances import list_instances
+    from tidings.pipeline import delivery
+    from tidings.pipeline.delivery import list_instances
 
     async def job(store: Store) -> list[dict[str, Any]]:
         out = []
         for instance in await list_instances(store, app_id):
             item = instance.to_json()
-            item["outbox"] = await deadletters.pending(store, instance.id)
-            item["deadLetters"] = len(await deadletters.dead_letters(store, instance.id))
+            item["outbox"] = await delivery.pending(store, instance.id)
+            item["deadLetters"] = len(await delivery.dead_letters(store, instance.id))
             out.append(item)
         return out
 
@@ -109,19 +109,19 @@ def remove(
     db: DbOption = DEFAULT_DB_URL,
 ) -> None:
     """Delete an instance with its outbox and dead letters."""
-    from tidings.pipeline import deadletters
-    from tidings.pipeline.instances import delete_instance
+    from tidings.pipeline import delivery
+    from tidings.pipeline.delivery import delete_instance
 
     async def job(store: Store) -> None:
         await delete_instance(store, instance_id)
-        await deadletters.forget(store, instance_id)
+        await delivery.forget(store, instance_id)
 
     _run(db, job)
     typer.echo(f"removed {instance_id}")
 
 
 def _set_paused(db: str, instance_id: str, reason: str | None) -> None:
-    from tidings.pipeline.instances import set_paused
+    from tidings.pipeline.delivery import set_paused
 
     _print(_run(db, lambda store: set_paused(store, instance_id, reason)).to_json())
 
@@ -155,8 +155,7 @@ def replay_command(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from tidings.core.timeparse import format_instant
-    from tidings.pipeline.amplitude import ReplayProgress, parse_time_bound, replay
-    from tidings.pipeline.instances import get_instance
+    from tidings.pipeline.delivery import ReplayProgress, get_instance, parse_time_bound, replay
 
     try:
         from_ms = parse_time_bound("--from", start)
@@ -204,10 +203,10 @@ def dead_list(
     db: DbOption = DEFAULT_DB_URL,
 ) -> None:
     """Print the dead letters (request, response, reason) as JSON."""
-    from tidings.pipeline import deadletters
+    from tidings.pipeline import delivery
 
     async def job(store: Store) -> list[dict[str, object]]:
-        return [d.to_json() for d in await deadletters.dead_letters(store, instance_id)]
+        return [d.to_json() for d in await delivery.dead_letters(store, instance_id)]
 
     _print(_run(db, job))
 
@@ -224,9 +223,9 @@ def dead_retry(
     db: DbOption = DEFAULT_DB_URL,
 ) -> None:
     """Put dead letters back into the outbox."""
-    from tidings.pipeline import deadletters
+    from tidings.pipeline import delivery
 
-    count = _run(db, lambda store: deadletters.retry(store, instance_id, ids or None))
+    count = _run(db, lambda store: delivery.retry(store, instance_id, ids or None))
     typer.echo(f"retried {count}")
 
 
@@ -237,7 +236,7 @@ def dead_discard(
     db: DbOption = DEFAULT_DB_URL,
 ) -> None:
     """Delete dead letters."""
-    from tidings.pipeline import deadletters
+    from tidings.pipeline import delivery
 
-    count = _run(db, lambda store: deadletters.discard(store, instance_id, ids or None))
+    count = _run(db, lambda store: delivery.discard(store, instance_id, ids or None))
     typer.echo(f"discarded {count}")

@@ -17,13 +17,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tidings.core.errors import InvalidInput
-from tidings.pipeline import deadletters
-from tidings.pipeline.amplitude import parse_time_bound, request_replay
-from tidings.pipeline.instances import (
+from tidings.pipeline import delivery
+from tidings.pipeline.delivery import (
     create_instance,
     delete_instance,
     get_instance,
     list_instances,
+    parse_time_bound,
+    request_replay,
     set_paused,
     update_instance,
 )
@@ -75,7 +76,7 @@ async def read(request: Request) -> Response:
     store = await admin_store(request)
     instance = await get_instance(store, _instance_id(request), _app_id(request))
     body = instance.to_json()
-    body["outbox"] = await deadletters.pending(store, instance.id)
+    body["outbox"] = await delivery.pending(store, instance.id)
     return json_response(body)
 
 
@@ -94,7 +95,7 @@ async def delete(request: Request) -> Response:
     store = await admin_store(request)
     instance_id = _instance_id(request)
     await delete_instance(store, instance_id, _app_id(request))
-    await deadletters.forget(store, instance_id)
+    await delivery.forget(store, instance_id)
     return json_response({"id": instance_id, "deleted": True})
 
 
@@ -115,7 +116,7 @@ async def resume(request: Request) -> Response:
 async def list_dead(request: Request) -> Response:
     store = await admin_store(request)
     instance = await get_instance(store, _instance_id(request), _app_id(request))
-    letters = await deadletters.dead_letters(store, instance.id)
+    letters = await delivery.dead_letters(store, instance.id)
     return json_response([d.to_json() for d in letters])
 
 
@@ -123,14 +124,14 @@ async def retry_dead(request: Request) -> Response:
     store = await admin_store(request)
     instance = await get_instance(store, _instance_id(request), _app_id(request))
     return json_response(
-        {"retried": await deadletters.retry(store, instance.id, await selected_ids(request))}
+        {"retried": await delivery.retry(store, instance.id, await selected_ids(request))}
     )
 
 
 async def discard_dead(request: Request) -> Response:
     store = await admin_store(request)
     instance = await get_instance(store, _instance_id(request), _app_id(request))
-    count = await deadletters.discard(store, instance.id, await selected_ids(request))
+    count = await delivery.discard(store, instance.id, await selected_ids(request))
     return json_response({"discarded": count})
 
 

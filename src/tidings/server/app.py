@@ -359,7 +359,7 @@ def create_app_for_url(
         state.store = await open_store(db_url, server_key=server_key)
         runner = None
         if pipeline:
-            from tidings.pipeline.runtime import start_pipeline
+            from tidings.pipeline import start_pipeline
 
             runner = await start_pipeline(state.store)
         pruning = asyncio.create_task(prune_stored_responses(state.store, state.settings))

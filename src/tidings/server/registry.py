@@ -1,13 +1,13 @@
 """Admin routes for destinations (Amplitude instances) and their dead letters (stream sinks:
 ``admin_streams``): the contract's ``/admin/api/destinations`` tree.
 
-An instance is configured through ``tidings.pipeline.instances``, the same functions behind
+An instance is configured through ``tidings.pipeline.delivery``, the same functions behind
 ``/admin/api/apps/{app}/destinations`` and the CLI, so both trees check, store and start an
 instance alike (a new one's cursor starts at the end of the log). Work for the delivery
 workers is handed over as documents and rows:
 
 - dead letters of destination ``D`` are rows of the ``dead_letters`` table (request, response,
-  reason), shared with ``/admin/api/apps/{app}/destinations`` (``tidings.pipeline.deadletters``);
+  reason), shared with ``/admin/api/apps/{app}/destinations`` (``tidings.pipeline.delivery``);
 - ``.../dead-letters/retry`` puts them back into the outbox; ``.../discard`` deletes them (all,
   or the ``ids`` given);
 - ``.../replay {from, to}`` records a request in ``replays:D`` for the worker to re-read the log
@@ -22,8 +22,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tidings.core.errors import InvalidInput
-from tidings.pipeline import deadletters, instances
-from tidings.pipeline.amplitude import request_replay
+from tidings.pipeline import delivery
+from tidings.pipeline.delivery import request_replay
 from tidings.server.admin import _body, admin_store
 from tidings.server.errors import ApiError, bad_request, json_response
 from tidings.server.openapi import admin_route
@@ -48,7 +48,7 @@ def _invalid(exc: InvalidInput) -> ApiError:
 
 async def list_destinations(request: Request) -> Response:
     store = await admin_store(request)
-    return json_response([i.to_json() for i in await instances.list_instances(store)])
+    return json_response([i.to_json() for i in await delivery.list_instances(store)])
 
 
 async def create_destination(request: Request) -> Response:
@@ -56,7 +56,7 @@ async def create_destination(request: Request) -> Response:
     body = await _body(request)
     app_ids = await _app_ids(store, body)
     try:
-        instance = await instances.create_instance_for_apps(store, app_ids, body)
+        instance = await delivery.create_instance_for_apps(store, app_ids, body)
     except InvalidInput as exc:
         raise _invalid(exc) from None
     return json_response(instance.to_json(), status=201)
@@ -64,18 +64,18 @@ async def create_destination(request: Request) -> Response:
 
 async def get_destination(request: Request) -> Response:
     store = await admin_store(request)
-    instance = await instances.get_instance(store, request.path_params["id"])
+    instance = await delivery.get_instance(store, request.path_params["id"])
     return json_response(instance.to_json())
 
 
 async def replace_destination(request: Request) -> Response:
     store = await admin_store(request)
     instance_id = request.path_params["id"]
-    await instances.get_instance(store, instance_id)  # 404 before judging the body
+    await delivery.get_instance(store, instance_id)  # 404 before judging the body
     body = await _body(request)
     app_ids = await _app_ids(store, body)
     try:
-        instance = await instances.replace_instance(store, instance_id, body, app_ids)
+        instance = await delivery.replace_instance(store, instance_id, body, app_ids)
     except InvalidInput as exc:
         raise _invalid(exc) from None
     return json_response(instance.to_json())
@@ -84,15 +84,15 @@ async def replace_destination(request: Request) -> Response:
 async def delete_destination(request: Request) -> Response:
     store = await admin_store(request)
     instance_id = request.path_params["id"]
-    await instances.delete_instance(store, instance_id)
-    await deadletters.forget(store, instance_id)
+    await delivery.delete_instance(store, instance_id)
+    await delivery.forget(store, instance_id)
     return json_response({"id": instance_id, "deleted": True})
 
 
 async def list_dead_letters(request: Request) -> Response:
     store = await admin_store(request)
-    current = await instances.get_instance(store, request.path_params["id"])
-    letters = await deadletters.dead_letters(store, current.id)
+    current = await delivery.get_instance(store, request.path_params["id"])
+    letters = await delivery.dead_letters(store, current.id)
     return json_response([d.to_json() for d in letters])
 
 
@@ -112,21 +112,21 @@ async def selected_ids(request: Request) -> list[str] | None:
 
 async def retry_dead_letters(request: Request) -> Response:
     store = await admin_store(request)
-    current = await instances.get_instance(store, request.path_params["id"])
-    count = await deadletters.retry(store, current.id, await selected_ids(request))
+    current = await delivery.get_instance(store, request.path_params["id"])
+    count = await delivery.retry(store, current.id, await selected_ids(request))
     return json_response({"retried": count})
 
 
 async def discard_dead_letters(request: Request) -> Response:
     store = await admin_store(request)
-    current = await instances.get_instance(store, request.path_params["id"])
-    count = await deadletters.discard(store, current.id, await selected_ids(request))
+    current = await delivery.get_instance(store, request.path_params["id"])
+    count = await delivery.discard(store, current.id, await selected_ids(request))
     return json_response({"discarded": count})
 
 
 async def replay(request: Request) -> Response:
     store = await admin_store(request)
-    current = await instances.get_instance(store, request.path_params["id"])
+    current = await delivery.get_instance(store, request.path_params["id"])
     body = await _body(request)
     reject_unknown(body, ("from", "to"))
     bounds = []

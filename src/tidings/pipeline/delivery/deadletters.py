@@ -1,18 +1,15 @@
 """Dead letters of a destination instance: list, retry (back into the outbox), discard.
 
-One place for the admin API, the CLI and the global destination routes, so every entry point
-means the same thing: a retried dead letter goes back to the outbox due now, with a fresh
-maximum age and its original ``insert_id`` (Amplitude counts it at most once); a discarded one
-is gone.
+One place for the admin API, the CLI and the dashboard, so every entry point means the same
+thing: a retried dead letter goes back to the outbox due now, with a fresh maximum age and its
+original id (the receiver counts it at most once); a discarded one is gone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from tidings.destinations.amplitude.items import order_key_of_bytes
-from tidings.pipeline.amplitude import wake
-from tidings.pipeline.instances import get_instance
+from tidings.pipeline.delivery.instances import get_instance
 from tidings.storage import DeadLetter, Store
 
 
@@ -22,12 +19,18 @@ async def dead_letters(store: Store, instance_id: str, limit: int = 1000) -> lis
     return await store.list_dead_letters(instance_id, limit)
 
 
-async def retry(store: Store, instance_id: str, ids: Sequence[str] | None = None) -> int:
+async def retry(
+    store: Store,
+    instance_id: str,
+    ids: Sequence[str] | None = None,
+    on_enqueued: Callable[[str], None] | None = None,
+) -> int:
     """Move dead letters (all, or ``ids``) back into the outbox; returns how many."""
-    await get_instance(store, instance_id)
-    count = await store.retry_dead_letters(instance_id, ids, order_key_of_bytes)
-    if count:
-        wake(instance_id)
+    instance = await get_instance(store, instance_id)
+    kind = instance.destination_kind
+    count = await store.retry_dead_letters(instance_id, ids, kind.order_key_of)
+    if count and on_enqueued is not None:
+        on_enqueued(instance_id)
     return count
 
 
