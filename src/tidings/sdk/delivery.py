@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import orjson
 
-from tidings.sdk.store import KIND_EVENT, Store
-from tidings.sdk.upload import (
+from tidings.sdk.store import KIND_EVENT, DeviceStore
+from tidings.sdk.transport import (
     Reply,
     Transport,
     backoff_delay,
@@ -67,7 +67,7 @@ class Delivery:
     def __init__(
         self,
         *,
-        store: Store,
+        store: DeviceStore,
         lock: threading.RLock,
         transport: Transport,
         envelope: Callable[[], dict[str, Any]],

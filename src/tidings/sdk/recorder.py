@@ -40,8 +40,8 @@ from tidings.sdk.gates import (
 )
 from tidings.sdk.identity import device_block
 from tidings.sdk.listeners import Registry, UnheardEvents
-from tidings.sdk.store import KIND_DECISION, KIND_EVENT, Store
-from tidings.sdk.upload import Clock
+from tidings.sdk.store import KIND_DECISION, KIND_EVENT, DeviceStore
+from tidings.sdk.transport import Clock
 from tidings.sdk.worker import Worker
 
 log = logging.getLogger("tidings.sdk")
@@ -64,7 +64,7 @@ class Recorder:
     sdk_version: str
     _lock: threading.RLock
     _closed: bool
-    _store: Store
+    _store: DeviceStore
     _clock: Clock
     _profile: DeviceProfile
     _extra: dict[str, str | None]

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tidings.core.backoff import Backoff as CoreBackoff
 from tidings.destinations.kind import (
     DAY_MS,
     DEFAULT_MAX_AGE_MS,
@@ -68,15 +69,15 @@ class Pending:
 
 @dataclass(slots=True)
 class Backoff:
-    """Exponential backoff with full jitter: ``base * 2**attempt`` capped, times U(0.5, 1)."""
+    """The retry backoff of Amplitude items: :class:`tidings.core.backoff.Backoff` with equal
+    jitter (half the step fixed, half random), ``base_ms`` doubling up to ``cap_ms``."""
 
     base_ms: int = 1_000
     cap_ms: int = 600_000
     rng: random.Random = field(default_factory=random.Random)
 
     def delay_ms(self, attempts: int) -> int:
-        raw = min(self.cap_ms, self.base_ms * (2 ** min(attempts, 30)))
-        return int(raw * (0.5 + self.rng.random() / 2))
+        return int(CoreBackoff(self.base_ms, self.cap_ms).delay(attempts, self.rng.random()))
 
 
 def next_day_ms(now_ms: int) -> int:

@@ -32,10 +32,11 @@ from tidings.destinations.amplitude.limiter import BATCH_EPS, HTTPAPI_EPS, RateL
 from tidings.destinations.amplitude.settings import Settings
 from tidings.destinations.request import Request
 from tidings.destinations.sending import ALL_DELIVERED, Batch, BatchSender
+from tidings.version import VERSION
 
 MAX_EVENTS = 2000
 MAX_BYTES = {"httpapi": 1_000_000, "batch": 20_000_000}
-USER_AGENT = "tidings-amplitude/0.1"
+USER_AGENT = f"tidings-amplitude/{VERSION}"
 Decide = Callable[[int | None, dict[str, Any] | None, str | None, dict[str, Any]], Plan[Pending]]
 
 
