@@ -24,6 +24,7 @@ from amplitude_standin import Standin  # noqa: E402
 from pipeline_support import FAST, make_app, uploaded_event  # noqa: E402
 from storage_support import run  # noqa: E402
 from stream_support import OwnServer, Receiver, read_stream_at  # noqa: E402
+from webhook_receiver import SECRET, WebhookReceiver  # noqa: E402
 
 from tidings.pipeline import PipelineRunner  # noqa: E402
 from tidings.pipeline.delivery import (  # noqa: E402
@@ -85,6 +86,29 @@ def test_a_destination_dead_letters_the_poison_and_delivers_the_rest(kind: str) 
 
     with Standin() as amp:
         run(main(amp))
+
+
+def test_a_webhook_destination_dead_letters_the_unreadable_and_sends_the_rest() -> None:
+    async def main(hook: WebhookReceiver) -> None:
+        store = MemoryStore()
+        app_id = await make_app(store)
+        settings = {"url": hook.url, "secret": SECRET}
+        instance = await create_instance(store, app_id, {"kind": "webhook", "settings": settings})
+        good, poison = await _log_with_poison(store, app_id)
+        await PipelineRunner(store, providers=[Deliveries().consumers]).run_until_idle()
+        sender = InstanceSender(store, instance, FAST)
+        await sender.drain()
+        sender.close()
+        # The far-future event has no ISO time to give its message: it is dead-lettered too.
+        assert hook.ids() == set(good)
+        letters = {d.item_key: d.reason for d in await dead_letters(store, instance.id)}
+        assert len(letters) == 2, letters
+        assert "unreadable log row" in " ".join(letters.values())
+        assert await store.get_cursor(cursor_name(instance.id)) == await store.last_seq()
+        assert poison[0] not in hook.ids()
+
+    with WebhookReceiver() as hook:
+        run(main(hook))
 
 
 async def _configured(store: Store, app_id: str, kind: str, settings: dict[str, Any]) -> str:

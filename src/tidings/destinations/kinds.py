@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from tidings.destinations.amplitude.kind import AmplitudeKind, CurrentsKind
 from tidings.destinations.amplitude.preview import preview as amplitude_preview
 from tidings.destinations.kind import DestinationKind
+from tidings.destinations.webhook.kind import WebhookKind
 
 KINDS: Mapping[str, DestinationKind] = {
-    kind.name: kind for kind in (AmplitudeKind(), CurrentsKind())
+    kind.name: kind for kind in (AmplitudeKind(), CurrentsKind(), WebhookKind())
 }
 """Kinds by the name a configuration's ``"kind"`` gives."""
 

@@ -11,6 +11,7 @@ resume, leases so that one process at a time drives each consumer and sender.
 from tidings.pipeline.delivery.consumer import enqueue_records, work_for_records
 from tidings.pipeline.delivery.deadletters import dead_letters, discard, forget, pending, retry
 from tidings.pipeline.delivery.direct import DirectOptions
+from tidings.pipeline.delivery.enqueue import RenderedItem, enqueue_rendered
 from tidings.pipeline.delivery.instances import (
     COLLECTION,
     Instance,
@@ -45,6 +46,7 @@ __all__ = [
     "DirectOptions",
     "Instance",
     "InstanceSender",
+    "RenderedItem",
     "ReplayProgress",
     "SenderOptions",
     "create_instance",
@@ -54,6 +56,7 @@ __all__ = [
     "delete_instance",
     "discard",
     "enqueue_records",
+    "enqueue_rendered",
     "forget",
     "get_instance",
     "list_instances",

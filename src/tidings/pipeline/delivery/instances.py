@@ -197,9 +197,17 @@ async def update_instance(
     """Merge ``patch`` (top-level keys; ``settings`` merged key by key) and re-check."""
     current = await get_instance(store, instance_id, app_id)
     merged: dict[str, Any] = {k: v for k, v in current.body.items() if k != "paused"}
+    shown = current.destination_kind.public(current.body).get("settings") or {}
     for key, value in patch.items():
         if key == "settings" and isinstance(value, Mapping):
-            merged["settings"] = {**merged.get("settings", {}), **value}
+            stored = merged.get("settings", {})
+            # A masked secret sent back as it was shown keeps the stored one (write-only).
+            kept = {
+                k: v
+                for k, v in value.items()
+                if not (k in stored and v == shown.get(k) != stored[k])
+            }
+            merged["settings"] = {**stored, **kept}
         elif key not in ("appIds", "id", "paused"):
             merged[key] = value
     checked = validate_body(merged, list(current.app_ids))
