@@ -6,28 +6,15 @@ gets a fresh schema per test that is dropped afterwards. ``TIDINGS_TEST_PG`` ove
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-from psycopg import sql
-from storage_support import PG_BASE, Backend
+from storage_support import Backend, backend_named
 
 
 def _backend(name: str, tmp_path: Path) -> Iterator[Backend]:
-    if name == "memory":
-        yield Backend("memory", "memory:")
-        return
-    if name == "sqlite":
-        path = tmp_path / "tidings.db"
-        yield Backend("sqlite", f"sqlite:///{path}", path=path)
-        return
-    schema = f"tidings_test_{uuid.uuid4().hex[:12]}"
-    yield Backend("postgresql", f"{PG_BASE}?schema={schema}", schema=schema)
-    with psycopg.connect(PG_BASE, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+    yield from backend_named(name, tmp_path, "tidings_test")
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgresql"])

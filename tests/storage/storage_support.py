@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Coroutine
+import uuid
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -99,6 +100,22 @@ class Backend:
                 )
                 out += [(table, tuple(r)) for r in conn.execute(query)]
         return out
+
+
+def backend_named(name: str, tmp_path: Path, schema_prefix: str) -> Iterator[Backend]:
+    """A fresh ``memory``, ``sqlite`` (a file in ``tmp_path``) or ``postgresql`` (a schema
+    dropped afterwards) backend, for fixtures to yield from."""
+    if name == "memory":
+        yield Backend("memory", "memory:")
+        return
+    if name == "sqlite":
+        path = tmp_path / "tidings.db"
+        yield Backend("sqlite", f"sqlite:///{path}", path=path)
+        return
+    schema = f"{schema_prefix}_{uuid.uuid4().hex[:12]}"
+    yield Backend("postgresql", f"{PG_BASE}?schema={schema}", schema=schema)
+    with psycopg.connect(PG_BASE, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
 T0 = 1_764_300_000_000  # 2025-11-28 03:20 UTC

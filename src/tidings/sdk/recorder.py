@@ -19,6 +19,7 @@ import orjson
 from tidings.core.actions import action_info, deep_link_url
 from tidings.core.campaigns import SUCCESS, CampaignEngine, Decision, local_day, zone
 from tidings.core.device import Device, DeviceState, Output
+from tidings.core.envelope import UploadHead
 from tidings.core.events import (
     CAMPAIGN_SHOWN,
     NOT_OBSERVABLE_EVENTS,
@@ -148,7 +149,7 @@ class Recorder:
             device.config_refresh_ms = manifest.config_refresh_ms
         self._manifest = manifest
 
-    def _envelope(self) -> dict[str, Any]:
+    def _envelope(self) -> UploadHead:
         state = self._device.state
         return {
             "appId": self.config.app_id,

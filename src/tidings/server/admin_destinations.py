@@ -1,12 +1,21 @@
-"""Admin routes for an app's Amplitude destination instances, their dead letters and replays.
+"""Admin routes for destinations of every kind: one tree under two prefixes.
 
-``/admin/api/apps/{app_id}/destinations``: create, list; ``.../{id}``: read, update (PATCH merges
-top-level keys, ``settings`` key by key), delete (its outbox and dead letters go too);
-``.../{id}/pause`` and ``/resume``; ``.../{id}/dead-letters`` (list), ``/retry`` and ``/discard``
-(body ``{"ids": [...]}`` or nothing for all); ``.../{id}/replay {from, to}`` (epoch ms or ISO
-8601) records a replay request the instance's sender runs (202).
+``/admin/api/destinations`` (every destination; a destination may serve several apps, whose
+``appIds`` the body gives) and ``/admin/api/apps/{app_id}/destinations`` (the destinations
+serving that app; one created there serves that app) share these handlers:
 
-Handlers only write configuration and requests; delivery happens in the pipeline.
+- list, create; read (on the per-app tree with its outbox size), ``PATCH`` (top-level keys
+  merged, ``settings`` key by key; a masked secret sent back keeps the stored one), ``PUT``
+  (replaced whole, its pause state kept), delete (its outbox and dead letters go too);
+- ``.../pause`` and ``/resume``;
+- ``.../dead-letters`` (list), ``/retry`` and ``/discard`` (body ``{"ids": [...]}`` or nothing
+  for all);
+- ``.../replay {from, to}`` (epoch ms, or ISO 8601 on the per-app tree) records a replay
+  request that the destination's sender runs (202).
+
+The kind of a destination only shows in its ``kind`` and what its ``settings`` hold: handlers
+go through ``tidings.pipeline.delivery``, which checks configurations with the kind's own
+parsers. Handlers only write configuration and requests; delivery happens in the pipeline.
 """
 
 from __future__ import annotations
@@ -18,156 +27,203 @@ from starlette.responses import Response
 
 from tidings.core.errors import InvalidInput
 from tidings.pipeline import delivery
-from tidings.pipeline.delivery import (
-    create_instance,
-    delete_instance,
-    get_instance,
-    list_instances,
-    parse_time_bound,
-    request_replay,
-    set_paused,
-    update_instance,
-)
+from tidings.pipeline.delivery import Instance
 from tidings.server.admin import _body, admin_store
 from tidings.server.errors import ApiError, bad_request, json_response
-from tidings.server.openapi import admin_route
-from tidings.server.registry import selected_ids
+from tidings.server.openapi import RouteDoc, admin_route
 from tidings.server.state import server_state
 from tidings.server.validate import reject_unknown
-
-
-def _app_id(request: Request) -> str:
-    return str(request.path_params["app_id"])
-
-
-def _instance_id(request: Request) -> str:
-    return str(request.path_params["id"])
-
-
-async def _checked_app(request: Request) -> str:
-    store = await admin_store(request)
-    app_id = _app_id(request)
-    if await store.get_app(app_id) is None:
-        raise ApiError(404, "app_not_found", f"app_id: no app {app_id!r}")
-    return app_id
+from tidings.storage import Store
 
 
 def _invalid(exc: InvalidInput) -> ApiError:
     return bad_request(exc.field, exc.reason, "invalid_destination")
 
 
-async def create(request: Request) -> Response:
+async def _scope(request: Request, store: Store) -> str | None:
+    """The app of a per-app path (404 when it does not exist), or ``None``."""
+    app_id = request.path_params.get("app_id")
+    if app_id is not None and await store.get_app(app_id) is None:
+        raise ApiError(404, "app_not_found", f"app_id: no app {app_id!r}")
+    return app_id
+
+
+async def _instance(request: Request, store: Store) -> Instance:
+    return await delivery.get_instance(
+        store, request.path_params["id"], request.path_params.get("app_id")
+    )
+
+
+async def _app_ids(store: Store, body: dict[str, Any]) -> list[str]:
+    raw = body.get("appIds")
+    if not isinstance(raw, list) or not raw:
+        raise bad_request("appIds", "is required (a non-empty array of app ids)")
+    for i, app_id in enumerate(raw):
+        if not isinstance(app_id, str) or await store.get_app(app_id) is None:
+            raise bad_request(f"appIds[{i}]", f"no app {app_id!r}")
+    return list(dict.fromkeys(raw))
+
+
+async def selected_ids(request: Request) -> list[str] | None:
+    """The ``ids`` of the body, or ``None`` (all) when there is no body or no ``ids``."""
+    if not (await request.body()).strip():
+        return None
+    body = await _body(request)
+    reject_unknown(body, ("ids",))
+    ids = body.get("ids")
+    if ids is None:
+        return None
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise bad_request("ids", "must be an array of dead-letter ids")
+    return ids
+
+
+async def list_destinations(request: Request) -> Response:
     store = await admin_store(request)
-    app_id = await _checked_app(request)
+    app_id = await _scope(request, store)
+    return json_response([i.to_json() for i in await delivery.list_instances(store, app_id)])
+
+
+async def create_destination(request: Request) -> Response:
+    store = await admin_store(request)
+    app_id = await _scope(request, store)
+    body = await _body(request)
+    app_ids = [app_id] if app_id is not None else await _app_ids(store, body)
     try:
-        instance = await create_instance(store, app_id, await _body(request))
+        instance = await delivery.create_instance_for_apps(store, app_ids, body)
     except InvalidInput as exc:
         raise _invalid(exc) from None
     return json_response(instance.to_json(), status=201)
 
 
-async def list_all(request: Request) -> Response:
+async def read_destination(request: Request) -> Response:
     store = await admin_store(request)
-    app_id = await _checked_app(request)
-    return json_response([i.to_json() for i in await list_instances(store, app_id)])
+    instance = await _instance(request, store)
+    out = instance.to_json()
+    if request.path_params.get("app_id") is not None:
+        out["outbox"] = await delivery.pending(store, instance.id)
+    return json_response(out)
 
 
-async def read(request: Request) -> Response:
-    store = await admin_store(request)
-    instance = await get_instance(store, _instance_id(request), _app_id(request))
-    body = instance.to_json()
-    body["outbox"] = await delivery.pending(store, instance.id)
-    return json_response(body)
-
-
-async def update(request: Request) -> Response:
+async def update_destination(request: Request) -> Response:
     store = await admin_store(request)
     try:
-        instance = await update_instance(
-            store, _instance_id(request), await _body(request), _app_id(request)
+        instance = await delivery.update_instance(
+            store,
+            request.path_params["id"],
+            await _body(request),
+            request.path_params.get("app_id"),
         )
     except InvalidInput as exc:
         raise _invalid(exc) from None
     return json_response(instance.to_json())
 
 
-async def delete(request: Request) -> Response:
+async def replace_destination(request: Request) -> Response:
     store = await admin_store(request)
-    instance_id = _instance_id(request)
-    await delete_instance(store, instance_id, _app_id(request))
-    await delivery.forget(store, instance_id)
-    return json_response({"id": instance_id, "deleted": True})
+    current = await _instance(request, store)  # 404 before judging the body
+    body = await _body(request)
+    app_id = request.path_params.get("app_id")
+    app_ids = [app_id] if app_id is not None else await _app_ids(store, body)
+    try:
+        instance = await delivery.replace_instance(store, current.id, body, app_ids)
+    except InvalidInput as exc:
+        raise _invalid(exc) from None
+    return json_response(instance.to_json())
 
 
-async def pause(request: Request) -> Response:
+async def delete_destination(request: Request) -> Response:
     store = await admin_store(request)
-    instance = await get_instance(store, _instance_id(request), _app_id(request))
+    instance = await _instance(request, store)
+    await delivery.delete_instance(store, instance.id)
+    await delivery.forget(store, instance.id)
+    return json_response({"id": instance.id, "deleted": True})
+
+
+async def pause_destination(request: Request) -> Response:
+    store = await admin_store(request)
+    instance = await _instance(request, store)
     now = server_state(request).settings.now_ms()
-    paused = await set_paused(store, instance.id, "paused by an operator", now)
+    paused = await delivery.set_paused(store, instance.id, "paused by an operator", now)
     return json_response(paused.to_json())
 
 
-async def resume(request: Request) -> Response:
+async def resume_destination(request: Request) -> Response:
     store = await admin_store(request)
-    instance = await get_instance(store, _instance_id(request), _app_id(request))
-    return json_response((await set_paused(store, instance.id, None)).to_json())
+    instance = await _instance(request, store)
+    return json_response((await delivery.set_paused(store, instance.id, None)).to_json())
 
 
-async def list_dead(request: Request) -> Response:
+async def list_dead_letters(request: Request) -> Response:
     store = await admin_store(request)
-    instance = await get_instance(store, _instance_id(request), _app_id(request))
+    instance = await _instance(request, store)
     letters = await delivery.dead_letters(store, instance.id)
     return json_response([d.to_json() for d in letters])
 
 
-async def retry_dead(request: Request) -> Response:
+async def retry_dead_letters(request: Request) -> Response:
     store = await admin_store(request)
-    instance = await get_instance(store, _instance_id(request), _app_id(request))
-    return json_response(
-        {"retried": await delivery.retry(store, instance.id, await selected_ids(request))}
-    )
+    instance = await _instance(request, store)
+    count = await delivery.retry(store, instance.id, await selected_ids(request))
+    return json_response({"retried": count})
 
 
-async def discard_dead(request: Request) -> Response:
+async def discard_dead_letters(request: Request) -> Response:
     store = await admin_store(request)
-    instance = await get_instance(store, _instance_id(request), _app_id(request))
+    instance = await _instance(request, store)
     count = await delivery.discard(store, instance.id, await selected_ids(request))
     return json_response({"discarded": count})
 
 
-def _bound(body: dict[str, Any], key: str) -> int:
+def _bound(body: dict[str, Any], key: str, *, iso: bool) -> int:
+    value = body.get(key)
+    if not iso:
+        if type(value) is not int or value < 0:
+            raise bad_request(key, "is required (epoch milliseconds, an integer)")
+        return value
     if key not in body:
         raise bad_request(key, "is required (epoch milliseconds or an ISO 8601 time)")
     try:
-        return parse_time_bound(key, body[key])
+        return delivery.parse_time_bound(key, value)
     except InvalidInput as exc:
         raise bad_request(exc.field, exc.reason) from None
 
 
 async def replay(request: Request) -> Response:
     store = await admin_store(request)
-    instance = await get_instance(store, _instance_id(request), _app_id(request))
+    instance = await _instance(request, store)
     body = await _body(request)
     reject_unknown(body, ("from", "to"))
-    start, end = _bound(body, "from"), _bound(body, "to")
+    iso = request.path_params.get("app_id") is not None
+    start, end = _bound(body, "from", iso=iso), _bound(body, "to", iso=iso)
     if start >= end:
         raise bad_request("to", "must be after from")
     now = server_state(request).settings.now_ms()
-    doc = await request_replay(store, instance.id, start, end, now)
+    doc = await delivery.request_replay(store, instance.id, start, end, now)
     return json_response({**doc.body, "id": doc.id}, status=202)
 
 
-_P = "/admin/api/apps/{app_id}/destinations"
+def _routes(base: str, scope: str) -> list[tuple[RouteDoc, Any]]:
+    one = f"{base}/{{id}}"
+    return [
+        admin_route("GET", base, list_destinations, f"List destinations{scope}"),
+        admin_route("POST", base, create_destination, f"Create a destination{scope}"),
+        admin_route("GET", one, read_destination, "Read a destination"),
+        admin_route("PATCH", one, update_destination, "Change a destination"),
+        admin_route("PUT", one, replace_destination, "Replace a destination"),
+        admin_route("DELETE", one, delete_destination, "Delete a destination and what it owes"),
+        admin_route("POST", f"{one}/pause", pause_destination, "Pause sending (events queue)"),
+        admin_route("POST", f"{one}/resume", resume_destination, "Resume sending"),
+        admin_route("GET", f"{one}/dead-letters", list_dead_letters, "List dead letters"),
+        admin_route("POST", f"{one}/dead-letters/retry", retry_dead_letters, "Retry dead letters"),
+        admin_route(
+            "POST", f"{one}/dead-letters/discard", discard_dead_letters, "Discard dead letters"
+        ),
+        admin_route("POST", f"{one}/replay", replay, "Replay a time range of the log"),
+    ]
+
+
 ROUTES = [
-    admin_route("GET", _P, list_all, "List the app's Amplitude destinations"),
-    admin_route("POST", _P, create, "Create an Amplitude destination for the app"),
-    admin_route("GET", f"{_P}/{{id}}", read, "Read a destination (with its outbox size)"),
-    admin_route("PATCH", f"{_P}/{{id}}", update, "Change a destination"),
-    admin_route("DELETE", f"{_P}/{{id}}", delete, "Delete a destination, its outbox, dead letters"),
-    admin_route("POST", f"{_P}/{{id}}/pause", pause, "Pause sending (events keep queueing)"),
-    admin_route("POST", f"{_P}/{{id}}/resume", resume, "Resume sending"),
-    admin_route("GET", f"{_P}/{{id}}/dead-letters", list_dead, "List dead letters"),
-    admin_route("POST", f"{_P}/{{id}}/dead-letters/retry", retry_dead, "Retry dead letters"),
-    admin_route("POST", f"{_P}/{{id}}/dead-letters/discard", discard_dead, "Discard dead letters"),
-    admin_route("POST", f"{_P}/{{id}}/replay", replay, "Replay a time range of the log"),
+    *_routes("/admin/api/destinations", ""),
+    *_routes("/admin/api/apps/{app_id}/destinations", " of an app"),
 ]

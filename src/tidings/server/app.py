@@ -30,7 +30,6 @@ from tidings.server import (
     config,
     dashboard,
     ingest,
-    registry,
     segment,
 )
 from tidings.server.errors import (
@@ -288,7 +287,6 @@ ROUTES: list[tuple[RouteDoc, Handler]] = [
         "adminToken",
     ),
     _r("GET", f"{_A}/cohorts", admin.list_cohorts, "Imported cohorts", "admin", "adminToken"),
-    *registry.ROUTES,
     *admin_destinations.ROUTES,
     *admin_streams.ROUTES,
     _r(

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from tidings.core.errors import InvalidConfig
-from tidings.core.events import json_type
+from tidings.core.errors import InvalidConfig, InvalidInput
 from tidings.destinations.webhook.signing import parse_secret
+from tidings.streams.sinkconfig import check_headers
 
 FORMATS = ("segment", "pinpoint")
 DEFAULT_MAX_EVENTS = 100
 MAX_EVENTS = 1000
 DEFAULT_MAX_BYTES = 1_000_000
 MAX_BYTES = 10_000_000
-MAX_HEADERS = 32
 MAX_PREVIOUS_SECRETS = 3
 _KEYS = (
     "url",
@@ -29,7 +27,6 @@ _KEYS = (
     "maxBytes",
     "timeoutSeconds",
 )
-_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
 _RESERVED = frozenset({"content-type", "content-length", "host", "user-agent"})
 
 
@@ -40,20 +37,8 @@ def _int(settings: Mapping[str, Any], key: str, default: int, low: int, high: in
     return value
 
 
-def _headers(value: object) -> dict[str, str]:
-    if not isinstance(value, dict):
-        raise InvalidConfig("settings.headers", f"must be an object, not {json_type(value)}")
-    if len(value) > MAX_HEADERS:
-        raise InvalidConfig("settings.headers", f"at most {MAX_HEADERS} headers")
-    for name, text in value.items():
-        where = f"settings.headers[{name!r}]"
-        if not _HEADER_NAME.match(name):
-            raise InvalidConfig(where, "is not a valid HTTP header name")
-        if name.lower() in _RESERVED or name.lower().startswith("webhook-"):
-            raise InvalidConfig(where, "is set by the destination itself")
-        if not isinstance(text, str) or any(c in text for c in "\r\n\x00"):
-            raise InvalidConfig(where, "must be a string without line breaks")
-    return dict(value)
+def _reserved(name: str) -> bool:
+    return name in _RESERVED or name.startswith("webhook-")
 
 
 def check_settings(settings: object) -> dict[str, Any]:
@@ -97,7 +82,10 @@ def check_settings(settings: object) -> dict[str, Any]:
     if previous:
         out["previousSecrets"] = list(previous)
     if "headers" in settings:
-        out["headers"] = _headers(settings["headers"])
+        try:
+            out["headers"] = check_headers(settings["headers"], _reserved, "the destination")
+        except InvalidInput as exc:
+            raise InvalidConfig(exc.field, exc.reason) from None
     return out
 
 

@@ -1,5 +1,6 @@
-"""Destinations (Amplitude instances) and stream sinks of an app: list, add, edit, pause, and
-dead letters with retry / discard.
+"""Destinations (every kind) and stream sinks of an app: list, add, edit, pause, and dead
+letters with retry / discard. The destinations page knows no kind: each kind of the registry
+offers its own starting configuration.
 
 These pages are a client of the admin API (``/admin/api/apps/{app}/destinations`` and
 ``.../streams``), called in-process with the signed-in admin token. Their validation, their
@@ -17,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from tidings.destinations.kinds import KINDS as DESTINATION_KINDS
 from tidings.server.dashboard.pages import PageNotFound, app_context, signed_in, store
 from tidings.server.dashboard.render import render
 from tidings.server.dashboard.session import Form, checked_form, safe_next
@@ -27,11 +29,7 @@ KINDS: Final = {
         "noun": "destination",
         "editable": True,
         "retry": True,
-        "example": {
-            "kind": "amplitude",
-            "name": "Amplitude (production)",
-            "settings": {"apiKey": "YOUR_AMPLITUDE_API_KEY"},
-        },
+        "example": None,  # the chosen kind's own (tidings.destinations.kinds)
     },
     "streams": {
         "title": "Stream sinks",
@@ -104,7 +102,15 @@ async def _list(
     status, items = await api("GET", f"/admin/api/apps/{ctx.app.id}/{kind}")
     if status != 200 or not isinstance(items, list):
         items, error = [], error or _error(items)
-    example = orjson.dumps(KINDS[kind]["example"], option=orjson.OPT_INDENT_2).decode()
+    choices: list[tuple[str, str]] = []
+    example: Any = KINDS[kind]["example"]
+    if kind == "destinations":
+        # Kind-agnostic: every kind of the registry offers its own starting configuration.
+        choices = [(k.name, k.title) for k in DESTINATION_KINDS.values()]
+        wanted = request.query_params.get("kind", "")
+        chosen = DESTINATION_KINDS.get(wanted) or next(iter(DESTINATION_KINDS.values()))
+        example = chosen.example
+    example_text = orjson.dumps(example, option=orjson.OPT_INDENT_2).decode()
     return render(
         request,
         "delivery.html",
@@ -113,7 +119,8 @@ async def _list(
             "kind": kind,
             "meta": KINDS[kind],
             "items": items,
-            "draft": draft if draft is not None else example,
+            "draft": draft if draft is not None else example_text,
+            "choices": choices,
             "error": error,
             "notice": NOTICES.get(request.query_params.get("notice", "")),
         },
