@@ -121,14 +121,8 @@ def device_uploads(app_id: str, events: int, devices: int, per_upload: int) -> l
 async def run_tidings(url: str, db_url: str, shape: Shape) -> tuple[float, float, float]:
     """Events/s end to end (event log → Amplitude, as a server runs it), end to end with every
     event through the outbox, and from the committed outbox alone."""
-    from tidings.destinations.amplitude import BatchPolicy
-    from tidings.pipeline.amplitude import (
-        DirectOptions,
-        InstanceSender,
-        SenderOptions,
-        consumers_provider,
-        instance_consumers,
-    )
+    from tidings.destinations.kind import BatchPolicy
+    from tidings.pipeline.delivery import Deliveries, DirectOptions, InstanceSender, SenderOptions
     from tidings.storage import open_store
 
     store = await open_store(db_url)
@@ -136,27 +130,16 @@ async def run_tidings(url: str, db_url: str, shape: Shape) -> tuple[float, float
     via_outbox = DirectOptions(min_events=10**9)  # every batch into the outbox
 
     # End to end with the defaults: batches go straight out, only what must wait is queued.
-    direct = await _end_to_end(
-        store,
-        url,
-        shape,
-        provider=instance_consumers,
-        options=SenderOptions(batch=batch),
-    )
+    direct = await _end_to_end(store, url, shape, options=SenderOptions(batch=batch))
     # End to end, every event inserted into the outbox, then sent and deleted by the sender.
     outboxed = await _end_to_end(
-        store,
-        url,
-        shape,
-        provider=consumers_provider(via_outbox),
-        options=SenderOptions(batch=batch, poll_seconds=0.01, direct=via_outbox),
+        store, url, shape, options=SenderOptions(batch=batch, poll_seconds=0.01, direct=via_outbox)
     )
 
     # From the outbox: another app and instance; map into the outbox first (untimed).
     instance = await _instance(store, url, shape)
-    await PipelineRunner(
-        store, consumers=[], providers=[consumers_provider(via_outbox)]
-    ).run_until_idle()
+    queue_only = Deliveries(SenderOptions(direct=via_outbox))
+    await PipelineRunner(store, providers=[queue_only.consumers]).run_until_idle()
     sender = InstanceSender(store, instance, SenderOptions(batch=batch))
     start = time.perf_counter()
     sent = await sender.drain()
@@ -168,7 +151,7 @@ async def run_tidings(url: str, db_url: str, shape: Shape) -> tuple[float, float
 
 async def _instance(store: Any, url: str, shape: Shape) -> Any:
     """A new app with an Amplitude instance, and its events in the log."""
-    from tidings.pipeline.instances import create_instance
+    from tidings.pipeline.delivery import create_instance
 
     project = await store.create_project("bench")
     app_id = (await store.create_app(project.id, "bench", "ios")).app_id
@@ -179,17 +162,17 @@ async def _instance(store: Any, url: str, shape: Shape) -> Any:
     return instance
 
 
-async def _end_to_end(store: Any, url: str, shape: Shape, *, provider: Any, options: Any) -> float:
+async def _end_to_end(store: Any, url: str, shape: Shape, *, options: Any) -> float:
     """Start the pipeline over a log holding the events; events/s until all were accepted."""
-    from tidings.pipeline.amplitude import amplitude_service
+    from tidings.pipeline.delivery import Deliveries
 
     await _instance(store, url, shape)
     before = stats(url)["accepted"]
+    deliveries = Deliveries(options)
     runner = PipelineRunner(
         store,
-        consumers=[],
-        providers=[provider],
-        services={"amplitude": amplitude_service(options)},
+        providers=[deliveries.consumers],
+        services={"destinations": deliveries.service},
         idle_seconds=0.01,
     )
     start = time.perf_counter()
@@ -275,7 +258,7 @@ def main() -> None:
     # the SDK runs after it in this same process, under the same collector settings.
     from amplitude import Amplitude  # noqa: F401  (imported before freezing, like the server's)
     from tidings.cli.serve import tune_gc
-    from tidings.pipeline import amplitude as _pipeline  # noqa: F401
+    from tidings.pipeline import delivery as _pipeline  # noqa: F401
 
     tune_gc()
     proc, url = start_standin()

@@ -16,8 +16,9 @@ from tidings.core import (
     TidingsError,
 )
 from tidings.sdk import GateDecision, Resolution, Tidings
+from tidings.version import VERSION
 
-__version__ = "0.1.0"
+__version__ = VERSION
 
 __all__ = [
     "DeviceProfile",

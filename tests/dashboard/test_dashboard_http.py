@@ -407,6 +407,38 @@ async def test_a_destination_is_checked_by_the_admin_api(asgi: AsgiHarness) -> N
     assert r.status_code == 303
 
 
+async def test_the_destinations_page_offers_every_kind_and_keeps_secrets_masked(
+    asgi: AsgiHarness,
+) -> None:
+    csrf = await _sign_in(asgi)
+    url = f"/apps/{asgi.app_id}/destinations"
+    page = (await asgi.client.get(url)).text
+    for kind in ("amplitude", "amplitude-currents", "webhook"):
+        assert f'href="{url}?kind={kind}"' in page
+    hook = (await asgi.client.get(f"{url}?kind=webhook")).text
+    assert "&#34;kind&#34;: &#34;webhook&#34;" in hook or '"kind": "webhook"' in hook
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    body = {
+        "kind": "webhook",
+        "name": "Hook",
+        "settings": {"url": "https://e.org/h", "secret": secret},
+    }
+    r = await asgi.client.post(url, data={"csrf": csrf, "body": orjson.dumps(body).decode()})
+    assert r.status_code == 303, r.text
+    dest = re.search(rf'href="{url}/(dst_[^"]+)"', (await asgi.client.get(url)).text)
+    assert dest is not None
+    item = f"{url}/{dest.group(1)}"
+    detail = (await asgi.client.get(item)).text
+    assert secret not in detail and "whsec_***" in detail
+    edited = {"name": "Hook 2", "settings": {"secret": "whsec_***"}}  # the form sends it back
+    r = await asgi.client.post(
+        item, data={"csrf": csrf, "action": "edit", "body": orjson.dumps(edited).decode()}
+    )
+    assert r.status_code == 303, r.text
+    stored = await asgi.store.get_document("destinations", dest.group(1))
+    assert stored is not None and stored.body["settings"]["secret"] == secret
+
+
 async def test_the_editor_offers_the_moves_of_the_state_machine(asgi: AsgiHarness) -> None:
     campaign_id = await _campaign(asgi)
     csrf = await _sign_in(asgi)

@@ -58,6 +58,9 @@ class StandinState:
     eps_limit: int = 30
     clock: Callable[[], float] = time.monotonic
     faults: list[Fault] = field(default_factory=list)
+    chaos: Callable[[list[dict[str, Any]]], Fault | None] | None = None
+    """Asked with the events of every events request no scripted fault answers: a fault it
+    returns answers that request (a misbehaving Amplitude)."""
     accepted: list[dict[str, Any]] = field(default_factory=list)
     received: int = 0
     """Every event of every accepted request, duplicates included (``accepted`` dedups)."""
@@ -142,6 +145,13 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length)
         with self.state.lock:
             fault = self.state.faults.pop(0) if self.state.faults else None
+        if fault is None and self.state.chaos is not None and self.path in LIMITS:
+            try:
+                events = orjson.loads(raw).get("events") or []
+            except (orjson.JSONDecodeError, AttributeError):
+                events = []
+            with self.state.lock:
+                fault = self.state.chaos(events)
         if fault is not None and not fault.accept_first:
             if fault.reset:
                 self.connection.shutdown(2)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import orjson
 
 from tidings.destinations.amplitude import BatchPolicy
-from tidings.pipeline.amplitude import SenderOptions
-from tidings.pipeline.instances import Instance, create_instance
+from tidings.pipeline.delivery import Instance, SenderOptions, create_instance
 from tidings.server.ingest import build_items
 from tidings.server.upload import Upload
-from tidings.storage import EventIn, Store
+from tidings.storage import EventIn, MemoryStore, Store
 
 T0 = 1_764_300_000_000
 FAST = SenderOptions(batch=BatchPolicy(max_events=200, max_wait_ms=0), poll_seconds=0.05)
@@ -122,8 +122,7 @@ async def amplitude_instance(
 
 async def drain_outbox(store: Store, instance_id: str) -> None:
     """Send everything the instance's outbox holds (its current settings), then stop."""
-    from tidings.pipeline.amplitude import InstanceSender
-    from tidings.pipeline.instances import get_instance
+    from tidings.pipeline.delivery import InstanceSender, get_instance
 
     sender = InstanceSender(store, await get_instance(store, instance_id), FAST)
     try:
@@ -134,6 +133,12 @@ async def drain_outbox(store: Store, instance_id: str) -> None:
 
 async def make_all_due(store: Store) -> None:
     """Let retried rows be sent now (tests do not wait out real backoffs)."""
+    if isinstance(store, MemoryStore):
+        outbox = store.state.outbox
+        with store.state.lock:
+            for row_id, row in outbox.items():
+                outbox[row_id] = dataclasses.replace(row, due_ms=0)
+        return
     from tidings.storage.sqlstore import SqlStore
 
     assert isinstance(store, SqlStore)
@@ -142,10 +147,10 @@ async def make_all_due(store: Store) -> None:
 
 async def outbox_rows(store: Store) -> list[tuple[str, int, str]]:
     """``(item_key, attempts, last_reason)`` of every outbox row, in enqueue order."""
-    from tidings.storage.sqlstore import SqlStore
-
-    assert isinstance(store, SqlStore)
-    rows = await store.engine.read(
-        lambda tx: tx.all("SELECT item_key, attempts, last_reason FROM outbox ORDER BY id")
-    )
-    return [(str(r[0]), int(r[1]), str(r[2])) for r in rows]
+    rows = [
+        row
+        for doc in await store.list_documents("destinations")
+        for row in await store.outbox_rows(doc.id, 100_000)
+    ]
+    rows.sort(key=lambda r: r.id)
+    return [(r.item_key, r.attempts, r.last_reason) for r in rows]

@@ -14,19 +14,19 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "server"))
 from server_support import harness
 
 from tidings.pipeline import PipelineRunner
-from tidings.pipeline.amplitude import (
+from tidings.pipeline.delivery import (
+    Deliveries,
     InstanceSender,
-    instance_consumers,
+    get_instance,
     run_pending_replays,
 )
-from tidings.pipeline.instances import get_instance
 
 
 def test_instances_dead_letters_and_replay_through_the_admin_api(
-    backend: Backend, amp: Standin
+    sql_backend: Backend, amp: Standin
 ) -> None:
     async def main() -> None:
-        async with harness(backend.url) as h:
+        async with harness(sql_backend.url) as h:
             base = f"/admin/api/apps/{h.app_id}/destinations"
             settings = {"apiKey": "test-key", "endpoint": "europe", "baseUrl": amp.url}
             r = await h.client.post(
@@ -63,7 +63,7 @@ def test_instances_dead_letters_and_replay_through_the_admin_api(
                 arrival_ms=T0,
             )
             await PipelineRunner(
-                h.store, consumers=[], providers=[instance_consumers]
+                h.store, consumers=[], providers=[Deliveries().consumers]
             ).run_until_idle()
             instance = await get_instance(h.store, dst)
             sender = InstanceSender(h.store, instance, FAST)

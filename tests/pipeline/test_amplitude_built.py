@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from tidings.destinations.amplitude import Destination
-from tidings.pipeline.amplitude import built_destination
-from tidings.pipeline.instances import Instance
+from tidings.destinations.amplitude.kind import AmplitudeDestination
+from tidings.pipeline.delivery import Deliveries, Instance
 
 
 def _instance(body: dict[str, Any], updated_at: int = 1) -> Instance:
@@ -14,15 +14,16 @@ def _instance(body: dict[str, Any], updated_at: int = 1) -> Instance:
 
 
 def test_the_same_body_is_parsed_once_and_a_changed_body_again() -> None:
+    deliveries = Deliveries()
     body: dict[str, Any] = {"settings": {"apiKey": "k"}}
-    first = built_destination(_instance(body))
-    assert isinstance(first, Destination)
-    assert built_destination(_instance(dict(body), updated_at=2)) is first
+    first = deliveries.built(_instance(body))
+    assert isinstance(first, AmplitudeDestination) and isinstance(first.mapper, Destination)
+    assert deliveries.built(_instance(dict(body), updated_at=2)) is first
     changed = {
         **body,
         "subscriptions": [{"name": "only", "action": "logEventV2", "trigger": 'type = "track"'}],
     }
-    second = built_destination(_instance(changed, updated_at=2))
+    second = deliveries.built(_instance(changed, updated_at=2))
     assert second is not first
-    assert isinstance(second, Destination)
-    assert [s.name for s in second.subscriptions] == ["only"]
+    assert isinstance(second, AmplitudeDestination) and isinstance(second.mapper, Destination)
+    assert [s.name for s in second.mapper.subscriptions] == ["only"]

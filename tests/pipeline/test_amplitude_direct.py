@@ -21,16 +21,23 @@ from pipeline_support import outbox_rows as rows_of
 from storage_support import Backend, run
 
 from tidings.pipeline import PipelineRunner
-from tidings.pipeline.amplitude import DirectOptions, consumers_provider
-from tidings.pipeline.deadletters import dead_letters
-from tidings.pipeline.instances import get_instance, set_paused
+from tidings.pipeline.delivery import (
+    Deliveries,
+    DirectOptions,
+    SenderOptions,
+    dead_letters,
+    get_instance,
+    set_paused,
+)
 from tidings.storage import Store
 
 DIRECT = DirectOptions(min_events=10, chunk_events=50)
 
 
 async def _consume(store: Store, options: DirectOptions = DIRECT) -> None:
-    runner = PipelineRunner(store, consumers=[], providers=[consumers_provider(options)])
+    runner = PipelineRunner(
+        store, consumers=[], providers=[Deliveries(SenderOptions(direct=options)).consumers]
+    )
     await runner.run_until_idle()
 
 

@@ -20,17 +20,19 @@ from storage_support import Backend, run
 
 from tidings.destinations.amplitude import BatchPolicy
 from tidings.pipeline import PipelineRunner
-from tidings.pipeline.amplitude import (
+from tidings.pipeline.delivery import (
+    Deliveries,
     DirectOptions,
     InstanceSender,
     SenderOptions,
-    amplitude_service,
-    consumers_provider,
-    instance_consumers,
+    dead_letters,
+    discard,
+    get_instance,
     replay,
+    retry,
+    set_paused,
+    update_instance,
 )
-from tidings.pipeline.deadletters import dead_letters, discard, retry
-from tidings.pipeline.instances import get_instance, set_paused, update_instance
 from tidings.storage import Store
 
 
@@ -43,11 +45,12 @@ async def _until(predicate: Any, rounds: int = 3000) -> None:
 
 
 def _runner(store: Store, options: SenderOptions = FAST) -> PipelineRunner:
+    deliveries = Deliveries(options)
     runner = PipelineRunner(
         store,
         consumers=[],
-        providers=[consumers_provider(options.direct)],
-        services={"amplitude": amplitude_service(options)},
+        providers=[deliveries.consumers],
+        services={"destinations": deliveries.service},
         idle_seconds=0.05,
         refresh_seconds=0.1,
     )
@@ -92,7 +95,9 @@ def test_invalid_events_are_dead_lettered_with_the_reason(backend: Backend, amp:
         from pipeline_support import sdk_event
 
         await store.ingest(app_id, [sdk_event("bad-null", "null", app_id=app_id)], arrival_ms=1)
-        await PipelineRunner(store, consumers=[], providers=[instance_consumers]).run_until_idle()
+        await PipelineRunner(
+            store, consumers=[], providers=[Deliveries().consumers]
+        ).run_until_idle()
         await drain_outbox(store, instance.id)
         assert sorted(e["insert_id"] for e in amp.accepted) == sorted(good + bad)
         letters = await dead_letters(store, instance.id)
@@ -116,7 +121,9 @@ def test_failures_retry_until_delivered_and_never_count_twice(
         app_id = await make_app(store)
         instance = await amplitude_instance(store, app_id, amp.url)
         ids = await log_events(store, app_id, 40, devices=8)
-        await PipelineRunner(store, consumers=[], providers=[instance_consumers]).run_until_idle()
+        await PipelineRunner(
+            store, consumers=[], providers=[Deliveries().consumers]
+        ).run_until_idle()
         sender = InstanceSender(store, instance, SenderOptions(timeout_s=0.5))
         amp.fail_next(
             Fault(status=503),
@@ -149,7 +156,9 @@ def test_throttling_and_daily_quota_hold_only_those_devices(backend: Backend, am
         app_id = await make_app(store)
         instance = await amplitude_instance(store, app_id, amp.url)
         await log_events(store, app_id, 30, devices=3)
-        await PipelineRunner(store, consumers=[], providers=[instance_consumers]).run_until_idle()
+        await PipelineRunner(
+            store, consumers=[], providers=[Deliveries().consumers]
+        ).run_until_idle()
         amp.fail_next(
             Fault(
                 status=429,
@@ -182,7 +191,7 @@ def test_a_device_waits_behind_its_retrying_event(backend: Backend, amp: Standin
         store = await backend.open()
         app_id = await make_app(store)
         instance = await amplitude_instance(store, app_id, amp.url)
-        consumers = PipelineRunner(store, consumers=[], providers=[instance_consumers])
+        consumers = PipelineRunner(store, providers=[Deliveries().consumers])
         first = await log_events(store, app_id, 1, devices=1)  # device-0000
         await consumers.run_until_idle()
         amp.fail_next(Fault(status=500))
@@ -264,7 +273,9 @@ def test_replay_of_a_range_resends_under_the_same_insert_ids(
         app_id = await make_app(store)
         instance = await amplitude_instance(store, app_id, amp.url)
         ids = await log_events(store, app_id, 50, devices=5)
-        await PipelineRunner(store, consumers=[], providers=[instance_consumers]).run_until_idle()
+        await PipelineRunner(
+            store, consumers=[], providers=[Deliveries().consumers]
+        ).run_until_idle()
         sender = InstanceSender(store, instance, FAST)
         await sender.drain()
         from pipeline_support import T0
@@ -286,7 +297,9 @@ def test_dead_letters_retry_and_discard(backend: Backend, amp: Standin) -> None:
         app_id = await make_app(store)
         instance = await amplitude_instance(store, app_id, amp.url)
         await log_events(store, app_id, 4, devices=4)
-        await PipelineRunner(store, consumers=[], providers=[instance_consumers]).run_until_idle()
+        await PipelineRunner(
+            store, consumers=[], providers=[Deliveries().consumers]
+        ).run_until_idle()
         amp.fail_next(*[Fault(status=413)] * 4)
         sender = InstanceSender(store, instance, FAST)
         await sender.drain()  # 4 → 2 + 2 → 1 + 1: both singles too large, the other half sent

@@ -21,9 +21,13 @@ from tidings.destinations.amplitude.actions import Subscription
 from tidings.destinations.amplitude.items import sdk_message
 from tidings.destinations.amplitude.shared import SharedMessages
 from tidings.pipeline import PipelineRunner
-from tidings.pipeline.amplitude import DirectOptions, consumers_provider
-from tidings.pipeline.amplitude_log import map_records
-from tidings.pipeline.instances import Instance
+from tidings.pipeline.delivery import (
+    Deliveries,
+    DirectOptions,
+    Instance,
+    SenderOptions,
+    map_records,
+)
 from tidings.server.ingest import build_items
 from tidings.server.upload import Upload
 from tidings.storage import LogRecord
@@ -159,8 +163,9 @@ def test_shared_and_whole_paths_give_the_same_items(
     instance = _instance(subscriptions)
     records = _records(uploads)
     whole = [r._replace(prefix=b"") for r in records]
-    shared_items, shared_dead = map_records(instance, records, T0)
-    whole_items, whole_dead = map_records(instance, whole, T0)
+    destination = instance.build()
+    shared_items, shared_dead = map_records(destination, instance.app_ids, records, T0)
+    whole_items, whole_dead = map_records(destination, instance.app_ids, whole, T0)
     assert shared_items == whole_items
     assert shared_dead == whole_dead
 
@@ -239,11 +244,14 @@ def test_delivered_events_are_those_of_whole_messages(backend: Backend, amp: Sta
             events, _ = build_items(upload)
             await store.ingest(app_id, events, arrival_ms=T0)
         runner = PipelineRunner(
-            store, consumers=[], providers=[consumers_provider(DirectOptions(min_events=1))]
+            store,
+            consumers=[],
+            providers=[Deliveries(SenderOptions(direct=DirectOptions(min_events=1))).consumers],
         )
         await runner.run_until_idle()
         records = await store.read_after("never-committed", limit=100)
-        expected, _ = map_records(instance, [r._replace(prefix=b"") for r in records], T0)
+        whole = [r._replace(prefix=b"") for r in records]
+        expected, _ = map_records(instance.build(), instance.app_ids, whole, T0)
         assert all(r.prefix for r in records)  # stored the server's way: the shared path ran
         assert amp.accepted == [pending.event for pending, _, _ in expected]
         await store.close()

@@ -1,4 +1,4 @@
-"""The pipeline runner on both backends: every record at least once, in order, resumable, and
+"""The pipeline runner on every backend: every record at least once, in order, resumable, and
 one process at a time per consumer (leases)."""
 
 from __future__ import annotations
@@ -6,13 +6,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-import pytest
 from pipeline_support import log_events, make_app
 from storage_support import Backend, run
 
-from tidings.pipeline import Consumer, PipelineRunner, register_consumer, registered
-from tidings.storage import LogRecord
-from tidings.storage.leases import acquire_lease, commit_cursor_leased, list_leases
+from tidings.pipeline import Consumer, PipelineRunner
+from tidings.storage import LogRecord, MemoryStore
 
 
 async def _until(predicate: object, rounds: int = 2000) -> None:
@@ -56,7 +54,7 @@ def test_every_record_once_in_order_and_resumes_after_a_restart(backend: Backend
             more = await log_events(store, app_id, 10, start=500)
             await _until(lambda: len(seen) == 130)
         assert seen == ids + more
-        assert await list_leases(store) == []  # given back on a clean stop
+        assert await store.list_leases() == []  # given back on a clean stop
         await store.close()
 
     run(main())
@@ -126,30 +124,37 @@ def test_two_processes_never_handle_one_consumer_at_once(backend: Backend) -> No
 def test_a_lost_lease_refuses_the_late_commit(backend: Backend) -> None:
     async def main() -> None:
         store = await backend.open()
-        assert await acquire_lease(store, "c", "a", ttl_ms=60_000)
-        assert not await acquire_lease(store, "c", "b", ttl_ms=60_000)
-        assert await commit_cursor_leased(store, "c", 5, "a")
-        assert not await commit_cursor_leased(store, "c", 9, "b")
-        assert not await acquire_lease(store, "c", "a", ttl_ms=-1)  # renewed into the past
-        assert await acquire_lease(store, "c", "b", ttl_ms=60_000)  # taken over
-        assert not await commit_cursor_leased(store, "c", 7, "a")  # the old holder is fenced
+        assert await store.acquire_lease("c", "a", ttl_ms=60_000)
+        assert not await store.acquire_lease("c", "b", ttl_ms=60_000)
+        assert await store.commit_cursor_leased("c", 5, "a")
+        assert not await store.commit_cursor_leased("c", 9, "b")
+        assert not await store.acquire_lease("c", "a", ttl_ms=-1)  # renewed into the past
+        assert await store.acquire_lease("c", "b", ttl_ms=60_000)  # taken over
+        assert not await store.commit_cursor_leased("c", 7, "a")  # the old holder is fenced
         assert await store.get_cursor("c") == 5
         await store.close()
 
     run(main())
 
 
-def test_registered_consumers_are_the_defaults() -> None:
-    @register_consumer("test:registered", batch_size=7)
+def test_the_runner_needs_only_the_store_roles() -> None:
+    """No SQL needed: an in-memory store drives consumers, leases and cursors alike."""
+    seen: list[str] = []
+
     async def handle(records: Sequence[LogRecord]) -> None:
-        return None
+        seen.extend(r.item_id for r in records)
 
-    consumers, _providers, _services = registered()
-    names = {c.name: c for c in consumers}
-    assert names["test:registered"].batch_size == 7
+    async def main() -> None:
+        store = MemoryStore()
+        app_id = await make_app(store)
+        ids = await log_events(store, app_id, 30)
+        consumer = Consumer("test:memory", handle, batch_size=7)
+        runner = PipelineRunner(store, consumers=[consumer], providers=[], services={})
+        runner.idle_seconds = 0.05
+        async with runner:
+            await _until(lambda: len(seen) == 30)
+        assert seen == ids
+        assert await store.get_cursor("test:memory") == await store.last_seq()
+        assert await store.list_leases() == []  # given back on a clean stop
 
-
-@pytest.mark.parametrize("bad", [0])
-def test_runner_needs_a_sql_store(bad: int) -> None:
-    with pytest.raises(TypeError):
-        PipelineRunner(bad)  # type: ignore[arg-type]
+    run(main())

@@ -41,9 +41,9 @@ def _wait(predicate: object, seconds: float = 60.0) -> None:
     raise AssertionError("condition not reached")
 
 
-def test_a_killed_worker_loses_nothing(backend: Backend, amp: Standin) -> None:
+def test_a_killed_worker_loses_nothing(sql_backend: Backend, amp: Standin) -> None:
     async def setup() -> str:
-        store = await backend.open()
+        store = await sql_backend.open()
         app_id = await make_app(store)
         await amplitude_instance(store, app_id, amp.url)
         await store.close()
@@ -51,14 +51,14 @@ def test_a_killed_worker_loses_nothing(backend: Backend, amp: Standin) -> None:
 
     async def log(app_id: str) -> list[str]:
         # After the instance exists: a new instance starts at the end of the log.
-        store = await backend.open()
+        store = await sql_backend.open()
         ids = await log_events(store, app_id, 200, devices=10)
         await store.close()
         return ids
 
     ids = run(log(run(setup())))
     amp.fail_next(*[Fault(delay_s=0.15) for _ in range(6)])  # slow answers at first
-    first = _start(backend.url)
+    first = _start(sql_backend.url)
     try:
         _wait(lambda: len(amp.accepted) >= 20)
         first.send_signal(signal.SIGKILL)
@@ -68,7 +68,7 @@ def test_a_killed_worker_loses_nothing(backend: Backend, amp: Standin) -> None:
             first.kill()
     assert len(amp.accepted) < 200  # killed mid-way
 
-    second = _start(backend.url)
+    second = _start(sql_backend.url)
     try:
         _wait(lambda: len({e["insert_id"] for e in amp.accepted}) == 200)
         second.send_signal(signal.SIGTERM)

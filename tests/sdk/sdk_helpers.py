@@ -10,13 +10,13 @@ import orjson
 
 from tidings.core.events import EventRecord
 from tidings.sdk import Tidings
-from tidings.sdk.store import Store
+from tidings.sdk.store import DeviceStore
 
 MakeClient = Callable[..., Tidings]
 """The ``make_client`` fixture: ``make_client(server=None, **Tidings kwargs)``."""
 
 
-def settled(store: Store) -> Store:
+def settled(store: DeviceStore) -> DeviceStore:
     """The store with its journaled rows moved into SQLite, as the client does before an upload."""
     store.settle()
     return store

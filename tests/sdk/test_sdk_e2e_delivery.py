@@ -19,7 +19,7 @@ from sdk_helpers import MakeClient, SystemEvents, deep_link, manifest
 from sdk_proxy import LossyProxy
 
 from tidings.sdk import Tidings
-from tidings.sdk.store import Store
+from tidings.sdk.store import DeviceStore
 
 HERE = Path(__file__).parent
 
@@ -69,7 +69,7 @@ def test_killed_mid_upload_then_restarted_loses_nothing(server: LiveServer, tmp_
     assert returned == 399
     child.send_signal(signal.SIGKILL)
     child.wait(10)
-    left = Store(data_dir / "tidings.sqlite3")
+    left = DeviceStore(data_dir / "tidings.sqlite3")
     assert left.pending > 0  # the kill left undelivered events behind
     left.close()
     restart = subprocess.run(

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sdk_helpers import settled
 
 from tidings.sdk import journal as wal
-from tidings.sdk.store import KIND_DECISION, KIND_EVENT, Store
+from tidings.sdk.store import KIND_DECISION, KIND_EVENT, DeviceStore
 
 pytestmark = pytest.mark.skipif(not wal.AVAILABLE, reason="no journal without fcntl")
 
@@ -46,19 +46,19 @@ def rows(*names: str) -> list[tuple[int, str | None, bytes]]:
     return [(KIND_EVENT, "s1", b'{"name":"%s"}' % n.encode()) for n in names]
 
 
-def die(store: Store) -> None:
+def die(store: DeviceStore) -> None:
     """What a SIGKILL leaves: the journal's descriptor (and lock) gone, nothing moved."""
     assert store._journal is not None
     store._journal.abandon()
 
 
-def bodies(store: Store) -> list[bytes]:
+def bodies(store: DeviceStore) -> list[bytes]:
     return [body for _, _, body in settled(store).pending_rows(100)]
 
 
 def test_a_dead_process_journal_is_recovered_in_order(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite3"
-    first = Store(path)
+    first = DeviceStore(path)
     first.append(rows("a"))
     first.settle()
     first.append(rows("b", "c"))
@@ -70,12 +70,12 @@ def test_a_dead_process_journal_is_recovered_in_order(tmp_path: Path) -> None:
     with open(journal, "ab") as fh:
         fh.write(torn)
     die(first)
-    second = Store(path)
+    second = DeviceStore(path)
     assert second.pending == 4
     assert bodies(second) == [b'{"name":"%s"}' % n for n in (b"a", b"b", b"c", b"d")]
     assert not journal.exists()
     second.close()
-    third = Store(path)
+    third = DeviceStore(path)
     assert third.pending == 4  # nothing recovered twice
     third.close()
 
@@ -84,7 +84,7 @@ def test_a_death_between_the_move_and_the_truncation_inserts_nothing_twice(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "s.sqlite3"
-    first = Store(path)
+    first = DeviceStore(path)
     first.append(rows("a", "b"))
     assert first._journal is not None
     before = first._journal.path.read_bytes()
@@ -92,16 +92,16 @@ def test_a_death_between_the_move_and_the_truncation_inserts_nothing_twice(
     first._journal.path.write_bytes(before)  # as if the truncation never happened
     first.append(rows("c"))  # a later generation: not in SQLite yet
     die(first)
-    second = Store(path)
+    second = DeviceStore(path)
     assert bodies(second) == [b'{"name":"a"}', b'{"name":"b"}', b'{"name":"c"}']
     second.close()
 
 
 def test_a_live_journal_is_not_taken_over(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite3"
-    first = Store(path)
+    first = DeviceStore(path)
     first.append(rows("a"))
-    second = Store(path)
+    second = DeviceStore(path)
     assert second.pending == 0  # "a" belongs to the first store, which moves it itself
     first.close()
     assert bodies(second) == [b'{"name":"a"}']
@@ -110,7 +110,7 @@ def test_a_live_journal_is_not_taken_over(tmp_path: Path) -> None:
 
 
 def test_synchronous_full_commits_to_sqlite_directly(tmp_path: Path) -> None:
-    store = Store(tmp_path / "s.sqlite3", synchronous="full")
+    store = DeviceStore(tmp_path / "s.sqlite3", synchronous="full")
     store.append(rows("a"))
     assert store.staged == 0
     assert list(tmp_path.glob("journal-*")) == []

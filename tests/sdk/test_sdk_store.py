@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sdk_helpers import settled
 
-from tidings.sdk.store import KIND_DECISION, KIND_EVENT, Store
+from tidings.sdk.store import KIND_DECISION, KIND_EVENT, DeviceStore
 
 
 def rows(*names: str) -> list[tuple[int, str | None, bytes]]:
@@ -16,7 +16,7 @@ def rows(*names: str) -> list[tuple[int, str | None, bytes]]:
 
 def test_a_new_row_after_a_trim_is_never_hidden_behind_the_saved_state(tmp_path: Path) -> None:
     """Rows are deleted (trimmed, sent decisions) but the newest stays, so seq is never reused."""
-    store = Store(tmp_path / "s.sqlite3", keep_recent=1)
+    store = DeviceStore(tmp_path / "s.sqlite3", keep_recent=1)
     store.append([*rows("a", "b"), (KIND_DECISION, None, b'{"d":1}')])
     store.save_state(b"{}")  # covers every row so far
     batch = settled(store).pending_rows(10)
@@ -26,7 +26,7 @@ def test_a_new_row_after_a_trim_is_never_hidden_behind_the_saved_state(tmp_path:
     store.append(rows("c"))
     assert store.events_after_state() == [b'{"name":"c"}']
     store.close()
-    reopened = Store(tmp_path / "s.sqlite3", keep_recent=1)
+    reopened = DeviceStore(tmp_path / "s.sqlite3", keep_recent=1)
     assert reopened.events_after_state() == [b'{"name":"c"}']
     assert [body for _, _, body in settled(reopened).pending_rows(10)] == [b'{"name":"c"}']
     reopened.close()
@@ -50,7 +50,7 @@ def test_a_file_from_the_sent_flag_layout_keeps_its_queue(tmp_path: Path) -> Non
     db.execute("DELETE FROM outbox WHERE seq = 5")  # the old layout could free the top seq
     db.commit()
     db.close()
-    store = Store(path)
+    store = DeviceStore(path)
     assert store.pending == 1
     assert [body for _, _, body in settled(store).pending_rows(10)] == [b"3"]
     store.append(rows("new"))
@@ -59,11 +59,11 @@ def test_a_file_from_the_sent_flag_layout_keeps_its_queue(tmp_path: Path) -> Non
     store.mark_sent(pending[0][0], pending[-1][0], 0)
     assert store.pending == 0
     store.close()
-    assert Store(path).pending == 0
+    assert DeviceStore(path).pending == 0
 
 
 def test_an_empty_store_has_nothing_pending_and_sends_in_order(tmp_path: Path) -> None:
-    store = Store(tmp_path / "s.sqlite3")
+    store = DeviceStore(tmp_path / "s.sqlite3")
     assert store.pending == 0 and settled(store).pending_rows(10) == []
     store.append(rows("a", "b", "c"))
     first = settled(store).pending_rows(2)
@@ -75,7 +75,7 @@ def test_an_empty_store_has_nothing_pending_and_sends_in_order(tmp_path: Path) -
 
 def test_discarding_the_newest_row_keeps_its_seq_taken(tmp_path: Path) -> None:
     """A too-large newest event is given up, yet the next event still sorts after the state."""
-    store = Store(tmp_path / "s.sqlite3")
+    store = DeviceStore(tmp_path / "s.sqlite3")
     store.append(rows("a", "huge"))
     first = settled(store).pending_rows(1)
     store.mark_sent(first[0][0], first[0][0], 0)

@@ -13,8 +13,8 @@ from sdk_helpers import settled
 
 from tidings.sdk.gates import GateDecision, GateRegistry
 from tidings.sdk.signing import signature, signed_headers
-from tidings.sdk.store import KIND_EVENT, Store
-from tidings.sdk.upload import BACKOFF_CAP_S, Clock, backoff_delay, is_pause_status
+from tidings.sdk.store import KIND_EVENT, DeviceStore
+from tidings.sdk.transport import BACKOFF_CAP_S, Clock, backoff_delay, is_pause_status
 
 
 def test_signature_covers_method_path_body_and_timestamp() -> None:
@@ -93,7 +93,7 @@ def test_gate_registry_matches_longest_prefix_and_replaces_same_url() -> None:
 
 
 def test_store_bound_keeps_the_inflight_batch(tmp_path: Path) -> None:
-    store = Store(tmp_path / "s.sqlite3", max_pending=5)
+    store = DeviceStore(tmp_path / "s.sqlite3", max_pending=5)
     store.append([(KIND_EVENT, None, b'{"n":%d}' % i) for i in range(5)])
     batch = settled(store).pending_rows(2)
     store.inflight_max_seq = batch[-1][0]
@@ -107,7 +107,7 @@ def test_store_bound_keeps_the_inflight_batch(tmp_path: Path) -> None:
     assert store.pending == 3
     assert store.recent_events(10)[0] == b'{"n":7}'
     store.close()
-    reopened = Store(tmp_path / "s.sqlite3", max_pending=5)
+    reopened = DeviceStore(tmp_path / "s.sqlite3", max_pending=5)
     assert reopened.pending == 3
 
 
@@ -126,7 +126,7 @@ def test_store_accounts_for_every_row(ops: list[tuple[str, int]]) -> None:
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(Path(tmp) / "s.sqlite3", max_pending=10, keep_recent=3)
+        store = DeviceStore(Path(tmp) / "s.sqlite3", max_pending=10, keep_recent=3)
         appended = 0
         delivered: list[int] = []
         dropped_total = 0

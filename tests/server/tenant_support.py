@@ -9,8 +9,7 @@ from typing import Any
 
 from server_support import Harness, event, upload_body
 
-from tidings.storage.outbox import DeadLetterIn, enqueue
-from tidings.storage.sqlstore import SqlStore
+from tidings.storage import DeadLetterIn
 from tidings.streams.sinkconfig import dead_letter_collection
 
 
@@ -96,9 +95,7 @@ async def two_tenants(h: Harness, directory: Path) -> Tenants:
         headers=admin,
     )
     a_global_destination = r.json()["id"]
-    assert isinstance(h.store, SqlStore)
-    await enqueue(
-        h.store,
+    await h.store.enqueue(
         a_destination,
         [],
         dead=[DeadLetterIn("item-1", 3, "invalid api key", b"{}")],

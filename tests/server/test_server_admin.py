@@ -287,11 +287,11 @@ async def test_destinations_and_streams(sq: Harness) -> None:
         assert r.status_code == 400
         assert r.json()["error"]["message"].startswith(field), r.text
 
-    from tidings.storage.outbox import DeadLetterIn, enqueue, outbox_size
+    from tidings.storage import DeadLetterIn
 
     item = b'{"api": "httpapi", "event": {"event_type": "E", "device_id": "d-12345"}}'
     dead = [DeadLetterIn(f"ev-{n}", 1, "invalid field time", item) for n in (1, 2)]
-    await enqueue(sq.store, did, [], dead)  # type: ignore[arg-type]
+    await sq.store.enqueue(did, [], dead)
     r = await c.get(f"/admin/api/destinations/{did}/dead-letters", headers=h)
     letters = r.json()["items"]
     assert [(d["itemKey"], d["reason"]) for d in letters] == [
@@ -304,7 +304,7 @@ async def test_destinations_and_streams(sq: Harness) -> None:
         headers=h,
     )
     assert r.json() == {"retried": 1}
-    assert await outbox_size(sq.store, did) == 1  # type: ignore[arg-type]
+    assert await sq.store.outbox_size(did) == 1
     r = await c.post(f"/admin/api/destinations/{did}/dead-letters/discard", headers=h)
     assert r.json() == {"discarded": 1}
     r = await c.post(f"/admin/api/destinations/{did}/replay", json={"from": 10, "to": 5}, headers=h)
@@ -340,7 +340,7 @@ async def test_both_destination_trees_configure_one_instance_alike(sq: Harness) 
     """``/admin/api/destinations`` (the contract's) and ``/admin/api/apps/{app}/destinations``
     store the same instance the same way: a new one starts at the end of the log (it gets what
     arrives from now on), and replacing one keeps its pause state."""
-    from tidings.pipeline.instances import cursor_name, set_paused
+    from tidings.pipeline.delivery import cursor_name, set_paused
 
     c, h = sq.client, sq.admin
     r = await sq.upload(upload_body(sq.app_id, [event("before-1"), event("before-2")]))

@@ -13,8 +13,7 @@ from test_server_tenancy import concrete
 
 from tidings.server.app import ROUTES
 from tidings.server.paging import MAX_LIMIT, encode_cursor
-from tidings.storage.outbox import DeadLetterIn, enqueue
-from tidings.storage.sqlstore import SqlStore
+from tidings.storage import DeadLetterIn
 from tidings.streams.sinkconfig import dead_letter_collection
 
 pytestmark = pytest.mark.anyio
@@ -29,10 +28,9 @@ async def _two_of_everything(h: Harness, directory: Path) -> Tenants:
     await c.post(f"/admin/api/apps/{t.a_app}/keys", headers=admin)
     await c.post(f"/admin/api/apps/{t.a_app}/campaigns", json=campaign_body(), headers=admin)
     await h.store.upsert_cohort(t.a_project, "a-cohort-2", "A browsers")
-    assert isinstance(h.store, SqlStore)
-    await enqueue(h.store, t.a_destination, [], dead=[DeadLetterIn("item-2", 1, "x", b"{}")])
+    await h.store.enqueue(t.a_destination, [], dead=[DeadLetterIn("item-2", 1, "x", b"{}")])
     letters = [DeadLetterIn(f"item-{i}", 1, "x", b"{}") for i in range(2)]
-    await enqueue(h.store, t.a_global_destination, [], dead=letters)
+    await h.store.enqueue(t.a_global_destination, [], dead=letters)
     await c.post(
         f"/admin/api/apps/{t.a_app}/streams",
         json={"kind": "jsonl", "settings": {"directory": str(directory / "second")}},

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Coroutine
-from dataclasses import dataclass
+import uuid
+from collections.abc import Coroutine, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,7 +24,7 @@ from tidings.storage import (
     StoreOptions,
     open_store,
 )
-from tidings.storage.sqlstore import SqlStore
+from tidings.storage.memory import MemoryState, MemoryStore
 
 T = TypeVar("T")
 SERVER_KEY = bytes(range(32))
@@ -59,11 +60,14 @@ class Backend:
     url: str
     path: Path | None = None
     schema: str | None = None
+    state: MemoryState = field(default_factory=MemoryState)
+    """The data of the ``memory`` backend: every store opened on it sees the same data, the way
+    a reopened database file does."""
 
-    async def open(self, server_key: bytes = SERVER_KEY, **options: Any) -> SqlStore:
-        store = await open_store(self.url, server_key=server_key, options=StoreOptions(**options))
-        assert isinstance(store, SqlStore)
-        return store
+    async def open(self, server_key: bytes = SERVER_KEY, **options: Any) -> Store:
+        if self.name == "memory":
+            return MemoryStore(self.state)
+        return await open_store(self.url, server_key=server_key, options=StoreOptions(**options))
 
     def raw_rows(self) -> list[tuple[str, tuple[Any, ...]]]:
         """Every row of every table, read behind the store's back (for at-rest checks)."""
@@ -96,6 +100,22 @@ class Backend:
                 )
                 out += [(table, tuple(r)) for r in conn.execute(query)]
         return out
+
+
+def backend_named(name: str, tmp_path: Path, schema_prefix: str) -> Iterator[Backend]:
+    """A fresh ``memory``, ``sqlite`` (a file in ``tmp_path``) or ``postgresql`` (a schema
+    dropped afterwards) backend, for fixtures to yield from."""
+    if name == "memory":
+        yield Backend("memory", "memory:")
+        return
+    if name == "sqlite":
+        path = tmp_path / "tidings.db"
+        yield Backend("sqlite", f"sqlite:///{path}", path=path)
+        return
+    schema = f"{schema_prefix}_{uuid.uuid4().hex[:12]}"
+    yield Backend("postgresql", f"{PG_BASE}?schema={schema}", schema=schema)
+    with psycopg.connect(PG_BASE, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
 T0 = 1_764_300_000_000  # 2025-11-28 03:20 UTC

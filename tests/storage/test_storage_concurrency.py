@@ -8,9 +8,9 @@ import psycopg
 from storage_support import PG_BASE, T0, Backend, event, new_app, run, stored_ids
 
 
-def test_many_concurrent_appends_store_each_event_once(backend: Backend) -> None:
+def test_many_concurrent_appends_store_each_event_once(sql_backend: Backend) -> None:
     async def go() -> None:
-        async with await backend.open() as store:
+        async with await sql_backend.open() as store:
             app = await new_app(store)
             # 40 requests of 25 events drawn from 300 ids, so they overlap heavily.
             batches = [[event(f"e{(i * 7 + j) % 300}") for j in range(25)] for i in range(40)]
@@ -28,9 +28,9 @@ def test_many_concurrent_appends_store_each_event_once(backend: Backend) -> None
     run(go())
 
 
-def test_waiting_writes_share_one_commit(backend: Backend) -> None:
+def test_waiting_writes_share_one_commit(sql_backend: Backend) -> None:
     async def go() -> None:
-        async with await backend.open() as store:
+        async with await sql_backend.open() as store:
             app = await new_app(store)
             engine = store.engine
             before = (engine.stats.groups, engine.stats.jobs)
@@ -53,9 +53,9 @@ def test_waiting_writes_share_one_commit(backend: Backend) -> None:
     run(go())
 
 
-def test_a_failing_write_does_not_take_its_group_down(backend: Backend) -> None:
+def test_a_failing_write_does_not_take_its_group_down(sql_backend: Backend) -> None:
     async def go() -> None:
-        async with await backend.open() as store:
+        async with await sql_backend.open() as store:
             app = await new_app(store)
             store.engine.hold()
             good = [
@@ -77,12 +77,12 @@ def test_a_failing_write_does_not_take_its_group_down(backend: Backend) -> None:
     run(go())
 
 
-def test_two_stores_on_one_database_keep_seq_in_commit_order(backend: Backend) -> None:
+def test_two_stores_on_one_database_keep_seq_in_commit_order(sql_backend: Backend) -> None:
     """Two processes' worth of writers: ids unique, seq strictly increasing, nothing lost."""
 
     async def go() -> None:
-        one = await backend.open()
-        two = await backend.open()
+        one = await sql_backend.open()
+        two = await sql_backend.open()
         try:
             app = await new_app(one)
 
@@ -115,15 +115,15 @@ def test_two_stores_on_one_database_keep_seq_in_commit_order(backend: Backend) -
     run(go())
 
 
-def test_writer_recovers_from_a_dropped_connection(backend: Backend) -> None:
+def test_writer_recovers_from_a_dropped_connection(sql_backend: Backend) -> None:
     """A database restart or a dropped idle connection costs a reconnect, not a failed write."""
 
     async def go() -> None:
-        async with await backend.open() as store:
+        async with await sql_backend.open() as store:
             app = await new_app(store)
             await store.ingest(app.app_id, [event("e1")], arrival_ms=T0)
             writer = store.engine._writer_conn
-            if backend.name == "postgresql":  # the server kills the session, as on a restart
+            if sql_backend.name == "postgresql":  # the server kills the session, as on a restart
                 with psycopg.connect(PG_BASE, autocommit=True) as admin:
                     admin.execute("SELECT pg_terminate_backend(%s)", (writer.info.backend_pid,))
             else:
@@ -135,14 +135,14 @@ def test_writer_recovers_from_a_dropped_connection(backend: Backend) -> None:
     run(go())
 
 
-def test_readers_recover_from_a_dropped_connection(backend: Backend) -> None:
+def test_readers_recover_from_a_dropped_connection(sql_backend: Backend) -> None:
     async def go() -> None:
-        async with await backend.open(read_threads=1) as store:
+        async with await sql_backend.open(read_threads=1) as store:
             app = await new_app(store)
             await store.ingest(app.app_id, [event("e1")], arrival_ms=T0)
             assert await stored_ids(store) == ["e1"]
             (reader,) = store.engine._readers
-            if backend.name == "postgresql":
+            if sql_backend.name == "postgresql":
                 with psycopg.connect(PG_BASE, autocommit=True) as admin:
                     admin.execute("SELECT pg_terminate_backend(%s)", (reader.info.backend_pid,))
             else:

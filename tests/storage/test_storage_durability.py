@@ -19,22 +19,22 @@ from tidings.storage.migrations.sqlite import MIGRATIONS as SQLITE_MIGRATIONS
 WRITER = Path(__file__).with_name("crash_writer.py")
 
 
-def test_migrations_from_empty_and_rerun(backend: Backend) -> None:
+def test_migrations_from_empty_and_rerun(sql_backend: Backend) -> None:
     async def go() -> None:
-        store = await backend.open()
+        store = await sql_backend.open()
         expected = len(store.migrations)
         assert await store.schema_version() == expected
         app = await new_app(store)
         await store.ingest(app.app_id, [event("e1")], arrival_ms=T0)
         assert await store.migrate() == []  # nothing pending
         await store.close()
-        store = await backend.open()  # reopening re-runs nothing and keeps the data
+        store = await sql_backend.open()  # reopening re-runs nothing and keeps the data
         try:
             assert await store.schema_version() == expected
             assert [r.item_id for r in await store.read_log(0)] == ["e1"]
         finally:
             await store.close()
-        rows = [r for table, r in backend.raw_rows() if table == "schema_version"]
+        rows = [r for table, r in sql_backend.raw_rows() if table == "schema_version"]
         assert sorted(r[0] for r in rows) == list(range(1, expected + 1))
 
     run(go())
@@ -54,12 +54,12 @@ def _acked(lines: list[str]) -> set[int]:
 
 
 @pytest.mark.parametrize("mode", ["kill", "exit"])
-def test_nothing_acknowledged_is_lost(backend: Backend, mode: str) -> None:
+def test_nothing_acknowledged_is_lost(sql_backend: Backend, mode: str) -> None:
     """Kill the writer mid-stream (or let it exit without closing): every acked batch is there,
     and every batch is all-or-nothing."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     proc = subprocess.Popen(
-        [sys.executable, str(WRITER), backend.url, "loop" if mode == "kill" else "exit"],
+        [sys.executable, str(WRITER), sql_backend.url, "loop" if mode == "kill" else "exit"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -80,7 +80,7 @@ def test_nothing_acknowledged_is_lost(backend: Backend, mode: str) -> None:
     assert len(acked) >= 10
 
     async def check() -> None:
-        async with await backend.open() as store:
+        async with await sql_backend.open() as store:
             per_batch: dict[int, int] = {}
             after = 0
             while page := await store.read_log(after, 1000):

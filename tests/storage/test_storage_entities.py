@@ -6,14 +6,14 @@ import pytest
 from storage_support import T0, Backend, decision, event, new_app, run
 
 from tidings.core.events import SYSTEM_EVENT_NAMES
-from tidings.storage import CohortChange, NotFoundError, ProjectSettings
+from tidings.storage import CohortChange, NotFoundError, ProjectConfig
 
 
 def test_projects_and_settings(backend: Backend) -> None:
     async def go() -> None:
         async with await backend.open() as store:
             p = await store.create_project("Main")
-            assert p.settings == ProjectSettings()
+            assert p.settings == ProjectConfig()
             assert p.settings.to_json() == {
                 "sessionTimeoutSeconds": 60,
                 "frequencyCapping": None,

@@ -99,9 +99,9 @@ def test_data_import_key_rotation(backend: Backend) -> None:
     run(go())
 
 
-def test_no_credential_is_stored_in_plain_sight(backend: Backend) -> None:
+def test_no_credential_is_stored_in_plain_sight(sql_backend: Backend) -> None:
     async def go() -> tuple[list[str], list[str]]:
-        async with await backend.open() as store:
+        async with await sql_backend.open() as store:
             project = await store.create_project("p")
             creds = await store.create_app(project.id, "a", "ios")
             pair = await store.rotate_keys(creds.app_id)
@@ -117,7 +117,7 @@ def test_no_credential_is_stored_in_plain_sight(backend: Backend) -> None:
             return secrets, hashes
 
     secrets, hashes = run(go())
-    dump = repr(backend.raw_rows())
+    dump = repr(sql_backend.raw_rows())
     for secret in secrets:
         assert secret not in dump
         assert secret.encode().hex() not in dump
@@ -125,11 +125,11 @@ def test_no_credential_is_stored_in_plain_sight(backend: Backend) -> None:
         assert hashed in dump  # the compare-only credentials are there as digests
 
 
-def test_a_different_server_key_cannot_read_secrets(backend: Backend) -> None:
+def test_a_different_server_key_cannot_read_secrets(sql_backend: Backend) -> None:
     async def go() -> None:
-        async with await backend.open() as store:
+        async with await sql_backend.open() as store:
             creds = await new_app(store)
-        async with await backend.open(server_key=os.urandom(32)) as store:
+        async with await sql_backend.open(server_key=os.urandom(32)) as store:
             with pytest.raises(StoreError, match="server key"):
                 await store.signing_key(creds.api_key_public)
 
@@ -155,14 +155,14 @@ def test_parse_server_key_forms() -> None:
 
 
 def test_a_revocation_by_another_process_is_seen_within_the_key_ttl(
-    backend: Backend, monkeypatch: pytest.MonkeyPatch
+    sql_backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Signing keys are reused for SIGNING_KEY_TTL_SECONDS; a revocation made through another
     store (another process) is seen once that time is up, and at once by the revoking store."""
 
     async def go() -> None:
         monkeypatch.setattr(sqlstore, "SIGNING_KEY_TTL_SECONDS", 3600.0)
-        async with await backend.open() as server, await backend.open() as admin:
+        async with await sql_backend.open() as server, await sql_backend.open() as admin:
             creds = await new_app(server)
             assert await server.signing_key(creds.api_key_public) is not None
             assert await admin.signing_key(creds.api_key_public) is not None
@@ -171,7 +171,7 @@ def test_a_revocation_by_another_process_is_seen_within_the_key_ttl(
             # Within the TTL the other process still has the key it looked up.
             assert await server.signing_key(creds.api_key_public) is not None
             monkeypatch.setattr(sqlstore, "SIGNING_KEY_TTL_SECONDS", 0.0)
-            async with await backend.open() as fresh:
+            async with await sql_backend.open() as fresh:
                 assert await fresh.signing_key(creds.api_key_public) is None
                 assert await fresh.signing_key(creds.api_key_public) is None
 

@@ -174,17 +174,17 @@ def _old_rows(app_id: str) -> list[tuple[Any, ...]]:
 
 
 def test_a_per_row_log_moves_to_batches_with_its_numbers(
-    backend: Backend, monkeypatch: pytest.MonkeyPatch
+    sql_backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A database written before batch rows (schema version 2) keeps every record, its
     sequence number and its consumers' cursors when it is opened by this version."""
-    store_class = SqliteStore if backend.name == "sqlite" else PostgresStore
-    migrations = SQLITE_MIGRATIONS if backend.name == "sqlite" else POSTGRES_MIGRATIONS
+    store_class = SqliteStore if sql_backend.name == "sqlite" else PostgresStore
+    migrations = SQLITE_MIGRATIONS if sql_backend.name == "sqlite" else POSTGRES_MIGRATIONS
     assert [m[0] for m in migrations][:3] == [1, 2, 3]
 
     async def write_old() -> str:
         monkeypatch.setattr(store_class, "migrations", migrations[:2])
-        async with await backend.open() as store:
+        async with await sql_backend.open() as store:
             app = await new_app(store)
             rows = _old_rows(app.app_id)
 
@@ -204,7 +204,7 @@ def test_a_per_row_log_moves_to_batches_with_its_numbers(
     monkeypatch.undo()
 
     async def read_new() -> None:
-        async with await backend.open() as store:
+        async with await sql_backend.open() as store:
             records = await store.read_log(0)
             assert [
                 (r.seq, r.kind, r.item_id, r.name, r.timestamp, r.payload, r.device_id, r.user_id)

@@ -50,9 +50,9 @@ def test_tokens_carry_name_expiry_and_scope(backend: Backend) -> None:
     run(go())
 
 
-def test_last_use_is_written_at_most_once_a_minute(backend: Backend) -> None:
+def test_last_use_is_written_at_most_once_a_minute(sql_backend: Backend) -> None:
     async def go() -> None:
-        async with await backend.open() as store:
+        async with await sql_backend.open() as store:
             token = await store.create_admin_token("dashboard")
             writes = store.engine.stats.jobs
             for offset in range(0, 50_000, 1000):  # fifty uses within one minute
@@ -70,15 +70,15 @@ def test_last_use_is_written_at_most_once_a_minute(backend: Backend) -> None:
 
 
 def test_tokens_made_before_ids_existed_keep_working(
-    backend: Backend, monkeypatch: pytest.MonkeyPatch
+    sql_backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store_class = SqliteStore if backend.name == "sqlite" else PostgresStore
-    migrations = SQLITE_MIGRATIONS if backend.name == "sqlite" else POSTGRES_MIGRATIONS
+    store_class = SqliteStore if sql_backend.name == "sqlite" else PostgresStore
+    migrations = SQLITE_MIGRATIONS if sql_backend.name == "sqlite" else POSTGRES_MIGRATIONS
     assert [m[0] for m in migrations][:5] == [1, 2, 3, 4, 5]
 
     async def write_old() -> None:
         monkeypatch.setattr(store_class, "migrations", migrations[:4])
-        async with await backend.open() as store:
+        async with await sql_backend.open() as store:
             from tidings.storage import keys
 
             def insert(tx: Any) -> None:
@@ -93,7 +93,7 @@ def test_tokens_made_before_ids_existed_keep_working(
     monkeypatch.undo()
 
     async def read_new() -> None:
-        async with await backend.open() as store:
+        async with await sql_backend.open() as store:
             info = await store.admin_token("tat_old", NOW)
             assert info is not None and info.id.startswith("tok_")
             assert (info.name, info.project_ids, info.expires_at) == ("old ops", None, None)

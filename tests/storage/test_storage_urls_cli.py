@@ -30,11 +30,11 @@ def test_parse_db_url() -> None:
 
 
 def test_cli_creates_apps_tokens_and_migrates(
-    backend: Backend, monkeypatch: pytest.MonkeyPatch
+    sql_backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TIDINGS_SECRET_KEY", SERVER_KEY.hex())
     runner = CliRunner()
-    migrated = runner.invoke(cli_app, ["migrate", "--db", backend.url])
+    migrated = runner.invoke(cli_app, ["migrate", "--db", sql_backend.url])
     assert migrated.exit_code == 0, migrated.output
     from tidings.storage.migrations.sqlite import MIGRATIONS
 
@@ -51,7 +51,7 @@ def test_cli_creates_apps_tokens_and_migrates(
             "--project",
             "Main",
             "--db",
-            backend.url,
+            sql_backend.url,
         ],
     )
     assert made.exit_code == 0, made.output
@@ -69,15 +69,15 @@ def test_cli_creates_apps_tokens_and_migrates(
             "--project",
             "Main",
             "--db",
-            backend.url,
+            sql_backend.url,
         ],
     )
     assert second.exit_code == 0, second.output
-    token = runner.invoke(cli_app, ["tokens", "create", "--db", backend.url])
+    token = runner.invoke(cli_app, ["tokens", "create", "--db", sql_backend.url])
     assert token.exit_code == 0, token.output
 
     async def check() -> None:
-        async with await backend.open() as store:
+        async with await sql_backend.open() as store:
             assert len(await store.list_projects()) == 1  # the second app reused "Main"
             key = await store.signing_key(creds["apiKeyPublic"])
             assert key is not None and key.secret == creds["apiKeySecret"].encode()
@@ -122,7 +122,7 @@ batches_strategy = st.lists(
 )
 
 
-def test_ingest_is_idempotent_for_any_batches(backend: Backend) -> None:
+def test_ingest_is_idempotent_for_any_batches(sql_backend: Backend) -> None:
     """Whatever the overlap between batches, the log holds each id once, in first-seen order,
     and the accepted counts add up to the number of distinct ids."""
 
@@ -130,7 +130,7 @@ def test_ingest_is_idempotent_for_any_batches(backend: Backend) -> None:
     @given(batches=batches_strategy)
     def check(batches: list[list[int]]) -> None:
         async def go() -> None:
-            async with await backend.open() as store:
+            async with await sql_backend.open() as store:
                 project = await store.create_project("p")
                 app = await store.create_app(project.id, "a", "ios")
                 before = set(await stored_ids(store))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ import pytest
 from stream_support import Receiver, check_envelope
 
 from tidings.pipeline import PipelineRunner
-from tidings.server.admin_streams import stream_consumers
+from tidings.pipeline.streams import SinkConsumers
 from tidings.server.app import create_app
 from tidings.server.auth import sign
 from tidings.storage import Store, open_store
@@ -42,6 +42,10 @@ class Api:
     admin: dict[str, str]
     app: dict[str, Any]
     other_app: dict[str, Any]
+    sinks: SinkConsumers = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sinks = SinkConsumers(self.store)
 
     @property
     def app_id(self) -> str:
@@ -70,7 +74,7 @@ class Api:
         assert r.json()["accepted"] == len(events), r.text
 
     async def run_pipeline(self) -> None:
-        runner = PipelineRunner(self.store, consumers=[], providers=[stream_consumers], services={})
+        runner = PipelineRunner(self.store, providers=[self.sinks.consumers])
         await runner.run_until_idle()
 
 
@@ -220,9 +224,7 @@ async def test_pipeline_feeds_each_sink_from_its_own_cursor(api: Api, tmp_path: 
 
 async def stream_closing(api: Api) -> None:
     """Close the open sinks (what the runner's housekeeping service does when it stops)."""
-    from tidings.server.admin_streams import configured_streams
-
-    await configured_streams(api.store).close()
+    await api.sinks.streams.close()
 
 
 @pytest.mark.anyio

@@ -6,6 +6,7 @@ Each sub-command lives in its own module and registers itself on :data:`app` whe
 from tidings.cli import admin as _admin  # noqa: F401
 from tidings.cli import amplitude as _amplitude  # noqa: F401
 from tidings.cli import campaigns as _campaigns  # noqa: F401
+from tidings.cli import destinations as _destinations  # noqa: F401
 from tidings.cli import serve as _serve  # noqa: F401
 from tidings.cli import simulate as _simulate  # noqa: F401
 from tidings.cli import stream_tail as _stream_tail  # noqa: F401

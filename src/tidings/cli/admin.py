@@ -21,8 +21,7 @@ import typer
 
 from tidings.cli.app import app
 from tidings.core.errors import InvalidConfig
-from tidings.storage import DEFAULT_DB_URL, open_store
-from tidings.storage.base import StoreError
+from tidings.storage import DEFAULT_DB_URL, StoreError, open_store
 
 apps_app = typer.Typer(help="Create applications and their keys.", no_args_is_help=True)
 app.add_typer(apps_app, name="apps")

@@ -1,4 +1,6 @@
-"""``tidings amplitude preview``: print the requests one message produces, sending nothing."""
+"""``tidings amplitude preview`` (the requests one message produces, sending nothing), and
+``tidings amplitude add|list|remove|pause|resume|replay|dead-letters``: the
+``tidings destinations`` commands with Amplitude's options, kept as aliases."""
 
 from __future__ import annotations
 
@@ -9,21 +11,23 @@ from typing import Annotated, Any
 import orjson
 import typer
 
+from tidings.cli import destinations as commands
+from tidings.cli.admin import DbOption
 from tidings.cli.app import app
 from tidings.core.errors import TidingsError
+from tidings.storage import DEFAULT_DB_URL
 
 amplitude_app = typer.Typer(
     name="amplitude", help="The Amplitude destination.", no_args_is_help=True
 )
+dead_app = typer.Typer(help="An instance's dead letters.", no_args_is_help=True)
+amplitude_app.add_typer(dead_app, name="dead-letters")
 
-
-def json_option(text: str | None, name: str) -> Any:
-    if text is None:
-        return None
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        raise typer.BadParameter(f"not valid JSON: {exc}", param_hint=name) from None
+InstanceOption = Annotated[str, typer.Option("--instance", help="Instance id.")]
+IdsOption = Annotated[
+    list[str] | None, typer.Option("--id", help="A dead-letter id (repeat; default: all).")
+]
+AMPLITUDE_KINDS = ("amplitude", "amplitude-currents")
 
 
 @amplitude_app.command("preview")
@@ -34,7 +38,7 @@ def preview_command(
     preset: Annotated[str | None, typer.Option(help="Preset name, e.g. 'Track Calls'")] = None,
 ) -> None:
     """Read one message (JSON) on stdin and print the requests it produces as a JSON array."""
-    from tidings.destinations.amplitude import preview
+    from tidings.destinations.kinds import amplitude_preview
 
     try:
         message = orjson.loads(sys.stdin.buffer.read())
@@ -42,11 +46,11 @@ def preview_command(
         typer.echo(f"message: not valid JSON: {exc}", err=True)
         raise typer.Exit(2) from None
     try:
-        requests = preview(
+        requests = amplitude_preview(
             message,
             action,
-            settings=json_option(settings, "--settings"),
-            mapping=json_option(mapping, "--mapping"),
+            settings=commands.json_option(settings, "--settings"),
+            mapping=commands.json_option(mapping, "--mapping"),
             preset=preset,
             now_ms=int(time.time() * 1000),
         )
@@ -56,7 +60,97 @@ def preview_command(
     sys.stdout.buffer.write(orjson.dumps(requests, option=orjson.OPT_INDENT_2) + b"\n")
 
 
-app.add_typer(amplitude_app, name="amplitude")
+@amplitude_app.command("add")
+def add(  # noqa: PLR0917 - one parameter per command-line option
+    app_id: Annotated[str, typer.Option("--app", help="The app whose events are sent.")],
+    api_key: Annotated[str, typer.Option("--api-key", help="Amplitude project API key.")],
+    secret_key: Annotated[str, typer.Option("--secret-key", help="Amplitude secret key.")] = "",
+    endpoint: Annotated[str, typer.Option(help="north_america or europe.")] = "north_america",
+    name: Annotated[str, typer.Option(help="A label for people.")] = "Amplitude",
+    currents: Annotated[
+        bool, typer.Option("--currents", help="Currents mode instead of the presets.")
+    ] = False,
+    subscriptions: Annotated[
+        str | None, typer.Option(help="Subscriptions JSON array (default: every preset).")
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="Override Amplitude's host (proxies).")
+    ] = None,
+    db: DbOption = DEFAULT_DB_URL,
+) -> None:
+    """Create an instance; prints it as JSON. It receives events logged from now on."""
+    settings: dict[str, Any] = {"apiKey": api_key, "secretKey": secret_key, "endpoint": endpoint}
+    if base_url:
+        settings["baseUrl"] = base_url
+    body: dict[str, Any] = {
+        "kind": "amplitude-currents" if currents else "amplitude",
+        "name": name,
+        "settings": settings,
+    }
+    subs = commands.json_option(subscriptions, "--subscriptions")
+    if subs is not None:
+        body["subscriptions"] = subs
+    commands.add_destination(db, app_id, body)
 
-# The instance commands (add, list, remove, replay, dead-letters...) register on amplitude_app.
-from tidings.cli import amplitude_instances as _instances  # noqa: E402, F401
+
+@amplitude_app.command("list")
+def list_command(
+    app_id: Annotated[str | None, typer.Option("--app", help="Only this app's.")] = None,
+    db: DbOption = DEFAULT_DB_URL,
+) -> None:
+    """Print instances (with their outbox and dead-letter counts) as JSON."""
+    commands.list_destinations(db, app_id, AMPLITUDE_KINDS)
+
+
+@amplitude_app.command("remove")
+def remove(instance_id: InstanceOption, db: DbOption = DEFAULT_DB_URL) -> None:
+    """Delete an instance with its outbox and dead letters."""
+    commands.remove_destination(db, instance_id)
+
+
+@amplitude_app.command("pause")
+def pause(instance_id: InstanceOption, db: DbOption = DEFAULT_DB_URL) -> None:
+    """Stop sending (events keep queueing in the outbox)."""
+    commands.set_paused(db, instance_id, "paused by an operator")
+
+
+@amplitude_app.command("resume")
+def resume(instance_id: InstanceOption, db: DbOption = DEFAULT_DB_URL) -> None:
+    """Send again, starting with the backlog."""
+    commands.set_paused(db, instance_id, None)
+
+
+@amplitude_app.command("replay")
+def replay_command(
+    instance_id: InstanceOption,
+    start: Annotated[str, typer.Option("--from", help="ISO 8601 time (or epoch ms).")],
+    end: Annotated[str, typer.Option("--to", help="ISO 8601 time (or epoch ms), exclusive.")],
+    db: DbOption = DEFAULT_DB_URL,
+) -> None:
+    """Enqueue every event logged for the instance's apps in [from, to) again."""
+    commands.replay_range(db, instance_id, start, end)
+
+
+@dead_app.command("list")
+def dead_list(instance_id: InstanceOption, db: DbOption = DEFAULT_DB_URL) -> None:
+    """Print the dead letters (request, response, reason) as JSON."""
+    commands.list_dead_letters(db, instance_id)
+
+
+@dead_app.command("retry")
+def dead_retry(
+    instance_id: InstanceOption, ids: IdsOption = None, db: DbOption = DEFAULT_DB_URL
+) -> None:
+    """Put dead letters back into the outbox."""
+    commands.retry_dead_letters(db, instance_id, ids)
+
+
+@dead_app.command("discard")
+def dead_discard(
+    instance_id: InstanceOption, ids: IdsOption = None, db: DbOption = DEFAULT_DB_URL
+) -> None:
+    """Delete dead letters."""
+    commands.discard_dead_letters(db, instance_id, ids)
+
+
+app.add_typer(amplitude_app, name="amplitude")

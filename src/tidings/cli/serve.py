@@ -14,8 +14,7 @@ import typer
 
 from tidings.cli.app import app
 from tidings.core.errors import InvalidConfig
-from tidings.storage import DEFAULT_DB_URL, open_store
-from tidings.storage.base import StoreError
+from tidings.storage import DEFAULT_DB_URL, StoreError, open_store
 
 
 async def _prepare(db: str) -> int:

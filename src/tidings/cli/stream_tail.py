@@ -18,8 +18,7 @@ import typer
 
 from tidings.cli.app import app
 from tidings.core.errors import InvalidInput
-from tidings.storage import DEFAULT_DB_URL, Store, open_store
-from tidings.storage.base import StoreError
+from tidings.storage import DEFAULT_DB_URL, Store, StoreError, open_store
 from tidings.streams.fromlog import records_from_row
 
 stream_app = typer.Typer(help="Watch the Pinpoint-format event stream.", no_args_is_help=True)

@@ -22,8 +22,7 @@ import typer
 from tidings.cli.app import app
 from tidings.core.errors import InvalidInput
 from tidings.server.errors import ApiError
-from tidings.storage import DEFAULT_DB_URL, Store, open_store
-from tidings.storage.base import StoreError
+from tidings.storage import DEFAULT_DB_URL, Store, StoreError, open_store
 from tidings.streams.consumer import StreamConsumer
 from tidings.streams.context import StreamContext
 from tidings.streams.records import app_event_records, decision_record

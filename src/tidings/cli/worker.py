@@ -12,9 +12,12 @@ import asyncio
 import contextlib
 import logging
 import signal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from tidings.pipeline import PipelineSettings
 
 from tidings.cli.admin import DbOption
 from tidings.cli.app import app
@@ -23,11 +26,11 @@ from tidings.core.errors import InvalidConfig
 from tidings.storage import DEFAULT_DB_URL, StoreError, open_store
 
 
-async def run_worker(db: str, *, lease_ms: int, stop: asyncio.Event | None = None) -> None:
+async def run_worker(
+    db: str, *, settings: PipelineSettings | None = None, stop: asyncio.Event | None = None
+) -> None:
     """Open the store, run the pipeline until ``stop`` (or SIGINT/SIGTERM), close cleanly."""
-    # Modules of the server layer register consumers too (configured stream sinks).
-    import tidings.server.app  # noqa: F401
-    from tidings.pipeline.runtime import start_pipeline
+    from tidings.pipeline import start_pipeline
 
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -36,7 +39,7 @@ async def run_worker(db: str, *, lease_ms: int, stop: asyncio.Event | None = Non
             loop.add_signal_handler(sig, stop.set)
     store = await open_store(db)
     try:
-        runner = await start_pipeline(store, lease_ms=lease_ms)
+        runner = await start_pipeline(store, settings)
         try:
             await stop.wait()
         finally:
@@ -67,17 +70,19 @@ def worker(
     log_level: Annotated[str, typer.Option("--log-level", help="Python log level.")] = "info",
 ) -> None:
     """Run event-log consumers and destination senders until interrupted."""
-    from tidings.destinations.amplitude import BatchPolicy
-    from tidings.pipeline.amplitude import DirectOptions, SenderOptions, configure_sender
+    from tidings.destinations.kind import BatchPolicy
+    from tidings.pipeline import PipelineSettings
+    from tidings.pipeline.delivery import DirectOptions, SenderOptions
 
     if batch_size < 1 or batch_wait_ms < 0:
         raise typer.BadParameter("must be positive", param_hint="--batch-size/--batch-wait-ms")
-    configure_sender(
-        SenderOptions(
+    settings = PipelineSettings(
+        lease_ms=lease_ms,
+        delivery=SenderOptions(
             batch=BatchPolicy(batch_size, batch_wait_ms),
             max_request_events=min(batch_size, 1000),
             direct=DirectOptions(chunk_events=min(batch_size, 500)),
-        )
+        ),
     )
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -85,7 +90,7 @@ def worker(
     typer.echo(f"tidings worker on {db} (Ctrl-C to stop)", err=True)
     tune_gc()
     try:
-        asyncio.run(run_worker(db, lease_ms=lease_ms))
+        asyncio.run(run_worker(db, settings=settings))
     except (InvalidConfig, StoreError, OSError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

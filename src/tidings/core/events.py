@@ -89,6 +89,19 @@ class EventRecord:
             "properties": dict(self.properties),
         }
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> EventRecord:
+        """The record :meth:`to_json` wrote (a stored, already validated record: the SDK's own
+        store, an uploaded event the server accepted); not a validator of user input."""
+        return cls(
+            data["id"],
+            data["name"],
+            data["type"],
+            data["timestamp"],
+            data.get("sessionId"),
+            data.get("properties") or {},
+        )
+
 
 def json_type(value: object) -> str:
     """The JSON name of a parsed value's type (``null``, ``boolean``, ``number``, ...)."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from tidings.core.events import EventRecord
 from tidings.core.profile import DeviceProfile
+from tidings.version import VERSION
 
 LIBRARY_NAME = "tidings-python"
 
@@ -39,7 +40,7 @@ class MessageContext:
     device_manufacturer: str | None = None
     os_name: str | None = None
     locale: str | None = None
-    library_version: str = "0.1.0"
+    library_version: str = VERSION
 
 
 _NO_CONTEXT = MessageContext()

@@ -1,6 +1,7 @@
-"""Event-log consumers: a runner feeding named cursors, with leases across processes."""
+"""Event-log consumers: a runner feeding named cursors with leases across processes, the one
+delivery pipeline for every destination kind, the configured stream sinks, and their wiring."""
 
-from tidings.pipeline.base import (
+from tidings.pipeline.runner import (
     Consumer,
     ConsumerStatus,
     Handler,
@@ -8,25 +9,19 @@ from tidings.pipeline.base import (
     Provider,
     Service,
     ServiceContext,
-    register_consumer,
-    register_provider,
-    register_service,
-    registered,
 )
-from tidings.pipeline.runtime import load_builtin, start_pipeline
+from tidings.pipeline.wiring import Pipeline, PipelineSettings, build_pipeline, start_pipeline
 
 __all__ = [
     "Consumer",
     "ConsumerStatus",
     "Handler",
+    "Pipeline",
     "PipelineRunner",
+    "PipelineSettings",
     "Provider",
     "Service",
     "ServiceContext",
-    "load_builtin",
-    "register_consumer",
-    "register_provider",
-    "register_service",
-    "registered",
+    "build_pipeline",
     "start_pipeline",
 ]

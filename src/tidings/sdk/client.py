@@ -14,7 +14,6 @@ import os
 import threading
 import time
 from collections.abc import Mapping
-from importlib import metadata
 from types import TracebackType
 from typing import Any, Literal
 
@@ -30,10 +29,11 @@ from tidings.core.events import (
 )
 from tidings.core.ids import IdFactory
 from tidings.sdk import forking
-from tidings.sdk.config import LOG_LEVELS, build_config, parse_manifest
+from tidings.sdk.config import LOG_LEVELS, Manifest, build_config, parse_manifest
 from tidings.sdk.conventions import check_conventions
 from tidings.sdk.datasets import data_set
 from tidings.sdk.delivery import Delivery
+from tidings.sdk.fetch import fetch_config
 from tidings.sdk.gates import (
     FAIL_OPEN,
     TIMED_OUT,
@@ -52,16 +52,14 @@ from tidings.sdk.recorder import (
     Recorder,
     SystemEventsListener,
 )
-from tidings.sdk.store import Store
-from tidings.sdk.upload import Clock, Transport
+from tidings.sdk.store import DeviceStore
+from tidings.sdk.transport import Clock, Reply, Transport
 from tidings.sdk.worker import Worker
+from tidings.version import VERSION
 
 log = logging.getLogger("tidings.sdk")
 
-try:
-    SDK_VERSION = metadata.version("tidings")
-except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
-    SDK_VERSION = "0.0.0"
+SDK_VERSION = VERSION
 
 
 CHECKPOINT_EVERY = 200
@@ -115,7 +113,7 @@ class Tidings(Recorder):
         self._closed = False
         self._shut = False
         self._atexit_timeout = atexit_timeout
-        self._store = Store(
+        self._store = DeviceStore(
             cfg.data_dir / "tidings.sqlite3",
             max_pending=cfg.max_queue_events,
             synchronous=cfg.synchronous,
@@ -259,20 +257,7 @@ class Tidings(Recorder):
                 log.warning("sdk: get_recent_events() after close() returns nothing")
                 return []
             rows = self._store.recent_events(limit)
-        out = []
-        for raw in rows:
-            item = orjson.loads(raw)
-            out.append(
-                EventRecord(
-                    item["id"],
-                    item["name"],
-                    item["type"],
-                    item["timestamp"],
-                    item.get("sessionId"),
-                    item.get("properties") or {},
-                )
-            )
-        return out
+        return [EventRecord.from_json(orjson.loads(raw)) for raw in rows]
 
     def get_data_set_snapshot(self, kind: str, **params: Any) -> dict[str, Any]:
         """One data set (docs/spec/events.md, "Data sets") as a plain dict."""
@@ -439,9 +424,36 @@ class Tidings(Recorder):
             return self._store.pending
 
     def _fetch_config(self) -> None:
-        from tidings.sdk.fetch import fetch_config
-
         fetch_config(self)
+
+    # --- the config fetch's host (tidings.sdk.fetch.ConfigHost) -----------------------------------
+
+    def _config_request(self) -> tuple[str | None, str, str | None] | None:
+        with self._lock:
+            if self._closed:
+                return None
+            etag = self._etag if self._manifest is not None else None
+            return etag, self._profile.device_id, self._device.state.user_id
+
+    def _get_config(self, etag: str | None, device_id: str, user_id: str | None) -> Reply:
+        return self._transport.get_config(etag, device_id, user_id)
+
+    def _config_fetched(self, manifest: Manifest, etag: str | None, body: Any) -> None:
+        with self._lock:
+            self._apply(manifest)
+            self._etag = etag
+            if not self._closed:
+                self._store.put_json("config", {"etag": etag, "manifest": body})
+
+    def _config_finished(self, success: bool) -> None:
+        with self._lock:
+            if self._closed or not self._device.state.session.in_session:
+                return
+            current = self._manifest
+            campaigns = current.campaign_list if current is not None else []
+            self._commit(
+                self._device.config_fetch_finished(self._clock.now_ms(), success, campaigns)
+            )
 
     def _tick(self) -> float | None:
         """Worker heartbeat: gate deadlines, uploads, clock persistence; returns the next wait."""

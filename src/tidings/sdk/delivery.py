@@ -13,13 +13,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import orjson
 
-from tidings.sdk.store import KIND_EVENT, Store
-from tidings.sdk.upload import (
+from tidings.core.envelope import SessionBlock, UploadEnvelope, UploadHead
+from tidings.sdk.store import KIND_EVENT, DeviceStore
+from tidings.sdk.transport import (
     Reply,
     Transport,
     backoff_delay,
@@ -67,10 +68,10 @@ class Delivery:
     def __init__(
         self,
         *,
-        store: Store,
+        store: DeviceStore,
         lock: threading.RLock,
         transport: Transport,
-        envelope: Callable[[], dict[str, Any]],
+        envelope: Callable[[], UploadHead],
         batch_size: int,
         interval_s: float,
     ) -> None:
@@ -190,10 +191,16 @@ class Delivery:
                 inflight = Inflight(new_request_id(), rows[-1][0], self.store.dropped())
                 self.store.put_json("inflight", inflight.to_json())
                 self.store.inflight_max_seq = inflight.max_seq
-            envelope = self.envelope()
+            head_fields = self.envelope()
             self.inflight = inflight
-        envelope["sessions"] = self.store.sessions_of_pending(inflight.max_seq)
-        envelope["dropped"] = inflight.dropped
+        sessions = self.store.sessions_of_pending(inflight.max_seq)
+        envelope: UploadEnvelope = {
+            "appId": head_fields["appId"],
+            "device": head_fields["device"],
+            "user": head_fields["user"],
+            "sessions": cast(list[SessionBlock], sessions),
+            "dropped": inflight.dropped,
+        }
         events = b",".join(body for _, kind, body in rows if kind == KIND_EVENT)
         decisions = b",".join(body for _, kind, body in rows if kind != KIND_EVENT)
         head = orjson.dumps(envelope)[:-1]  # the envelope object, still open

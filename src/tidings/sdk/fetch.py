@@ -10,31 +10,47 @@ event already sees the new configuration.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import httpx
 
 from tidings.core.errors import InvalidInput
-from tidings.sdk.config import parse_manifest
-from tidings.sdk.upload import is_pause_status
-
-if TYPE_CHECKING:
-    from tidings.sdk.client import Tidings
+from tidings.sdk.config import Manifest, parse_manifest
+from tidings.sdk.transport import Reply, is_pause_status
 
 log = logging.getLogger("tidings.sdk")
 
 
-def fetch_config(client: Tidings) -> None:
+class ConfigHost(Protocol):
+    """What a fetch needs of the client: the request to make, and where the answer goes (each
+    call takes the client's lock itself; none holds it across the request)."""
+
+    def _config_request(self) -> tuple[str | None, str, str | None] | None:
+        """``(etag, device id, user id)`` of the next fetch, or ``None`` once closed."""
+        ...
+
+    def _get_config(self, etag: str | None, device_id: str, user_id: str | None) -> Reply:
+        """The HTTP exchange (raises ``httpx.HTTPError`` when there is no answer)."""
+        ...
+
+    def _config_fetched(self, manifest: Manifest, etag: str | None, body: Any) -> None:
+        """Put a fetched configuration in force and cache it with its ETag."""
+        ...
+
+    def _config_finished(self, success: bool) -> None:
+        """Record ``ConfigFetchFinished`` (when still in a session)."""
+        ...
+
+
+def fetch_config(client: ConfigHost) -> None:
     """One fetch for ``client``; never raises."""
-    with client._lock:
-        if client._closed:
-            return
-        etag = client._etag if client._manifest is not None else None
-        device_id = client._profile.device_id
-        user_id = client._device.state.user_id
+    request = client._config_request()
+    if request is None:
+        return
+    etag, device_id, user_id = request
     success = False
     try:
-        reply = client._transport.get_config(etag, device_id, user_id)
+        reply: Reply | None = client._get_config(etag, device_id, user_id)
     except httpx.HTTPError as exc:
         log.warning("config: fetch failed: %s", exc)
         reply = None
@@ -44,23 +60,13 @@ def fetch_config(client: Tidings) -> None:
         except InvalidInput as exc:
             log.error("config: the server sent an unreadable configuration: %s", exc)
         else:
-            new_etag = reply.headers.get("etag") or manifest.version
-            with client._lock:
-                client._apply(manifest)
-                client._etag = new_etag
-                if not client._closed:
-                    client._store.put_json("config", {"etag": new_etag, "manifest": reply.body})
+            client._config_fetched(
+                manifest, reply.headers.get("etag") or manifest.version, reply.body
+            )
             success = True
     elif reply is not None and reply.status == 304:
         success = True
     elif reply is not None:
         level = logging.ERROR if is_pause_status(reply.status) else logging.WARNING
         log.log(level, "config: fetch refused with %d %s", reply.status, reply.error_message)
-    with client._lock:
-        if client._closed or not client._device.state.session.in_session:
-            return
-        current = client._manifest
-        campaigns = current.campaign_list if current is not None else []
-        client._commit(
-            client._device.config_fetch_finished(client._clock.now_ms(), success, campaigns)
-        )
+    client._config_finished(success)

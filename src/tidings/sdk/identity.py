@@ -15,8 +15,9 @@ import platform
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from tidings.core.envelope import DeviceBlock
 from tidings.core.profile import DeviceProfile
 
 
@@ -93,7 +94,7 @@ def build_profile(
 
 def device_block(
     profile: DeviceProfile, extra: Mapping[str, str | None], sdk_version: str
-) -> dict[str, Any]:
+) -> DeviceBlock:
     """The ``device`` object of an upload (docs/spec/http-api.md); unknown fields are left out."""
     block: dict[str, Any] = {
         "deviceId": profile.device_id,
@@ -110,4 +111,4 @@ def device_block(
     }
     out = {k: v for k, v in block.items() if v is not None}
     out["sdk"] = {"name": "tidings-python", "version": sdk_version}
-    return out
+    return cast(DeviceBlock, out)

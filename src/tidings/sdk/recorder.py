@@ -19,6 +19,7 @@ import orjson
 from tidings.core.actions import action_info, deep_link_url
 from tidings.core.campaigns import SUCCESS, CampaignEngine, Decision, local_day, zone
 from tidings.core.device import Device, DeviceState, Output
+from tidings.core.envelope import UploadHead
 from tidings.core.events import (
     CAMPAIGN_SHOWN,
     NOT_OBSERVABLE_EVENTS,
@@ -40,8 +41,8 @@ from tidings.sdk.gates import (
 )
 from tidings.sdk.identity import device_block
 from tidings.sdk.listeners import Registry, UnheardEvents
-from tidings.sdk.store import KIND_DECISION, KIND_EVENT, Store
-from tidings.sdk.upload import Clock
+from tidings.sdk.store import KIND_DECISION, KIND_EVENT, DeviceStore
+from tidings.sdk.transport import Clock
 from tidings.sdk.worker import Worker
 
 log = logging.getLogger("tidings.sdk")
@@ -64,7 +65,7 @@ class Recorder:
     sdk_version: str
     _lock: threading.RLock
     _closed: bool
-    _store: Store
+    _store: DeviceStore
     _clock: Clock
     _profile: DeviceProfile
     _extra: dict[str, str | None]
@@ -148,7 +149,7 @@ class Recorder:
             device.config_refresh_ms = manifest.config_refresh_ms
         self._manifest = manifest
 
-    def _envelope(self) -> dict[str, Any]:
+    def _envelope(self) -> UploadHead:
         state = self._device.state
         return {
             "appId": self.config.app_id,

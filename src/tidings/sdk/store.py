@@ -1,12 +1,12 @@
 """The on-device store: one SQLite file holding the outbox, sessions, device state and config.
 
 Durability model. ``track()`` writes the rows it recorded to this process's journal
-(``journal.py``) before it returns; :meth:`Store.settle` moves them into SQLite in one transaction
-before anything else reads or rewrites the outbox, and :meth:`Store.__init__` takes over the
-journals of processes that died. The device state (session counters, the campaign engine's
-history) that those events changed is saved by the worker within half a second, always after a
-move; on the next launch the events committed after the last state save are replayed into the
-state, so a crash loses neither events nor counts.
+(``journal.py``) before it returns; :meth:`DeviceStore.settle` moves them into SQLite in one
+transaction before anything else reads or rewrites the outbox, and :meth:`DeviceStore.__init__`
+takes over the journals of processes that died. The device state (session counters, the
+campaign engine's history) that those events changed is saved by the worker within half a
+second, always after a move; on the next launch the events committed after the last state save
+are replayed into the state, so a crash loses neither events nor counts.
 Lifecycle, identity and custom-property calls save the state in the same transaction.
 
 The database runs in WAL mode with ``synchronous=NORMAL``: a commit is an append to the write-ahead
@@ -21,7 +21,7 @@ rows, so what the server has is one watermark, ``sentUpTo`` in ``kv``: rows at o
 sent, rows above it pending. An accepted batch moves the watermark (one small write) instead of
 rewriting its rows, which keeps the worker's transactions, and so the time ``track()`` may wait
 for the shared connection, short. Sent rows stay, trimmed to the newest
-:attr:`Store.keep_recent`, so ``get_recent_events`` reads the same table. (The ``sent`` column
+:attr:`DeviceStore.keep_recent`, so ``get_recent_events`` reads the same table. (The ``sent`` column
 is what databases written before the watermark used; such a file is read as it was.)
 
 The pending part is bounded: past ``max_pending`` the oldest pending rows that are not part of the
@@ -88,7 +88,7 @@ def _insert_sql(n: int) -> str:
 _INSERTS: Final = tuple(_insert_sql(n) for n in range(9))
 
 
-class Store:
+class DeviceStore:
     """SQLite persistence for one client. Not thread-safe by itself: the client serialises calls.
 
     ``check_same_thread`` is off because the caller's threads and the worker share the connection

@@ -31,12 +31,12 @@ from tidings.storage import (
     CAMPAIGN_STATES,
     ApiKeyInfo,
     Application,
-    Campaign,
     Cohort,
     LogRecord,
     Project,
-    ProjectSettings,
+    ProjectConfig,
     Store,
+    StoredCampaign,
 )
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -74,7 +74,7 @@ def app_json(app: Application) -> dict[str, Any]:
     }
 
 
-def campaign_json(campaign: Campaign) -> dict[str, Any]:
+def campaign_json(campaign: StoredCampaign) -> dict[str, Any]:
     body = dict(campaign.body)
     body.update(id=campaign.id, state=campaign.state, createdAt=campaign.created_at)
     return body
@@ -96,7 +96,7 @@ async def app_in_scope(access: AdminAccess, app_id: str) -> Application:
     return app
 
 
-async def _campaign(access: AdminAccess, campaign_id: str) -> Campaign:
+async def _campaign(access: AdminAccess, campaign_id: str) -> StoredCampaign:
     campaign = await access.campaign(campaign_id)
     if campaign is None:
         raise ApiError(404, "campaign_not_found", f"id: no campaign {campaign_id!r}")
@@ -139,7 +139,7 @@ async def create_project(request: Request) -> Response:
     reject_unknown(body, ("name", "settings"))
     name = text(body, "name")
     assert name is not None
-    settings = ProjectSettings.from_json(_settings_body(body))
+    settings = ProjectConfig.from_json(_settings_body(body))
     project = await store.create_project(name, settings)
     return json_response(project_json(project), status=201)
 

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from tidings.server.auth import bearer_token
 from tidings.server.errors import ApiError
 from tidings.server.state import server_state, store_of
-from tidings.storage import AdminToken, Application, Campaign, Project, Store
+from tidings.storage import AdminToken, Application, Project, Store, StoredCampaign
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +58,7 @@ class AdminAccess:
         app = await self.store.get_app(app_id)
         return app if app is not None and self.allows(app.project_id) else None
 
-    async def campaign(self, campaign_id: str) -> Campaign | None:
+    async def campaign(self, campaign_id: str) -> StoredCampaign | None:
         """The campaign when it exists and its app's project is in scope."""
         campaign = await self.store.get_campaign(campaign_id)
         if campaign is None or await self.app(campaign.app_id) is None:

@@ -1,4 +1,4 @@
-"""Admin routes for stream sinks, and their registration with the pipeline.
+"""Admin routes for stream sinks.
 
 A sink is a document of the ``streams`` collection (``{"kind", "appIds", "settings", "enabled",
 "name"?}``, checked by :func:`tidings.streams.sinkconfig.check_sink`). The same sinks are reached
@@ -11,8 +11,8 @@ of the log (``"startAt": "now"``, the default: records from now on, as Pinpoint'
 when it is attached) or at its beginning (``"startAt": "beginning"``: every stored event). Pause
 keeps the cursor, so a resumed sink catches up without a gap.
 
-The pipeline runner (``tidings serve``, ``tidings worker``) asks :func:`stream_consumers` every
-few seconds which sinks are enabled and feeds each one from its cursor.
+The pipeline (``tidings.pipeline.streams``, in ``tidings serve`` and ``tidings worker``) asks
+every few seconds which sinks are enabled and feeds each one from its cursor.
 
 Lists are paged. A token limited to some projects reaches only sinks whose apps are all in scope,
 and may only name apps in scope in a new sink.
@@ -21,8 +21,6 @@ and may only name apps in scope in a new sink.
 from __future__ import annotations
 
 import secrets
-import weakref
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +28,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tidings.core.errors import InvalidInput
-from tidings.pipeline import Consumer, ServiceContext, register_provider, register_service
 from tidings.server.admin import _body, app_in_scope
 from tidings.server.admin_access import AdminAccess, admin_access
 from tidings.server.errors import ApiError, bad_request, json_response
 from tidings.server.openapi import RouteDoc, admin_route
 from tidings.server.paging import page_body, page_in_memory, page_query
 from tidings.storage import Document, Store
-from tidings.streams.configured import ConfiguredStreams
 from tidings.streams.sinkconfig import (
     STREAMS_COLLECTION,
     check_sink,
@@ -47,7 +43,6 @@ from tidings.streams.sinkconfig import (
 )
 
 START_AT = ("now", "beginning")
-MAINTAIN_SECONDS = 1.0
 
 
 # --------------------------------------------------------------------------- shared with the CLI
@@ -286,44 +281,3 @@ ROUTES = [
     *_routes("/admin/api/streams", ""),
     *_routes("/admin/api/apps/{app_id}/streams", " of an app"),
 ]
-
-
-# --------------------------------------------------------------------------- pipeline
-
-
-_BY_STORE: weakref.WeakKeyDictionary[Store, ConfiguredStreams] = weakref.WeakKeyDictionary()
-
-
-def configured_streams(store: Store) -> ConfiguredStreams:
-    """The running sinks of one store (one set per store, shared by its runner's consumers)."""
-    streams = _BY_STORE.get(store)
-    if streams is None:
-        streams = _BY_STORE[store] = ConfiguredStreams(store)
-    return streams
-
-
-def _consumer(streams: ConfiguredStreams, sink_id: str) -> Consumer:
-    async def handle(rows: Sequence[Any]) -> None:
-        await streams.handle(sink_id, rows)
-
-    return Consumer(cursor_name(sink_id), handle, batch_size=500, start_at_end=True)
-
-
-async def stream_consumers(store: Store) -> list[Consumer]:
-    """One pipeline consumer per enabled sink, on the sink's own cursor."""
-    streams = configured_streams(store)
-    return [_consumer(streams, spec.id) for spec in await streams.refresh()]
-
-
-async def stream_housekeeping(store: Store, ctx: ServiceContext) -> None:
-    """Rotate JSON Lines files by age while no records come, and close every sink on stop."""
-    streams = configured_streams(store)
-    try:
-        while not await ctx.sleep(MAINTAIN_SECONDS):
-            await streams.maintain()
-    finally:
-        await streams.close()
-
-
-register_provider("streams", stream_consumers)
-register_service("streams-housekeeping", stream_housekeeping)

@@ -31,7 +31,6 @@ from tidings.server import (
     config,
     dashboard,
     ingest,
-    registry,
     segment,
 )
 from tidings.server.errors import (
@@ -48,12 +47,11 @@ from tidings.server.openapi import RouteDoc, admin_route, openapi_document
 from tidings.server.settings import ServerSettings
 from tidings.server.state import ServerState, server_state
 from tidings.storage import NotFoundError, Store, StoreError, open_store
+from tidings.version import VERSION
 
 log = logging.getLogger("tidings.server")
 
 Handler = Callable[[Request], Awaitable[Response]]
-
-VERSION = "0.1.0"
 
 
 async def healthz(request: Request) -> Response:
@@ -254,7 +252,6 @@ ROUTES: list[tuple[RouteDoc, Handler]] = [
     _list(f"{_A}/apps/{{app_id}}/properties", admin.property_catalog, "Custom-property catalog"),
     _list(f"{_A}/cohorts", admin.list_cohorts, "Imported cohorts (?projectId=)"),
     *admin_tokens.ROUTES,
-    *registry.ROUTES,
     *admin_destinations.ROUTES,
     *admin_streams.ROUTES,
     _r(
@@ -324,7 +321,7 @@ def create_app_for_url(
         state.store = await open_store(db_url, server_key=server_key)
         runner = None
         if pipeline:
-            from tidings.pipeline.runtime import start_pipeline
+            from tidings.pipeline import start_pipeline
 
             runner = await start_pipeline(state.store)
         pruning = asyncio.create_task(prune_stored_responses(state.store, state.settings))

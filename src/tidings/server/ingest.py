@@ -16,6 +16,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tidings.core.logpayload import decision_payload, event_prefix
 from tidings.server.auth import (
     path_with_query,
     signature_matches,
@@ -29,7 +30,6 @@ from tidings.server.state import server_state, store_of
 from tidings.server.upload import Upload, parse_upload
 from tidings.storage import DecisionIn, EventIn, IngestOutcome, StoredResponse
 
-EVENT_PAYLOAD_SOURCE = "sdk"
 _NO_SESSION = object()
 
 
@@ -39,7 +39,7 @@ async def server_time(request: Request) -> Response:
 
 
 class _Payloads:
-    """Event-log payloads of one upload (docs/server.md, "Event log payloads").
+    """Event-log payloads of one upload, laid out as :mod:`tidings.core.logpayload` says.
 
     Every event of an upload shares the device, user and (per session) session blocks, so those
     are serialised once per upload and each payload is that prefix plus the event's own JSON.
@@ -55,30 +55,16 @@ class _Payloads:
         prefix = self._prefixes.get(session_id)
         if prefix is None:
             upload = self._upload
-            head: dict[str, Any] = {
-                "source": EVENT_PAYLOAD_SOURCE,
-                "appId": upload.app_id,
-                "device": upload.device,
-                "userId": upload.user_id,
-                "session": upload.sessions.get(session_id) if session_id is not None else None,
-            }
-            if upload.custom_properties is not None:
-                head["customProperties"] = upload.custom_properties
-            prefix = orjson.dumps(head)[:-1] + b',"event":'
+            session = upload.sessions.get(session_id) if session_id is not None else None
+            prefix = event_prefix(
+                upload.app_id, upload.device, upload.user_id, session, upload.custom_properties
+            )
             self._prefixes[session_id] = prefix
         return prefix
 
     def decision(self, decision: dict[str, Any]) -> bytes:
         upload = self._upload
-        return orjson.dumps(
-            {
-                "source": EVENT_PAYLOAD_SOURCE,
-                "appId": upload.app_id,
-                "decision": decision,
-                "device": upload.device,
-                "userId": upload.user_id,
-            }
-        )
+        return decision_payload(upload.app_id, decision, upload.device, upload.user_id)
 
 
 def build_items(upload: Upload) -> tuple[list[EventIn], list[DecisionIn]]:
@@ -107,7 +93,7 @@ def build_items(upload: Upload) -> tuple[list[EventIn], list[DecisionIn]]:
                 e["name"],
                 kind,
                 e["timestamp"],
-                dumps(e) + b"}",
+                dumps(e) + b"}",  # logpayload.event_payload, inlined: once per event
                 device_id,
                 user_id,
                 e["properties"] if kind == "system" else None,

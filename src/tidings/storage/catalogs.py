@@ -25,10 +25,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from tidings.core.events import SYSTEM_EVENT_NAMES, json_type
-from tidings.storage.base import EventCatalogEntry, EventIn, PropertyCatalogEntry, PropertyType
+from tidings.core.events import SYSTEM_EVENT_NAMES
+from tidings.storage.counting import infer_type
 from tidings.storage.engine import Engine, Tx
+from tidings.storage.logrecords import EventIn
 from tidings.storage.paging import After, keyset
+from tidings.storage.records import EventCatalogEntry, PropertyCatalogEntry
 
 DEFAULT_MAX_EVENT_NAMES: Final = 1000
 DEFAULT_MAX_PROPERTY_KEYS: Final = 1000
@@ -45,15 +47,6 @@ class CatalogLimits:
     property_keys: int = DEFAULT_MAX_PROPERTY_KEYS
 
 
-CATALOGUED_TYPES: Final[frozenset[PropertyType]] = frozenset({"string", "number", "boolean"})
-
-
-def infer_type(value: Any) -> PropertyType | None:
-    """Catalog type of a custom-property value, ``None`` for what is not catalogued."""
-    kind = json_type(value)
-    return kind if kind in CATALOGUED_TYPES else None
-
-
 def _existing(tx: Tx, sql: str, app_id: str, values: Sequence[str]) -> list[tuple[Any, ...]]:
     """Rows of ``sql`` (``... WHERE app_id = ? AND col IN ({})``) for ``values``, chunked."""
     rows: list[tuple[Any, ...]] = []
@@ -61,6 +54,15 @@ def _existing(tx: Tx, sql: str, app_id: str, values: Sequence[str]) -> list[tupl
         chunk = values[start : start + _CHUNK]
         rows += tx.all(sql.format(", ".join("?" for _ in chunk)), (app_id, *chunk))
     return rows
+
+
+def refused_indices(events: Sequence[EventIn], fresh: Sequence[str], room: int) -> list[int]:
+    """Indices of the custom ``events`` whose name is among the ``fresh`` (new, in order of
+    first appearance) names past the first ``room``: every event of a refused name."""
+    refused = set(fresh[max(0, room) :])
+    if not refused:
+        return []
+    return [i for i, e in enumerate(events) if e.name in refused and e.type == "custom"]
 
 
 class CatalogGuard:
@@ -113,10 +115,7 @@ class CatalogGuard:
                 (app_id,),
             )
         )
-        refused = set(fresh[max(0, limit - count) :])
-        if not refused:
-            return []
-        return [i for i, e in enumerate(events) if e.name in refused and e.type == "custom"]
+        return refused_indices(events, fresh, limit - count)
 
     def record_properties(
         self, tx: Tx, app_id: str, properties: Mapping[str, Any], limit: int
@@ -169,7 +168,7 @@ def _system_entries(stored: Iterable[str], after: After) -> list[EventCatalogEnt
 
 
 class CatalogMixin:
-    """Catalog reads of :class:`~tidings.storage.base.Store` for the SQL backends."""
+    """Catalog reads of :class:`~tidings.storage.roles.Store` for the SQL backends."""
 
     _engine: Engine
 

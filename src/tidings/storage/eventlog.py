@@ -8,15 +8,15 @@ not thousands of live dicts.
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
-from tidings.core.events import CAMPAIGN_RESOLVED, CAMPAIGN_SHOWN
 from tidings.storage import logbatch
-from tidings.storage.base import (
+from tidings.storage.catalogs import CatalogGuard, CatalogLimits
+from tidings.storage.clock import now_ms
+from tidings.storage.counting import tally
+from tidings.storage.engine import Engine, Tx
+from tidings.storage.logrecords import (
     DecisionIn,
     EventIn,
     IngestOutcome,
@@ -26,40 +26,6 @@ from tidings.storage.base import (
     RenderResponse,
     StoredResponse,
 )
-from tidings.storage.catalogs import CatalogGuard, CatalogLimits
-from tidings.storage.engine import Engine, Tx
-
-_MS_PER_DAY = 86_400_000
-_DAY_CACHE: dict[int, str] = {}
-
-
-_clock_lock = threading.Lock()
-_last_ms = 0
-
-
-def now_ms() -> int:
-    """Epoch milliseconds for the store's own timestamps (createdAt, revoked_at...).
-
-    Strictly increasing within a process: two campaigns (or keys, apps...) created in the same
-    millisecond still get distinct ``createdAt`` values, so "oldest first" listings and the
-    "earliest created wins" campaign tie-break are total orders, not coin flips.
-    """
-    global _last_ms  # noqa: PLW0603 - one process-wide clock is the point
-    with _clock_lock:
-        _last_ms = max(int(time.time() * 1000), _last_ms + 1)
-        return _last_ms
-
-
-def utc_day(ts_ms: int) -> str:
-    """``YYYY-MM-DD`` of a timestamp in UTC (cached: a batch mostly hits one or two days)."""
-    number = ts_ms // _MS_PER_DAY
-    day = _DAY_CACHE.get(number)
-    if day is None:
-        day = datetime.fromtimestamp(number * 86_400, UTC).strftime("%Y-%m-%d")
-        if len(_DAY_CACHE) > 4096:
-            _DAY_CACHE.clear()
-        _DAY_CACHE[number] = day
-    return day
 
 
 def _append(
@@ -112,40 +78,7 @@ def _update_catalogs(
     guard: CatalogGuard,
     limits: CatalogLimits,
 ) -> None:
-    catalog: dict[tuple[str, str], list[int]] = {}
-    stats: dict[tuple[str, str, str, str], int] = {}
-    for event, stored in zip(events, flags, strict=True):
-        if not stored:
-            continue
-        entry = catalog.get((event.name, event.type))
-        if entry is None:
-            catalog[(event.name, event.type)] = [1, event.timestamp]
-        else:
-            entry[0] += 1
-            entry[1] = max(entry[1], event.timestamp)
-        props = event.properties
-        if props is None or event.name not in (CAMPAIGN_SHOWN, CAMPAIGN_RESOLVED):
-            continue
-        campaign_id = props.get("campaignId")
-        if not isinstance(campaign_id, str):
-            continue
-        day = utc_day(event.timestamp)
-        if event.name == CAMPAIGN_SHOWN:
-            key = (campaign_id, day, "shown", "")
-            stats[key] = stats.get(key, 0) + 1
-            continue
-        result = props.get("result")
-        if isinstance(result, str):
-            key = (campaign_id, day, "resolved", result)
-            stats[key] = stats.get(key, 0) + 1
-        reason = props.get("unavailableReason")
-        if isinstance(reason, str):
-            key = (campaign_id, day, "unavailable", reason)
-            stats[key] = stats.get(key, 0) + 1
-    for decision, stored in zip(decisions, decision_flags, strict=True):
-        if stored:
-            key = (decision.campaign_id, utc_day(decision.timestamp), "decision", decision.status)
-            stats[key] = stats.get(key, 0) + 1
+    catalog, stats = tally(events, flags, decisions, decision_flags)
     tx.executemany(
         "INSERT INTO event_catalog (app_id, name, type, count, last_seen) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (app_id, name, type) DO UPDATE SET"
@@ -193,7 +126,7 @@ def ingest_tx(
     guard: CatalogGuard,
     limits: CatalogLimits,
 ) -> IngestResult:
-    """The body of :meth:`Store.ingest`, run inside a write transaction."""
+    """The body of ``ingest``, run inside a write transaction."""
     if request_id is not None:
         # Claim the request id first: a concurrent attempt (another process on PostgreSQL)
         # waits on this row and then finds the finished response instead of writing twice.
@@ -238,11 +171,26 @@ def ingest_tx(
 
 
 class EventLogMixin:
-    """Event-log methods of :class:`~tidings.storage.base.Store` for the SQL backends."""
+    """The event-log and cursor roles of ``SqlStore``."""
 
     _engine: Engine
     _append_waiters: set[asyncio.Future[None]]
     _catalogs: CatalogGuard
+    poll_interval: float = 0.5
+    """Seconds between checks for appends made by other processes."""
+
+    async def wait_for_append(self, after_seq: int, timeout: float) -> bool:
+        # Appends through this store object wake waiters at once; appends by other processes
+        # are noticed by a poll every ``poll_interval`` seconds.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if await self.last_seq() > after_seq:
+                return True
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            await self._append_signal(min(remaining, self.poll_interval))
 
     def _wake_appended(self) -> None:
         waiters, self._append_waiters = self._append_waiters, set()

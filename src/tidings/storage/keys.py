@@ -25,7 +25,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from tidings.storage.base import StoreError
+from tidings.storage.records import StoreError
 
 SERVER_KEY_BYTES = 32
 _NONCE_BYTES = 12

@@ -1,13 +1,13 @@
-"""Leases: at most one process works on a named thing (a consumer cursor, a sender) at a time.
+"""Leases for the SQL backends: at most one process works on a named thing at a time.
 
 Several ``tidings serve`` / ``tidings worker`` processes may share one database. Each consumer
 cursor must be advanced by one of them at a time, or two processes would deliver the same batch
 concurrently and race each other's commits. A lease is a row ``(name, holder, expires_at)``:
 
-* :func:`acquire_lease` takes a free or expired lease, or renews one the caller already holds, in
+* ``acquire_lease`` takes a free or expired lease, or renews one the caller already holds, in
   one write transaction (the store's single writer serialises it on SQLite; on PostgreSQL the
   row lock of the upsert does), so two processes can never both believe they hold it.
-* :func:`commit_cursor_leased` moves a cursor only while the caller still holds the lease, in the
+* ``commit_cursor_leased`` moves a cursor only while the caller still holds the lease, in the
   same transaction as the check. A process that stalled past its lease (a long GC pause, a
   suspended VM) and lost it to another one cannot move the cursor backwards or forwards behind
   the new holder's back: its late commit is refused and it simply stops.
@@ -19,20 +19,9 @@ also protects several processes sharing one SQLite file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from tidings.storage.engine import Tx
-from tidings.storage.eventlog import now_ms
-from tidings.storage.sqlstore import SqlStore
-
-
-@dataclass(frozen=True, slots=True)
-class Lease:
-    """One lease row as listed for operators (``tidings worker`` status, tests)."""
-
-    name: str
-    holder: str
-    expires_at: int
+from tidings.storage.clock import now_ms
+from tidings.storage.deliveryrecords import Lease
+from tidings.storage.engine import Engine, Tx
 
 
 def _holds(tx: Tx, name: str, holder: str, at_ms: int) -> bool:
@@ -40,56 +29,50 @@ def _holds(tx: Tx, name: str, holder: str, at_ms: int) -> bool:
     return row is not None and row[0] == holder and int(row[1]) > at_ms
 
 
-async def acquire_lease(store: SqlStore, name: str, holder: str, ttl_ms: int) -> bool:
-    """Take or renew ``name`` for ``ttl_ms``; False when another holder's lease is still live."""
-    at = now_ms()
+class LeasesMixin:
+    """The lease role of ``SqlStore`` (table ``leases (name, holder, expires_at)``)."""
 
-    def run(tx: Tx) -> bool:
-        tx.execute(
-            "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)"
-            " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
-            " expires_at = excluded.expires_at"
-            " WHERE leases.holder = excluded.holder OR leases.expires_at <= ?",
-            (name, holder, at + ttl_ms, at),
+    _engine: Engine
+
+    async def acquire_lease(self, name: str, holder: str, ttl_ms: int) -> bool:
+        at = now_ms()
+
+        def run(tx: Tx) -> bool:
+            tx.execute(
+                "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
+                " expires_at = excluded.expires_at"
+                " WHERE leases.holder = excluded.holder OR leases.expires_at <= ?",
+                (name, holder, at + ttl_ms, at),
+            )
+            return _holds(tx, name, holder, at)
+
+        return await self._engine.write(run)
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        def run(tx: Tx) -> None:
+            tx.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
+
+        await self._engine.write(run)
+
+    async def commit_cursor_leased(self, cursor: str, seq: int, holder: str) -> bool:
+        at = now_ms()
+
+        def run(tx: Tx) -> bool:
+            if not _holds(tx, cursor, holder, at):
+                return False
+            tx.execute(
+                "INSERT INTO cursors (name, seq, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET seq = excluded.seq,"
+                " updated_at = excluded.updated_at WHERE cursors.seq < excluded.seq",
+                (cursor, seq, at),
+            )
+            return True
+
+        return await self._engine.write(run)
+
+    async def list_leases(self) -> list[Lease]:
+        rows = await self._engine.read(
+            lambda tx: tx.all("SELECT name, holder, expires_at FROM leases ORDER BY name")
         )
-        return _holds(tx, name, holder, at)
-
-    return await store.engine.write(run)
-
-
-async def release_lease(store: SqlStore, name: str, holder: str) -> None:
-    """Give the lease up at once (clean shutdown) so another process need not wait it out."""
-
-    def run(tx: Tx) -> None:
-        tx.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
-
-    await store.engine.write(run)
-
-
-async def commit_cursor_leased(store: SqlStore, cursor: str, seq: int, holder: str) -> bool:
-    """Move ``cursor`` forward to ``seq`` if ``holder`` still holds the lease named ``cursor``.
-
-    Returns False (and changes nothing) when the lease was lost.
-    """
-    at = now_ms()
-
-    def run(tx: Tx) -> bool:
-        if not _holds(tx, cursor, holder, at):
-            return False
-        tx.execute(
-            "INSERT INTO cursors (name, seq, updated_at) VALUES (?, ?, ?)"
-            " ON CONFLICT (name) DO UPDATE SET seq = excluded.seq,"
-            " updated_at = excluded.updated_at WHERE cursors.seq < excluded.seq",
-            (cursor, seq, at),
-        )
-        return True
-
-    return await store.engine.write(run)
-
-
-async def list_leases(store: SqlStore) -> list[Lease]:
-    """Every lease row (expired ones included), by name."""
-    rows = await store.engine.read(
-        lambda tx: tx.all("SELECT name, holder, expires_at FROM leases ORDER BY name")
-    )
-    return [Lease(str(r[0]), str(r[1]), int(r[2])) for r in rows]
+        return [Lease(str(r[0]), str(r[1]), int(r[2])) for r in rows]

@@ -24,8 +24,8 @@ from typing import Any
 
 import orjson
 
-from tidings.storage.base import LogKind, LogRecord
 from tidings.storage.engine import Row, Tx
+from tidings.storage.logrecords import LogKind, LogRecord
 
 BATCH_COLUMNS = "last_seq, app_id, kind, count, arrival_ms, items, bodies"
 """Columns :func:`unpack` expects, in order."""

@@ -9,8 +9,10 @@ SQLite and PostgreSQL index.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 After = Sequence[Any] | None
 """The sort key of the last row already seen, or ``None`` for the first page."""
@@ -33,3 +35,15 @@ def keyset(columns: Sequence[str], after: After, limit: int | None) -> tuple[str
         sql += " LIMIT ?"
         params.append(limit)
     return sql, params
+
+
+def page_of(
+    items: Iterable[T], key: Callable[[T], tuple[Any, ...]], after: After, limit: int | None
+) -> list[T]:
+    """The same page as :func:`keyset` would select, for rows held in memory: sorted by
+    ``key``, strictly after ``after``, at most ``limit``."""
+    rows = sorted(items, key=key)
+    if after is not None:
+        start = tuple(after)
+        rows = [r for r in rows if key(r) > start]
+    return rows[:limit] if limit is not None else rows

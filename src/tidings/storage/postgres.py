@@ -13,9 +13,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from tidings.storage.base import StoreOptions
 from tidings.storage.engine import Dialect, Engine
 from tidings.storage.migrations.postgres import MIGRATIONS
+from tidings.storage.records import StoreOptions
 from tidings.storage.sqlstore import SqlStore
 
 _LOG_LOCK_KEY = 0x7469_6469  # "tidi": an arbitrary constant shared by every Tidings process
@@ -38,7 +38,7 @@ def _connect(dsn: str, schema: str | None) -> Any:
 
 
 class PostgresStore(SqlStore):
-    """:class:`~tidings.storage.base.Store` on PostgreSQL."""
+    """:class:`~tidings.storage.roles.Store` on PostgreSQL."""
 
     backend = "postgresql"
     migrations = MIGRATIONS

@@ -14,9 +14,9 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from tidings.storage.base import StoreOptions
 from tidings.storage.engine import Dialect, Engine
 from tidings.storage.migrations.sqlite import MIGRATIONS
+from tidings.storage.records import StoreOptions
 from tidings.storage.sqlstore import SqlStore
 
 SQLITE = Dialect(
@@ -96,7 +96,7 @@ class Checkpointer:
 
 
 class SqliteStore(SqlStore):
-    """:class:`~tidings.storage.base.Store` on a SQLite file."""
+    """:class:`~tidings.storage.roles.Store` on a SQLite file."""
 
     backend = "sqlite"
     migrations = MIGRATIONS

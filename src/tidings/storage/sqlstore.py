@@ -1,4 +1,4 @@
-"""The :class:`Store` implementation shared by SQLite and PostgreSQL.
+"""The :class:`~tidings.storage.roles.Store` implementation shared by SQLite and PostgreSQL.
 
 The two backends differ only in how they connect and in their DDL; every query here is written in
 the common subset (``ON CONFLICT ... DO UPDATE``, ``RETURNING``, ``?`` placeholders).
@@ -13,29 +13,32 @@ from typing import Any
 import orjson
 
 from tidings.storage import keys
-from tidings.storage.base import (
+from tidings.storage.catalogs import CatalogGuard, CatalogMixin
+from tidings.storage.clock import now_ms
+from tidings.storage.counting import fold_stats
+from tidings.storage.engine import Engine, Row, Tx
+from tidings.storage.eventlog import EventLogMixin
+from tidings.storage.leases import LeasesMixin
+from tidings.storage.migrations import Migration, apply_pending, current_version
+from tidings.storage.outbox import OutboxMixin
+from tidings.storage.paging import After, keyset
+from tidings.storage.records import (
     ApiKeyInfo,
     AppCredentials,
     Application,
-    Campaign,
     CampaignState,
     CampaignStats,
     Cohort,
     CohortChange,
-    DayStats,
     Document,
     KeyPair,
     NotFoundError,
     Project,
-    ProjectSettings,
+    ProjectConfig,
     SigningKey,
-    Store,
+    StoredCampaign,
 )
-from tidings.storage.catalogs import CatalogGuard, CatalogMixin
-from tidings.storage.engine import Engine, Row, Tx
-from tidings.storage.eventlog import EventLogMixin, now_ms
-from tidings.storage.migrations import Migration, apply_pending, current_version
-from tidings.storage.paging import After, keyset
+from tidings.storage.roles import Store
 from tidings.storage.tokens import AdminTokenMixin
 
 SIGNING_KEY_TTL_SECONDS = 5.0
@@ -52,7 +55,7 @@ def _project(row: Row, import_key: str | None = None) -> Project:
     return Project(
         id=row[0],
         name=row[1],
-        settings=ProjectSettings.from_json(orjson.loads(row[2])),
+        settings=ProjectConfig.from_json(orjson.loads(row[2])),
         created_at=int(row[3]),
         data_import_key=import_key,
     )
@@ -64,8 +67,8 @@ def _app(row: Row) -> Application:
     )
 
 
-def _campaign(row: Row) -> Campaign:
-    return Campaign(
+def _campaign(row: Row) -> StoredCampaign:
+    return StoredCampaign(
         id=row[0],
         app_id=row[1],
         state=row[2],
@@ -116,8 +119,9 @@ def _require_app(tx: Tx, app_id: str) -> None:
         raise NotFoundError("app", app_id)
 
 
-class SqlStore(EventLogMixin, CatalogMixin, AdminTokenMixin, Store):
-    """A :class:`Store` over an :class:`Engine`; subclasses only connect."""
+class SqlStore(EventLogMixin, CatalogMixin, AdminTokenMixin, OutboxMixin, LeasesMixin, Store):
+    """A :class:`~tidings.storage.roles.Store` over an :class:`Engine`; subclasses only
+    connect."""
 
     migrations: Sequence[Migration] = ()
 
@@ -155,10 +159,10 @@ class SqlStore(EventLogMixin, CatalogMixin, AdminTokenMixin, Store):
 
     # projects ------------------------------------------------------------------------------------
 
-    async def create_project(self, name: str, settings: ProjectSettings | None = None) -> Project:
+    async def create_project(self, name: str, settings: ProjectConfig | None = None) -> Project:
         project_id = keys.new_id("prj")
         import_key = keys.new_credential("dik")
-        chosen = settings or ProjectSettings()
+        chosen = settings or ProjectConfig()
         at = now_ms()
 
         def run(tx: Tx) -> None:
@@ -210,7 +214,7 @@ class SqlStore(EventLogMixin, CatalogMixin, AdminTokenMixin, Store):
         )
         return [_project(r) for r in rows]
 
-    async def update_project_settings(self, project_id: str, settings: ProjectSettings) -> Project:
+    async def update_project_settings(self, project_id: str, settings: ProjectConfig) -> Project:
         def run(tx: Tx) -> Row:
             tx.execute(
                 "UPDATE projects SET settings = ?, revision = revision + 1 WHERE id = ?",
@@ -385,11 +389,11 @@ class SqlStore(EventLogMixin, CatalogMixin, AdminTokenMixin, Store):
 
     async def create_campaign(
         self, app_id: str, body: Mapping[str, Any], state: CampaignState = "Draft"
-    ) -> Campaign:
+    ) -> StoredCampaign:
         at = now_ms()
         wanted = body.get("id")
 
-        def run(tx: Tx) -> Campaign:
+        def run(tx: Tx) -> StoredCampaign:
             _require_app(tx, app_id)
             campaign_id = wanted if isinstance(wanted, str) and wanted else keys.new_id("c")
             if tx.one("SELECT 1 FROM campaigns WHERE id = ?", (campaign_id,)) is not None:
@@ -400,11 +404,11 @@ class SqlStore(EventLogMixin, CatalogMixin, AdminTokenMixin, Store):
                 (campaign_id, app_id, state, at, at, _dumps(full)),
             )
             _bump_app(tx, app_id)
-            return Campaign(campaign_id, app_id, state, at, at, full)
+            return StoredCampaign(campaign_id, app_id, state, at, at, full)
 
         return await self._engine.write(run)
 
-    async def get_campaign(self, campaign_id: str) -> Campaign | None:
+    async def get_campaign(self, campaign_id: str) -> StoredCampaign | None:
         row = await self._engine.read(
             lambda tx: tx.one(
                 f"SELECT {_CAMPAIGN_COLUMNS} FROM campaigns WHERE id = ?", (campaign_id,)
@@ -419,7 +423,7 @@ class SqlStore(EventLogMixin, CatalogMixin, AdminTokenMixin, Store):
         *,
         after: After = None,
         limit: int | None = None,
-    ) -> list[Campaign]:
+    ) -> list[StoredCampaign]:
         sql = f"SELECT {_CAMPAIGN_COLUMNS} FROM campaigns WHERE app_id = ?"
         params: list[Any] = [app_id]
         if state is not None:
@@ -439,10 +443,10 @@ class SqlStore(EventLogMixin, CatalogMixin, AdminTokenMixin, Store):
 
     async def _rewrite_campaign(
         self, campaign_id: str, body: Mapping[str, Any] | None, state: CampaignState | None
-    ) -> Campaign:
+    ) -> StoredCampaign:
         at = now_ms()
 
-        def run(tx: Tx) -> Campaign:
+        def run(tx: Tx) -> StoredCampaign:
             row = tx.one(f"SELECT {_CAMPAIGN_COLUMNS} FROM campaigns WHERE id = ?", (campaign_id,))
             if row is None:
                 raise NotFoundError("campaign", campaign_id)
@@ -455,14 +459,14 @@ class SqlStore(EventLogMixin, CatalogMixin, AdminTokenMixin, Store):
                 (new_state, at, _dumps(full), campaign_id),
             )
             _bump_app(tx, old.app_id)
-            return Campaign(old.id, old.app_id, new_state, old.created_at, at, full)
+            return StoredCampaign(old.id, old.app_id, new_state, old.created_at, at, full)
 
         return await self._engine.write(run)
 
-    async def replace_campaign(self, campaign_id: str, body: Mapping[str, Any]) -> Campaign:
+    async def replace_campaign(self, campaign_id: str, body: Mapping[str, Any]) -> StoredCampaign:
         return await self._rewrite_campaign(campaign_id, body, None)
 
-    async def set_campaign_state(self, campaign_id: str, state: CampaignState) -> Campaign:
+    async def set_campaign_state(self, campaign_id: str, state: CampaignState) -> StoredCampaign:
         return await self._rewrite_campaign(campaign_id, None, state)
 
     async def delete_campaign(self, campaign_id: str) -> bool:
@@ -583,7 +587,7 @@ class SqlStore(EventLogMixin, CatalogMixin, AdminTokenMixin, Store):
                 (campaign_id,),
             )
         )
-        return _fold_stats(campaign_id, rows)
+        return fold_stats(campaign_id, [(r[0], r[1], r[2], int(r[3])) for r in rows])
 
     # documents -----------------------------------------------------------------------------------
 
@@ -651,38 +655,3 @@ def _cohort(tx: Tx, project_id: str, cohort_id: str) -> Cohort:
         (project_id, cohort_id),
     )
     return Cohort(row[0], row[1], row[2], int(row[3]), int(count or 0))
-
-
-def _fold_stats(campaign_id: str, rows: list[Row]) -> CampaignStats:
-    totals: dict[str, dict[str, int]] = {"decision": {}, "resolved": {}, "unavailable": {}}
-    shown = 0
-    days: dict[str, dict[str, dict[str, int]]] = {}
-    day_shown: dict[str, int] = {}
-    for day, metric, key, count in rows:
-        n = int(count)
-        if metric == "shown":
-            shown += n
-            day_shown[day] = day_shown.get(day, 0) + n
-            days.setdefault(day, {"decision": {}, "resolved": {}, "unavailable": {}})
-            continue
-        totals[metric][key] = totals[metric].get(key, 0) + n
-        per_day = days.setdefault(day, {"decision": {}, "resolved": {}, "unavailable": {}})
-        per_day[metric][key] = per_day[metric].get(key, 0) + n
-    by_day = [
-        DayStats(
-            day=day,
-            decisions=metrics["decision"],
-            shown=day_shown.get(day, 0),
-            resolved=metrics["resolved"],
-            unavailable_reasons=metrics["unavailable"],
-        )
-        for day, metrics in sorted(days.items())
-    ]
-    return CampaignStats(
-        campaign_id=campaign_id,
-        decisions=totals["decision"],
-        shown=shown,
-        resolved=totals["resolved"],
-        unavailable_reasons=totals["unavailable"],
-        by_day=by_day,
-    )

@@ -19,10 +19,10 @@ from typing import Any
 import orjson
 
 from tidings.storage import keys
-from tidings.storage.base import NotFoundError
+from tidings.storage.clock import now_ms
 from tidings.storage.engine import Engine, Row, Tx
-from tidings.storage.eventlog import now_ms
 from tidings.storage.paging import After, keyset
+from tidings.storage.records import NotFoundError
 
 LAST_USE_RESOLUTION_MS = 60_000
 """``last_used_at`` is rewritten at most this often per token."""
@@ -91,7 +91,7 @@ def _token(row: Row) -> AdminToken:
 
 
 class AdminTokenMixin:
-    """Admin-token methods of :class:`~tidings.storage.base.Store` for the SQL backends."""
+    """Admin-token methods of :class:`~tidings.storage.roles.Store` for the SQL backends."""
 
     _engine: Engine
     _token_uses: dict[str, int]
@@ -140,10 +140,6 @@ class AdminTokenMixin:
         await self._engine.write(run)
         return IssuedAdminToken(token, info)
 
-    async def create_admin_token(self, label: str = "") -> str:
-        """Make an unscoped, non-expiring admin token; it is returned once."""
-        return (await self.issue_admin_token(label)).token
-
     async def admin_token(self, token: str, at_ms: int | None = None) -> AdminToken | None:
         """The token's listing when it is active at ``at_ms`` (default now), else ``None``.
 
@@ -174,10 +170,6 @@ class AdminTokenMixin:
                 )
             )
         return info
-
-    async def verify_admin_token(self, token: str) -> bool:
-        """True when the token is known, not revoked and not expired."""
-        return await self.admin_token(token) is not None
 
     async def get_admin_token(self, token_id: str) -> AdminToken | None:
         """A token's listing by its id (revoked ones too), or ``None``."""

@@ -13,8 +13,9 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tidings.core.errors import InvalidConfig
-from tidings.storage.base import Store, StoreOptions
 from tidings.storage.keys import load_server_key
+from tidings.storage.records import StoreOptions
+from tidings.storage.roles import Store
 
 DEFAULT_DB_URL = "sqlite:///./tidings.db"
 

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from tidings.core.errors import InvalidInput
 from tidings.streams.fromlog import LogRow, records_from_row
 from tidings.streams.records import Record
-from tidings.streams.sink import Sink
+from tidings.streams.sink import Sink, deliver_isolating
 from tidings.streams.sinkconfig import (
     STREAMS_COLLECTION,
     DeadLetterHook,
@@ -34,6 +34,9 @@ from tidings.streams.sinkconfig import (
 )
 
 _log = logging.getLogger(__name__)
+
+Skipped = dict[str, Any]
+"""A skipped row (``{"seq", "reason"}``) or record (``{"eventId", "reason"}``)."""
 
 
 class StoredDocument(Protocol):
@@ -80,7 +83,7 @@ class _Running:
     lock: threading.Lock = field(default_factory=threading.Lock)
     closed: bool = False
 
-    def deliver(self, records: Sequence[Record]) -> None:
+    def deliver(self, records: Sequence[Mapping[str, Any]]) -> None:
         with self.lock:
             if self.closed:
                 raise RuntimeError(f"stream {self.spec.id}: sink was closed")
@@ -98,14 +101,16 @@ class _Running:
                 self.sink.close()
 
 
-def _build_and_deliver(running: _Running, rows: Sequence[LogRow]) -> int:
-    """The records of the sink's apps in ``rows``, delivered; returns how many there were.
+def _build_and_deliver(running: _Running, rows: Sequence[LogRow]) -> tuple[int, list[Skipped]]:
+    """The records of the sink's apps in ``rows``, delivered; returns how many there were and
+    what was skipped.
 
-    A row whose payload cannot become a record is skipped with a warning naming its ``seq``
-    (it stays in the log): one unreadable row must not hold the whole stream back.
+    A row whose payload cannot become a record, or a record the sink cannot take, is skipped
+    with its reason (the row stays in the log): one bad record must not hold the stream back.
     """
     apps = frozenset(running.spec.app_ids)
     records: list[Record] = []
+    skipped: list[Skipped] = []
     for row in rows:
         if row.app_id not in apps:
             continue
@@ -113,9 +118,12 @@ def _build_and_deliver(running: _Running, rows: Sequence[LogRow]) -> int:
             records.extend(records_from_row(row))
         except InvalidInput as exc:
             _log.warning("stream %s: log row %d skipped: %s", running.spec.id, row.seq, exc)
+            skipped.append({"seq": row.seq, "reason": str(exc)})
     if records:
-        running.deliver(records)
-    return len(records)
+        for event_id, reason in deliver_isolating(running.deliver, records):
+            _log.warning("stream %s: record %s skipped: %s", running.spec.id, event_id, reason)
+            skipped.append({"eventId": event_id, "reason": reason})
+    return len(records), skipped
 
 
 Builder = Callable[[SinkSpec, DeadLetterHook], Sink]
@@ -189,8 +197,14 @@ class ConfiguredStreams:
         """
         running = await self._sink(sink_id)
         # Records are built on the worker thread too: the event loop keeps serving requests.
-        count = await asyncio.to_thread(_build_and_deliver, running, rows)
+        count, skipped = await asyncio.to_thread(_build_and_deliver, running, rows)
         self.delivered[sink_id] = self.delivered.get(sink_id, 0) + count
+        for entry in skipped:
+            # Kept with the sink's dead letters, where the admin API lists them.
+            key = entry.get("seq", entry.get("eventId"))
+            await self.store.put_document(
+                dead_letter_collection(sink_id), f"skip_{key}", {**entry, "skipped": True}
+            )
         while running.pending:
             entry = running.pending[0]
             body = {**entry, "count": len(entry.get("events") or ())}

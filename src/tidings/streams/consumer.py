@@ -22,7 +22,7 @@ from typing import Protocol
 from tidings.core.errors import InvalidInput
 from tidings.streams.fromlog import LogRow, records_from_row
 from tidings.streams.records import Record
-from tidings.streams.sink import Sink, SinkUnavailableError
+from tidings.streams.sink import Sink, SinkUnavailableError, deliver_isolating
 
 _log = logging.getLogger(__name__)
 
@@ -44,6 +44,8 @@ class ConsumerStats:
     batches: int = 0
     skipped: list[tuple[int, str]] = field(default_factory=list)
     """``(seq, reason)`` of rows that could not be turned into records."""
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    """``(event_id, reason)`` of records the sink could not take (skipped too)."""
 
 
 class StreamConsumer:
@@ -92,7 +94,10 @@ class StreamConsumer:
                 _log.warning("stream %s: log row %d skipped: %s", self.cursor, row.seq, exc)
                 self.stats.skipped.append((row.seq, str(exc)))
         if records:
-            await asyncio.to_thread(self.sink.deliver, records)
+            refused = await asyncio.to_thread(deliver_isolating, self.sink.deliver, records)
+            for event_id, reason in refused:
+                _log.warning("stream %s: record %s skipped: %s", self.cursor, event_id, reason)
+                self.stats.refused.append((event_id, reason))
         await self.log.commit_cursor(self.cursor, rows[-1].seq)
         self.stats.rows += len(rows)
         self.stats.records += len(records)

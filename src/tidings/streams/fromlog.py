@@ -56,21 +56,31 @@ class LogRow(Protocol):
 
 
 def records_from_row(row: LogRow) -> list[Record]:
-    """The stream records of one log row, in order (an event may yield several)."""
+    """The stream records of one log row, in order (an event may yield several).
+
+    Whatever makes a row unusable is an :class:`InvalidInput` naming why (every consumer skips
+    those with the reason): a payload that does not decode, a field of the wrong shape, or any
+    other error building its records.
+    """
     try:
         payload = orjson.loads(row.payload)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput("payload", f"is not JSON: {exc}") from exc
     if not isinstance(payload, Mapping):
         raise InvalidInput("payload", "must be a JSON object")
-    return records_from_payload(
-        row.kind,
-        payload,
-        row.arrival_ms,
-        app_id=row.app_id,
-        device_id=row.device_id,
-        user_id=row.user_id,
-    )
+    try:
+        return records_from_payload(
+            row.kind,
+            payload,
+            row.arrival_ms,
+            app_id=row.app_id,
+            device_id=row.device_id,
+            user_id=row.user_id,
+        )
+    except InvalidInput:
+        raise
+    except Exception as exc:
+        raise InvalidInput("payload", f"cannot be read: {type(exc).__name__}: {exc}") from exc
 
 
 def records_from_payload(

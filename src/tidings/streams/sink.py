@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -49,6 +49,30 @@ class Sink(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def deliver_isolating(
+    deliver: Callable[[Sequence[Mapping[str, Any]]], None], records: Sequence[Mapping[str, Any]]
+) -> list[tuple[str, str]]:
+    """``deliver(records)``, and should the sink fail on something other than its own
+    availability (a record it cannot encode or that is too large for it), deliver the halves
+    again until the records it refuses alone are found: those are skipped, and returned as
+    ``(event_id, reason)``. One bad record never holds the stream back; the rest is delivered,
+    at least once, in order. :class:`SinkUnavailableError` passes through: the batch is retried.
+    """
+    try:
+        deliver(records)
+        return []
+    except SinkUnavailableError:
+        raise
+    except Exception as exc:
+        if len(records) == 1:
+            reason = f"the sink cannot take it: {type(exc).__name__}: {exc}"
+            return [(str(records[0].get("event_id", "")), reason)]
+    middle = len(records) // 2
+    return deliver_isolating(deliver, records[:middle]) + deliver_isolating(
+        deliver, records[middle:]
+    )
 
 
 class PositionStore(Protocol):

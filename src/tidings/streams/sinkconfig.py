@@ -134,13 +134,12 @@ def _jsonl_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _webhook_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
-    _reject_unknown(settings, ("url", "headers", "timeoutSeconds"))
-    url = _string(settings, "url", required=True)
-    assert url is not None
-    if not _is_url(url, ("http", "https")):
-        raise InvalidInput("settings.url", f"must be an http(s)://host/... address, not {url!r}")
-    headers = settings.get("headers", {})
+def check_headers(
+    headers: object, reserved: Callable[[str], bool], by: str = "the sink"
+) -> dict[str, str]:
+    """``settings.headers`` of a webhook (a sink's or a destination's): an object of at most
+    :data:`MAX_HEADERS` valid names whose values have no line breaks, none of the names
+    ``reserved`` (called with the lower-case name) says ``by`` sets itself."""
     if not isinstance(headers, dict):
         raise InvalidInput("settings.headers", f"must be an object, not {json_type(headers)}")
     if len(headers) > MAX_HEADERS:
@@ -149,11 +148,21 @@ def _webhook_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
         where = f"settings.headers[{name!r}]"
         if not _HEADER_NAME.match(name):
             raise InvalidInput(where, "is not a valid HTTP header name")
-        if name.lower() in _RESERVED_HEADERS:
-            raise InvalidInput(where, "is set by the sink itself")
+        if reserved(name.lower()):
+            raise InvalidInput(where, f"is set by {by} itself")
         if not isinstance(value, str) or any(c in value for c in "\r\n\x00"):
             raise InvalidInput(where, "must be a string without line breaks")
-    out: dict[str, Any] = {"url": url, "headers": dict(headers)}
+    return dict(headers)
+
+
+def _webhook_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    _reject_unknown(settings, ("url", "headers", "timeoutSeconds"))
+    url = _string(settings, "url", required=True)
+    assert url is not None
+    if not _is_url(url, ("http", "https")):
+        raise InvalidInput("settings.url", f"must be an http(s)://host/... address, not {url!r}")
+    headers = check_headers(settings.get("headers", {}), _RESERVED_HEADERS.__contains__)
+    out: dict[str, Any] = {"url": url, "headers": headers}
     timeout = _number(settings, "timeoutSeconds", minimum=0.1, integral=False)
     out["timeoutSeconds"] = 10.0 if timeout is None else timeout
     return out

@@ -11,30 +11,28 @@ why).
 
 from __future__ import annotations
 
-import http.client
 import os
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 
-from tidings.core.errors import InvalidInput
+from tidings.core.backoff import Backoff as CoreBackoff
+from tidings.streams.httppost import HttpPoster, Response
 from tidings.streams.sink import SinkUnavailableError
 
 STREAM_VERSION_HEADER = "Tidings-Stream-Version"
 STREAM_VERSION = "1"
-MAX_RESPONSE_KEPT = 4096
 
 
 @dataclass(frozen=True, slots=True)
 class Backoff:
-    """Exponential backoff with full jitter: attempt ``n`` waits up to ``base * 2**n``."""
+    """The sink's quick retries inside one delivery: :class:`tidings.core.backoff.Backoff` with
+    full jitter, attempt ``n`` waiting up to ``base * 2**n`` seconds."""
 
     base_seconds: float = 0.5
     max_seconds: float = 30.0
@@ -42,17 +40,7 @@ class Backoff:
     """Tries per :meth:`WebhookSink.deliver` call before giving up with SinkUnavailableError."""
 
     def delay(self, attempt: int, rng: random.Random) -> float:
-        return rng.uniform(0, min(self.max_seconds, self.base_seconds * 2**attempt))
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    """What the receiver answered (``status`` 0 when there was no answer)."""
-
-    status: int
-    body: bytes
-    retry_after: float | None = None
-    error: str | None = None
+        return CoreBackoff(self.base_seconds, self.max_seconds, "full").delay(attempt, rng.random())
 
 
 class WebhookSink:
@@ -79,32 +67,24 @@ class WebhookSink:
         sleep: Callable[[float], None] = time.sleep,
         seed: int | None = None,
     ) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InvalidInput("url", f"must be an http(s)://host/... address, not {url!r}")
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         if (dead_letter_path is None) == (on_dead_letter is None):
             raise ValueError("give exactly one of dead_letter_path and on_dead_letter")
         self.url = url
-        self._https = parts.scheme == "https"
-        self._host = parts.hostname
-        self._port = parts.port
-        self._target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self.headers = {
             "Content-Type": "application/json",
             STREAM_VERSION_HEADER: STREAM_VERSION,
             **(headers or {}),
         }
         self.timeout = timeout
+        self._poster = HttpPoster(url, headers=self.headers, timeout=timeout)
         self.backoff = backoff or Backoff()
         self.max_batch = max_batch
         self.dead_letter_path = Path(dead_letter_path) if dead_letter_path is not None else None
         self.on_dead_letter = on_dead_letter
         self._sleep = sleep
         self._rng = random.Random(seed)
-        self._conn: http.client.HTTPConnection | None = None
-        self.requests_sent = 0
         self.dead_lettered = 0
 
     # --- Sink protocol -----------------------------------------------------------------------
@@ -116,10 +96,13 @@ class WebhookSink:
     def maintain(self) -> None:
         """Nothing is buffered between calls."""
 
+    @property
+    def requests_sent(self) -> int:
+        """Requests made so far (retries and reconnects included)."""
+        return self._poster.requests_sent
+
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self._poster.close()
 
     # --- internals ---------------------------------------------------------------------------
 
@@ -132,7 +115,7 @@ class WebhookSink:
                 if last is not None and last.retry_after is not None:
                     wait = max(wait, min(last.retry_after, self.backoff.max_seconds))
                 self._sleep(wait)
-            last = self._post(body)
+            last = self._poster.post(body)
             if 200 <= last.status < 300:
                 return
             if last.status == 413 and len(records) > 1:
@@ -151,43 +134,11 @@ class WebhookSink:
             f"webhook {self.url}: {reason} after {self.backoff.attempts} attempts"
         )
 
-    def _connection(self) -> http.client.HTTPConnection:
-        if self._conn is None:
-            cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-            self._conn = cls(self._host, self._port, timeout=self.timeout)
-        return self._conn
-
-    def _post(self, body: bytes) -> Response:
-        reused = self._conn is not None
-        response = self._post_once(body)
-        if reused and response.status == 0 and response.error and "timeout" not in response.error:
-            # A kept-alive connection the receiver had already closed: not a failed attempt.
-            response = self._post_once(body)
-        return response
-
-    def _post_once(self, body: bytes) -> Response:
-        self.requests_sent += 1
-        conn = self._connection()
-        try:
-            conn.request("POST", self._target, body=body, headers=self.headers)
-            resp = conn.getresponse()
-            data = resp.read()
-            retry_after = _parse_retry_after(resp.getheader("Retry-After"))
-            if resp.getheader("Connection", "").lower() == "close":
-                self.close()
-            return Response(resp.status, data, retry_after)
-        except TimeoutError as exc:
-            self.close()
-            return Response(0, b"", error=f"timeout: {exc}")
-        except (OSError, http.client.HTTPException) as exc:
-            self.close()
-            return Response(0, b"", error=f"{type(exc).__name__}: {exc}")
-
     def _dead_letter(self, records: Sequence[Mapping[str, Any]], response: Response) -> None:
         entry = {
             "url": self.url,
             "status": response.status,
-            "response": response.body[:MAX_RESPONSE_KEPT].decode("utf-8", "replace"),
+            "response": response.text,
             "events": list(records),
         }
         if self.on_dead_letter is not None:
@@ -204,19 +155,6 @@ class WebhookSink:
         except OSError as exc:
             raise SinkUnavailableError(f"cannot write dead letter: {exc}") from exc
         self.dead_lettered += len(records)
-
-
-def _parse_retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 def read_dead_letters(path: str | os.PathLike[str]) -> list[dict[str, Any]]:

@@ -11,14 +11,36 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-DAY_MS = 86_400_000
+from tidings.core.backoff import Backoff as CoreBackoff
+from tidings.destinations.kind import (
+    DAY_MS,
+    DEFAULT_MAX_AGE_MS,
+    BatchPolicy,
+    Outcome,
+    OutcomeKind,
+    Plan,
+)
+
 THROTTLE_WAIT_MS = 30_000
 IDENTIFY_THROTTLE_WAIT_MS = 15_000
-DEFAULT_MAX_AGE_MS = DAY_MS
 
-OutcomeKind = Literal["delivered", "retry", "dead", "paused"]
+__all__ = [
+    "DAY_MS",
+    "DEFAULT_MAX_AGE_MS",
+    "IDENTIFY_THROTTLE_WAIT_MS",
+    "THROTTLE_WAIT_MS",
+    "Backoff",
+    "BatchPolicy",
+    "Outcome",
+    "OutcomeKind",
+    "Pending",
+    "Plan",
+    "next_day_ms",
+    "plan_events",
+    "plan_form",
+]
 
 
 @dataclass(slots=True)
@@ -46,46 +68,16 @@ class Pending:
 
 
 @dataclass(slots=True)
-class Outcome:
-    """What happened to one :class:`Pending` (a value, not ``frozen`` for the same reason).
-
-    ``retry_at_ms`` is set for ``retry``; ``reason`` says why for everything but ``delivered``;
-    ``request``/``response`` keep the exchange that decided it (for the dead letter).
-    """
-
-    key: str
-    kind: OutcomeKind
-    retry_at_ms: int | None = None
-    reason: str = ""
-    request: dict[str, Any] | None = None
-    response: dict[str, Any] | None = None
-    attempts: int = 0
-
-
-@dataclass(slots=True)
 class Backoff:
-    """Exponential backoff with full jitter: ``base * 2**attempt`` capped, times U(0.5, 1)."""
+    """The retry backoff of Amplitude items: :class:`tidings.core.backoff.Backoff` with equal
+    jitter (half the step fixed, half random), ``base_ms`` doubling up to ``cap_ms``."""
 
     base_ms: int = 1_000
     cap_ms: int = 600_000
     rng: random.Random = field(default_factory=random.Random)
 
     def delay_ms(self, attempts: int) -> int:
-        raw = min(self.cap_ms, self.base_ms * (2 ** min(attempts, 30)))
-        return int(raw * (0.5 + self.rng.random() / 2))
-
-
-@dataclass(frozen=True, slots=True)
-class BatchPolicy:
-    """When an outbox should hand its due events to the sender: enough of them, or old enough."""
-
-    max_events: int = 500
-    max_wait_ms: int = 10_000
-
-    def should_flush(self, due_events: int, oldest_enqueued_ms: int | None, now_ms: int) -> bool:
-        if due_events <= 0 or oldest_enqueued_ms is None:
-            return False
-        return due_events >= self.max_events or now_ms - oldest_enqueued_ms >= self.max_wait_ms
+        return int(CoreBackoff(self.base_ms, self.cap_ms).delay(attempts, self.rng.random()))
 
 
 def next_day_ms(now_ms: int) -> int:
@@ -109,16 +101,6 @@ def _indexes(body: Mapping[str, Any], key: str) -> dict[int, str]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """The decision for one response: final outcomes plus what to resend right away."""
-
-    outcomes: list[Outcome]
-    resend_now: list[Pending]
-    split: bool = False
-    pause_reason: str | None = None
-
-
 def plan_events(
     items: Sequence[Pending],
     status: int | None,
@@ -130,7 +112,7 @@ def plan_events(
     backoff: Backoff | None = None,
     max_age_ms: int = DEFAULT_MAX_AGE_MS,
     throttle_wait_ms: int = THROTTLE_WAIT_MS,
-) -> Plan:
+) -> Plan[Pending]:
     """Decide per event after one ``/2/httpapi`` or ``/batch`` exchange.
 
     ``status`` is ``None`` for a timeout or connection error (``error`` says which).
@@ -210,7 +192,7 @@ def plan_form(
     error: str | None = None,
     backoff: Backoff | None = None,
     max_age_ms: int = DEFAULT_MAX_AGE_MS,
-) -> Plan:
+) -> Plan[Pending]:
     """Decide for one form request (identify, group identify, user map): all or nothing."""
     body = body or {}
     if status == 400:

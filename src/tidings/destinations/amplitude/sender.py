@@ -1,16 +1,16 @@
 """Deliver Amplitude work over HTTP: batching, client-side limits, per-event response handling.
 
 The sender is driven by a caller that owns durability (the outbox): it hands over due
-:class:`Pending` items and stores the :class:`Outcome` of each. Within one ``send`` call, events
-that Amplitude asks to resend at once (the valid rest of a partial 400, the unthrottled rest of a
-429, the halves of a 413) are resent immediately; everything else comes back as an outcome.
+:class:`Pending` items and stores the :class:`Outcome` of each. The request loop is the one every
+kind shares (:class:`~tidings.destinations.sending.BatchSender`: per-device order, halves of a
+413, immediate resends of the valid rest of a partial 400 or the unthrottled rest of a 429);
+this module says how events become requests and what Amplitude's answers mean.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,6 +19,7 @@ import orjson
 
 from tidings.destinations.amplitude.delivery import (
     DEFAULT_MAX_AGE_MS,
+    THROTTLE_WAIT_MS,
     Backoff,
     Outcome,
     Pending,
@@ -26,17 +27,17 @@ from tidings.destinations.amplitude.delivery import (
     plan_events,
     plan_form,
 )
+from tidings.destinations.amplitude.items import order_key
 from tidings.destinations.amplitude.limiter import BATCH_EPS, HTTPAPI_EPS, RateLimiter
 from tidings.destinations.amplitude.settings import Settings
 from tidings.destinations.request import Request
-
-_ALL_DELIVERED = Plan([], [])
-"""What a batch's 2xx answer decides when delivered items need no outcome of their own."""
+from tidings.destinations.sending import ALL_DELIVERED, Batch, BatchSender
+from tidings.version import VERSION
 
 MAX_EVENTS = 2000
 MAX_BYTES = {"httpapi": 1_000_000, "batch": 20_000_000}
-USER_AGENT = "tidings-amplitude/0.1"
-Decide = Callable[[int | None, dict[str, Any] | None, str | None, dict[str, Any]], Plan]
+USER_AGENT = f"tidings-amplitude/{VERSION}"
+Decide = Callable[[int | None, dict[str, Any] | None, str | None, dict[str, Any]], Plan[Pending]]
 
 
 def _now_ms() -> int:
@@ -53,7 +54,7 @@ def events_body(body: dict[str, Any], events_json: bytes) -> bytes:
     return b"".join(parts)
 
 
-class AmplitudeSender:
+class AmplitudeSender(BatchSender[Pending]):
     """Batches events per API and options, sends them, and reports an outcome per item.
 
     ``paused`` holds the reason once Amplitude refused the instance itself (bad API key, missing
@@ -71,6 +72,9 @@ class AmplitudeSender:
         max_rounds: int = 8,
         clock: Callable[[], int] = _now_ms,
         rng: random.Random | None = None,
+        backoff_base_ms: int = 1_000,
+        backoff_cap_ms: int = 600_000,
+        throttle_wait_ms: int = THROTTLE_WAIT_MS,
     ) -> None:
         self.settings = settings
         self.client = client or httpx.Client(timeout=timeout_s)
@@ -78,47 +82,33 @@ class AmplitudeSender:
         self.max_age_ms = max_age_ms
         self.max_rounds = max_rounds
         self.clock = clock
-        self.backoff = Backoff(rng=rng or random.Random())
+        self.backoff = Backoff(backoff_base_ms, backoff_cap_ms, rng=rng or random.Random())
+        self.throttle_wait_ms = throttle_wait_ms
         self.limiters = {"httpapi": RateLimiter(HTTPAPI_EPS), "batch": RateLimiter(BATCH_EPS)}
         self.paused: str | None = None
 
     def close(self) -> None:
         self.client.close()
 
-    def resume(self) -> None:
-        self.paused = None
+    def now_ms(self) -> int:
+        return self.clock()
 
-    # --- public ------------------------------------------------------------------------------
+    def order_key(self, item: Pending) -> str:
+        return order_key(item)
 
-    def send(self, items: Sequence[Pending], now_ms: int | None = None) -> list[Outcome]:
-        """Send every item once (plus immediate resends) and return one outcome per item."""
-        return self._send(items, now_ms, report_delivered=True)[1]
+    def later(self, item: Pending, now_ms: int, reason: str) -> Outcome:
+        return Outcome(item.key, "retry", now_ms + self.backoff.delay_ms(item.attempts), reason)
 
-    def send_counted(
-        self, items: Sequence[Pending], now_ms: int | None = None
-    ) -> tuple[int, list[Outcome]]:
-        """:meth:`send` for a caller that acts only on what was not delivered: how many items
-        were delivered, and the outcome of every other one (no object per delivered event)."""
-        return self._send(items, now_ms, report_delivered=False)
-
-    def _send(
-        self, items: Sequence[Pending], now_ms: int | None, *, report_delivered: bool
-    ) -> tuple[int, list[Outcome]]:
-        now = self.clock() if now_ms is None else now_ms
-        outcomes: list[Outcome] = []
-        delivered = 0
+    def requests(
+        self, items: Sequence[Pending], now_ms: int
+    ) -> tuple[list[Batch[Pending]], list[Outcome]]:
+        """Form requests one by one, then events grouped by API and options, held back by the
+        per-id limiter and batched under the count and byte limits."""
+        forms: list[Batch[Pending]] = []
         groups: dict[tuple[str, bytes], list[Pending]] = {}
         for item in items:
-            if self.paused is not None:
-                outcomes.append(Outcome(item.key, "paused", None, self.paused))
-            elif item.request is not None:
-                for outcome in self._send_form(item, now):
-                    if outcome.kind != "delivered":
-                        outcomes.append(outcome)
-                    else:
-                        delivered += 1
-                        if report_delivered:
-                            outcomes.append(outcome)
+            if item.request is not None:
+                forms.append(([item], None))
             else:
                 options = (
                     orjson.dumps(item.options, option=orjson.OPT_SORT_KEYS)
@@ -126,11 +116,32 @@ class AmplitudeSender:
                     else b"{}"
                 )
                 groups.setdefault((item.api, options), []).append(item)
+        outcomes: list[Outcome] = []
+        batches = forms
         for (api, _), group in groups.items():
-            admitted, deferred = self._limit(api, group, now)
+            admitted, deferred = self._limit(api, group, now_ms)
             outcomes.extend(deferred)
-            delivered += self._send_events(api, admitted, now, outcomes, report_delivered)
-        return delivered, outcomes
+            if admitted:
+                batches.extend(self._batches(api, admitted))
+        return batches, outcomes
+
+    def post(self, batch: Batch[Pending], now_ms: int, *, report_delivered: bool) -> Plan[Pending]:
+        items, events_json = batch
+        first = items[0]
+        if first.request is not None:
+            return self._post_form(first, now_ms)
+        api = first.api
+        body: dict[str, Any] = {
+            "api_key": self.settings.api_key,
+            "events": [i.event for i in items],
+        }
+        if first.options:
+            body["options"] = dict(first.options)
+        request = Request("POST", self.settings.url(api), json=body)
+        content = None if events_json is None else events_body(body, events_json)
+        return self._exchange(
+            request, self._event_planner(items, now_ms, report_delivered), content
+        )
 
     # --- events --------------------------------------------------------------------------------
 
@@ -171,7 +182,7 @@ class AmplitudeSender:
                 admitted.append(item)
         return admitted, deferred
 
-    def _batches(self, api: str, items: list[Pending]) -> list[tuple[list[Pending], bytes | None]]:
+    def _batches(self, api: str, items: list[Pending]) -> list[Batch[Pending]]:
         """The requests' events, each batch with its events' JSON array when already encoded."""
         limit = MAX_BYTES.get(api, MAX_BYTES["httpapi"]) - 1024
         step = max(1, self.max_batch_events)
@@ -182,7 +193,7 @@ class AmplitudeSender:
         dumped = [orjson.dumps([i.event for i in chunk]) for chunk in chunks]
         if all(len(data) - 1 <= limit for data in dumped):
             return list(zip(chunks, dumped, strict=True))
-        batches: list[tuple[list[Pending], bytes | None]] = []
+        batches: list[Batch[Pending]] = []
         current: list[Pending] = []
         size = 0
         for item in items:
@@ -196,72 +207,15 @@ class AmplitudeSender:
             batches.append((current, None))
         return batches
 
-    def _send_events(
-        self,
-        api: str,
-        items: list[Pending],
-        now: int,
-        outcomes: list[Outcome],
-        report_delivered: bool,
-    ) -> int:
-        """Send ``items`` in batches, adding outcomes to ``outcomes`` (delivered ones only when
-        ``report_delivered``); returns how many were delivered."""
-        delivered = 0
-        queue: deque[tuple[list[Pending], int, bytes | None]] = deque(
-            (batch, 0, data) for batch, data in self._batches(api, items)
-        )
-        while queue:
-            batch, round_, events_json = queue.popleft()
-            if self.paused is not None:
-                outcomes.extend(Outcome(i.key, "paused", None, self.paused) for i in batch)
-                continue
-            body: dict[str, Any] = {
-                "api_key": self.settings.api_key,
-                "events": [i.event for i in batch],
-            }
-            if batch[0].options:
-                body["options"] = dict(batch[0].options)
-            request = Request("POST", self.settings.url(api), json=body)
-            content = None if events_json is None else events_body(body, events_json)
-            plan = self._exchange(
-                request, self._event_planner(batch, now, report_delivered), content
-            )
-            if plan is _ALL_DELIVERED:
-                delivered += len(batch)
-                continue
-            for outcome in plan.outcomes:
-                if outcome.kind == "delivered":
-                    delivered += 1
-                    if not report_delivered:
-                        continue
-                outcomes.append(outcome)
-            if plan.pause_reason:
-                self.paused = plan.pause_reason
-            if plan.split:
-                half = len(batch) // 2
-                queue.appendleft((batch[half:], round_, None))
-                queue.appendleft((batch[:half], round_, None))
-            elif plan.resend_now:
-                if round_ + 1 >= self.max_rounds:
-                    outcomes.extend(
-                        Outcome(
-                            i.key, "retry", now + self.backoff.delay_ms(i.attempts), "resend limit"
-                        )
-                        for i in plan.resend_now
-                    )
-                else:
-                    queue.append((plan.resend_now, round_ + 1, None))
-        return delivered
-
     def _event_planner(self, batch: list[Pending], now: int, report_delivered: bool) -> Decide:
         def decide(
             status: int | None,
             body: dict[str, Any] | None,
             error: str | None,
             record: dict[str, Any],
-        ) -> Plan:
+        ) -> Plan[Pending]:
             if not report_delivered and status is not None and 200 <= status < 300:
-                return _ALL_DELIVERED
+                return ALL_DELIVERED
             return plan_events(
                 batch,
                 status,
@@ -271,15 +225,16 @@ class AmplitudeSender:
                 error=error,
                 backoff=self.backoff,
                 max_age_ms=self.max_age_ms,
+                throttle_wait_ms=self.throttle_wait_ms,
             )
 
         return decide
 
     # --- form requests ---------------------------------------------------------------------------
 
-    def _send_form(self, item: Pending, now: int) -> list[Outcome]:
+    def _post_form(self, item: Pending, now: int) -> Plan[Pending]:
         request: Request = item.request
-        plan = self._exchange(
+        return self._exchange(
             request,
             lambda s, b, e, r: plan_form(
                 item,
@@ -292,13 +247,12 @@ class AmplitudeSender:
                 max_age_ms=self.max_age_ms,
             ),
         )
-        if plan.pause_reason:
-            self.paused = plan.pause_reason
-        return plan.outcomes
 
     # --- I/O -------------------------------------------------------------------------------------
 
-    def _exchange(self, request: Request, decide: Decide, content: bytes | None = None) -> Plan:
+    def _exchange(
+        self, request: Request, decide: Decide, content: bytes | None = None
+    ) -> Plan[Pending]:
         """Send ``request`` (its body ``content`` when the caller already encoded it)."""
         record = request.to_preview()
         headers = {

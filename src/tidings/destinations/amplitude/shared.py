@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 
 from tidings.core.errors import InvalidInput
+from tidings.core.logpayload import laid_out, own_event
 from tidings.core.mapping import CompiledFields, Field, read_roots
 from tidings.destinations.amplitude.delivery import Pending
 from tidings.destinations.amplitude.events import READ_BY_BUILD, build_log_event, event_part
@@ -45,8 +46,6 @@ SPLIT_ACTIONS = {"logEvent": False, "logEventV2": True}
 COMBINED = READ_BY_BUILD | {"platform", "user_properties"} | USER_AGENT_KEYS
 """Fields the build combines with others (or that the user agent may set): they must all come
 from the shared part for a subscription to split."""
-
-_EVENT_PREFIX_END = b',"event":'
 
 
 class SplitMapping:
@@ -144,12 +143,12 @@ class SharedMessages:
         The first record of a part takes the whole path: mapping the shared fields pays off
         only from the second event on (an upload of one event would pay twice).
         """
-        if not _laid_out(kind, payload, prefix):
+        if not laid_out(kind, payload, prefix):
             return self._whole(kind, payload, device_id, user_id)[0], None
         key = (prefix, device_id, user_id)
         sessions = self._parts.get(key)
         if sessions is not None:
-            event = _own_event(payload, prefix)
+            event = own_event(payload, prefix)
             part = sessions.get(_session_of(event))
             if part is not None and event is not None:
                 return message_over(part.message, event), part
@@ -169,17 +168,6 @@ class SharedMessages:
         return message_from_payload(kind, whole, device_id=device_id, user_id=user_id), whole
 
 
-def _laid_out(kind: str, payload: bytes, prefix: bytes) -> bool:
-    """Whether a payload is stored as ``prefix`` + event JSON + ``}`` (the server's layout for
-    an upload's events)."""
-    return (
-        kind == "event"
-        and prefix.endswith(_EVENT_PREFIX_END)
-        and payload.startswith(prefix)
-        and payload.endswith(b"}")
-    )
-
-
 _NOT_SHAREABLE = object()
 
 
@@ -190,12 +178,3 @@ def _session_of(event: Any) -> Any:
         return _NOT_SHAREABLE
     session = event.get("sessionId")
     return session if session is None or session.__class__ is str else _NOT_SHAREABLE
-
-
-def _own_event(payload: bytes, prefix: bytes) -> dict[str, Any] | None:
-    """The event object of a payload :func:`_laid_out` so, or ``None`` when it is not one."""
-    try:
-        event = orjson.loads(memoryview(payload)[len(prefix) : -1])
-    except orjson.JSONDecodeError:
-        return None
-    return event if event.__class__ is dict else None

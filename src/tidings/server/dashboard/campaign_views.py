@@ -27,7 +27,7 @@ from tidings.server.dashboard.pages import (
 from tidings.server.dashboard.render import render
 from tidings.server.dashboard.session import Form, checked_form, safe_next
 from tidings.server.paging import page_body, page_query
-from tidings.storage import CAMPAIGN_STATES, Campaign, CampaignStats, Store
+from tidings.storage import CAMPAIGN_STATES, CampaignStats, Store, StoredCampaign
 
 TABS = ("All", *CAMPAIGN_STATES)
 
@@ -150,7 +150,7 @@ async def _editor(
     token: str,
     ctx: AppContext,
     draft: dict[str, Any],
-    campaign: Campaign | None,
+    campaign: StoredCampaign | None,
     *,
     errors: dict[str, str] | None = None,
     dry: dryrun.DryRun | None = None,
@@ -207,7 +207,7 @@ async def update(request: Request, token: str) -> Response:
 
 
 async def _submit(
-    request: Request, token: str, ctx: AppContext, campaign: Campaign | None
+    request: Request, token: str, ctx: AppContext, campaign: StoredCampaign | None
 ) -> Response:
     """Save, run the dry run, or change the form's shape (add / remove a row)."""
     form = await checked_form(request, token)

@@ -1,5 +1,6 @@
-"""Destinations (Amplitude instances) and stream sinks of an app: list, add, edit, pause, and
-dead letters with retry / discard.
+"""Destinations (every kind) and stream sinks of an app: list, add, edit, pause, and dead
+letters with retry / discard. The destinations page knows no kind: each kind of the registry
+offers its own starting configuration.
 
 These pages are a client of the admin API (``/admin/api/apps/{app}/destinations`` and
 ``.../streams``), called in-process with the signed-in admin token. Their validation, their
@@ -20,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from tidings.destinations.kinds import KINDS as DESTINATION_KINDS
 from tidings.server.dashboard.pager import Pager, pager
 from tidings.server.dashboard.pages import PageNotFound, access_of, app_context, signed_in
 from tidings.server.dashboard.render import render
@@ -31,11 +33,7 @@ KINDS: Final = {
         "noun": "destination",
         "editable": True,
         "retry": True,
-        "example": {
-            "kind": "amplitude",
-            "name": "Amplitude (production)",
-            "settings": {"apiKey": "YOUR_AMPLITUDE_API_KEY"},
-        },
+        "example": None,  # the chosen kind's own (tidings.destinations.kinds)
     },
     "streams": {
         "title": "Stream sinks",
@@ -121,7 +119,15 @@ async def _list(
         api, request, f"/admin/api/apps/{ctx.app.id}/{kind}", "cursor"
     )
     error = error or refused
-    example = orjson.dumps(KINDS[kind]["example"], option=orjson.OPT_INDENT_2).decode()
+    choices: list[tuple[str, str]] = []
+    example: Any = KINDS[kind]["example"]
+    if kind == "destinations":
+        # Kind-agnostic: every kind of the registry offers its own starting configuration.
+        choices = [(k.name, k.title) for k in DESTINATION_KINDS.values()]
+        wanted = request.query_params.get("kind", "")
+        chosen = DESTINATION_KINDS.get(wanted) or next(iter(DESTINATION_KINDS.values()))
+        example = chosen.example
+    example_text = orjson.dumps(example, option=orjson.OPT_INDENT_2).decode()
     return render(
         request,
         "delivery.html",
@@ -131,7 +137,8 @@ async def _list(
             "meta": KINDS[kind],
             "items": items,
             "pager": items_pager,
-            "draft": draft if draft is not None else example,
+            "draft": draft if draft is not None else example_text,
+            "choices": choices,
             "error": error,
             "notice": NOTICES.get(request.query_params.get("notice", "")),
         },

@@ -18,7 +18,7 @@ from tidings.core.errors import InvalidCampaign, InvalidScenario, TidingsError
 from tidings.core.events import SESSION_STARTED, SYSTEM_EVENT_NAMES
 from tidings.core.scenario import parse_scenario
 from tidings.core.simulation import Simulation
-from tidings.storage import ProjectSettings
+from tidings.storage import ProjectConfig
 
 MAX_STEPS: Final = 200
 MAX_LINES: Final = 2000
@@ -80,7 +80,7 @@ def default_script(draft: dict[str, Any]) -> str:
     return orjson.dumps(script, option=orjson.OPT_INDENT_2).decode()
 
 
-def run(draft: dict[str, Any], campaign_id: str, script: str, project: ProjectSettings) -> DryRun:
+def run(draft: dict[str, Any], campaign_id: str, script: str, project: ProjectConfig) -> DryRun:
     """Run ``script`` against the draft; a bad draft or script is reported, never raised."""
     result = DryRun(script=script)
     try:

@@ -26,7 +26,7 @@ from tidings.server.dashboard.session import (
 )
 from tidings.server.errors import ApiError
 from tidings.server.state import store_of
-from tidings.storage import Application, Campaign, Project, Store
+from tidings.storage import Application, Project, Store, StoredCampaign
 
 Page = Callable[[Request, str], Awaitable[Response]]
 Handler = Callable[[Request], Awaitable[Response]]
@@ -92,7 +92,7 @@ async def app_context(access: AdminAccess, app_id: str) -> AppContext:
     return AppContext(app, project, await access.store.list_apps(project.id, limit=PROJECT_APPS))
 
 
-async def campaign_or_404(access: AdminAccess, campaign_id: str) -> Campaign:
+async def campaign_or_404(access: AdminAccess, campaign_id: str) -> StoredCampaign:
     campaign = await access.campaign(campaign_id)
     if campaign is None:
         raise PageNotFound(f"There is no campaign {campaign_id!r}.")

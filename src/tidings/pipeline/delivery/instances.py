@@ -1,12 +1,13 @@
-"""Amplitude destination instances: stored configuration, checked with the destination's parsers.
+"""Destination instances of every kind: stored configuration, checked by the kind's own parsers.
 
-An instance is a document of the ``destinations`` collection (the same one the global admin
-routes use), so the server, the CLI and every worker process read one source of truth:
+An instance is a document of the ``destinations`` collection (the one both admin route trees
+and the CLI use), so the server, the CLI and every worker process read one source of truth:
 
-``{kind: "amplitude" | "amplitude-currents", name, appIds: [...], settings: {apiKey, secretKey,
-endpoint, baseUrl?, prefix?}, subscriptions?: [...], enabled: bool, paused: null | {reason, at}}``
+``{kind, name, appIds: [...], settings: {...}, subscriptions?: [...], enabled: bool,
+paused: null | {reason, at}}``: ``kind`` names a kind of the registry
+(:data:`tidings.destinations.kinds.KINDS`), which checks ``settings`` (and ``subscriptions``
+where it has them); the rest is the same for every kind.
 
-* ``subscriptions`` absent: every preset (Segment's default for a new Amplitude destination).
 * ``enabled: false`` stops both the consumer and the sender; the cursor keeps its place, so
   enabling it again catches up on what was logged meanwhile.
 * ``paused`` is set by the sender when Amplitude refuses the instance itself (invalid API key,
@@ -14,7 +15,7 @@ endpoint, baseUrl?, prefix?}, subscriptions?: [...], enabled: bool, paused: null
   nothing is dropped; resuming sends the backlog in order.
 
 A new instance's cursor starts at the current end of the log: it receives what arrives from now
-on; history is a replay (:func:`tidings.pipeline.amplitude.replay`).
+on; history is a replay (:func:`tidings.pipeline.delivery.replay`).
 """
 
 from __future__ import annotations
@@ -25,14 +26,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tidings.core.errors import InvalidConfig, InvalidInput
-from tidings.destinations.amplitude import Currents, Destination, currents_from_json
-from tidings.destinations.amplitude.instance import MAX_SUBSCRIPTIONS
+from tidings.core.errors import InvalidConfig
+from tidings.destinations.kind import Destination, DestinationKind
+from tidings.destinations.kinds import KINDS, get_kind
 from tidings.storage import Document, NotFoundError, Store
 
 COLLECTION = "destinations"
-KINDS = ("amplitude", "amplitude-currents")
-_FIELDS = ("kind", "name", "appIds", "settings", "subscriptions", "enabled", "paused", "id")
+_COMMON = ("kind", "name", "appIds", "enabled", "paused", "id")
 
 
 def cursor_name(instance_id: str) -> str:
@@ -80,14 +80,22 @@ class Instance:
         """Whether the sender should send now."""
         return self.enabled and self.paused is None
 
-    def build(self) -> Destination | Currents:
-        """The destination object that turns messages into work."""
-        return build_destination(self.body)
+    @property
+    def destination_kind(self) -> DestinationKind:
+        """The kind of this instance (every stored instance's kind was checked on the way in)."""
+        kind = get_kind(self.kind)
+        if kind is None:
+            raise NotFoundError("destination kind", self.kind)
+        return kind
+
+    def build(self) -> Destination:
+        """The destination object that turns records into items and sends them."""
+        return self.destination_kind.build(self.body)
 
     def to_json(self) -> dict[str, Any]:
-        """The admin API shape."""
+        """The admin API shape (the kind decides what of its settings is shown)."""
         return {
-            **self.body,
+            **self.destination_kind.public(self.body),
             "id": self.id,
             "paused": dict(self.paused) if self.paused else None,
             "createdAt": self.created_at,
@@ -95,57 +103,31 @@ class Instance:
         }
 
 
-def build_destination(body: Mapping[str, Any]) -> Destination | Currents:
-    """Parse ``body`` with the destination layer's own parsers (raises :class:`InvalidConfig`)."""
-    if body.get("kind") == "amplitude-currents":
-        return currents_from_json({"settings": body.get("settings") or {}})
-    return Destination.from_json(
-        {"settings": body.get("settings") or {}, "subscriptions": body.get("subscriptions")}
-    )
-
-
 def validate_body(body: Mapping[str, Any], app_ids: list[str]) -> dict[str, Any]:
     """A checked instance body (what is stored is what a worker can run)."""
-    unknown = sorted(set(body) - set(_FIELDS))
+    kind = get_kind(body.get("kind", "amplitude"))
+    known = [kind] if kind is not None else list(KINDS.values())
+    allowed = set(_COMMON).union(*(getattr(k, "fields", ("settings",)) for k in known))
+    unknown = sorted(set(body) - allowed)
     if unknown:
         raise InvalidConfig(unknown[0], "unknown field")
-    kind = body.get("kind", "amplitude")
-    if kind not in KINDS:
+    if kind is None:
         raise InvalidConfig("kind", f"must be one of {', '.join(KINDS)}")
-    settings = body.get("settings", {})
-    if not isinstance(settings, Mapping):
-        raise InvalidConfig("settings", "must be an object")
-    endpoint = settings.get("endpoint", "north_america")
-    if endpoint not in ("north_america", "europe"):
-        raise InvalidConfig("settings.endpoint", "must be north_america or europe")
-    subscriptions = body.get("subscriptions")
-    if subscriptions is not None and (
-        not isinstance(subscriptions, list) or len(subscriptions) > MAX_SUBSCRIPTIONS
-    ):
-        raise InvalidConfig(
-            "subscriptions", f"must be an array of at most {MAX_SUBSCRIPTIONS} objects"
-        )
     name = body.get("name", "")
     if not isinstance(name, str):
         raise InvalidConfig("name", "must be a string")
     enabled = body.get("enabled", True)
     if not isinstance(enabled, bool):
         raise InvalidConfig("enabled", "must be a boolean")
-    out: dict[str, Any] = {
-        "kind": kind,
+    own = kind.check({k: v for k, v in body.items() if k not in _COMMON})
+    return {
+        "kind": kind.name,
         "name": name,
         "appIds": list(dict.fromkeys(app_ids)),
-        "settings": dict(settings),
+        **own,
         "enabled": enabled,
         "paused": None,
     }
-    if subscriptions is not None:
-        out["subscriptions"] = subscriptions
-    try:
-        build_destination(out)
-    except InvalidInput as exc:
-        raise InvalidConfig(exc.field, exc.reason) from None
-    return out
 
 
 async def _check_apps(store: Store, app_ids: list[str]) -> None:
@@ -175,12 +157,26 @@ async def create_instance_for_apps(
     return Instance.from_document(await store.put_document(COLLECTION, new_id, checked))
 
 
+def _kept_secrets(current: Instance, sent: Mapping[str, Any]) -> dict[str, Any]:
+    """``sent`` settings with every masked secret echoed back as it was shown replaced by the
+    stored value: secrets are write-only, so a form that shows them masked can be saved."""
+    stored = current.body.get("settings") or {}
+    shown = current.destination_kind.public(current.body).get("settings") or {}
+    return {
+        k: stored[k] if k in stored and v == shown.get(k) != stored[k] else v
+        for k, v in sent.items()
+    }
+
+
 async def replace_instance(
     store: Store, instance_id: str, body: Mapping[str, Any], app_ids: list[str]
 ) -> Instance:
     """Replace an instance's configuration whole (``PUT``); its pause state and cursor stay."""
     current = await get_instance(store, instance_id)
     await _check_apps(store, app_ids)
+    sent = body.get("settings")
+    if isinstance(sent, Mapping):
+        body = {**body, "settings": _kept_secrets(current, sent)}
     checked = validate_body(body, app_ids)
     checked["paused"] = dict(current.paused) if current.paused else None
     return Instance.from_document(await store.put_document(COLLECTION, instance_id, checked))
@@ -189,7 +185,7 @@ async def replace_instance(
 async def get_instance(store: Store, instance_id: str, app_id: str | None = None) -> Instance:
     """The instance (of ``app_id`` when given); :class:`NotFoundError` otherwise."""
     doc = await store.get_document(COLLECTION, instance_id)
-    if doc is None or doc.body.get("kind") not in KINDS:
+    if doc is None or get_kind(doc.body.get("kind")) is None:
         raise NotFoundError("destination", instance_id)
     instance = Instance.from_document(doc)
     if app_id is not None and app_id not in instance.app_ids:
@@ -201,7 +197,7 @@ async def list_instances(store: Store, app_id: str | None = None) -> list[Instan
     """Instances (of one app, or all), oldest first."""
     out = []
     for doc in await store.list_documents(COLLECTION):
-        if doc.body.get("kind") not in KINDS:
+        if get_kind(doc.body.get("kind")) is None:
             continue
         instance = Instance.from_document(doc)
         if app_id is None or app_id in instance.app_ids:
@@ -217,7 +213,7 @@ async def update_instance(
     merged: dict[str, Any] = {k: v for k, v in current.body.items() if k != "paused"}
     for key, value in patch.items():
         if key == "settings" and isinstance(value, Mapping):
-            merged["settings"] = {**merged.get("settings", {}), **value}
+            merged["settings"] = {**merged.get("settings", {}), **_kept_secrets(current, value)}
         elif key not in ("appIds", "id", "paused"):
             merged[key] = value
     checked = validate_body(merged, list(current.app_ids))
@@ -238,6 +234,7 @@ async def set_paused(
 
 
 async def delete_instance(store: Store, instance_id: str, app_id: str | None = None) -> bool:
-    """Delete the instance (its outbox and dead letters go with it, see ``pipeline.delivery``)."""
+    """Delete the instance (:func:`~tidings.pipeline.delivery.forget` drops its outbox and dead
+    letters)."""
     await get_instance(store, instance_id, app_id)
     return await store.delete_document(COLLECTION, instance_id)

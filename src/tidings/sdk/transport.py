@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
+from tidings.core.backoff import Backoff
 from tidings.sdk.config import ClientConfig
 from tidings.sdk.signing import signed_headers
 
@@ -60,15 +61,16 @@ def new_request_id() -> str:
     return str(uuid.uuid4())
 
 
-def backoff_delay(attempt: int, *, rng: random.Random | None = None) -> float:
-    """Exponential backoff with "equal jitter": half the step fixed, half random.
+UPLOAD_BACKOFF = Backoff(BACKOFF_BASE_S, BACKOFF_CAP_S)
+"""Equal jitter: the fixed half keeps retries from hammering a server that is coming back; the
+random half spreads a fleet of devices apart."""
 
-    ``attempt`` counts failures so far (1 after the first). The fixed half keeps retries from
-    hammering a server that is coming back; the random half spreads a fleet of devices apart.
-    """
-    step = min(BACKOFF_CAP_S, BACKOFF_BASE_S * float(2 ** max(0, attempt - 1)))
+
+def backoff_delay(attempt: int, *, rng: random.Random | None = None) -> float:
+    """Seconds before the next upload attempt; ``attempt`` counts failures so far (1 after the
+    first)."""
     r: float = rng.random() if rng is not None else random.random()
-    return step / 2 + r * step / 2
+    return UPLOAD_BACKOFF.delay(attempt - 1, r)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,28 +1,29 @@
-"""Sending a log batch straight to Amplitude; the outbox keeps only what has to wait.
+"""Sending a log batch straight from the consumer; the outbox keeps only what has to wait.
 
 The durable copy of every event is the event log, and the consumer's cursor moves past a batch
 only after its handler returned. So a batch can be mapped and sent while the cursor still points
-before it: until Amplitude has answered *and* whatever it did not accept is committed to the
-outbox, the batch is not acknowledged, and a process killed at any moment sends it again from
-the log (Amplitude drops the copies it already has by ``insert_id``, the outbox ignores rows it
-already holds by ``item_key``). In the common case, where Amplitude accepts everything, a batch
-costs no outbox write at all.
+before it: until the receiver has answered *and* whatever it did not accept is committed to
+the outbox, the batch is not acknowledged, and a process killed at any moment sends it again
+from the log (the receiver drops the copies it already has by the item's id, ``insert_id`` for
+Amplitude and ``webhook-id`` for a webhook; the outbox ignores rows it already holds by
+``item_key``). In the common case, where the receiver accepts everything, a batch costs no
+outbox write at all.
 
 What goes to the outbox instead of out:
 
 * events of a device (else user) that already has rows waiting there: they queue behind them,
   which keeps per-device order with the outbox sender;
-* events Amplitude asked to retry (5xx, throttled, rate-limited on our side...), with their due
-  time and attempt count, and every event of an instance paused meanwhile;
+* items the receiver asked to retry (5xx, throttled, rate-limited on our side...), with their
+  due time and attempt count, and every item of an instance paused meanwhile;
 * everything, when the instance is paused, when too many devices have rows waiting to list them,
   or when a batch is small: a trickle of events is better batched by the outbox's
-  :class:`~tidings.destinations.amplitude.BatchPolicy` than sent a few at a time.
+  :class:`~tidings.destinations.kind.BatchPolicy` than sent a few at a time.
 
-Dead events (refused by Amplitude) go to ``dead_letters`` in the same transaction.
+Dead items (refused by the receiver) go to ``dead_letters`` in the same transaction.
 
 The batch is mapped and sent in chunks: mapping runs on one thread up to two chunks ahead of
 the sending on another (the HTTP wait releases the interpreter lock), so the mapping cost
-overlaps Amplitude's (or the network's) time instead of adding to it.
+overlaps the receiver's (or the network's) time instead of adding to it.
 """
 
 from __future__ import annotations
@@ -32,13 +33,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tidings.destinations.amplitude import AmplitudeSender, Pending
-from tidings.destinations.amplitude.delivery import Outcome
-from tidings.destinations.amplitude.items import encode_item
-from tidings.storage.outbox import DeadLetterIn, OutboxItem
-
-Mapped = tuple[Pending, str, int]
-"""One item of a mapped log record: the item, its order key and the record's ``seq``."""
+from tidings.destinations.kind import Destination, Mapped, Outcome, Sender
+from tidings.pipeline.delivery.mapping import item_bytes, queued
+from tidings.storage import DeadLetterIn, OutboxItem
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,27 +65,22 @@ class DirectResult:
     delivered: int = 0
 
 
-def dead_request(request: dict[str, Any] | None, event: dict[str, Any] | None) -> Any:
-    """The request kept with a dead letter: the exchange, narrowed to this item's event."""
-    if request is None:
-        return None
-    body = request.get("json")
-    if not isinstance(body, dict) or event is None:
-        return request
-    events = body.get("events") or []
-    narrowed = {**body, "events": [event]}
-    return {**request, "json": narrowed, "batchEvents": len(events)}
+def _queue(destination: Destination, mapped: Mapped, at_ms: int, result: DirectResult) -> None:
+    one = queued(destination, mapped, at_ms)
+    if isinstance(one, OutboxItem):
+        result.queued.append(one)
+    else:
+        result.dead.append(one)
 
 
-def queued_item(mapped: Mapped, at_ms: int) -> OutboxItem:
-    """``mapped`` as an outbox row due now."""
-    pending, key, seq = mapped
-    return OutboxItem(pending.key, key, seq, at_ms, encode_item(pending))
-
-
-def _settle(mapped: Mapped, outcome: Outcome, at_ms: int, result: DirectResult) -> None:
+def _settle(
+    destination: Destination, mapped: Mapped, outcome: Outcome, at_ms: int, result: DirectResult
+) -> None:
     """Record a non-delivered outcome of a directly sent item."""
     pending, key, seq = mapped
+    if outcome.kind == "held":  # behind an earlier item of its key: queued after it
+        _queue(destination, mapped, at_ms, result)
+        return
     if outcome.kind == "retry":
         due = outcome.retry_at_ms if outcome.retry_at_ms is not None else at_ms
         result.queued.append(
@@ -97,7 +89,7 @@ def _settle(mapped: Mapped, outcome: Outcome, at_ms: int, result: DirectResult) 
                 key,
                 seq,
                 at_ms,
-                encode_item(pending),
+                destination.encode(pending),
                 due_ms=due,
                 attempts=outcome.attempts,
                 last_reason=outcome.reason,
@@ -109,18 +101,19 @@ def _settle(mapped: Mapped, outcome: Outcome, at_ms: int, result: DirectResult) 
                 pending.key,
                 outcome.attempts,
                 outcome.reason,
-                encode_item(pending),
-                dead_request(outcome.request, pending.event),
+                item_bytes(destination, pending),
+                destination.dead_request(outcome, pending),
                 outcome.response,
             )
         )
     else:  # paused: it waits in the outbox, due as soon as the instance is resumed
         result.paused = outcome.reason
-        result.queued.append(queued_item(mapped, at_ms))
+        _queue(destination, mapped, at_ms, result)
 
 
-def _send_chunk(
-    sender: AmplitudeSender,
+def _send_chunk(  # noqa: PLR0917 - one chunk and where its results go
+    destination: Destination,
+    sender: Sender,
     chunk: Sequence[Mapped],
     blocked: set[str],
     at_ms: int,
@@ -138,16 +131,17 @@ def _send_chunk(
     result.delivered += delivered
     for mapped, ok in zip(chunk, free, strict=True):
         if not ok:
-            result.queued.append(queued_item(mapped, at_ms))
+            _queue(destination, mapped, at_ms, result)
             continue
         outcome = failed.get(mapped[0].key) if failed else None
         if outcome is not None:
             blocked.add(mapped[1])
-            _settle(mapped, outcome, at_ms, result)
+            _settle(destination, mapped, outcome, at_ms, result)
 
 
-async def send_direct(
-    sender: AmplitudeSender,
+async def send_direct(  # noqa: PLR0917 - what to send, how, and whose order it keeps
+    destination: Destination,
+    sender: Sender,
     chunks: Sequence[Any],
     map_chunk: Callable[[Any], tuple[list[Mapped], list[DeadLetterIn]]],
     blocked: set[str],
@@ -175,7 +169,9 @@ async def send_direct(
 
     async def send_all() -> None:
         while (mapped := await ready.get()) is not None:
-            await asyncio.to_thread(_send_chunk, sender, mapped, blocked, at_ms, result)
+            await asyncio.to_thread(
+                _send_chunk, destination, sender, mapped, blocked, at_ms, result
+            )
 
     async with asyncio.TaskGroup() as group:
         group.create_task(map_all())

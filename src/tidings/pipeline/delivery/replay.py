@@ -1,7 +1,8 @@
-"""Replay of a time range into an Amplitude instance's outbox (admin API and CLI).
+"""Replay of a time range into a destination's outbox (admin API and CLI).
 
-Replaying re-reads the log into the outbox through the same mapping as the consumer; Amplitude
-deduplicates by ``insert_id`` (the event id), so replaying delivered events never counts twice.
+Replaying re-reads the log into the outbox through the same mapping as the consumer; each item
+keeps the id of its log record (Amplitude's ``insert_id``, a webhook's ``webhook-id``), so the
+receiver can tell a replayed item it already has from a new one.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from datetime import UTC, datetime
 
 from tidings.core.errors import InvalidInput
 from tidings.core.timeparse import parse_instant
-from tidings.pipeline.amplitude_log import enqueue_records
-from tidings.pipeline.instances import Instance
+from tidings.pipeline.delivery.consumer import enqueue_records
+from tidings.pipeline.delivery.instances import Instance
 from tidings.storage import Document, Store
 
 

@@ -12,21 +12,17 @@ Handlers may be coroutine functions (run on the event loop) or plain functions (
 thread, for sinks that block on disk or network). A handler that raises leaves the cursor where
 it was; the runner logs it and retries the batch with exponential backoff.
 
-Consumers are declared in two ways:
-
-* :func:`register_consumer` for a fixed consumer (``@register_consumer("catalog")`` on a
-  function), or
-* :func:`register_provider` for a set that depends on configuration (one consumer per stream
-  sink or destination instance): an async function of the store returning consumers, asked
-  again every ``refresh_seconds`` so instances created or deleted at runtime come and go.
-
-Long-running loops that are not log consumers (an outbox sender) register with
-:func:`register_service`; the runner starts and stops them with the consumers.
+A runner is given its consumers explicitly (``tidings.pipeline.build_pipeline`` lists the
+built-in ones): fixed :class:`Consumer` objects, **providers** for sets that depend on
+configuration (one consumer per stream sink or destination instance: an async function of the
+store returning consumers, asked again every ``refresh_seconds`` so instances created or deleted
+at runtime come and go), and **services**, long-running loops that are not log consumers (an
+outbox sender), started and stopped with the consumers.
 
 **Several processes.** ``tidings serve`` runs the runner in the background unless
 ``--no-pipeline``; ``tidings worker`` runs it alone. On a database shared by several processes
 each consumer is driven by one process at a time: the runner holds a lease named after the
-consumer (``storage.leases``) and commits the cursor only in the same transaction that checks it
+consumer (the store's lease role) and commits the cursor only in the same transaction that checks it
 still holds that lease. A process that dies lets its leases expire (``lease_ms``) and another one
 takes over from the committed cursor.
 """
@@ -45,8 +41,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tidings.storage import LogRecord, Store
-from tidings.storage.leases import acquire_lease, commit_cursor_leased, release_lease
-from tidings.storage.sqlstore import SqlStore
 
 _log = logging.getLogger("tidings.pipeline")
 
@@ -90,38 +84,6 @@ class ServiceContext:
         return self.stopping.is_set()
 
 
-_CONSUMERS: dict[str, Consumer] = {}
-_PROVIDERS: dict[str, Provider] = {}
-_SERVICES: dict[str, Service] = {}
-
-
-def register_consumer(
-    name: str, *, batch_size: int = 500, start_at_end: bool = False
-) -> Callable[[Handler], Handler]:
-    """Decorator: run ``handler`` on every log batch under the cursor ``name``."""
-
-    def deco(handler: Handler) -> Handler:
-        _CONSUMERS[name] = Consumer(name, handler, batch_size, start_at_end)
-        return handler
-
-    return deco
-
-
-def register_provider(name: str, provider: Provider) -> None:
-    """Add (or replace, same ``name``) a provider of configuration-dependent consumers."""
-    _PROVIDERS[name] = provider
-
-
-def register_service(name: str, service: Service) -> None:
-    """Add (or replace, same ``name``) a background service."""
-    _SERVICES[name] = service
-
-
-def registered() -> tuple[list[Consumer], list[Provider], dict[str, Service]]:
-    """Everything registered so far (the runner's defaults)."""
-    return list(_CONSUMERS.values()), list(_PROVIDERS.values()), dict(_SERVICES)
-
-
 def process_holder() -> str:
     """A lease holder id unique to this runner: host, pid and a random part."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -150,15 +112,15 @@ class _Running:
 class PipelineRunner:
     """Drives consumers from the event log and runs the services, until :meth:`stop`.
 
-    ``consumers`` / ``providers`` / ``services`` default to everything registered. ``lease_ms``
+    ``consumers`` / ``providers`` / ``services`` are what it runs (none by default). ``lease_ms``
     is how long a lease lives without renewal (a dead process's consumers resume after that);
     ``idle_seconds`` bounds how long a caught-up consumer waits on ``wait_for_append``.
     """
 
     store: Store
-    consumers: Sequence[Consumer] | None = None
-    providers: Sequence[Provider] | None = None
-    services: dict[str, Service] | None = None
+    consumers: Sequence[Consumer] = ()
+    providers: Sequence[Provider] = ()
+    services: dict[str, Service] = field(default_factory=dict)
     holder: str = field(default_factory=process_holder)
     lease_ms: int = 15_000
     idle_seconds: float = 1.0
@@ -170,22 +132,6 @@ class PipelineRunner:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _prepared: set[str] = field(default_factory=set)
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.store, SqlStore):
-            raise TypeError("the pipeline needs a SQL store (SQLite or PostgreSQL)")
-        fixed, providers, services = registered()
-        if self.consumers is None:
-            self.consumers = fixed
-        if self.providers is None:
-            self.providers = providers
-        if self.services is None:
-            self.services = services
-
-    @property
-    def _sql(self) -> SqlStore:
-        assert isinstance(self.store, SqlStore)
-        return self.store
-
     # ------------------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
@@ -194,7 +140,7 @@ class PipelineRunner:
         await self._refresh()
         self._tasks.append(asyncio.create_task(self._refresh_loop(), name="pipeline-refresh"))
         ctx = ServiceContext(self._stopping, self.holder, self.lease_ms)
-        for name, service in (self.services or {}).items():
+        for name, service in self.services.items():
             self._tasks.append(
                 asyncio.create_task(self._service(name, service, ctx), name=f"service:{name}")
             )
@@ -236,8 +182,8 @@ class PipelineRunner:
 
     async def current_consumers(self) -> list[Consumer]:
         """The fixed consumers plus what every provider asks for now."""
-        out: dict[str, Consumer] = {c.name: c for c in self.consumers or ()}
-        for provider in self.providers or ():
+        out: dict[str, Consumer] = {c.name: c for c in self.consumers}
+        for provider in self.providers:
             for consumer in await provider(self.store):
                 out[consumer.name] = consumer
         return list(out.values())
@@ -280,8 +226,8 @@ class PipelineRunner:
         backoff = 0.5
         try:
             while not self._stopping.is_set():
-                status.leased = await acquire_lease(
-                    self._sql, consumer.name, self.holder, self.lease_ms
+                status.leased = await self.store.acquire_lease(
+                    consumer.name, self.holder, self.lease_ms
                 )
                 if not status.leased:
                     if await ctx.sleep(self.lease_ms / 3000):
@@ -292,8 +238,8 @@ class PipelineRunner:
                     rows = await self.store.read_after(consumer.name, consumer.batch_size)
                     if rows:
                         await _call(consumer.handle, rows)
-                        if not await commit_cursor_leased(
-                            self._sql, consumer.name, rows[-1].seq, self.holder
+                        if not await self.store.commit_cursor_leased(
+                            consumer.name, rows[-1].seq, self.holder
                         ):
                             _log.warning("pipeline %s: lease lost, batch left", consumer.name)
                             continue
@@ -313,7 +259,7 @@ class PipelineRunner:
         finally:
             if status.leased:
                 with contextlib.suppress(Exception):
-                    await release_lease(self._sql, consumer.name, self.holder)
+                    await self.store.release_lease(consumer.name, self.holder)
                 status.leased = False
 
     async def _wait_append(self, cursor: str) -> None:

@@ -1,0 +1,65 @@
+"""Explicit wiring: :func:`build_pipeline` lists every consumer, provider and service.
+
+Nothing registers itself by being imported and nothing scans packages: what ``tidings serve``
+and ``tidings worker`` run is the list below, and the objects that keep state between batches
+(parsed destinations, open sinks, senders) belong to the pipeline built here, not to modules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tidings.pipeline.delivery import Deliveries, SenderOptions
+from tidings.pipeline.runner import PipelineRunner
+from tidings.pipeline.streams import SinkConsumers
+from tidings.storage import Store
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineSettings:
+    """How a process runs the pipeline: leases, idle wait, and delivery tuning."""
+
+    lease_ms: int = 15_000
+    idle_seconds: float = 1.0
+    delivery: SenderOptions = field(default_factory=SenderOptions)
+
+
+@dataclass(slots=True)
+class Pipeline:
+    """A built pipeline: the runner and the parts it drives."""
+
+    runner: PipelineRunner
+    deliveries: Deliveries
+    sinks: SinkConsumers
+
+    async def start(self) -> None:
+        await self.runner.start()
+
+    async def stop(self) -> None:
+        await self.runner.stop()
+        self.deliveries.close()
+
+
+def build_pipeline(store: Store, settings: PipelineSettings | None = None) -> Pipeline:
+    """The pipeline of one process on ``store``: destinations (a consumer per enabled instance,
+    a sender per active one) and configured stream sinks (a consumer per enabled sink, plus
+    their housekeeping)."""
+    settings = settings or PipelineSettings()
+    deliveries = Deliveries(settings.delivery)
+    sinks = SinkConsumers(store)
+    runner = PipelineRunner(
+        store,
+        consumers=[],
+        providers=[deliveries.consumers, sinks.consumers],
+        services={"destinations": deliveries.service, "streams-housekeeping": sinks.housekeeping},
+        lease_ms=settings.lease_ms,
+        idle_seconds=settings.idle_seconds,
+    )
+    return Pipeline(runner, deliveries, sinks)
+
+
+async def start_pipeline(store: Store, settings: PipelineSettings | None = None) -> Pipeline:
+    """Build the pipeline and start it in the background (the caller stops it)."""
+    pipeline = build_pipeline(store, settings)
+    await pipeline.start()
+    return pipeline
