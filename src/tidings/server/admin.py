@@ -2,7 +2,8 @@
 
 Every route needs ``Authorization: Bearer <admin token>``; tokens are checked only against admin
 tokens, so an app key or a write key never opens these routes. Campaign bodies are validated by
-:func:`tidings.core.campaigns.parse_campaign` before they are stored, and state changes follow the
+:func:`tidings.core.campaigns.validate_campaign` before they are stored (a 400 lists every
+problem), and state changes follow the
 dashboard's machine: Draft → Active → Cancel → Active; only Draft and Cancel may be deleted.
 """
 
@@ -14,12 +15,11 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tidings.core.campaigns import parse_campaign
-from tidings.core.errors import InvalidCampaign
+from tidings.core.campaigns import validate_campaign
 from tidings.core.events import json_type
 from tidings.server.auth import bearer_token
 from tidings.server.body import read_json_object
-from tidings.server.errors import ApiError, bad_request, json_response
+from tidings.server.errors import ApiError, bad_request, invalid_input, json_response
 from tidings.server.state import server_state, store_of
 from tidings.server.validate import reject_unknown, settings_patch, text
 from tidings.storage import (
@@ -233,14 +233,11 @@ async def revoke_write_key(request: Request) -> Response:
 # --------------------------------------------------------------------------- campaigns
 
 
-def _check_campaign(body: dict[str, Any], campaign_id: str) -> None:
-    """Validate with the core model; the server fills ``id``/``createdAt`` it owns."""
-    candidate = {**body, "id": campaign_id}
-    candidate.pop("createdAt", None)
-    try:
-        parse_campaign(candidate)
-    except InvalidCampaign as exc:
-        raise bad_request(exc.field, exc.reason, "invalid_campaign") from None
+def _check_campaign(body: dict[str, Any]) -> None:
+    """The core validator's rules, every problem in one 400 (``error.errors``)."""
+    errors = validate_campaign(body)
+    if errors:
+        raise invalid_input(errors, "invalid_campaign")
 
 
 def _state_param(value: object, where: str) -> str:
@@ -264,14 +261,11 @@ async def create_campaign(request: Request) -> Response:
     store = await admin_store(request)
     app = await _app(store, request.path_params["app_id"])
     body = await _body(request)
-    state = _state_param(body.get("state", "Draft"), "state")
+    _check_campaign(body)
+    state = body.get("state") or "Draft"
     wanted_id = body.get("id")
-    if wanted_id is not None:
-        if not isinstance(wanted_id, str) or not wanted_id:
-            raise bad_request("id", "must be a non-empty string when given")
-        if await store.get_campaign(wanted_id) is not None:
-            raise ApiError(409, "campaign_exists", f"id: campaign {wanted_id!r} already exists")
-    _check_campaign(body, wanted_id or "new")
+    if wanted_id is not None and await store.get_campaign(wanted_id) is not None:
+        raise ApiError(409, "campaign_exists", f"id: campaign {wanted_id!r} already exists")
     stored = {k: v for k, v in body.items() if k not in ("createdAt", "state")}
     campaign = await store.create_campaign(app.id, stored, state)  # type: ignore[arg-type]
     return json_response(campaign_json(campaign), status=201)
@@ -294,7 +288,7 @@ async def replace_campaign(request: Request) -> Response:
             "state_change_not_allowed",
             "state: change it with POST /admin/api/campaigns/{id}/state",
         )
-    _check_campaign(body, current.id)
+    _check_campaign(body)
     stored = {k: v for k, v in body.items() if k not in ("id", "createdAt", "state")}
     return json_response(campaign_json(await store.replace_campaign(current.id, stored)))
 
@@ -329,7 +323,7 @@ async def set_campaign_state(request: Request) -> Response:
             "(Draft → Active → Cancel → Active)",
         )
     if wanted == "Active":
-        _check_campaign(dict(current.body), current.id)
+        _check_campaign(dict(current.body))
     updated = await store.set_campaign_state(current.id, wanted)  # type: ignore[arg-type]
     return json_response(campaign_json(updated))
 
