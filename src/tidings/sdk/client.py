@@ -90,6 +90,7 @@ class Tidings(Recorder):
         http_timeout: float = 10.0,
         synchronous: Literal["normal", "full"] = "normal",
         atexit_timeout: float = 2.0,
+        config_check_interval: float = 60.0,
     ) -> None:
         cfg = build_config(
             app_id=app_id,
@@ -107,6 +108,7 @@ class Tidings(Recorder):
             max_queue_events=max_queue_events,
             http_timeout=http_timeout,
             synchronous=synchronous,
+            config_check_interval=config_check_interval,
         )
         log.setLevel(LOG_LEVELS[cfg.log_level])
         self.config = cfg
@@ -135,11 +137,14 @@ class Tidings(Recorder):
         self._state_dirty_at: float | None = None
         self._manifest = None
         self._etag: str | None = None
+        self._config_revision: str | None = None
+        self._next_config_check = time.monotonic() + cfg.config_check_interval_s
         cached = store.get_json("config")
         if cached:
             try:
                 self._apply(parse_manifest(cached["manifest"]))
                 self._etag = cached.get("etag")
+                self._config_revision = cached.get("revision")
             except (InvalidInput, KeyError, TypeError) as exc:
                 log.warning("config: cached configuration ignored: %s", exc)
         if self._manifest is None and cfg.default_config is not None:
@@ -160,6 +165,7 @@ class Tidings(Recorder):
             envelope=self._envelope,
             batch_size=cfg.upload_batch_size,
             interval_s=cfg.upload_interval_s,
+            on_config_revision=self._upload_saw_revision,
         )
         self._worker = Worker(self._tick)
         with self._lock:
@@ -443,6 +449,27 @@ class Tidings(Recorder):
 
         fetch_config(self)
 
+    def _upload_saw_revision(self, revision: str | None) -> None:
+        """An upload answer names the server's config revision: check now when it moved, else
+        the configuration is known to be current and the periodic check can wait."""
+        if revision is None:
+            return
+        if revision != self._config_revision:
+            self._next_config_check = 0.0
+        else:
+            self._next_config_check = time.monotonic() + self.config.config_check_interval_s
+
+    def _check_config(self, now: float) -> float | None:
+        """While in the foreground, check the configuration when due; the wait until the next."""
+        with self._lock:
+            if self._shut or not self._device.in_foreground:
+                return None
+        if now >= self._next_config_check:
+            from tidings.sdk.fetch import fetch_config
+
+            fetch_config(self, check=True)
+        return max(0.0, self._next_config_check - time.monotonic())
+
     def _tick(self) -> float | None:
         """Worker heartbeat: gate deadlines, uploads, clock persistence; returns the next wait."""
         now = time.monotonic()
@@ -458,6 +485,7 @@ class Tidings(Recorder):
             self._store.checkpoint()
         if not self._shut:
             self._delivery.run()
+        config_wait = self._check_config(time.monotonic())
         if self._clock.offset_ms != self._saved_offset:
             with self._lock:
                 if not self._shut:
@@ -468,6 +496,8 @@ class Tidings(Recorder):
         delivery = self._delivery.wait_s(time.monotonic())
         if delivery is not None:
             waits.append(delivery)
+        if config_wait is not None:
+            waits.append(config_wait)
         return max(0.0, min(waits)) if waits else None
 
     def _save_clock(self) -> None:
