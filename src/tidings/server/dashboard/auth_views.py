@@ -1,4 +1,4 @@
-"""Sign-in, sign-out and the home page (projects and their apps)."""
+"""Sign-in and sign-out."""
 
 from __future__ import annotations
 
@@ -51,17 +51,3 @@ async def sign_out(request: Request, token: str) -> Response:
     response = RedirectResponse("/signin", status_code=303)
     clear_session_cookie(response)
     return response
-
-
-@signed_in
-async def home(request: Request, token: str) -> Response:
-    s = store(request)
-    projects = await s.list_projects()
-    apps = await s.list_apps()
-    by_project = {p.id: [a for a in apps if a.project_id == p.id] for p in projects}
-    return render(
-        request,
-        "home.html",
-        {"projects": projects, "by_project": by_project, "apps": apps},
-        token=token,
-    )
