@@ -72,6 +72,15 @@ function when(ms) {
   return new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
 }
 
+// A signed-in JSON GET; a redirect (to sign-in) or an error status rejects.
+function getJson(url) {
+  return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+    .then(function (response) {
+      if (response.redirected || !response.ok) throw new Error("signed out or unavailable");
+      return response.json();
+    });
+}
+
 // Poll the app's new events and put them at the top of the table.
 function liveStream(table) {
   var after = table.getAttribute("data-after");
@@ -84,11 +93,7 @@ function liveStream(table) {
     return q.toString();
   };
   var poll = function () {
-    fetch(table.getAttribute("data-poll") + "?" + params(), { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (response) {
-        if (response.redirected || !response.ok) throw new Error("signed out or unavailable");
-        return response.json();
-      })
+    getJson(table.getAttribute("data-poll") + "?" + params())
       .then(function (data) {
         after = String(data.after);
         data.events.forEach(function (e) {
@@ -130,12 +135,7 @@ function firstEvents(section) {
   var firstName = "";
   var poll = function () {
     polls += 1;
-    fetch(section.getAttribute("data-poll") + "?" + new URLSearchParams({ after: after }).toString(),
-          { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (response) {
-        if (response.redirected || !response.ok) throw new Error("signed out or unavailable");
-        return response.json();
-      })
+    getJson(section.getAttribute("data-poll") + "?" + new URLSearchParams({ after: after }).toString())
       .then(function (data) {
         after = String(data.after);
         data.events.forEach(function (e) {
