@@ -3,8 +3,8 @@
 Every route needs ``Authorization: Bearer <admin token>``; tokens are checked only against admin
 tokens, so an app key or a write key never opens these routes. Campaign bodies are validated by
 :func:`tidings.core.campaigns.validate_campaign` before they are stored (a 400 lists every
-problem), and state changes follow the
-dashboard's machine: Draft → Active → Cancel → Active; only Draft and Cancel may be deleted.
+problem), and state changes follow the dashboard's machine: Draft → Active → Cancel → Active;
+only Draft and Cancel may be deleted.
 """
 
 from __future__ import annotations
