@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sdk_harness import LiveServer
@@ -47,7 +48,8 @@ class Links:
 
 
 def _config_requests(proxy: LossyProxy) -> list[dict[str, str]]:
-    return [s for s in proxy.seen if s["path"].startswith("/api/v1/config")]
+    """Config requests the server has answered (one still in flight has no status yet)."""
+    return [s for s in proxy.seen if s["path"].startswith("/api/v1/config") and "status" in s]
 
 
 def test_a_started_changed_and_stopped_campaign_reaches_a_running_app(
@@ -119,22 +121,29 @@ def test_an_upload_answer_with_a_new_config_revision_triggers_a_check(
         proxy.close()
 
 
+def _wait(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + DEADLINE_S
+    while not condition():
+        assert time.monotonic() < deadline, "not within the deadline"
+        time.sleep(0.05)
+
+
 def test_no_check_runs_in_the_background(server: LiveServer, make_client: MakeClient) -> None:
     proxy = LossyProxy(server.url)
+
+    def sent() -> list[dict[str, str]]:
+        return [s for s in proxy.seen if s["path"].startswith("/api/v1/config")]
+
     try:
         client = make_client(server, backend_url=proxy.url, config_check_interval=0.1)
         SystemEvents(client).wait_for("ConfigFetchFinished")
-        time.sleep(0.4)
-        assert len(_config_requests(proxy)) >= 2  # checking in the foreground
+        _wait(lambda: len(_config_requests(proxy)) >= 3)  # checking in the foreground
         client.background()
-        time.sleep(0.3)  # let a check already under way finish
-        in_background = len(_config_requests(proxy))
-        time.sleep(0.6)
-        assert len(_config_requests(proxy)) == in_background
+        _wait(lambda: len(sent()) == len(_config_requests(proxy)))  # none still in flight
+        in_background = len(sent())
+        time.sleep(0.6)  # six check intervals
+        assert len(sent()) == in_background
         client.foreground()
-        deadline = time.monotonic() + DEADLINE_S
-        while len(_config_requests(proxy)) == in_background and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert len(_config_requests(proxy)) > in_background
+        _wait(lambda: len(sent()) > in_background)
     finally:
         proxy.close()

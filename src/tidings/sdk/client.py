@@ -173,8 +173,10 @@ class Tidings(Recorder):
             out = self._device.launch(now)
             out += self._device.config_fetch_started(now)
             self._commit(out)
-        self._worker.start()
+        # Queued before the worker starts, so the launch fetch runs before its first tick (a
+        # foreground config check could otherwise come first on a slow start).
         self._worker.submit(self._fetch_config)
+        self._worker.start()
         atexit.register(self._at_exit)
         forking.track_client(self)
 

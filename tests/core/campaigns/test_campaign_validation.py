@@ -255,7 +255,7 @@ def _replace(doc: Any, path: str, value: Any) -> Any:
     return doc
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(json_values)
 def test_never_raises_on_arbitrary_json(doc: Any) -> None:
     errors = validate_campaign(doc)
@@ -263,7 +263,7 @@ def test_never_raises_on_arbitrary_json(doc: Any) -> None:
     _assert_paths_exist(doc, validate_campaigns(doc))
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)
 @given(st.data())
 def test_a_valid_campaign_with_one_part_replaced_reports_paths_that_exist(data: Any) -> None:
     doc = copy.deepcopy(RICH)
