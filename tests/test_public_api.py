@@ -50,8 +50,11 @@ PUBLIC = {
     ],
     "tidings.core.campaigns": [
         "CAMPAIGN_CAP",
+        "CAMPAIGN_RULES",
         "Campaign",
         "CampaignEngine",
+        "CampaignParts",
+        "CampaignRule",
         "DAILY_CAP",
         "Decision",
         "EXPIRED",
@@ -77,6 +80,8 @@ PUBLIC = {
         "parse_event_filter",
         "parse_project_settings",
         "pick_treatment",
+        "validate_campaign",
+        "validate_campaigns",
         "zone",
     ],
     "tidings.core.mapping": [

@@ -32,10 +32,12 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 class LiveServer:
-    """``tidings serve`` in a thread: one SQLite database, one project, one app, one token."""
+    """``tidings serve`` in a thread: one SQLite database, one project, one app, one token
+    (``with_app=False``: only the token, a first run)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, with_app: bool = True) -> None:
         directory.mkdir(parents=True, exist_ok=True)
+        self.with_app = with_app
         self.db_url = f"sqlite:///{directory / 'dashboard.sqlite3'}"
         self.server_key = os.urandom(32)
         self.port = free_port()
@@ -47,9 +49,10 @@ class LiveServer:
     async def _bootstrap(self) -> None:
         store = await open_store(self.db_url, server_key=self.server_key)
         try:
-            project = await store.create_project("Acme")
-            self.project_id = project.id
-            self.app = (await store.create_app(project.id, "Acme iOS", "ios")).to_json()
+            if self.with_app:
+                project = await store.create_project("Acme")
+                self.project_id = project.id
+                self.app = (await store.create_app(project.id, "Acme iOS", "ios")).to_json()
             self.admin_token = await store.create_admin_token("dashboard tests")
         finally:
             await store.close()

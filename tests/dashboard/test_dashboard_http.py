@@ -267,6 +267,33 @@ async def test_a_core_error_is_shown_next_to_its_field(asgi: AsgiHarness) -> Non
     assert await asgi.store.list_campaigns(asgi.app_id) == []
 
 
+async def test_every_core_error_is_listed_and_shown_at_its_field(asgi: AsgiHarness) -> None:
+    csrf = await _sign_in(asgi)
+    r = await asgi.client.post(
+        f"/apps/{asgi.app_id}/campaigns/new",
+        data=_form(
+            csrf,
+            **{
+                "triggering.limit.limit": "2",
+                "content.url": "",
+                "quietTime.start": "22:00",
+                "quietTime.end": "22:00",
+            },
+        ),
+    )
+    assert r.status_code == 400
+    summary = re.search(
+        r'<div class="banner error" role="alert" id="error-summary">.*?</div>', r.text, re.S
+    )
+    assert summary is not None
+    listed = re.findall(r'<li><a href="#([^"]+)">', summary.group(0))
+    assert listed == ["f-triggering-limit-limitType", "f-content-url", "f-quietTime-end"]
+    for dom_id in listed:
+        assert f'id="{dom_id}-error"' in r.text
+    assert "must differ from start" in r.text
+    assert await asgi.store.list_campaigns(asgi.app_id) == []
+
+
 async def test_add_and_remove_rows_keep_the_rest_of_the_form(asgi: AsgiHarness) -> None:
     csrf = await _sign_in(asgi)
     url = f"/apps/{asgi.app_id}/campaigns/new"

@@ -1,6 +1,7 @@
 """A loopback HTTP proxy in front of the real server that can lose responses.
 
-It forwards each request unchanged (so signatures still verify) and records the headers it saw.
+It forwards each request unchanged (so signatures still verify) and records the headers it saw
+and the status the server answered.
 With ``lose_responses = n`` it forwards the next ``n`` session uploads, lets the server store
 them, and then drops the connection instead of answering: what a device sees when the network
 fails on the way back.
@@ -30,10 +31,12 @@ class LossyProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-                proxy.seen.append({"path": self.path, **{k.lower(): v for k, v in headers.items()}})
+                seen = {"path": self.path, **{k.lower(): v for k, v in headers.items()}}
+                proxy.seen.append(seen)
                 reply = httpx.request(
                     self.command, proxy.upstream + self.path, content=body, headers=headers
                 )
+                seen["status"] = str(reply.status_code)
                 if self.path.startswith("/api/v1/session") and proxy.lose_responses > 0:
                     proxy.lose_responses -= 1
                     self.close_connection = True

@@ -196,6 +196,45 @@ async def test_invalid_campaigns_are_400_naming_the_path(
     assert r.json()["error"]["message"].startswith(field), r.text
 
 
+async def test_an_invalid_campaign_lists_every_problem_with_its_path(sq: Harness) -> None:
+    bad = campaign(
+        type="Popup",
+        priority="high",
+        state=None,
+        targeting=[{"country": {"type": "include", "values": ["PL"]}}, {"nothing": {}}],
+        holdoutPercent=150,
+    )
+    bad["triggering"]["repeat"]["repeatValue"] = [0]
+    r = await sq.client.post(f"/admin/api/apps/{sq.app_id}/campaigns", json=bad, headers=sq.admin)
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["code"] == "invalid_campaign"
+    assert error["message"] == "type: must be one of DeepLink, RateReview (and 4 more problems)"
+    assert [e["path"] for e in error["errors"]] == [
+        "type",
+        "priority",
+        "triggering.repeat.repeatValue[0]",
+        "targeting[1]",
+        "holdoutPercent",
+    ]
+    assert error["errors"][3]["message"].startswith("must set exactly one of")
+    # The same document without an id is valid once fixed: the server assigns the id.
+    good = campaign(state=None)
+    r = await sq.client.post(f"/admin/api/apps/{sq.app_id}/campaigns", json=good, headers=sq.admin)
+    assert r.status_code == 201, r.text
+    assert r.json()["state"] == "Draft" and r.json()["id"]
+    r = await sq.client.put(
+        f"/admin/api/campaigns/{r.json()['id']}", json=campaign(content={}), headers=sq.admin
+    )
+    assert r.status_code == 400
+    assert r.json()["error"]["errors"] == [
+        {
+            "path": "content.url",
+            "message": "is required for a DeepLink campaign (a non-empty string)",
+        }
+    ]
+
+
 async def test_catalogs_recent_events_and_stats(srv: Harness) -> None:
     c, h = srv.client, srv.admin
     shown = event(

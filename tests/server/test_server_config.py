@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from server_support import Harness
+from server_support import Harness, event, upload_body
 from test_server_admin import campaign
 
 pytestmark = pytest.mark.anyio
@@ -173,3 +173,30 @@ async def test_cohort_import_errors(sq: Harness) -> None:
     )
     assert status == 200
     assert body["cohort"]["memberCount"] == 1000
+
+
+async def test_config_and_upload_answers_carry_the_config_revision(srv: Harness) -> None:
+    """A running device compares ``X-Config-Revision`` from its uploads with its manifest's."""
+    c, h = srv.client, srv.admin
+    status, headers, _ = await _config(srv)
+    assert status == 200
+    first = headers["x-config-revision"]
+    status, headers, _ = await _config(srv, **{"If-None-Match": headers["etag"]})
+    assert (status, headers["x-config-revision"]) == (304, first)
+
+    body = orjson.dumps(upload_body(srv.app_id, [event("e-1")]))
+    request_id = "5f0c9a3e-1b2d-4c5e-8f90-123456789abc"
+    r = await srv.upload(body, request_id=request_id)
+    assert r.status_code == 200
+    assert r.headers["x-config-revision"] == first
+
+    # A Draft changes no manifest, so no revision; starting it does.
+    r = await c.post(f"/admin/api/apps/{srv.app_id}/campaigns", json=campaign(), headers=h)
+    cid = r.json()["id"]
+    assert (await srv.upload(body, request_id=request_id)).headers["x-config-revision"] == first
+    await c.post(f"/admin/api/campaigns/{cid}/state", json={"state": "Active"}, headers=h)
+    replayed = await srv.upload(body, request_id=request_id)
+    assert replayed.headers["x-idempotent-replay"] == "true"
+    assert replayed.headers["x-config-revision"] != first  # fresh, not the stored answer's
+    status, headers, _ = await _config(srv)
+    assert headers["x-config-revision"] == replayed.headers["x-config-revision"]

@@ -24,6 +24,12 @@ async def test_blocked_schemes_are_refused_on_create_and_replace(srv: Harness) -
     assert r.json()["error"] == {
         "code": "invalid_campaign",
         "message": "content.url: the javascript: scheme is not allowed in a deep link",
+        "errors": [
+            {
+                "path": "content.url",
+                "message": "the javascript: scheme is not allowed in a deep link",
+            }
+        ],
     }
     treatments = [
         {"id": "a", "sizePercent": 50},

@@ -61,9 +61,13 @@ def test_campaign_lifecycle_and_config_revision(backend: Backend) -> None:
             c = await store.create_campaign(app_id, body)
             assert c.state == "Draft" and c.body["state"] == "Draft"
             assert c.body["id"] == c.id and c.body["createdAt"] == c.created_at
+            # A Draft is in no device's manifest: creating or editing one leaves the revision.
+            assert await store.config_revision(app_id) == rev0
+            await store.replace_campaign(c.id, {**body, "priority": 2})
+            assert await store.config_revision(app_id) == rev0
+            active = await store.set_campaign_state(c.id, "Active")
             rev1 = await store.config_revision(app_id)
             assert rev1 > rev0
-            active = await store.set_campaign_state(c.id, "Active")
             assert active.state == "Active" and active.body["name"] == "Welcome"
             assert [x.id for x in await store.list_campaigns(app_id, "Active")] == [c.id]
             assert await store.list_campaigns(app_id, "Draft") == []
@@ -75,7 +79,9 @@ def test_campaign_lifecycle_and_config_revision(backend: Backend) -> None:
             assert named.id == "c_fixed"
             clash = await store.create_campaign(app_id, {"id": "c_fixed"})
             assert clash.id != "c_fixed"
-            assert await store.delete_campaign(c.id)
+            rev2 = await store.config_revision(app_id)
+            assert await store.delete_campaign(c.id)  # an Active one: devices must drop it
+            assert await store.config_revision(app_id) > rev2
             assert not await store.delete_campaign(c.id)
             assert await store.get_campaign(c.id) is None
             with pytest.raises(NotFoundError):

@@ -7,6 +7,8 @@ the offending field instead of a traceback.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class TidingsError(Exception):
     """Root of every error Tidings raises on purpose."""
@@ -30,7 +32,15 @@ class InvalidEvent(InvalidInput):
 
 
 class InvalidCampaign(InvalidInput):
-    """A campaign definition is malformed; ``field`` is its JSON path."""
+    """A campaign definition is malformed; ``field`` is its JSON path.
+
+    ``field`` and ``reason`` describe the first problem; ``errors`` lists every problem found in
+    the same pass (the first included), so an editor or a CLI can show all of them at once.
+    """
+
+    def __init__(self, field: str, reason: str, errors: Sequence[InvalidCampaign] = ()) -> None:
+        super().__init__(field, reason)
+        self.errors: tuple[InvalidCampaign, ...] = tuple(errors) or (self,)
 
 
 class InvalidScenario(InvalidInput):

@@ -88,6 +88,7 @@ class Tidings(Recorder):
         http_timeout: float = 10.0,
         synchronous: Literal["normal", "full"] = "normal",
         atexit_timeout: float = 2.0,
+        config_check_interval: float = 60.0,
     ) -> None:
         cfg = build_config(
             app_id=app_id,
@@ -105,6 +106,7 @@ class Tidings(Recorder):
             max_queue_events=max_queue_events,
             http_timeout=http_timeout,
             synchronous=synchronous,
+            config_check_interval=config_check_interval,
         )
         log.setLevel(LOG_LEVELS[cfg.log_level])
         self.config = cfg
@@ -133,11 +135,14 @@ class Tidings(Recorder):
         self._state_dirty_at: float | None = None
         self._manifest = None
         self._etag: str | None = None
+        self._config_revision: str | None = None
+        self._next_config_check = time.monotonic() + cfg.config_check_interval_s
         cached = store.get_json("config")
         if cached:
             try:
                 self._apply(parse_manifest(cached["manifest"]))
                 self._etag = cached.get("etag")
+                self._config_revision = cached.get("revision")
             except (InvalidInput, KeyError, TypeError) as exc:
                 log.warning("config: cached configuration ignored: %s", exc)
         if self._manifest is None and cfg.default_config is not None:
@@ -158,6 +163,7 @@ class Tidings(Recorder):
             envelope=self._envelope,
             batch_size=cfg.upload_batch_size,
             interval_s=cfg.upload_interval_s,
+            on_config_revision=self._upload_saw_revision,
         )
         self._worker = Worker(self._tick)
         with self._lock:
@@ -165,8 +171,10 @@ class Tidings(Recorder):
             out = self._device.launch(now)
             out += self._device.config_fetch_started(now)
             self._commit(out)
-        self._worker.start()
+        # Queued before the worker starts, so the launch fetch runs before its first tick (a
+        # foreground config check could otherwise come first on a slow start).
         self._worker.submit(self._fetch_config)
+        self._worker.start()
         atexit.register(self._at_exit)
         forking.track_client(self)
 
@@ -432,28 +440,57 @@ class Tidings(Recorder):
         with self._lock:
             if self._closed:
                 return None
+            self._next_config_check = time.monotonic() + self.config.config_check_interval_s
             etag = self._etag if self._manifest is not None else None
             return etag, self._profile.device_id, self._device.state.user_id
 
     def _get_config(self, etag: str | None, device_id: str, user_id: str | None) -> Reply:
         return self._transport.get_config(etag, device_id, user_id)
 
-    def _config_fetched(self, manifest: Manifest, etag: str | None, body: Any) -> None:
+    def _config_fetched(
+        self, manifest: Manifest, etag: str | None, body: Any, revision: str | None
+    ) -> None:
         with self._lock:
             self._apply(manifest)
             self._etag = etag
+            self._config_revision = revision
             if not self._closed:
-                self._store.put_json("config", {"etag": etag, "manifest": body})
+                cached = {"etag": etag, "manifest": body, "revision": revision}
+                self._store.put_json("config", cached)
 
-    def _config_finished(self, success: bool) -> None:
+    def _config_unchanged(self, revision: str | None) -> None:
+        with self._lock:
+            self._config_revision = revision or self._config_revision
+
+    def _config_finished(self, success: bool, *, check: bool = False) -> None:
         with self._lock:
             if self._closed or not self._device.state.session.in_session:
                 return
             current = self._manifest
             campaigns = current.campaign_list if current is not None else []
-            self._commit(
-                self._device.config_fetch_finished(self._clock.now_ms(), success, campaigns)
-            )
+            now = self._clock.now_ms()
+            out = self._device.config_fetch_started(now) if check else []
+            out += self._device.config_fetch_finished(now, success, campaigns)
+            self._commit(out)
+
+    def _upload_saw_revision(self, revision: str | None) -> None:
+        """An upload answer names the server's config revision: check now when it moved, else
+        the configuration is known to be current and the periodic check can wait."""
+        if revision is None:
+            return
+        if revision != self._config_revision:
+            self._next_config_check = 0.0
+        else:
+            self._next_config_check = time.monotonic() + self.config.config_check_interval_s
+
+    def _check_config(self, now: float) -> float | None:
+        """While in the foreground, check the configuration when due; the wait until the next."""
+        with self._lock:
+            if self._shut or not self._device.in_foreground:
+                return None
+        if now >= self._next_config_check:
+            fetch_config(self, check=True)
+        return max(0.0, self._next_config_check - time.monotonic())
 
     def _tick(self) -> float | None:
         """Worker heartbeat: gate deadlines, uploads, clock persistence; returns the next wait."""
@@ -470,6 +507,7 @@ class Tidings(Recorder):
             self._store.checkpoint()
         if not self._shut:
             self._delivery.run()
+        config_wait = self._check_config(time.monotonic())
         if self._clock.offset_ms != self._saved_offset:
             with self._lock:
                 if not self._shut:
@@ -480,6 +518,8 @@ class Tidings(Recorder):
         delivery = self._delivery.wait_s(time.monotonic())
         if delivery is not None:
             waits.append(delivery)
+        if config_wait is not None:
+            waits.append(config_wait)
         return max(0.0, min(waits)) if waits else None
 
     def _save_clock(self) -> None:

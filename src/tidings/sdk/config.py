@@ -65,6 +65,7 @@ class ClientConfig:
     max_queue_events: int = 10_000
     http_timeout_s: float = 10.0
     synchronous: str = "normal"
+    config_check_interval_s: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +129,7 @@ def build_config(
     max_queue_events: object = 10_000,
     http_timeout: object = 10.0,
     synchronous: object = "normal",
+    config_check_interval: object = 60.0,
 ) -> ClientConfig:
     """Check the arguments of ``Tidings(...)``; raise ``InvalidConfig`` naming the first bad one."""
     app = _text(app_id, "app_id")
@@ -178,6 +180,7 @@ def build_config(
         max_queue_events=int(max_queue),
         http_timeout_s=_positive(http_timeout, "http_timeout"),
         synchronous=str(synchronous),
+        config_check_interval_s=_positive(config_check_interval, "config_check_interval"),
     )
 
 

@@ -74,8 +74,10 @@ class Delivery:
         envelope: Callable[[], UploadHead],
         batch_size: int,
         interval_s: float,
+        on_config_revision: Callable[[str | None], None] | None = None,
     ) -> None:
         self.store = store
+        self.on_config_revision = on_config_revision
         self.lock = lock
         self.transport = transport
         self.envelope = envelope
@@ -235,6 +237,8 @@ class Delivery:
         if self.paused:
             log.warning("network: uploads resumed")
         self.paused = False
+        if self.on_config_revision is not None:
+            self.on_config_revision(reply.headers.get("x-config-revision"))
         body = reply.body if isinstance(reply.body, dict) else {}
         for item in body.get("rejected") or []:
             log.warning("network: the server rejected an item: %s", item)

@@ -4,9 +4,9 @@ Every route needs ``Authorization: Bearer <admin token>``; tokens are checked on
 tokens, so an app key or a write key never opens these routes, and a token limited to some
 projects sees only those (:mod:`tidings.server.admin_access`: anything else is a 404). Lists are
 paged (:mod:`tidings.server.paging`). Campaign bodies are validated by
-:func:`tidings.core.campaigns.parse_campaign`, with the project's allowed deep-link schemes,
-before they are stored, and state changes follow the dashboard's machine: Draft → Active →
-Cancel → Active; only Draft and Cancel may be deleted.
+:func:`tidings.core.campaigns.validate_campaign`, with the project's allowed deep-link schemes,
+before they are stored (a 400 lists every problem), and state changes follow the dashboard's
+machine: Draft → Active → Cancel → Active; only Draft and Cancel may be deleted.
 """
 
 from __future__ import annotations
@@ -18,12 +18,11 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tidings.core.campaigns import parse_campaign
-from tidings.core.errors import InvalidCampaign
+from tidings.core.campaigns import validate_campaign
 from tidings.core.events import json_type
 from tidings.server.admin_access import AdminAccess, admin_access
 from tidings.server.body import read_json_object
-from tidings.server.errors import ApiError, bad_request, json_response
+from tidings.server.errors import ApiError, bad_request, invalid_input, json_response
 from tidings.server.paging import page_body, page_query
 from tidings.server.state import server_state
 from tidings.server.validate import reject_unknown, settings_patch, text
@@ -258,16 +257,12 @@ async def revoke_write_key(request: Request) -> Response:
 # --------------------------------------------------------------------------- campaigns
 
 
-def _check_campaign(
-    body: dict[str, Any], campaign_id: str, schemes: Collection[str] | None
-) -> None:
-    """Validate with the core model; the server fills ``id``/``createdAt`` it owns."""
-    candidate = {**body, "id": campaign_id}
-    candidate.pop("createdAt", None)
-    try:
-        parse_campaign(candidate, allowed_schemes=schemes)
-    except InvalidCampaign as exc:
-        raise bad_request(exc.field, exc.reason, "invalid_campaign") from None
+def _check_campaign(body: dict[str, Any], schemes: Collection[str] | None) -> None:
+    """The core validator's rules with the project's deep-link schemes, every problem in one
+    400 (``error.errors``)."""
+    errors = validate_campaign(body, allowed_schemes=schemes)
+    if errors:
+        raise invalid_input(errors, "invalid_campaign")
 
 
 def _state_param(value: object, where: str) -> str:
@@ -298,14 +293,11 @@ async def create_campaign(request: Request) -> Response:
     store = access.store
     app = await app_in_scope(access, request.path_params["app_id"])
     body = await _body(request)
-    state = _state_param(body.get("state", "Draft"), "state")
+    _check_campaign(body, await allowed_schemes(store, app.id))
+    state = body.get("state") or "Draft"
     wanted_id = body.get("id")
-    if wanted_id is not None:
-        if not isinstance(wanted_id, str) or not wanted_id:
-            raise bad_request("id", "must be a non-empty string when given")
-        if await store.get_campaign(wanted_id) is not None:
-            raise ApiError(409, "campaign_exists", f"id: campaign {wanted_id!r} already exists")
-    _check_campaign(body, wanted_id or "new", await allowed_schemes(store, app.id))
+    if wanted_id is not None and await store.get_campaign(wanted_id) is not None:
+        raise ApiError(409, "campaign_exists", f"id: campaign {wanted_id!r} already exists")
     stored = {k: v for k, v in body.items() if k not in ("createdAt", "state")}
     campaign = await store.create_campaign(app.id, stored, state)  # type: ignore[arg-type]
     return json_response(campaign_json(campaign), status=201)
@@ -329,7 +321,7 @@ async def replace_campaign(request: Request) -> Response:
             "state_change_not_allowed",
             "state: change it with POST /admin/api/campaigns/{id}/state",
         )
-    _check_campaign(body, current.id, await allowed_schemes(store, current.app_id))
+    _check_campaign(body, await allowed_schemes(store, current.app_id))
     stored = {k: v for k, v in body.items() if k not in ("id", "createdAt", "state")}
     return json_response(campaign_json(await store.replace_campaign(current.id, stored)))
 
@@ -365,9 +357,7 @@ async def set_campaign_state(request: Request) -> Response:
             "(Draft → Active → Cancel → Active)",
         )
     if wanted == "Active":
-        _check_campaign(
-            dict(current.body), current.id, await allowed_schemes(store, current.app_id)
-        )
+        _check_campaign(dict(current.body), await allowed_schemes(store, current.app_id))
     updated = await store.set_campaign_state(current.id, wanted)  # type: ignore[arg-type]
     return json_response(campaign_json(updated))
 

@@ -3,6 +3,10 @@
 The manifest's ``version`` (also the ``ETag``) is derived from the store's config revision for the
 app plus the requesting user's cohort list, so a device whose cached copy is current gets a 304
 without the server loading or serialising a single campaign.
+
+Both answers carry the revision itself in ``X-Config-Revision``, and so does every upload
+response: a running SDK compares it with the revision of its configuration and asks again only
+when it moved (docs/sdk.md, "Configuration").
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from starlette.responses import Response
 from tidings.server.auth import public_key_header
 from tidings.server.errors import ApiError, bad_request, json_response
 from tidings.server.state import store_of
+
+CONFIG_REVISION_HEADER = "X-Config-Revision"
 
 
 def manifest_version(app_id: str, revision: int, cohorts: list[str]) -> str:
@@ -58,7 +64,11 @@ async def config_manifest(request: Request) -> Response:
         await store.cohorts_for(key.project_id, user_id, device_id) if user_id or device_id else []
     )
     version = manifest_version(key.app_id, revision, cohorts)
-    headers = {"ETag": f'"{version}"', "Cache-Control": "no-cache"}
+    headers = {
+        "ETag": f'"{version}"',
+        "Cache-Control": "no-cache",
+        CONFIG_REVISION_HEADER: str(revision),
+    }
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None and etag_matches(if_none_match, version):
         return Response(status_code=304, headers=headers)

@@ -8,6 +8,7 @@ answers in the same shape, never with an HTML page.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -31,13 +32,20 @@ _STATUS_CODES = {
 
 
 class ApiError(Exception):
-    """An error answered to the client with ``status`` and the contract's JSON body."""
+    """An error answered to the client with ``status`` and the contract's JSON body.
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    ``errors`` (``[{"path", "message"}]``) lists every problem when a body has more than one; the
+    envelope's ``message`` still names the first, so a client reading only it loses nothing.
+    """
+
+    def __init__(
+        self, status: int, code: str, message: str, errors: list[dict[str, str]] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.errors = errors
 
 
 def bad_request(field: str, reason: str, code: str = "invalid_request") -> ApiError:
@@ -45,8 +53,11 @@ def bad_request(field: str, reason: str, code: str = "invalid_request") -> ApiEr
     return ApiError(400, code, f"{field}: {reason}" if field else reason)
 
 
-def error_body(code: str, message: str) -> bytes:
-    return orjson.dumps({"error": {"code": code, "message": message}})
+def error_body(code: str, message: str, errors: list[dict[str, str]] | None = None) -> bytes:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if errors is not None:
+        error["errors"] = errors
+    return orjson.dumps({"error": error})
 
 
 def json_response(
@@ -58,13 +69,26 @@ def json_response(
     )
 
 
-def error_response(status: int, code: str, message: str) -> Response:
-    return Response(error_body(code, message), status_code=status, media_type="application/json")
+def error_response(
+    status: int, code: str, message: str, errors: list[dict[str, str]] | None = None
+) -> Response:
+    return Response(
+        error_body(code, message, errors), status_code=status, media_type="application/json"
+    )
 
 
 async def handle_api_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.code, exc.message)
+    return error_response(exc.status, exc.code, exc.message, exc.errors)
+
+
+def invalid_input(errors: Sequence[InvalidInput], code: str) -> ApiError:
+    """A 400 listing every problem of a body; ``message`` is the first and how many follow."""
+    first = str(errors[0])
+    more = len(errors) - 1
+    message = f"{first} (and {more} more problem{'s' if more != 1 else ''})" if more else first
+    listed = [{"path": e.field, "message": e.reason} for e in errors]
+    return ApiError(400, code, message, listed)
 
 
 async def handle_invalid_input(_request: Request, exc: Exception) -> Response:

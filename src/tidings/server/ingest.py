@@ -4,7 +4,8 @@ Order of work on the signed endpoint, cheapest refusal first: header checks (403
 read under the size limit (413, before any parsing), key lookup and signature (403), parsing and
 per-item validation, and one store transaction that writes the events, decisions and the
 response for the request id, or finds the request id already processed and returns the first
-attempt's stored response instead.
+attempt's stored response instead. Every answer carries the app's current config revision
+(``X-Config-Revision``), so devices notice a changed campaign without polling for it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tidings.server.auth import (
 )
 from tidings.server.body import NUL_ESCAPE, decode_content, parse_json_object, read_raw_body
 from tidings.server.catalog_refusals import body_indices, catalog_full
+from tidings.server.config import CONFIG_REVISION_HEADER
 from tidings.server.errors import ApiError, json_response
 from tidings.server.state import server_state, store_of
 from tidings.server.upload import Upload, parse_upload
@@ -125,8 +127,10 @@ def _refused(upload: Upload, refused: Sequence[int], limit: int) -> list[dict[st
     ]
 
 
-def _stored(response: StoredResponse, *, replayed: bool) -> Response:
-    headers = {"X-Idempotent-Replay": "true"} if replayed else None
+def _stored(response: StoredResponse, *, replayed: bool, revision: int) -> Response:
+    headers = {CONFIG_REVISION_HEADER: str(revision)}
+    if replayed:
+        headers["X-Idempotent-Replay"] = "true"
     return Response(
         response.body,
         status_code=response.status,
@@ -158,7 +162,8 @@ async def session_upload(request: Request) -> Response:
         # here keeps the common path at one store round trip (ingest detects replays itself).
         previous = await store.stored_response(key.app_id, headers.request_id)
         if previous is not None:
-            return _stored(previous, replayed=True)
+            revision = await store.config_revision(key.app_id)
+            return _stored(previous, replayed=True, revision=revision)
         raise
     events, decisions = build_items(upload)
     now_ms = settings.now_ms()
@@ -209,4 +214,6 @@ async def session_upload(request: Request) -> Response:
         metrics.count("sdk", "decision", "rejected", len(rejected_decisions))
         metrics.count("sdk", "event", "dropped_on_device", upload.dropped)
     assert result.response is not None
-    return _stored(result.response, replayed=result.replayed)
+    # Read after the write, so a device learns of a campaign started while it was uploading.
+    revision = await store.config_revision(key.app_id)
+    return _stored(result.response, replayed=result.replayed, revision=revision)

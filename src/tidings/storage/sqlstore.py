@@ -88,6 +88,8 @@ def _bump_project(tx: Tx, project_id: str) -> None:
 
 
 def _bump_app(tx: Tx, app_id: str) -> None:
+    """Called for campaign changes that involve an Active campaign only: the manifest holds only
+    those, so a Draft edited in the dashboard does not make every device download it again."""
     tx.execute(
         "UPDATE projects SET revision = revision + 1"
         " WHERE id = (SELECT project_id FROM apps WHERE id = ?)",
@@ -403,7 +405,8 @@ class SqlStore(EventLogMixin, CatalogMixin, AdminTokenMixin, OutboxMixin, Leases
                 f"INSERT INTO campaigns ({_CAMPAIGN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
                 (campaign_id, app_id, state, at, at, _dumps(full)),
             )
-            _bump_app(tx, app_id)
+            if state == "Active":
+                _bump_app(tx, app_id)
             return StoredCampaign(campaign_id, app_id, state, at, at, full)
 
         return await self._engine.write(run)
@@ -458,7 +461,8 @@ class SqlStore(EventLogMixin, CatalogMixin, AdminTokenMixin, OutboxMixin, Leases
                 "UPDATE campaigns SET state = ?, updated_at = ?, body = ? WHERE id = ?",
                 (new_state, at, _dumps(full), campaign_id),
             )
-            _bump_app(tx, old.app_id)
+            if "Active" in (old.state, new_state):
+                _bump_app(tx, old.app_id)
             return StoredCampaign(old.id, old.app_id, new_state, old.created_at, at, full)
 
         return await self._engine.write(run)
@@ -471,11 +475,12 @@ class SqlStore(EventLogMixin, CatalogMixin, AdminTokenMixin, OutboxMixin, Leases
 
     async def delete_campaign(self, campaign_id: str) -> bool:
         def run(tx: Tx) -> bool:
-            app_id = tx.scalar("SELECT app_id FROM campaigns WHERE id = ?", (campaign_id,))
-            if app_id is None:
+            row = tx.one("SELECT app_id, state FROM campaigns WHERE id = ?", (campaign_id,))
+            if row is None:
                 return False
             tx.execute("DELETE FROM campaigns WHERE id = ?", (campaign_id,))
-            _bump_app(tx, app_id)
+            if row[1] == "Active":
+                _bump_app(tx, row[0])
             return True
 
         return await self._engine.write(run)

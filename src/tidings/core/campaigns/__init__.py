@@ -20,7 +20,16 @@ from tidings.core.campaigns.engine import (
     Status,
 )
 from tidings.core.campaigns.limits import Limit, ProjectSettings, parse_project_settings
-from tidings.core.campaigns.model import Campaign, parse_campaign, parse_campaigns
+from tidings.core.campaigns.model import (
+    CAMPAIGN_RULES,
+    Campaign,
+    CampaignParts,
+    CampaignRule,
+    parse_campaign,
+    parse_campaigns,
+    validate_campaign,
+    validate_campaigns,
+)
 from tidings.core.campaigns.repeat import Repeat
 from tidings.core.campaigns.schedule import local_day, zone
 from tidings.core.campaigns.state import EngineState
@@ -28,6 +37,7 @@ from tidings.core.campaigns.trigger import EventFilter, parse_data_set_params, p
 
 __all__ = [
     "CAMPAIGN_CAP",
+    "CAMPAIGN_RULES",
     "DAILY_CAP",
     "EXPIRED",
     "HOLDOUT",
@@ -37,6 +47,8 @@ __all__ = [
     "SUCCESS",
     "Campaign",
     "CampaignEngine",
+    "CampaignParts",
+    "CampaignRule",
     "Decision",
     "EngineState",
     "EvaluationContext",
@@ -55,5 +67,7 @@ __all__ = [
     "parse_event_filter",
     "parse_project_settings",
     "pick_treatment",
+    "validate_campaign",
+    "validate_campaigns",
     "zone",
 ]

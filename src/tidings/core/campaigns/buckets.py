@@ -53,33 +53,44 @@ def pick_treatment(
 
 
 def parse_treatments(raw: object, path: str, campaign_type: str) -> tuple[Treatment, ...]:
+    """Every treatment is checked on its own; the sizes must then add up to 100."""
     items = r.arr(raw, path)
     if not items:
         r.fail(path, "must be a non-empty array when present")
+    problems = r.Problems()
     out: list[Treatment] = []
     seen: set[str] = set()
-    total = 0.0
     for i, value in enumerate(items):
         item_path = f"{path}[{i}]"
-        item = r.obj(value, item_path)
-        raw_id = item.get("id")
-        if isinstance(raw_id, int) and not isinstance(raw_id, bool):
-            raw_id = str(raw_id)
-        if not isinstance(raw_id, str) or not raw_id:
-            r.fail(r.join(item_path, "id"), "must be a non-empty string")
-        if raw_id in seen:
-            r.fail(r.join(item_path, "id"), f"duplicate treatment id {raw_id!r}")
-        seen.add(raw_id)
-        size = r.number(item, "sizePercent", item_path)
-        if not 0 <= size <= 100:
-            r.fail(r.join(item_path, "sizePercent"), "must be between 0 and 100")
-        total += size
-        content = r.opt_obj(item, "content", item_path)
-        if content is not None and campaign_type == "DeepLink":
-            url = content.get("url")
-            if not isinstance(url, str) or not url:
-                r.fail(f"{item_path}.content.url", "must be a non-empty string")
-        out.append(Treatment(raw_id, size, content))
+        treatment = problems.attempt(_treatment, value, item_path, campaign_type)
+        if treatment is None:
+            continue
+        if treatment.id in seen:
+            problems.attempt(
+                r.fail, r.join(item_path, "id"), f"duplicate treatment id {treatment.id!r}"
+            )
+        seen.add(treatment.id)
+        out.append(treatment)
+    problems.raise_first()
+    total = sum(t.size_percent for t in out)
     if abs(total - 100) > 1e-9:
         r.fail(path, f"sizePercent values must sum to 100 (got {total:g})")
     return tuple(out)
+
+
+def _treatment(value: object, path: str, campaign_type: str) -> Treatment:
+    item = r.obj(value, path)
+    raw_id = item.get("id")
+    if isinstance(raw_id, int) and not isinstance(raw_id, bool):
+        raw_id = str(raw_id)
+    if not isinstance(raw_id, str) or not raw_id:
+        r.fail(r.join(path, "id"), r.required_or("must be a non-empty string", raw_id))
+    size = r.number(item, "sizePercent", path)
+    if not 0 <= size <= 100:
+        r.fail(r.join(path, "sizePercent"), "must be between 0 and 100")
+    content = r.opt_obj(item, "content", path)
+    if content is not None and campaign_type == "DeepLink":
+        url = content.get("url")
+        if not isinstance(url, str) or not url:
+            r.fail(f"{path}.content.url", r.required_or("must be a non-empty string", url))
+    return Treatment(raw_id, size, content)

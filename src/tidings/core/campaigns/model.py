@@ -8,9 +8,9 @@ so evaluating an event never parses JSON or text. ``Campaign.raw`` keeps the doc
 from __future__ import annotations
 
 import copy
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from tidings.core.campaigns import reader as r
 from tidings.core.campaigns.buckets import Treatment, parse_treatments
@@ -22,6 +22,8 @@ from tidings.core.campaigns.targeting import Slot, parse_targeting
 from tidings.core.campaigns.trigger import EventFilter, parse_event_filter
 from tidings.core.errors import InvalidCampaign
 from tidings.core.events import SESSION_STARTED
+
+T = TypeVar("T")
 
 CAMPAIGN_TYPES: Final = ("DeepLink", "RateReview")
 CAMPAIGN_STATES: Final = ("Draft", "Active", "Cancel")
@@ -62,70 +64,200 @@ class Campaign:
         return copy.deepcopy(dict(self.raw))
 
 
-def parse_campaign(obj: object, *, allowed_schemes: Collection[str] | None = None) -> Campaign:
-    """Validate a campaign JSON object; every error is ``InvalidCampaign(path, reason)``.
+@dataclass(slots=True)
+class CampaignParts:
+    """What each independent part of a campaign document read to; ``None`` where it was invalid.
 
-    Deep links may never use a blocked scheme (``javascript:``...); ``allowed_schemes``, a
-    project's own list, narrows them further (see :mod:`tidings.core.campaigns.links`).
+    Cross-field rules (:data:`CAMPAIGN_RULES`) look at these parts and skip a rule whose parts did
+    not read, so a broken trigger is reported once, not again by every rule that uses it.
     """
-    root = r.obj(obj, "")
-    cid = root.get("id")
-    if not isinstance(cid, str) or not cid:
-        r.fail("id", "is required (a non-empty string)")
-    name = root.get("name")
-    if name is not None and not isinstance(name, str):
-        r.fail("name", "must be a string")
-    ctype = r.enum(root, "type", "", CAMPAIGN_TYPES)
-    state = r.enum(root, "state", "", CAMPAIGN_STATES, default="Draft")
-    priority = r.integer(root, "priority", "", default=0)
-    created_at = r.integer(root, "createdAt", "", minimum=0, default=0)
 
-    triggering = r.obj(root.get("triggering"), "triggering")
-    trigger = parse_event_filter(triggering.get("event"), "triggering.event")
-    repeat_raw = triggering.get("repeat")
-    repeat = DEFAULT_REPEAT if repeat_raw is None else parse_repeat(repeat_raw, "triggering.repeat")
-    if trigger.name == SESSION_STARTED and _uses_session_entity(repeat):
+    root: r.JsonObj
+    id: str | None = None
+    name: str | None = None
+    type: str | None = None
+    state: str | None = None
+    priority: int | None = None
+    created_at: int | None = None
+    trigger: EventFilter | None = None
+    repeat: Repeat | None = None
+    limit: Limit | None = None
+    targeting: tuple[Slot, ...] | None = None
+    treatments: tuple[Treatment, ...] | None = None
+    content: Mapping[str, Any] | None = None
+    schedule: Schedule | None = None
+    quiet_time: QuietTime | None = None
+    holdout_percent: float | None = None
+
+
+def _session_started_repeat(parts: CampaignParts) -> None:
+    """A ``SessionStarted`` trigger may not use ``repeatEntity: "session"`` at any level."""
+    trigger = parts.trigger
+    if (
+        trigger is not None
+        and trigger.name == SESSION_STARTED
+        and _uses_session_entity(parts.repeat)
+    ):
         r.fail(
             "triggering.repeat.repeatEntity",
             "a SessionStarted trigger requires repeatEntity 'event'",
         )
-    limit_raw = triggering.get("limit")
-    limit = NO_LIMIT if limit_raw is None else parse_limit(limit_raw, "triggering.limit")
 
-    targeting = parse_targeting(root.get("targeting"))
-    treatments_raw = root.get("treatments")
-    treatments = (
-        () if treatments_raw is None else parse_treatments(treatments_raw, "treatments", ctype)
+
+CampaignRule = Callable[[CampaignParts], None]
+CAMPAIGN_RULES: list[CampaignRule] = [_session_started_repeat]
+"""Rules across parts of a campaign, run after every part was read; each raises
+:class:`InvalidCampaign` naming the path it is about."""
+
+
+def validate_campaign(
+    obj: object, *, allowed_schemes: Collection[str] | None = None
+) -> list[InvalidCampaign]:
+    """Every problem of a campaign definition as it is submitted, in one pass (``[]``: valid).
+
+    This is the one set of rules for the admin API, the dashboard editor and
+    ``tidings campaigns validate``. ``id`` is optional here (the server assigns one); when given it
+    must be a non-empty string. Deep links may never use a blocked scheme (``javascript:``...);
+    ``allowed_schemes``, a project's own list, narrows them further (see
+    :mod:`tidings.core.campaigns.links`). Never raises on any JSON value.
+    """
+    return _read(obj, require_id=False, allowed_schemes=allowed_schemes)[1].found
+
+
+def parse_campaign(obj: object, *, allowed_schemes: Collection[str] | None = None) -> Campaign:
+    """Validate a campaign JSON object that has its ``id`` and build the typed campaign.
+
+    Raises ``InvalidCampaign(path, reason)`` for the first problem, with every problem found in
+    the same pass in its ``errors``.
+    """
+    parts, problems = _read(obj, require_id=True, allowed_schemes=allowed_schemes)
+    problems.raise_first()
+    assert parts is not None
+    return _build(parts)
+
+
+def _read(
+    obj: object, *, require_id: bool, allowed_schemes: Collection[str] | None = None
+) -> tuple[CampaignParts | None, r.Problems]:
+    problems = r.Problems()
+    attempt = problems.attempt
+    root = attempt(r.obj, obj, "")
+    if root is None:
+        return None, problems
+    p = CampaignParts(root)
+    p.id = attempt(_id, root, require_id)
+    p.name = attempt(_name, root)
+    p.type = attempt(r.enum, root, "type", "", CAMPAIGN_TYPES)
+    p.state = attempt(r.enum, root, "state", "", CAMPAIGN_STATES, default="Draft")
+    p.priority = attempt(r.integer, root, "priority", "", default=0)
+    p.created_at = attempt(r.integer, root, "createdAt", "", minimum=0, default=0)
+
+    triggering = attempt(r.obj, root.get("triggering"), "triggering")
+    if triggering is not None:
+        p.trigger = attempt(parse_event_filter, triggering.get("event"), "triggering.event")
+        p.repeat = attempt(
+            _optional, triggering, "repeat", "triggering", parse_repeat, DEFAULT_REPEAT
+        )
+        p.limit = attempt(_optional, triggering, "limit", "triggering", parse_limit, NO_LIMIT)
+
+    p.targeting = attempt(parse_targeting, root.get("targeting"))
+    if p.type is not None:
+        treatments_raw = root.get("treatments")
+        p.treatments = (
+            ()
+            if treatments_raw is None
+            else attempt(parse_treatments, treatments_raw, "treatments", p.type)
+        )
+        if p.treatments is not None:
+            p.content = attempt(_content, root, p.type, p.treatments)
+            attempt(_check_links, p.content, p.treatments, allowed_schemes)
+
+    p.schedule = attempt(_optional, root, "schedule", "", parse_schedule, None)
+    p.quiet_time = attempt(_optional, root, "quietTime", "", parse_quiet_time, None)
+    p.holdout_percent = attempt(_holdout, root)
+    for rule in CAMPAIGN_RULES:
+        attempt(rule, p)
+    return p, problems
+
+
+def _build(p: CampaignParts) -> Campaign:
+    """The typed campaign from parts that all read (``_read`` found no problem)."""
+    assert p.id is not None and p.type is not None and p.state is not None
+    assert p.priority is not None and p.created_at is not None and p.trigger is not None
+    assert p.repeat is not None and p.limit is not None and p.targeting is not None
+    assert p.treatments is not None and p.holdout_percent is not None
+    return Campaign(
+        id=p.id,
+        name=p.name if p.name is not None else p.id,
+        type=p.type,
+        state=p.state,
+        priority=p.priority,
+        created_at=p.created_at,
+        trigger=p.trigger,
+        repeat=p.repeat,
+        limit=p.limit,
+        targeting=p.targeting,
+        content=p.content,
+        schedule=p.schedule,
+        quiet_time=p.quiet_time,
+        holdout_percent=p.holdout_percent,
+        treatments=p.treatments,
+        raw=p.root,
     )
-    content = _content(root, ctype, treatments)
-    _check_links(content, treatments, allowed_schemes)
 
-    schedule_raw = root.get("schedule")
-    schedule = None if schedule_raw is None else parse_schedule(schedule_raw, "schedule")
-    quiet_raw = root.get("quietTime")
-    quiet_time = None if quiet_raw is None else parse_quiet_time(quiet_raw, "quietTime")
+
+def _id(root: r.JsonObj, required: bool) -> str | None:
+    cid = root.get("id")
+    if cid is None and not required:
+        return None
+    if not isinstance(cid, str) or not cid:
+        r.fail(
+            "id",
+            "is required (a non-empty string)" if cid is None else "must be a non-empty string",
+        )
+    return cid
+
+
+def _name(root: r.JsonObj) -> str | None:
+    name = root.get("name")
+    if name is not None and not isinstance(name, str):
+        r.fail("name", "must be a string")
+    return name
+
+
+def _optional(
+    parent: r.JsonObj, key: str, path: str, read: Callable[[object, str], T], default: T
+) -> T:
+    """An optional part: ``default`` when absent or null, else ``read`` at its path."""
+    raw = parent.get(key)
+    return default if raw is None else read(raw, r.join(path, key))
+
+
+def _holdout(root: r.JsonObj) -> float:
     holdout = r.number(root, "holdoutPercent", "", default=0.0)
     if not 0 <= holdout <= 100:
         r.fail("holdoutPercent", "must be between 0 and 100")
+    return holdout
 
-    return Campaign(
-        id=cid,
-        name=name if name is not None else cid,
-        type=ctype,
-        state=state,
-        priority=priority,
-        created_at=created_at,
-        trigger=trigger,
-        repeat=repeat,
-        limit=limit,
-        targeting=targeting,
-        content=content,
-        schedule=schedule,
-        quiet_time=quiet_time,
-        holdout_percent=holdout,
-        treatments=treatments,
-        raw=root,
-    )
+
+def validate_campaigns(obj: object) -> list[InvalidCampaign]:
+    """:func:`validate_campaign` for one campaign object or a list of them (a campaign file).
+
+    Paths of list items start with ``[i]``; two campaigns of one list may not share an id.
+    """
+    if not isinstance(obj, list):
+        return validate_campaign(obj)
+    found: list[InvalidCampaign] = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(obj):
+        found += [InvalidCampaign(_prefix(i, e.field), e.reason) for e in validate_campaign(item)]
+        cid = item.get("id") if isinstance(item, Mapping) else None
+        if isinstance(cid, str) and cid:
+            if cid in seen:
+                reason = f"duplicate campaign id {cid!r} (also [{seen[cid]}])"
+                found.append(InvalidCampaign(_prefix(i, "id"), reason))
+            seen.setdefault(cid, i)
+    return found
 
 
 def parse_campaigns(obj: object) -> list[Campaign]:
@@ -136,7 +268,8 @@ def parse_campaigns(obj: object) -> list[Campaign]:
             try:
                 out.append(parse_campaign(item))
             except InvalidCampaign as exc:
-                raise InvalidCampaign(_prefix(i, exc.field), exc.reason) from None
+                errors = [InvalidCampaign(_prefix(i, e.field), e.reason) for e in exc.errors]
+                raise InvalidCampaign(errors[0].field, errors[0].reason, errors) from None
         return out
     return [parse_campaign(obj)]
 

@@ -6,16 +6,58 @@ The admin backend stores unset optional fields as explicit ``null``; every reade
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, NoReturn
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 from tidings.core.errors import InvalidCampaign
 
 JsonObj = Mapping[str, Any]
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class Problems:
+    """Collects :class:`InvalidCampaign` errors so one pass over a campaign reports all of them.
+
+    Each independent part of a campaign is read through :meth:`attempt`: a part that fails adds its
+    error(s) and yields ``None``, and reading goes on with the next part.
+    """
+
+    __slots__ = ("found",)
+
+    def __init__(self) -> None:
+        self.found: list[InvalidCampaign] = []
+
+    def attempt(self, read: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T | None:
+        try:
+            return read(*args, **kwargs)
+        except InvalidCampaign as exc:
+            self.found.extend(exc.errors)
+            return None
+
+    def each(self, items: Sequence[Any], path: str, read: Callable[[object, str], T]) -> list[T]:
+        """Read every item of an array on its own (``path[i]``); the items that were valid."""
+        out = []
+        for i, item in enumerate(items):
+            value = self.attempt(read, item, f"{path}[{i}]")
+            if value is not None:
+                out.append(value)
+        return out
+
+    def raise_first(self) -> None:
+        """Raise the first problem (carrying all of them), if there is any."""
+        if self.found:
+            first = self.found[0]
+            raise InvalidCampaign(first.field, first.reason, self.found)
 
 
 def fail(path: str, reason: str) -> NoReturn:
     raise InvalidCampaign(path, reason)
+
+
+def required_or(reason: str, value: object) -> str:
+    """``reason`` for a value that is there but wrong; "is required (...)" for a missing one."""
+    return f"is required ({reason.removeprefix('must be ')})" if value is None else reason
 
 
 def join(path: str, key: str) -> str:
@@ -24,7 +66,7 @@ def join(path: str, key: str) -> str:
 
 def obj(value: object, path: str) -> JsonObj:
     if not isinstance(value, Mapping):
-        fail(path, "must be an object")
+        fail(path, required_or("must be an object", value))
     return value
 
 
@@ -35,7 +77,7 @@ def opt_obj(parent: JsonObj, key: str, path: str) -> JsonObj | None:
 
 def arr(value: object, path: str) -> Sequence[Any]:
     if not isinstance(value, list | tuple):
-        fail(path, "must be an array")
+        fail(path, required_or("must be an array", value))
     return value
 
 
@@ -96,4 +138,7 @@ def number(parent: JsonObj, key: str, path: str, *, default: float | None = None
         fail(join(path, key), "is required")
     if isinstance(value, bool) or not isinstance(value, int | float):
         fail(join(path, key), "must be a number")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        fail(join(path, key), "must be a number within the range of a double")

@@ -9,6 +9,8 @@ from tidings.core.campaigns import reader as r
 
 REPEAT_TYPES: Final = ("every", "interval")
 REPEAT_ENTITIES: Final = ("event", "session")
+MAX_REPEAT_DEPTH: Final = 8
+"""How deep ``subRepeat`` may nest: a bound on work and recursion for any document."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +54,7 @@ class Repeat:
 DEFAULT_REPEAT: Final = Repeat("every", "event", (1,), None)
 
 
-def parse_repeat(raw: object, path: str, *, in_session: bool = False) -> Repeat:
+def parse_repeat(raw: object, path: str, *, in_session: bool = False, depth: int = 1) -> Repeat:
     item = r.obj(raw, path)
     repeat_type = r.enum(item, "repeatType", path, REPEAT_TYPES)
     entity = r.enum(item, "repeatEntity", path, REPEAT_ENTITIES)
@@ -67,9 +69,10 @@ def parse_repeat(raw: object, path: str, *, in_session: bool = False) -> Repeat:
     values = tuple(r.int_value(v, f"{values_path}[{i}]", 1) for i, v in enumerate(values_raw))
     scoped = in_session or entity == "session"
     sub_raw = item.get("subRepeat")
-    sub = (
-        None
-        if sub_raw is None
-        else parse_repeat(sub_raw, r.join(path, "subRepeat"), in_session=scoped)
-    )
+    sub = None
+    if sub_raw is not None:
+        sub_path = r.join(path, "subRepeat")
+        if depth >= MAX_REPEAT_DEPTH:
+            r.fail(sub_path, f"may nest at most {MAX_REPEAT_DEPTH} levels deep")
+        sub = parse_repeat(sub_raw, sub_path, in_session=scoped, depth=depth + 1)
     return Repeat(repeat_type, entity, values, sub, session_scoped=in_session)

@@ -54,6 +54,7 @@ EVENT_DATE_MODES: Final = (
     "afterDate",
 )
 RELATIVE_UNITS: Final = ("minutes", "hours", "days")
+INSTANT: Final = "must be epoch milliseconds or an ISO-8601 date"
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +201,7 @@ def parse_date_value(raw: object, path: str) -> DateValue:
         raw_abs = item.get("absoluteValue")
         instant = None if raw_abs is None or isinstance(raw_abs, bool) else read_instant(raw_abs)
         if instant is None:
-            r.fail(r.join(path, "absoluteValue"), "must be epoch milliseconds or an ISO-8601 date")
+            r.fail(r.join(path, "absoluteValue"), r.required_or(INSTANT, raw_abs))
         return DateValue(int(instant), None)
     amount = r.integer(item, "relativeValue", path, minimum=0)
     unit = r.enum(item, "dimension", path, RELATIVE_UNITS, default="days")
@@ -248,7 +249,7 @@ def _custom_property_slot(item: r.JsonObj, path: str) -> CustomPropertySlot:
         raw = item.get("value")
         instant = None if raw is None or isinstance(raw, bool) else read_instant(raw)
         if instant is None:
-            r.fail(r.join(path, "value"), "must be epoch milliseconds or an ISO-8601 date")
+            r.fail(r.join(path, "value"), r.required_or(INSTANT, raw))
         return CustomPropertySlot(key, op, value_type, instant, None)
     value = parse_scalar(item.get("value"), value_type, r.join(path, "value"))
     return CustomPropertySlot(key, op, value_type, value, None)
@@ -330,7 +331,9 @@ def parse_slot(raw: object, path: str) -> Slot:
 def parse_targeting(raw: object, path: str = "targeting") -> tuple[Slot, ...]:
     if raw is None:
         return ()
-    slots = tuple(parse_slot(item, f"{path}[{i}]") for i, item in enumerate(r.arr(raw, path)))
+    problems = r.Problems()
+    slots = tuple(problems.each(r.arr(raw, path), path, parse_slot))
+    problems.raise_first()
     history = sum(isinstance(s, EventCountSlot | EventDateSlot) for s in slots)
     if history > MAX_EVENT_CONDITIONS:
         r.fail(path, f"at most {MAX_EVENT_CONDITIONS} event conditions (eventCount/eventDate)")

@@ -100,10 +100,9 @@ def parse_event_filter(raw: object, path: str, *, default_type: str | None = Non
     params: tuple[EventParam, ...] = ()
     if params_raw is not None:
         params_path = r.join(path, "params")
-        params = tuple(
-            parse_param(p, f"{params_path}[{i}]")
-            for i, p in enumerate(r.arr(params_raw, params_path))
-        )
+        problems = r.Problems()
+        params = tuple(problems.each(r.arr(params_raw, params_path), params_path, parse_param))
+        problems.raise_first()
     return make_filter(name, type_, params)
 
 

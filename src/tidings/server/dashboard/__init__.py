@@ -2,7 +2,8 @@
 
 Server-rendered pages (Jinja2) over the same store the admin API uses, behind a sign-in with an
 admin token. Forms work without JavaScript; the small script in ``static/`` only narrows
-operator lists and polls the live stream. See docs/dashboard.md.
+operator lists, polls the live stream and a new app's first events, and copies snippets. See
+docs/dashboard.md.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from tidings.server.dashboard import (
     campaign_views,
     data_views,
     delivery_views,
+    setup_views,
     token_views,
 )
 
@@ -22,14 +24,16 @@ from tidings.server.dashboard import (
 def routes() -> list[BaseRoute]:
     """The dashboard's routes, registered after the API's by the app factory."""
     return [
-        Route("/", auth_views.home, methods=["GET"]),
+        Route("/", setup_views.home, methods=["GET"]),
         Route("/signin", auth_views.sign_in_page, methods=["GET"]),
         Route("/signin", auth_views.sign_in, methods=["POST"]),
         Route("/signout", auth_views.sign_out, methods=["POST"]),
-        Route("/projects/{project_id}", auth_views.project_page, methods=["GET"]),
+        Route("/projects/{project_id}", setup_views.project_page, methods=["GET"]),
         Route("/tokens", token_views.tokens_page, methods=["GET"]),
         Route("/tokens", token_views.create, methods=["POST"]),
         Route("/tokens/{token_id}/revoke", token_views.revoke, methods=["POST"]),
+        Route("/projects", setup_views.create_project, methods=["POST"]),
+        Route("/projects/{project_id}/apps", setup_views.create_app, methods=["POST"]),
         Route("/apps/{app_id}/campaigns", campaign_views.campaign_list, methods=["GET"]),
         Route("/apps/{app_id}/campaigns/new", campaign_views.new_page, methods=["GET"]),
         Route("/apps/{app_id}/campaigns/new", campaign_views.create, methods=["POST"]),

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from tidings.core.campaigns import parse_campaign
+from tidings.core.campaigns import validate_campaign
 from tidings.core.errors import InvalidCampaign
 from tidings.core.events import NON_TRIGGERING_EVENTS, SYSTEM_EVENT_NAMES
 from tidings.server.admin import DELETABLE_STATES, TRANSITIONS
@@ -98,15 +98,14 @@ async def change_state(request: Request, token: str) -> Response:
     if wanted not in TRANSITIONS[campaign.state]:
         message = f"“{name}” is {campaign.state} and cannot become {wanted}."
         return await _list_page(request, token, ctx, message, 409)
-    if wanted == "Active":
-        try:
-            parse_campaign(
-                {**campaign.body, "id": campaign.id},
-                allowed_schemes=ctx.project.settings.deep_link_schemes,
-            )
-        except InvalidCampaign as exc:
-            message = f"“{name}” cannot start: {exc.field}: {exc.reason}. Fix it in the editor."
-            return await _list_page(request, token, ctx, message, 400)
+    if wanted == "Active" and (
+        problems := validate_campaign(
+            campaign.body, allowed_schemes=ctx.project.settings.deep_link_schemes
+        )
+    ):
+        listed = "; ".join(str(p) for p in problems)
+        message = f"“{name}” cannot start: {listed}. Fix it in the editor."
+        return await _list_page(request, token, ctx, message, 400)
     await s.set_campaign_state(campaign.id, wanted)  # type: ignore[arg-type]
     return RedirectResponse(back, status_code=303)
 
@@ -235,21 +234,10 @@ async def _submit(
     if action != "save":
         apply_action(draft, action)
         return await _editor(request, token, ctx, draft, campaign, dry=kept)
-    try:
-        parse_campaign(
-            {**draft, "id": campaign_id},
-            allowed_schemes=ctx.project.settings.deep_link_schemes,
-        )
-    except InvalidCampaign as exc:
+    problems = validate_campaign(draft, allowed_schemes=ctx.project.settings.deep_link_schemes)
+    if problems:
         return await _editor(
-            request,
-            token,
-            ctx,
-            draft,
-            campaign,
-            errors={paths.anchor(exc.field) or "campaign": exc.reason},
-            dry=kept,
-            status=400,
+            request, token, ctx, draft, campaign, errors=error_map(problems), dry=kept, status=400
         )
     s = store(request)
     if campaign is None:
@@ -257,6 +245,15 @@ async def _submit(
     else:
         saved = await s.replace_campaign(campaign.id, draft)
     return RedirectResponse(f"/campaigns/{saved.id}?saved=1", status_code=303)
+
+
+def error_map(problems: list[InvalidCampaign]) -> dict[str, str]:
+    """Every problem by the editor field that shows it (two on one field share its message)."""
+    out: dict[str, str] = {}
+    for problem in problems:
+        where = paths.anchor(problem.field) or "campaign"
+        out[where] = f"{out[where]}; {problem.reason}" if where in out else problem.reason
+    return out
 
 
 def _is_campaign_path(dry: dryrun.DryRun) -> bool:

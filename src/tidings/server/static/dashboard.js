@@ -72,6 +72,15 @@ function when(ms) {
   return new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
 }
 
+// A signed-in JSON GET; a redirect (to sign-in) or an error status rejects.
+function getJson(url) {
+  return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+    .then(function (response) {
+      if (response.redirected || !response.ok) throw new Error("signed out or unavailable");
+      return response.json();
+    });
+}
+
 // Poll the app's new events and put them at the top of the table.
 function liveStream(table) {
   var after = table.getAttribute("data-after");
@@ -84,11 +93,7 @@ function liveStream(table) {
     return q.toString();
   };
   var poll = function () {
-    fetch(table.getAttribute("data-poll") + "?" + params(), { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (response) {
-        if (response.redirected || !response.ok) throw new Error("signed out or unavailable");
-        return response.json();
-      })
+    getJson(table.getAttribute("data-poll") + "?" + params())
       .then(function (data) {
         after = String(data.after);
         data.events.forEach(function (e) {
@@ -119,6 +124,60 @@ function liveStream(table) {
   poll();
 }
 
+// Poll the new app's events until the first ones arrive; bounded to FIRST_EVENTS_POLLS polls.
+var FIRST_EVENTS_POLLS = 900; // 30 minutes at one poll every 2 s
+function firstEvents(section) {
+  var after = section.getAttribute("data-after");
+  var status = document.getElementById("first-events-status");
+  var list = document.getElementById("first-events-list");
+  var polls = 0;
+  var seen = 0;
+  var firstName = "";
+  var poll = function () {
+    polls += 1;
+    getJson(section.getAttribute("data-poll") + "?" + new URLSearchParams({ after: after }).toString())
+      .then(function (data) {
+        after = String(data.after);
+        data.events.forEach(function (e) {
+          if (seen >= 20) return;
+          seen += 1;
+          if (!firstName) firstName = e.name;
+          var li = document.createElement("li");
+          li.textContent = when(e.timestamp) + "  " + e.name + (e.deviceId ? "  from " + e.deviceId : "") + (e.userId ? "  user " + e.userId : "");
+          list.appendChild(li);
+        });
+        if (seen) {
+          status.textContent = "First event received: " + firstName + ". Your app is live.";
+          section.classList.add("live");
+        }
+        if (seen >= 20) return;
+        if (polls >= FIRST_EVENTS_POLLS) {
+          if (!seen) status.textContent = "Still waiting. Open the live stream to keep watching.";
+          return;
+        }
+        window.setTimeout(poll, 2000);
+      })
+      .catch(function () {
+        status.textContent = "Stopped waiting (signed out or server unreachable). Open the live stream to keep watching.";
+      });
+  };
+  poll();
+}
+
+function copyButtons() {
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var source = document.getElementById(button.getAttribute("data-copy"));
+      if (!source || !navigator.clipboard) return;
+      navigator.clipboard.writeText(source.textContent).then(function () {
+        button.textContent = "Copied";
+      }, function () {
+        button.textContent = "Select the text to copy it";
+      });
+    });
+  });
+}
+
 document.addEventListener("DOMContentLoaded", function () {
   narrowOperators(document);
   document.querySelectorAll("form.editor").forEach(toggleDeepLink);
@@ -126,4 +185,7 @@ document.addEventListener("DOMContentLoaded", function () {
   confirmForms();
   var stream = document.getElementById("stream");
   if (stream) liveStream(stream);
+  var first = document.getElementById("first-events");
+  if (first) firstEvents(first);
+  copyButtons();
 });

@@ -297,7 +297,8 @@ class MemoryConfig:
             full = {**_copy(body), "id": campaign_id, "state": state, "createdAt": at}
             row = CampaignRow(campaign_id, app_id, state, at, at, full)
             self._state.campaigns[campaign_id] = row
-            self._bump_app(app_id)
+            if state == "Active":  # only live campaigns are in the config manifest
+                self._bump_app(app_id)
             return self._campaign(row)
 
     async def get_campaign(self, campaign_id: str) -> StoredCampaign | None:
@@ -336,11 +337,12 @@ class MemoryConfig:
             row = self._state.campaigns.get(campaign_id)
             if row is None:
                 raise NotFoundError("campaign", campaign_id)
-            row.state = state or row.state
+            old_state, row.state = row.state, state or row.state
             base = _copy(body) if body is not None else row.body
             row.body = {**base, "id": row.id, "state": row.state, "createdAt": row.created_at}
             row.updated_at = now_ms()
-            self._bump_app(row.app_id)
+            if "Active" in (old_state, row.state):
+                self._bump_app(row.app_id)
             return self._campaign(row)
 
     async def replace_campaign(self, campaign_id: str, body: Mapping[str, Any]) -> StoredCampaign:
@@ -354,7 +356,8 @@ class MemoryConfig:
             row = self._state.campaigns.pop(campaign_id, None)
             if row is None:
                 return False
-            self._bump_app(row.app_id)
+            if row.state == "Active":
+                self._bump_app(row.app_id)
             return True
 
     async def config_revision(self, app_id: str) -> int:
