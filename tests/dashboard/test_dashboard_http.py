@@ -419,3 +419,13 @@ async def test_the_editor_offers_the_moves_of_the_state_machine(asgi: AsgiHarnes
     assert r.headers["location"] == f"/campaigns/{campaign_id}"
     page = (await asgi.client.get(f"/campaigns/{campaign_id}")).text
     assert "Stop campaign" in page and "Start campaign" not in page
+
+
+async def test_the_trigger_picker_does_not_offer_session_finished(asgi: AsgiHarness) -> None:
+    await _sign_in(asgi)
+    r = await asgi.client.get(f"/apps/{asgi.app_id}/campaigns/new")
+    assert r.status_code == 200
+    picker = re.search(r'<select id="f-triggering-event-name".*?</select>', r.text, re.S)
+    assert picker is not None
+    assert 'value="SessionStarted"' in picker.group(0)
+    assert 'value="SessionFinished"' not in picker.group(0)

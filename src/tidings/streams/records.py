@@ -26,6 +26,17 @@ from tidings.core.events import (
     SESSION_STARTED,
     EventRecord,
 )
+from tidings.core.purchases import (
+    CURRENCY_KEYS,
+    PRICE_KEYS,
+    PRODUCT_ID_KEYS,
+    QUANTITY_KEYS,
+    REVENUE_KEYS,
+    TRANSACTION_KEYS,
+    first_number,
+    first_text,
+    is_purchase,
+)
 from tidings.streams.context import StreamContext
 
 Record = dict[str, Any]
@@ -42,9 +53,6 @@ INAPP_DISPLAYED: Final = "_inapp.message_displayed"
 INAPP_CLICKED: Final = "_inapp.message_clicked"
 INAPP_DISMISSED: Final = "_inapp.message_dismissed"
 INAPP_FAILED: Final = "_inapp.message_failed"
-
-PURCHASE_EVENTS: Final = frozenset({"PurchaseCompleted", "Order Completed"})
-"""Custom events that also produce a ``_monetization.purchase`` record (ours and Segment's)."""
 
 MAX_ATTRIBUTE_LENGTH: Final = 200
 TRUNCATED_ATTRIBUTE: Final = "_truncated"
@@ -85,14 +93,8 @@ _RESOLVED_EVENT_TYPES: Final = {
     "SkippedNoContinuation": INAPP_FAILED,
 }
 
-# Purchase property names, most specific first. Ours (camelCase), Segment's ecommerce spec
-# (snake_case) and the common aliases an app is likely to send.
-_QUANTITY_KEYS: Final = ("quantity", "_quantity")
-_PRICE_KEYS: Final = ("price", "itemPrice", "item_price", "_item_price")
-_TOTAL_KEYS: Final = ("revenue", "total", "value", "amount")
-_PRODUCT_KEYS: Final = ("productId", "product_id", "sku", "_product_id", "orderId", "order_id")
-_CURRENCY_KEYS: Final = ("currency", "_currency")
-_TRANSACTION_KEYS: Final = ("transactionId", "transaction_id", "orderId", "order_id")
+_PRODUCT_KEYS: Final = (*PRODUCT_ID_KEYS, "orderId", "order_id")
+"""Pinpoint requires a product on every purchase: without one, the order id stands in."""
 DEFAULT_CURRENCY: Final = "USD"
 UNKNOWN_PRODUCT: Final = "unknown"
 
@@ -211,7 +213,7 @@ def app_event_records(
             "event_id": event.id,
         }
     ]
-    if event.type == "custom" and event.name in PURCHASE_EVENTS:
+    if event.type == "custom" and is_purchase(event.name):
         p_attributes, p_metrics = purchase_fields(event.properties, attributes, metrics)
         records.append(
             {
@@ -244,50 +246,25 @@ def purchase_fields(
     quantity. A purchase without a currency is in USD and one without a product is ``"unknown"``
     (Pinpoint requires both keys on every ``_monetization.purchase``).
     """
-    quantity = _first_number(properties, _QUANTITY_KEYS)
+    quantity = first_number(properties, QUANTITY_KEYS)
     if quantity is None or quantity <= 0:
         quantity = 1
-    price = _first_number(properties, _PRICE_KEYS)
+    price = first_number(properties, PRICE_KEYS)
     if price is None:
-        total = _first_number(properties, _TOTAL_KEYS)
+        total = first_number(properties, REVENUE_KEYS)
         price = 0 if total is None else total / quantity
     out_attributes = dict(attributes)
     out_metrics = dict(metrics)
     out_metrics["_quantity"] = quantity
     out_metrics["_item_price"] = price
-    product = _first_text(properties, _PRODUCT_KEYS) or UNKNOWN_PRODUCT
+    product = first_text(properties, _PRODUCT_KEYS) or UNKNOWN_PRODUCT
     out_attributes["_product_id"] = product[:MAX_ATTRIBUTE_LENGTH]
-    currency = _first_text(properties, _CURRENCY_KEYS) or DEFAULT_CURRENCY
+    currency = first_text(properties, CURRENCY_KEYS) or DEFAULT_CURRENCY
     out_attributes["_currency"] = currency[:MAX_ATTRIBUTE_LENGTH].upper()
-    transaction = _first_text(properties, _TRANSACTION_KEYS)
+    transaction = first_text(properties, TRANSACTION_KEYS)
     if transaction is not None:
         out_attributes["_transaction_id"] = transaction[:MAX_ATTRIBUTE_LENGTH]
     return out_attributes, out_metrics
-
-
-def _first_number(properties: Mapping[str, Any], keys: tuple[str, ...]) -> float | None:
-    for key in keys:
-        value = properties.get(key)
-        if type(value) is int or (type(value) is float and math.isfinite(value)):
-            return value
-        if type(value) is str:
-            try:
-                number = float(value)
-            except ValueError:
-                continue
-            if math.isfinite(number):
-                return int(number) if number.is_integer() and "." not in value else number
-    return None
-
-
-def _first_text(properties: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
-    for key in keys:
-        value = properties.get(key)
-        if type(value) is str and value:
-            return value
-        if type(value) is int:
-            return str(value)
-    return None
 
 
 # --- campaign events ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from tidings.core.campaigns.schedule import QuietTime, Schedule, parse_quiet_tim
 from tidings.core.campaigns.targeting import Slot, parse_targeting
 from tidings.core.campaigns.trigger import EventFilter, parse_event_filter
 from tidings.core.errors import InvalidCampaign
-from tidings.core.events import SESSION_STARTED
+from tidings.core.events import NEVER_SHOWN_TRIGGERS, SESSION_STARTED
 
 CAMPAIGN_TYPES: Final = ("DeepLink", "RateReview")
 CAMPAIGN_STATES: Final = ("Draft", "Active", "Cancel")
@@ -77,6 +77,8 @@ def parse_campaign(obj: object) -> Campaign:
 
     triggering = r.obj(root.get("triggering"), "triggering")
     trigger = parse_event_filter(triggering.get("event"), "triggering.event")
+    if trigger.name in NEVER_SHOWN_TRIGGERS:
+        r.fail("triggering.event.name", f"a campaign triggered on {trigger.name} can never show")
     repeat_raw = triggering.get("repeat")
     repeat = DEFAULT_REPEAT if repeat_raw is None else parse_repeat(repeat_raw, "triggering.repeat")
     if trigger.name == SESSION_STARTED and _uses_session_entity(repeat):
