@@ -93,12 +93,10 @@ def first_text(properties: Mapping[str, Any], keys: Iterable[str]) -> str | None
     return None
 
 
-def revenue_of(
-    price: Any, quantity: Any, revenue: Any
-) -> int | float | None:
+def revenue_of(price: Any, quantity: Any, revenue: Any) -> int | float | None:
     """The revenue of a purchase, by Amplitude's rule with its documented default quantity of 1.
 
-    ``price × quantity`` when both are numbers (it wins over a revenue sent beside them), else
+    ``price * quantity`` when both are numbers (it wins over a revenue sent beside them), else
     the revenue given, else the price alone (one item). ``None`` when none of them is a number.
     """
     if _is_number(price) and _is_number(quantity):
