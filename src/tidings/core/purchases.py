@@ -8,9 +8,10 @@ everywhere or nowhere.
 * The app's purchase events are ``PurchaseCompleted`` (the SDK's own example of a purchase)
   unless a destination names others (``purchaseEvents``); Segment's ``Order Completed`` is
   always a purchase.
-* Properties are read by the first key present, the SDK's name first, then the aliases apps
-  send (Segment's ecommerce spec, Pinpoint's reserved names): ``price``, ``quantity``,
-  ``revenue``, ``currency``, ``productId`` / ``sku``.
+* The SDK's property conventions name a purchase's values: ``price`` (of one item),
+  ``quantity``, ``revenue`` (of the whole purchase), ``currency`` (ISO 4217) and the product as
+  ``productId``, ``product_id`` or ``sku`` (the first one present). Exporters may read more
+  aliases after these (the stream reads Pinpoint's and Segment's names too).
 """
 
 from __future__ import annotations
@@ -29,13 +30,13 @@ ORDER_COMPLETED: Final = "Order Completed"
 DEFAULT_PURCHASE_EVENTS: Final = frozenset({PURCHASE_COMPLETED})
 MAX_PURCHASE_EVENTS: Final = 50
 
-PRICE_KEYS: Final = ("price", "itemPrice", "item_price", "_item_price")
-"""The unit price."""
-QUANTITY_KEYS: Final = ("quantity", "_quantity")
-REVENUE_KEYS: Final = ("revenue", "total", "value", "amount")
+PRICE_KEYS: Final = ("price",)
+"""The price of one item."""
+QUANTITY_KEYS: Final = ("quantity",)
+REVENUE_KEYS: Final = ("revenue",)
 """The amount of the whole purchase."""
-PRODUCT_ID_KEYS: Final = ("productId", "product_id", "sku", "_product_id")
-CURRENCY_KEYS: Final = ("currency", "_currency")
+PRODUCT_ID_KEYS: Final = ("productId", "product_id", "sku")
+CURRENCY_KEYS: Final = ("currency",)
 TRANSACTION_KEYS: Final = ("transactionId", "transaction_id", "orderId", "order_id")
 
 
@@ -71,7 +72,7 @@ def first_number(properties: Mapping[str, Any], keys: Iterable[str]) -> int | fl
     for key in keys:
         value = properties.get(key)
         if type(value) is int or (type(value) is float and math.isfinite(value)):
-            return value  # type: ignore[no-any-return]
+            return value
         if type(value) is str:
             try:
                 number = float(value)
@@ -87,7 +88,7 @@ def first_text(properties: Mapping[str, Any], keys: Iterable[str]) -> str | None
     for key in keys:
         value = properties.get(key)
         if type(value) is str and value:
-            return value  # type: ignore[no-any-return]
+            return value
         if type(value) is int:
             return str(value)
     return None

@@ -93,8 +93,14 @@ _RESOLVED_EVENT_TYPES: Final = {
     "SkippedNoContinuation": INAPP_FAILED,
 }
 
-_PRODUCT_KEYS: Final = (*PRODUCT_ID_KEYS, "orderId", "order_id")
+# The purchase conventions (tidings.core.purchases) first, then the aliases apps send for
+# Pinpoint's reserved keys and from Segment's ecommerce spec.
+_PRICE_KEYS: Final = (*PRICE_KEYS, "itemPrice", "item_price", "_item_price")
+_QUANTITY_KEYS: Final = (*QUANTITY_KEYS, "_quantity")
+_TOTAL_KEYS: Final = (*REVENUE_KEYS, "total", "value", "amount")
+_PRODUCT_KEYS: Final = (*PRODUCT_ID_KEYS, "_product_id", "orderId", "order_id")
 """Pinpoint requires a product on every purchase: without one, the order id stands in."""
+_CURRENCY_KEYS: Final = (*CURRENCY_KEYS, "_currency")
 DEFAULT_CURRENCY: Final = "USD"
 UNKNOWN_PRODUCT: Final = "unknown"
 
@@ -246,12 +252,12 @@ def purchase_fields(
     quantity. A purchase without a currency is in USD and one without a product is ``"unknown"``
     (Pinpoint requires both keys on every ``_monetization.purchase``).
     """
-    quantity = first_number(properties, QUANTITY_KEYS)
+    quantity = first_number(properties, _QUANTITY_KEYS)
     if quantity is None or quantity <= 0:
         quantity = 1
-    price = first_number(properties, PRICE_KEYS)
+    price = first_number(properties, _PRICE_KEYS)
     if price is None:
-        total = first_number(properties, REVENUE_KEYS)
+        total = first_number(properties, _TOTAL_KEYS)
         price = 0 if total is None else total / quantity
     out_attributes = dict(attributes)
     out_metrics = dict(metrics)
@@ -259,7 +265,7 @@ def purchase_fields(
     out_metrics["_item_price"] = price
     product = first_text(properties, _PRODUCT_KEYS) or UNKNOWN_PRODUCT
     out_attributes["_product_id"] = product[:MAX_ATTRIBUTE_LENGTH]
-    currency = first_text(properties, CURRENCY_KEYS) or DEFAULT_CURRENCY
+    currency = first_text(properties, _CURRENCY_KEYS) or DEFAULT_CURRENCY
     out_attributes["_currency"] = currency[:MAX_ATTRIBUTE_LENGTH].upper()
     transaction = first_text(properties, TRANSACTION_KEYS)
     if transaction is not None:

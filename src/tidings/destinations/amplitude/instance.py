@@ -55,7 +55,8 @@ class Destination:
     def from_json(cls, data: Mapping[str, Any]) -> Destination:
         subs = data.get("subscriptions")
         if subs is None:
-            return cls(Settings.from_json(data.get("settings")))
+            settings = Settings.from_json(data.get("settings"))
+            return cls(settings, default_subscriptions(settings.purchase_events))
         if not isinstance(subs, list):
             raise InvalidConfig("subscriptions", "must be a list")
         parsed = []
