@@ -71,12 +71,40 @@ def sql_store(store: Store) -> SqlStore:
     return store
 
 
-def _currents_items(currents: Currents, message: dict[str, Any], at: int) -> list[Pending]:
-    key = str(message.get("messageId") or "")
-    return [
-        Pending(f"{key}/currents/{n}", at, event=event)
-        for n, event in enumerate(currents.events(message))
-    ]
+def _map_currents(
+    currents: Currents, records: Sequence[LogRecord], apps: set[str], at_ms: int
+) -> tuple[list[Mapped], list[DeadLetterIn]]:
+    """:func:`map_records` in Currents mode, which exports decisions too (impressions,
+    control-group enrollments); the shows among them are noted first, for the clicks."""
+    payloads: list[tuple[LogRecord, Any]] = []
+    dead: list[DeadLetterIn] = []
+    for record in records:
+        if record.app_id not in apps:
+            continue
+        try:
+            payloads.append((record, orjson.loads(record.payload)))
+        except orjson.JSONDecodeError as exc:
+            dead.append(DeadLetterIn(f"seq:{record.seq}", 0, f"unreadable log row: {exc}", b"{}"))
+    currents.remember_shows((r.app_id, p) for r, p in payloads if r.kind == "decision")
+    items: list[Mapped] = []
+    for record, payload in payloads:
+        try:
+            events = currents.record_events(record.kind, payload, record.app_id)
+        except (InvalidInput, TypeError, ValueError) as exc:
+            dead.append(DeadLetterIn(f"seq:{record.seq}", 0, f"unreadable log row: {exc}", b"{}"))
+            continue
+        for n, event in enumerate(events):
+            if not event.get("insert_id"):
+                event["insert_id"] = record.item_id
+            p = Pending(f"{record.item_id}/currents/{n}", at_ms, event=event)
+            items.append((p, order_key(p), record.seq))
+    return items, dead
+
+
+async def load_campaigns(store: Store, instance: Instance, currents: Currents) -> None:
+    """Give a Currents instance the campaigns of its apps (names, treatments)."""
+    stored = [c for app_id in instance.app_ids for c in await store.list_campaigns(app_id)]
+    currents.book.load((c.id, c.body) for c in stored)
 
 
 def map_records(
@@ -93,9 +121,10 @@ def map_records(
     if destination is None:
         destination = instance.build()
     apps = set(instance.app_ids)
+    if isinstance(destination, Currents):
+        return _map_currents(destination, records, apps, at_ms)
     items: list[Mapped] = []
     dead: list[DeadLetterIn] = []
-    currents = destination if isinstance(destination, Currents) else None
     messages = SharedMessages()
     for record in records:
         if record.app_id not in apps or record.kind != "event":
@@ -109,17 +138,13 @@ def map_records(
             continue
         if message is None:
             continue
-        if currents is not None:
-            pending = _currents_items(currents, message, at_ms)
-        else:
-            assert isinstance(destination, Destination)
-            work = destination.work(message, at_ms, shared)
-            pending = work.items
-            if work.rejected:
-                dead.extend(
-                    DeadLetterIn(o.key, 0, o.reason, orjson.dumps({"message": message}))
-                    for o in work.rejected
-                )
+        work = destination.work(message, at_ms, shared)
+        pending = work.items
+        if work.rejected:
+            dead.extend(
+                DeadLetterIn(o.key, 0, o.reason, orjson.dumps({"message": message}))
+                for o in work.rejected
+            )
         for p in pending:
             if p.event is not None and not p.event.get("insert_id"):
                 p.event["insert_id"] = record.item_id
@@ -145,6 +170,10 @@ async def enqueue_records(
     destination: Destination | Currents | None = None,
 ) -> int:
     """Durably enqueue what ``records`` give ``instance``; returns how many items."""
+    if destination is None:
+        destination = instance.build()
+        if isinstance(destination, Currents):
+            await load_campaigns(store, instance, destination)
     # Mapping is CPU work: off the event loop, so the sender's database round trips and the
     # server's requests in the same process are not held up behind a whole batch.
     items, dead = await asyncio.to_thread(
@@ -239,6 +268,8 @@ def _instance_consumer(instance_id: str, store: Store, options: DirectOptions) -
             _forget(instance_id)
             return  # deleted meanwhile: the runner stops this consumer at its next refresh
         destination = built_destination(instance)
+        if isinstance(destination, Currents):
+            await load_campaigns(store, instance, destination)
         await deliver_records(store, instance, records, destination, options)
 
     return Consumer(

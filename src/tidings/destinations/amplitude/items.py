@@ -147,9 +147,7 @@ def sdk_message(
     return message
 
 
-EVENT_ROOTS = frozenset(
-    {"event", "messageId", "properties", "timestamp", USER_PROPERTY_OPERATIONS}
-)
+EVENT_ROOTS = frozenset({"event", "messageId", "properties", "timestamp", USER_PROPERTY_OPERATIONS})
 """The keys of an SDK event's message that come from the event itself. The others come from what
 its upload shares (device, user, custom properties, session) and the event's ``sessionId``."""
 

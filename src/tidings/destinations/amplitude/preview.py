@@ -98,9 +98,7 @@ def _upload_payloads(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The stored payload of each event of an upload body (docs/server.md)."""
     user = body.get("user") if isinstance(body.get("user"), Mapping) else {}
     assert isinstance(user, Mapping)
-    sessions = {
-        s.get("id"): s for s in body.get("sessions") or () if isinstance(s, Mapping)
-    }
+    sessions = {s.get("id"): s for s in body.get("sessions") or () if isinstance(s, Mapping)}
     out = []
     for index, event in enumerate(body["events"]):
         if not isinstance(event, Mapping):
