@@ -58,6 +58,7 @@ def project_json(project: Project) -> dict[str, Any]:
         "id": project.id,
         "name": project.name,
         "settings": project.settings.to_json(),
+        "awsAccountId": project.aws_account_id,
         "createdAt": project.created_at,
     }
     if project.data_import_key is not None:

@@ -69,7 +69,7 @@ async def config_manifest(request: Request) -> Response:
     manifest = {
         "version": version,
         "campaigns": [dict(c.body) for c in campaigns],
-        "settings": project.settings.to_json(),
+        "settings": project.settings.manifest_json(),
         "cohorts": cohorts,
     }
     return json_response(manifest, headers=headers)

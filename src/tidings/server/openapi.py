@@ -144,6 +144,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         sessionTimeoutSeconds=_INT,
         frequencyCapping={"type": ["object", "null"]},
         configRefreshSeconds=_INT,
+        awsAccountId={
+            "type": ["string", "null"],
+            "description": "admin API only (never in the manifest); null: the project id",
+        },
     ),
     "Manifest": _obj(
         ("version", "campaigns", "settings", "cohorts"),
@@ -157,6 +161,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         id=_STR,
         name=_STR,
         settings=_ref("ProjectSettings"),
+        awsAccountId={**_STR, "description": "awsAccountId of campaign stream records"},
         createdAt=_MS,
         dataImportKey={**_STR, "description": "only in the response that creates the project"},
     ),

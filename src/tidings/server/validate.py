@@ -56,11 +56,15 @@ def integer(
 
 def settings_patch(body: Mapping[str, Any], path: str = "settings") -> dict[str, Any]:
     """A (partial) project settings object ``{sessionTimeoutSeconds, frequencyCapping,
-    configRefreshSeconds}``, checked key by key."""
+    configRefreshSeconds, awsAccountId}``, checked key by key."""
     reject_unknown(
-        body, ("sessionTimeoutSeconds", "frequencyCapping", "configRefreshSeconds"), path
+        body,
+        ("sessionTimeoutSeconds", "frequencyCapping", "configRefreshSeconds", "awsAccountId"),
+        path,
     )
     out: dict[str, Any] = {}
+    if "awsAccountId" in body:  # null: back to the default, the project id
+        out["awsAccountId"] = text(body, "awsAccountId", required=False, max_length=64, path=path)
     for key, lo, hi in (
         ("sessionTimeoutSeconds", 1, 86_400),
         ("configRefreshSeconds", 1, 7 * 86_400),

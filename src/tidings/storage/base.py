@@ -52,18 +52,22 @@ class NotFoundError(StoreError, LookupError):
 
 @dataclass(frozen=True, slots=True)
 class ProjectSettings:
-    """Per-project knobs served in the config manifest (docs/spec/http-api.md).
+    """Per-project knobs: those served in the config manifest (docs/spec/http-api.md), and
+    the account id stamped on campaign stream records.
 
     ``frequency_capping`` is the project-wide cap ``{"perSession": n, "perDay": n}`` of
-    docs/spec/campaigns.md, or ``None`` when the project sets none.
+    docs/spec/campaigns.md, or ``None`` when the project sets none. ``aws_account_id`` is the
+    ``awsAccountId`` of the project's campaign records (docs/spec/stream.md); ``None`` means the
+    project id.
     """
 
     session_timeout_seconds: int = 60
     frequency_capping: Mapping[str, int] | None = None
     config_refresh_seconds: int = 300
+    aws_account_id: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        """The camelCase JSON shape the HTTP API speaks."""
+    def manifest_json(self) -> dict[str, Any]:
+        """What devices are served: the manifest's ``settings``."""
         return {
             "sessionTimeoutSeconds": self.session_timeout_seconds,
             "frequencyCapping": dict(self.frequency_capping)
@@ -71,6 +75,13 @@ class ProjectSettings:
             else None,
             "configRefreshSeconds": self.config_refresh_seconds,
         }
+
+    def to_json(self) -> dict[str, Any]:
+        """The camelCase JSON shape the admin API speaks (``awsAccountId`` only when set)."""
+        out = self.manifest_json()
+        if self.aws_account_id is not None:
+            out["awsAccountId"] = self.aws_account_id
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ProjectSettings:
@@ -88,6 +99,7 @@ class ProjectSettings:
             config_refresh_seconds=int(
                 data.get("configRefreshSeconds", base.config_refresh_seconds)
             ),
+            aws_account_id=data.get("awsAccountId") or None,
         )
 
     def merged(self, patch: Mapping[str, Any]) -> ProjectSettings:
@@ -108,6 +120,11 @@ class Project:
     settings: ProjectSettings
     created_at: int
     data_import_key: str | None = None
+
+    @property
+    def aws_account_id(self) -> str:
+        """The ``awsAccountId`` of the project's campaign records: the setting, else the id."""
+        return self.settings.aws_account_id or self.id
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from tidings.core.errors import InvalidInput
+from tidings.streams.accounts import AccountIds, ProjectReader
 from tidings.streams.fromlog import LogRow, records_from_row
 from tidings.streams.records import Record
 from tidings.streams.sink import Sink
@@ -49,8 +50,8 @@ class StoredDocument(Protocol):
     def updated_at(self) -> int: ...
 
 
-class SinkStore(Protocol):
-    """The store calls the configured streams make."""
+class SinkStore(ProjectReader, Protocol):
+    """The store calls the configured streams make (and the account lookup's)."""
 
     async def list_documents(self, collection: str) -> Sequence[StoredDocument]: ...
 
@@ -98,8 +99,11 @@ class _Running:
                 self.sink.close()
 
 
-def _build_and_deliver(running: _Running, rows: Sequence[LogRow]) -> int:
-    """The records of the sink's apps in ``rows``, delivered; returns how many there were.
+def _build_and_deliver(
+    running: _Running, rows: Sequence[LogRow], accounts: Mapping[str, str]
+) -> int:
+    """The records of the sink's apps in ``rows`` (with their ``awsAccountId`` from
+    ``accounts``), delivered; returns how many there were.
 
     A row whose payload cannot become a record is skipped with a warning naming its ``seq``
     (it stays in the log): one unreadable row must not hold the whole stream back.
@@ -110,7 +114,7 @@ def _build_and_deliver(running: _Running, rows: Sequence[LogRow]) -> int:
         if row.app_id not in apps:
             continue
         try:
-            records.extend(records_from_row(row))
+            records.extend(records_from_row(row, accounts.get(row.app_id)))
         except InvalidInput as exc:
             _log.warning("stream %s: log row %d skipped: %s", running.spec.id, row.seq, exc)
     if records:
@@ -134,6 +138,7 @@ class ConfiguredStreams:
         self._specs: dict[str, SinkSpec] = {}
         self._running: dict[str, _Running] = {}
         self._guard = asyncio.Lock()
+        self._accounts = AccountIds(store)
         self.delivered: dict[str, int] = {}
         """Records delivered per sink id by this process (for tests and status)."""
 
@@ -188,8 +193,9 @@ class ConfiguredStreams:
         Returns only when both are durable; raises to have the batch retried.
         """
         running = await self._sink(sink_id)
+        accounts = await self._accounts.of(running.spec.app_ids)
         # Records are built on the worker thread too: the event loop keeps serving requests.
-        count = await asyncio.to_thread(_build_and_deliver, running, rows)
+        count = await asyncio.to_thread(_build_and_deliver, running, rows, accounts)
         self.delivered[sink_id] = self.delivered.get(sink_id, 0) + count
         while running.pending:
             entry = running.pending[0]

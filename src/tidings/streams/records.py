@@ -37,7 +37,7 @@ from tidings.core.purchases import (
     first_text,
     is_purchase,
 )
-from tidings.streams.context import StreamContext
+from tidings.streams.context import StreamContext, endpoint_json
 
 Record = dict[str, Any]
 """One stream record: a JSON object in Pinpoint's envelope."""
@@ -277,9 +277,21 @@ def purchase_fields(
 
 
 def _campaign_envelope(
-    event_type: str, timestamp: int, arrival_ms: int, ctx: StreamContext, attributes: dict[str, str]
+    event_type: str,
+    timestamp: int,
+    arrival_ms: int,
+    ctx: StreamContext,
+    attributes: dict[str, str],
+    *,
+    record_id: str,
+    request_id: str,
+    channel_type: str = "IN_APP",
 ) -> Record:
-    return {
+    """A campaign-family record: the endpoint names the request that last updated it (else
+    the record's own id) and is effective from the record's time; ``awsAccountId`` is the
+    project's account, when the context knows it."""
+    endpoint = endpoint_json(ctx, request_id, timestamp, channel_type)
+    record: Record = {
         "event_type": event_type,
         "event_timestamp": timestamp,
         "arrival_timestamp": arrival_ms,
@@ -290,9 +302,12 @@ def _campaign_envelope(
         "session": {},
         "attributes": attributes,
         "metrics": {},
-        "client_context": {"custom": {"endpoint": ctx.envelope_part("endpoint")}},
-        "event_id": "",
+        "client_context": {"custom": {"endpoint": endpoint}},
     }
+    if ctx.aws_account_id is not None:
+        record["awsAccountId"] = ctx.aws_account_id
+    record["event_id"] = record_id
+    return record
 
 
 def inapp_record(event: EventRecord, ctx: StreamContext, arrival_ms: int) -> Record | None:
@@ -317,9 +332,15 @@ def inapp_record(event: EventRecord, ctx: StreamContext, arrival_ms: int) -> Rec
     reason = props.get("unavailableReason")
     if reason is not None:
         attributes["unavailable_reason"] = str(reason)
-    record = _campaign_envelope(event_type, event.timestamp, arrival_ms, ctx, attributes)
-    record["event_id"] = f"{event.id}/{event_type}"
-    return record
+    return _campaign_envelope(
+        event_type,
+        event.timestamp,
+        arrival_ms,
+        ctx,
+        attributes,
+        record_id=f"{event.id}/{event_type}",
+        request_id=event.id,
+    )
 
 
 def decision_record(
@@ -327,12 +348,17 @@ def decision_record(
     ctx: StreamContext,
     arrival_ms: int,
     delivery_type: DeliveryType = "IN_APP",
+    *,
+    request_id: str | None = None,
+    channel_type: str | None = None,
 ) -> Record:
     """The ``_campaign.send`` record of one campaign decision, as uploaded or made server-side.
 
     ``decision`` is ``{id, campaignId, status, treatmentId, source, eventId, timestamp}``;
     ``delivery_type`` is ``IN_APP`` for actions the SDK performs and ``CUSTOM`` for server-side
-    webhook actions.
+    webhook actions. The endpoint's ``ChannelType`` is ``channel_type`` (the endpoint's own type,
+    for a custom channel), else the delivery type itself, as Pinpoint's single-type channels
+    have it; its ``RequestId`` is ``request_id`` (the upload's), else the decision id.
     """
     decision_id = _required_str(decision, "id")
     campaign_id = _required_str(decision, "campaignId")
@@ -352,9 +378,16 @@ def decision_record(
         "delivery_type": delivery_type,
         "campaign_send_status": status,
     }
-    record = _campaign_envelope(CAMPAIGN_SEND, timestamp, arrival_ms, ctx, attributes)
-    record["event_id"] = decision_id
-    return record
+    return _campaign_envelope(
+        CAMPAIGN_SEND,
+        timestamp,
+        arrival_ms,
+        ctx,
+        attributes,
+        record_id=decision_id,
+        request_id=request_id or decision_id,
+        channel_type=channel_type or delivery_type,
+    )
 
 
 def _required_str(mapping: Mapping[str, Any], key: str) -> str:
