@@ -59,6 +59,7 @@ def project_json(project: Project) -> dict[str, Any]:
         "name": project.name,
         "settings": project.settings.to_json(),
         "awsAccountId": project.aws_account_id,
+        "dataImportKeyActive": project.import_key_active,
         "createdAt": project.created_at,
     }
     if project.data_import_key is not None:
@@ -155,6 +156,17 @@ async def rotate_import_key(request: Request) -> Response:
     project = await _project(store, request.path_params["project_id"])
     key = await store.rotate_data_import_key(project.id)
     return json_response({"projectId": project.id, "dataImportKey": key}, status=201)
+
+
+async def revoke_import_key(request: Request) -> Response:
+    """Cohort imports stop authenticating until a new key is made (``POST`` makes one)."""
+    store = await admin_store(request)
+    project = await _project(store, request.path_params["project_id"])
+    if not await store.revoke_data_import_key(project.id):
+        raise ApiError(
+            404, "data_import_key_not_found", "the project has no active data import key"
+        )
+    return Response(status_code=204)
 
 
 # --------------------------------------------------------------------------- apps and keys

@@ -162,6 +162,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         name=_STR,
         settings=_ref("ProjectSettings"),
         awsAccountId={**_STR, "description": "awsAccountId of campaign stream records"},
+        dataImportKeyActive={"type": "boolean"},
         createdAt=_MS,
         dataImportKey={**_STR, "description": "only in the response that creates the project"},
     ),

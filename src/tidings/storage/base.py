@@ -113,6 +113,7 @@ class Project:
 
     ``data_import_key`` is only filled in by :meth:`Store.create_project` and
     :meth:`Store.rotate_data_import_key`: the store keeps a hash, so it cannot be shown again.
+    ``import_key_active`` is false once the key was revoked (and until a new one is made).
     """
 
     id: str
@@ -120,6 +121,7 @@ class Project:
     settings: ProjectSettings
     created_at: int
     data_import_key: str | None = None
+    import_key_active: bool = True
 
     @property
     def aws_account_id(self) -> str:
@@ -514,6 +516,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def rotate_data_import_key(self, project_id: str) -> str:
         """Make a new data import key, invalidating the old one; returns it once."""
+
+    @abc.abstractmethod
+    async def revoke_data_import_key(self, project_id: str) -> bool:
+        """Invalidate the data import key without making a new one; False when there was
+        none active."""
 
     @abc.abstractmethod
     async def project_for_import_key(self, data_import_key: str) -> Project | None:
