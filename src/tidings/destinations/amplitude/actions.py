@@ -174,8 +174,7 @@ def presets(
                 {"event_type": "session_end", "session_id": _SESSION_ID},
             ),
             "Custom Property Changes": (
-                f'type = "track" and event = {_quoted(CUSTOM_PROPERTY_CHANGED)}'
-                f" and exists({USER_PROPERTY_OPERATIONS})",
+                f'type = "track" and event = {_quoted(CUSTOM_PROPERTY_CHANGED)}',
                 "identifyUser",
                 {"user_properties": {"@path": f"$.{USER_PROPERTY_OPERATIONS}"}},
             ),

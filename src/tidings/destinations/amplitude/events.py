@@ -143,16 +143,15 @@ def _v2_operations(event: dict[str, Any], p: dict[str, Any]) -> None:
     Amplitude does not take plain user properties beside operations, so when an operation is
     sent the plain ones go into ``$set`` (the operation's own values win): one form, never two.
     """
-    ops = {
-        op: values
-        for name, op in _V2_OPERATIONS
-        if (values := p.get(name))
-        and isinstance(values, dict)
-        and any(v != "" for v in values.values())
-    }
-    if not ops:
+    props: dict[str, Any] | None = None
+    for name, op in _V2_OPERATIONS:
+        values = p.get(name)
+        if values and isinstance(values, dict) and any(v != "" for v in values.values()):
+            if props is None:
+                props = dict(event.get("user_properties") or {})
+            props[op] = values
+    if props is None:
         return
-    props = {**(event.get("user_properties") or {}), **ops}
     plain = {k: v for k, v in props.items() if not k.startswith("$")}
     if plain:
         props = {k: v for k, v in props.items() if k.startswith("$")}
@@ -178,7 +177,8 @@ def _events_body(settings: Settings, events: list[dict[str, Any]], p: dict[str, 
 def build_log_event(p: dict[str, Any], settings: Settings, *, v2: bool = False) -> list[Request]:
     """One request with one event, with the revenue fields the mapping gave (none by default)."""
     event = _with_user_agent(base_event(p, v2=v2), p)
-    event.update(revenue_fields(p))
+    if "price" in p or "revenue" in p:  # no revenue without one of them
+        event.update(revenue_fields(p))
     return [_events_body(settings, [event], p)]
 
 
