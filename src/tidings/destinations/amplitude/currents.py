@@ -149,8 +149,9 @@ class Currents:
         return [self._event(message, f"{self.prefix} {event_type}", app_id, out, device=device)]
 
     def remember_shows(self, decisions: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
-        """Note the ``SUCCESS`` decisions among ``(app id, stored payload)`` pairs, so a click
-        that follows its show is exported with the show's ``send_id`` and treatment."""
+        """Note the shows (a device's ``SUCCESS`` decisions) among ``(app id, stored payload)``
+        pairs, so a click that follows its show is exported with the show's ``send_id`` and
+        treatment."""
         for app_id, payload in decisions:
             decision = payload.get("decision")
             device = payload.get("device")
@@ -161,6 +162,7 @@ class Currents:
             device_id = device.get("deviceId")
             if (
                 decision.get("status") == "SUCCESS"
+                and payload.get("source", "sdk") == "sdk"
                 and isinstance(campaign_id, str)
                 and isinstance(decision_id, str)
                 and isinstance(device_id, str)
