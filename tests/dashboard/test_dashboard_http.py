@@ -52,6 +52,7 @@ def _pages(h: AsgiHarness, campaign_id: str) -> list[str]:
         f"/apps/{a}/stream.json",
         f"/apps/{a}/destinations",
         f"/apps/{a}/streams",
+        f"/apps/{a}/cohorts",
     ]
 
 
@@ -478,3 +479,50 @@ async def test_the_editor_offers_the_moves_of_the_state_machine(asgi: AsgiHarnes
     assert r.headers["location"] == f"/campaigns/{campaign_id}"
     page = (await asgi.client.get(f"/campaigns/{campaign_id}")).text
     assert "Stop campaign" in page and "Start campaign" not in page
+
+
+async def test_the_trigger_picker_does_not_offer_session_finished(asgi: AsgiHarness) -> None:
+    await _sign_in(asgi)
+    r = await asgi.client.get(f"/apps/{asgi.app_id}/campaigns/new")
+    assert r.status_code == 200
+    picker = re.search(r'<select id="f-triggering-event-name".*?</select>', r.text, re.S)
+    assert picker is not None
+    assert 'value="SessionStarted"' in picker.group(0)
+    assert 'value="SessionFinished"' not in picker.group(0)
+
+
+async def test_the_cohorts_page_makes_and_revokes_the_data_import_key(asgi: AsgiHarness) -> None:
+    """The REST endpoint is shown; a new key is shown once and works for cohort imports; a
+    revoked key stops them."""
+    csrf = await _sign_in(asgi)
+    url = f"/apps/{asgi.app_id}/cohorts"
+    r = await asgi.client.get(url)
+    assert '<code id="rest-endpoint">http://tidings.test</code>' in r.text
+    assert "POST http://tidings.test/partners/amplitude/cohorts/users" in r.text
+    assert 'id="new-key"' not in r.text
+    r = await asgi.client.post(url, data={"csrf": csrf, "action": "create"})
+    assert r.status_code == 200
+    match = re.search(r'<code id="new-key">([^<]+)</code>', r.text)
+    assert match is not None
+    key = match.group(1)
+    assert 'id="new-key"' not in (await asgi.client.get(url)).text  # shown once
+
+    async def import_cohort() -> int:
+        body = {
+            "partner_api_key": "amplitude",
+            "client_secret": key,
+            "cohort_id": "abcd1234",
+            "name": "Loyal",
+        }
+        return (await asgi.client.post("/partners/amplitude/cohorts", json=body)).status_code
+
+    assert await import_cohort() == 201
+    assert "[Amplitude] Loyal: abcd1234" in (await asgi.client.get(url)).text
+    r = await asgi.client.post(url, data={"csrf": csrf, "action": "revoke"})
+    assert (r.status_code, r.headers["location"]) == (303, f"{url}?notice=revoked")
+    page = (await asgi.client.get(r.headers["location"])).text
+    assert "was revoked" in page
+    assert 'value="revoke"' not in page
+    assert await import_cohort() == 401
+    r = await asgi.client.post(url, data={"csrf": "wrong", "action": "create"})
+    assert r.status_code == 403

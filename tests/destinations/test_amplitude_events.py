@@ -95,13 +95,51 @@ def test_null_user_id_is_sent_as_null() -> None:
     assert event["user_id"] is None
 
 
-def test_revenue_fields_are_never_sent_by_log_event() -> None:
+REVENUE_MAPPING = {
+    key: {"@path": f"$.properties.{key}"}
+    for key in ("price", "quantity", "revenue", "productId", "revenueType", "currency")
+}
+
+
+def test_log_event_sends_no_revenue_fields_unless_mapped() -> None:
+    """An event that carries a price is not revenue by default (a product viewed)."""
     msg = message(
         properties={"revenue": 10, "price": 2, "quantity": 5, "productId": "p", "revenueType": "x"}
     )
     for action in ("logEvent", "logEventV2"):
         event = one(action, msg)
         assert not {"revenue", "price", "quantity", "productId", "revenueType"} & set(event)
+
+
+@pytest.mark.parametrize("action", ["logEvent", "logEventV2"])
+@pytest.mark.parametrize(
+    ("properties", "sent"),
+    [
+        (
+            {"price": 2.5, "quantity": 4, "revenue": 99, "productId": "p-1", "currency": "EUR"},
+            {
+                "revenue": 10.0,
+                "revenueType": "Purchase",
+                "quantity": 4,
+                "price": 2.5,
+                "productId": "p-1",
+                "currency": "EUR",
+            },
+        ),
+        ({"price": 59.99}, {"revenue": 59.99, "revenueType": "Purchase", "price": 59.99}),
+        ({"revenue": 12, "revenueType": "Refund"}, {"revenue": 12, "revenueType": "Refund"}),
+        ({"price": 3, "revenue": 7}, {"revenue": 7, "revenueType": "Purchase", "price": 3}),
+        ({"productId": "p-1"}, {}),
+    ],
+)
+def test_log_event_sends_the_revenue_fields_it_is_mapped(
+    action: str, properties: dict[str, Any], sent: dict[str, Any]
+) -> None:
+    """Price x quantity wins; else the revenue; else the price of one item (quantity's
+    documented default); a product id alone is no revenue."""
+    event = one(action, message(properties=properties), mapping=REVENUE_MAPPING)
+    keys = ("revenue", "revenueType", "quantity", "price", "productId", "currency")
+    assert {k: event[k] for k in keys if k in event} == sent
 
 
 @pytest.mark.parametrize(
@@ -161,11 +199,28 @@ def test_log_event_without_utm_or_referrer_keeps_traits() -> None:
 def test_log_event_v2_set_operations_replace_trait_operations() -> None:
     msg = message(traits={"plan": "pro", "$set": {"old": 1}})
     props = one("logEventV2", msg, mapping={"add": {"logins": 1}})["user_properties"]
-    assert props["plan"] == "pro"
     assert props["$set"]["utm_source"] == "news"
     assert "old" not in props["$set"]
     assert props["$setOnce"]["initial_referrer"] == "https://ref.example/"
     assert props["$add"] == {"logins": 1}
+
+
+def test_log_event_v2_never_mixes_plain_user_properties_with_operations() -> None:
+    """The default mapping sends traits and the referrer/UTM operations: the traits go into
+    ``$set`` beside them, where the operation's own values win."""
+    msg = message(traits={"plan": "pro", "utm_source": "trait", "$unset": {"x": "-"}})
+    props = one("logEventV2", msg)["user_properties"]
+    assert sorted(props) == ["$set", "$setOnce", "$unset"]
+    assert props["$set"] == {
+        "plan": "pro",
+        "utm_source": "news",
+        "utm_medium": "email",
+        "utm_campaign": "spring",
+        "referrer": "https://ref.example/",
+    }
+    assert props["$unset"] == {"x": "-"}
+    only_traits = one("logEventV2", msg, mapping={"setOnce": {}, "setAlways": {}})
+    assert only_traits["user_properties"] == msg["traits"]
 
 
 def test_log_event_v2_skips_operations_whose_values_are_all_empty() -> None:

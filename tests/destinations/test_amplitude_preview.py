@@ -18,11 +18,13 @@ def test_presets_list() -> None:
     assert set(PRESETS) == {
         "Track Calls",
         "Order Completed Calls",
+        "Purchase Calls",
         "Page Calls",
         "Screen Calls",
         "Identify Calls",
         "Session Started",
         "Session Finished",
+        "Custom Property Changes",
     }
 
 
@@ -78,7 +80,7 @@ def test_subscription_from_json_and_disabled() -> None:
     ("kwargs", "field"),
     [
         ({"action": "nope"}, "action"),
-        ({}, "action"),
+        ({"mapping": {"insert_id": "x"}}, "mapping"),
         ({"preset": "nope"}, "preset"),
         ({"preset": "Page Calls", "action": "logEvent"}, "action"),
         ({"action": "logEvent", "settings": {"apiKey": 3}}, "settings.apiKey"),

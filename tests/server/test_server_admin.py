@@ -85,6 +85,30 @@ async def test_projects_and_settings(srv: Harness) -> None:
     assert r.json()["error"]["message"].startswith("name")
 
 
+async def test_the_stream_account_id_is_a_project_setting(srv: Harness) -> None:
+    """``awsAccountId`` (of the project's campaign stream records) defaults to the project id,
+    is set and reset by PATCH, and is never served to devices."""
+    c, h = srv.client, srv.admin
+    pid = srv.project["id"]
+    project = (await c.get(f"/admin/api/projects/{pid}", headers=h)).json()
+    assert (project["awsAccountId"], "awsAccountId" in project["settings"]) == (pid, False)
+    r = await c.patch(
+        f"/admin/api/projects/{pid}", json={"awsAccountId": "123456789012"}, headers=h
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["awsAccountId"] == r.json()["settings"]["awsAccountId"] == "123456789012"
+    manifest = await c.get("/api/v1/config", headers={"X-Api-Key": srv.app["apiKeyPublic"]})
+    assert "awsAccountId" not in manifest.json()["settings"]
+    r = await c.patch(
+        f"/admin/api/projects/{pid}", json={"settings": {"awsAccountId": None}}, headers=h
+    )
+    assert r.json()["awsAccountId"] == pid
+    for bad in ("", 12, "x" * 65):
+        r = await c.patch(f"/admin/api/projects/{pid}", json={"awsAccountId": bad}, headers=h)
+        assert r.status_code == 400, bad
+        assert r.json()["error"]["message"].startswith("awsAccountId"), r.text
+
+
 async def test_apps_and_credentials(srv: Harness) -> None:
     c, h = srv.client, srv.admin
     pid = srv.project["id"]

@@ -200,3 +200,27 @@ async def test_config_and_upload_answers_carry_the_config_revision(srv: Harness)
     assert replayed.headers["x-config-revision"] != first  # fresh, not the stored answer's
     status, headers, _ = await _config(srv)
     assert headers["x-config-revision"] == replayed.headers["x-config-revision"]
+
+
+async def test_the_data_import_key_is_revoked_without_a_new_one(srv: Harness) -> None:
+    """A revoked key stops cohort imports; revoking twice is a 404; a new key works."""
+    pid, h = srv.project["id"], srv.admin
+    project = (await srv.client.get(f"/admin/api/projects/{pid}", headers=h)).json()
+    assert project["dataImportKeyActive"] is True
+    r = await srv.client.delete(f"/admin/api/projects/{pid}/data-import-key", headers=h)
+    assert r.status_code == 204, r.text
+    status, body = await _partner(srv, "cohorts", {"cohort_id": "abcd1234", "name": "C"})
+    assert status == 401 and body["error"]["code"] == "invalid_client_secret"
+    project = (await srv.client.get(f"/admin/api/projects/{pid}", headers=h)).json()
+    assert project["dataImportKeyActive"] is False
+    r = await srv.client.delete(f"/admin/api/projects/{pid}/data-import-key", headers=h)
+    assert (r.status_code, r.json()["error"]["code"]) == (404, "data_import_key_not_found")
+    r = await srv.client.delete("/admin/api/projects/prj_nope/data-import-key", headers=h)
+    assert r.status_code == 404
+    r = await srv.client.post(f"/admin/api/projects/{pid}/data-import-key", headers=h)
+    assert r.status_code == 201
+    srv.project["dataImportKey"] = r.json()["dataImportKey"]
+    status, _ = await _partner(srv, "cohorts", {"cohort_id": "abcd1234", "name": "C"})
+    assert status == 201
+    project = (await srv.client.get(f"/admin/api/projects/{pid}", headers=h)).json()
+    assert project["dataImportKeyActive"] is True

@@ -34,13 +34,16 @@ DEVICE = {
 }
 
 
-def make_context(app_id: str = "app-1", user_id: str | None = "user-1") -> StreamContext:
+def make_context(
+    app_id: str = "app-1", user_id: str | None = "user-1", aws_account_id: str | None = None
+) -> StreamContext:
     return StreamContext.from_upload(
         app_id,
         DEVICE,
         {"userId": user_id},
         [{"id": "s-1", "counter": 1, "type": "cold", "startedAt": 1_000, "endedAt": None}],
         {"name": "Demo", "packageName": "com.example.demo"},
+        aws_account_id=aws_account_id,
     )
 
 

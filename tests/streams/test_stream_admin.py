@@ -51,7 +51,13 @@ class Api:
     def app_id(self) -> str:
         return str(self.app["appId"])
 
-    async def upload(self, events: list[dict[str, Any]], app: dict[str, Any] | None = None) -> None:
+    async def upload(
+        self,
+        events: list[dict[str, Any]],
+        app: dict[str, Any] | None = None,
+        decisions: list[dict[str, Any]] | None = None,
+    ) -> str:
+        """Upload signed; returns the request id."""
         app = app or self.app
         body = orjson.dumps(
             {
@@ -59,19 +65,22 @@ class Api:
                 "user": {"userId": "u-1"},
                 "sessions": [{"id": "s-1", "counter": 1, "type": "cold", "startedAt": T0}],
                 "events": events,
+                "decisions": decisions or [],
             }
         )
         ts = str(int(time.time()))
+        request_id = str(uuid.uuid4())
         headers = {
             "Content-Type": "application/json",
             "X-Api-Key": app["apiKeyPublic"],
             "X-Timestamp": ts,
-            "X-Request-Id": str(uuid.uuid4()),
+            "X-Request-Id": request_id,
             "X-Signature": sign(app["apiKeySecret"], "POST", "/api/v1/session", body, ts),
         }
         r = await self.client.post("/api/v1/session", content=body, headers=headers)
         assert r.status_code == 200, r.text
         assert r.json()["accepted"] == len(events), r.text
+        return request_id
 
     async def run_pipeline(self) -> None:
         runner = PipelineRunner(self.store, providers=[self.sinks.consumers])
@@ -295,3 +304,59 @@ async def test_an_unreadable_row_is_skipped_not_blocking(api: Api, tmp_path: Pat
     await stream_closing(api)
     records = read_jsonl_dir(out / app_directory_name(api.app_id))
     assert [r["metrics"]["n"] for r in records] == [7]
+
+
+@pytest.mark.anyio
+async def test_campaign_records_name_the_account_and_the_upload(api: Api, tmp_path: Path) -> None:
+    """``awsAccountId`` is the project's setting (default: the project id); the endpoint's
+    ``RequestId`` is the upload's ``X-Request-Id`` and ``EffectiveDate`` the decision's time."""
+    out = tmp_path / "campaigns"
+    project_id = (await api.store.get_app(api.app_id)).project_id  # type: ignore[union-attr]
+    await api.client.post(
+        f"/admin/api/apps/{api.app_id}/streams",
+        json={"kind": "jsonl", "settings": {"directory": str(out)}},
+        headers=api.admin,
+    )
+    other_project = await api.store.create_project("q")
+    third = (await api.store.create_app(other_project.id, "c", "ios")).to_json()
+    await api.client.post(
+        "/admin/api/streams",
+        json={
+            "kind": "jsonl",
+            "appIds": [third["appId"]],
+            "settings": {"directory": str(tmp_path / "other")},
+        },
+        headers=api.admin,
+    )
+    r = await api.client.patch(
+        f"/admin/api/projects/{other_project.id}",
+        json={"awsAccountId": "123456789012"},
+        headers=api.admin,
+    )
+    assert r.status_code == 200, r.text
+    decision = {
+        "id": "dec-1",
+        "campaignId": "c-1",
+        "status": "SUCCESS",
+        "treatmentId": "0",
+        "timestamp": 1562109174836,
+    }
+    request_id = await api.upload([tapped(1)], decisions=[decision])
+    other_request = await api.upload([tapped(2)], app=third, decisions=[{**decision, "id": "d-2"}])
+    await api.run_pipeline()
+    await stream_closing(api)
+    records = read_jsonl_dir(out / app_directory_name(api.app_id))
+    (send,) = [r for r in records if r["event_type"] == "_campaign.send"]
+    assert send["awsAccountId"] == project_id
+    endpoint = orjson.loads(send["client_context"]["custom"]["endpoint"])
+    assert (endpoint["RequestId"], endpoint["EffectiveDate"]) == (
+        request_id,
+        "2019-07-02T23:12:54.836Z",
+    )
+    (tapped_record,) = [r for r in records if r["event_type"] == "Tapped"]
+    assert "awsAccountId" not in tapped_record  # app events carry no account
+    other = read_jsonl_dir(tmp_path / "other" / app_directory_name(third["appId"]))
+    (other_send,) = [r for r in other if r["event_type"] == "_campaign.send"]
+    assert other_send["awsAccountId"] == "123456789012"
+    other_endpoint = orjson.loads(other_send["client_context"]["custom"]["endpoint"])
+    assert other_endpoint["RequestId"] == other_request

@@ -230,3 +230,26 @@ def test_unknown_kind_is_refused() -> None:
     with pytest.raises(InvalidInput) as info:
         records_from_payload("audit", {"appId": "a", "device": {"deviceId": "d"}}, 1)
     assert info.value.field == "kind"
+
+
+def test_account_ids_are_read_from_the_project_and_kept_a_while(db_url: str) -> None:
+    from tidings.streams.accounts import AccountIds
+
+    async def main() -> None:
+        store = await open_store(db_url, server_key=KEY)
+        try:
+            project = await store.create_project("p")
+            app_id = (await store.create_app(project.id, "a", "ios")).app_id
+            now = [100.0]
+            accounts = AccountIds(store, ttl_seconds=5.0, clock=lambda: now[0])
+            assert await accounts.of([app_id, "app_missing"]) == {app_id: project.id}
+            changed = project.settings.merged({"awsAccountId": "123456789012"})
+            await store.update_project_settings(project.id, changed)
+            now[0] += 4.9
+            assert await accounts.of([app_id]) == {app_id: project.id}  # still kept
+            now[0] += 0.1
+            assert await accounts.of([app_id]) == {app_id: "123456789012"}
+        finally:
+            await store.close()
+
+    asyncio.run(main())

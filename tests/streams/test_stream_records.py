@@ -288,8 +288,42 @@ def test_decision_record(context: StreamContext, status: str) -> None:
         "ChannelType": "IN_APP",
         "EndpointStatus": "ACTIVE",
         "OptOut": "NONE",
+        "RequestId": "dec-1",
+        "EffectiveDate": "1970-01-01T00:00:09.000Z",
         "User": {"UserId": "user-1"},
     }
+    assert "awsAccountId" not in record
+
+
+def test_the_endpoint_names_the_upload_and_the_record_its_account(
+    context_factory: Callable[..., StreamContext],
+) -> None:
+    """As in Pinpoint's example: the request that updated the endpoint, when (the decision's
+    time, ISO 8601) and the account the campaign was sent from."""
+    ctx = context_factory(aws_account_id="123456789012")
+    decision = {"id": "d-1", "campaignId": "c", "status": "SUCCESS", "timestamp": 1562109174836}
+    record = decision_record(decision, ctx, 2, request_id="ec229696-9d1e-11e9-8bf1-85d0a")
+    endpoint = orjson.loads(record["client_context"]["custom"]["endpoint"])
+    assert list(endpoint) == [
+        "ChannelType",
+        "EndpointStatus",
+        "OptOut",
+        "RequestId",
+        "EffectiveDate",
+        "User",
+    ]
+    assert endpoint["RequestId"] == "ec229696-9d1e-11e9-8bf1-85d0a"
+    assert endpoint["EffectiveDate"] == "2019-07-02T23:12:54.836Z"
+    assert record["awsAccountId"] == "123456789012"
+    assert list(record)[-2:] == ["awsAccountId", "event_id"]
+    shown = EventRecord("evt-5", "CampaignShown", "system", 9_000, "s-1", {"campaignId": "c"})
+    inapp = app_event_records(shown, ctx, 9_500)[1]
+    assert inapp["awsAccountId"] == "123456789012"
+    inapp_endpoint = orjson.loads(inapp["client_context"]["custom"]["endpoint"])
+    assert (inapp_endpoint["RequestId"], inapp_endpoint["EffectiveDate"]) == (
+        "evt-5",
+        "1970-01-01T00:00:09.000Z",
+    )
 
 
 def test_server_side_decision_without_user_is_custom_delivery(
@@ -301,7 +335,11 @@ def test_server_side_decision_without_user_is_custom_delivery(
     assert record["attributes"]["delivery_type"] == "CUSTOM"
     assert record["attributes"]["treatment_id"] == "0"
     assert record["client"] == {"client_id": "dev-1"}
-    assert orjson.loads(record["client_context"]["custom"]["endpoint"])["User"] == {}
+    endpoint = orjson.loads(record["client_context"]["custom"]["endpoint"])
+    assert (endpoint["User"], endpoint["ChannelType"]) == ({}, "CUSTOM")
+    sms = decision_record(decision, ctx, 2, delivery_type="CUSTOM", channel_type="SMS")
+    assert sms["attributes"]["delivery_type"] == "CUSTOM"
+    assert orjson.loads(sms["client_context"]["custom"]["endpoint"])["ChannelType"] == "SMS"
 
 
 @pytest.mark.parametrize(

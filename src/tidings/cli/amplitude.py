@@ -37,7 +37,9 @@ def preview_command(
     mapping: Annotated[str | None, typer.Option(help="Mapping JSON, merged over defaults")] = None,
     preset: Annotated[str | None, typer.Option(help="Preset name, e.g. 'Track Calls'")] = None,
 ) -> None:
-    """Read one message (JSON) on stdin and print the requests it produces as a JSON array."""
+    """Read a Segment message or SDK event JSON (a record, a stored payload or an upload body)
+    on stdin and print the requests it produces as a JSON array (without --action or --preset:
+    what an instance's presets send)."""
     from tidings.destinations.kinds import amplitude_preview
 
     try:

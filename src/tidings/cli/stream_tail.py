@@ -19,6 +19,7 @@ import typer
 from tidings.cli.app import app
 from tidings.core.errors import InvalidInput
 from tidings.storage import DEFAULT_DB_URL, Store, StoreError, open_store
+from tidings.streams.accounts import AccountIds
 from tidings.streams.fromlog import records_from_row
 
 stream_app = typer.Typer(help="Watch the Pinpoint-format event stream.", no_args_is_help=True)
@@ -47,16 +48,18 @@ async def tail_records(
     sys.stderr.flush()
     out = sys.stdout.buffer
     written = 0
+    accounts = AccountIds(store)
     while limit is None or written < limit:
         rows = await store.read_log(after, BATCH)
         if not rows:
             await store.wait_for_append(after, idle_seconds)
             continue
+        known = await accounts.of(r.app_id for r in rows if not wanted or r.app_id in wanted)
         for row in rows:
             if wanted and row.app_id not in wanted:
                 continue
             try:
-                records = records_from_row(row)
+                records = records_from_row(row, known.get(row.app_id))
             except InvalidInput as exc:
                 sys.stderr.write(f"log row {row.seq} skipped: {exc}\n")
                 continue

@@ -23,6 +23,7 @@ from tidings.cli.app import app
 from tidings.core.errors import InvalidInput
 from tidings.server.errors import ApiError
 from tidings.storage import DEFAULT_DB_URL, Store, StoreError, open_store
+from tidings.streams.accounts import AccountIds
 from tidings.streams.consumer import StreamConsumer
 from tidings.streams.context import StreamContext
 from tidings.streams.records import app_event_records, decision_record
@@ -114,7 +115,14 @@ def run(  # noqa: PLR0917 - one parameter per command-line option
     async def main() -> None:
         store = await open_store(db)
         try:
-            consumer = StreamConsumer(store, chosen, name, batch_size=batch_size, app_ids=app_id)
+            consumer = StreamConsumer(
+                store,
+                chosen,
+                name,
+                batch_size=batch_size,
+                app_ids=app_id,
+                accounts=AccountIds(store),
+            )
             if follow:
                 await consumer.run_forever()
             else:
@@ -135,10 +143,13 @@ def run(  # noqa: PLR0917 - one parameter per command-line option
         chosen.close()
 
 
-def preview_upload(body: Any, app_id: str, arrival_ms: int | None) -> list[dict[str, Any]]:
+def preview_upload(
+    body: Any, app_id: str, arrival_ms: int | None, aws_account_id: str | None = None
+) -> list[dict[str, Any]]:
     """The records of one upload body, events first then decisions (the server's order).
 
-    Without an arrival time, the newest event timestamp stands in for it.
+    Without an arrival time, the newest event timestamp stands in for it; without an account
+    id, campaign records have no ``awsAccountId`` (the server stamps the project's).
     """
     if not isinstance(body, dict):
         raise InvalidInput("", "an upload body must be a JSON object")
@@ -152,7 +163,9 @@ def preview_upload(body: Any, app_id: str, arrival_ms: int | None) -> list[dict[
         if not isinstance(body.get(key) or [], list):
             raise InvalidInput(key, "must be an array")
     sessions = body.get("sessions") or []
-    ctx = StreamContext.from_upload(app_id, device, body.get("user") or {}, sessions)
+    ctx = StreamContext.from_upload(
+        app_id, device, body.get("user") or {}, sessions, aws_account_id=aws_account_id
+    )
     records: list[dict[str, Any]] = []
     for index, event in enumerate(body.get("events") or []):
         try:
@@ -174,11 +187,15 @@ def preview(
     arrival: Annotated[
         int | None, typer.Option(help="Arrival time, epoch ms (default: the last event's).")
     ] = None,
+    aws_account_id: Annotated[
+        str | None,
+        typer.Option("--aws-account-id", help="awsAccountId of campaign records (the project's)."),
+    ] = None,
 ) -> None:
     """Print the stream records an upload would produce, one JSON object per line."""
     try:
         raw = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
-        records = preview_upload(orjson.loads(raw), app_id, arrival)
+        records = preview_upload(orjson.loads(raw), app_id, arrival, aws_account_id)
     except OSError as exc:
         typer.echo(f"{file}: cannot read file: {exc.strerror or exc}", err=True)
         raise typer.Exit(code=2) from exc

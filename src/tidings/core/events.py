@@ -57,6 +57,15 @@ NON_TRIGGERING_EVENTS: Final = frozenset({CAMPAIGN_SHOWN, CAMPAIGN_RESOLVED})
 NOT_OBSERVABLE_EVENTS: Final = frozenset({CAMPAIGN_RESOLVED})
 """System events that are never delivered to the system-events listener (stats only)."""
 
+PLUMBING_EVENTS: Final = frozenset(
+    {SDK_INITIALIZED, CONFIG_FETCH_STARTED, CONFIG_FETCH_FINISHED, EVENT_TRIGGERED}
+)
+"""System events about the SDK itself (set-up, configuration fetches, the mirror of every
+``track()``): analytics exporters leave them out unless a mapping asks for them."""
+
+NEVER_SHOWN_TRIGGERS: Final = frozenset({SESSION_FINISHED})
+"""Events a campaign may not be triggered on: the session is over, nothing could show."""
+
 RESOLVED_RESULTS: Final = (
     "Completed",
     "Dismissed",

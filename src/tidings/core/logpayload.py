@@ -54,9 +54,14 @@ def event_payload(event: Mapping[str, Any]) -> bytes:
 
 
 def decision_payload(
-    app_id: str, decision: Mapping[str, Any], device: Mapping[str, Any], user_id: str | None
+    app_id: str,
+    decision: Mapping[str, Any],
+    device: Mapping[str, Any],
+    user_id: str | None,
+    request_id: str | None = None,
 ) -> bytes:
-    """The payload of a campaign decision an SDK uploaded."""
+    """The payload of a campaign decision an SDK uploaded; ``requestId`` (the upload's
+    ``X-Request-Id``) becomes the stream endpoint's ``RequestId``."""
     return orjson.dumps(
         {
             "source": SDK_SOURCE,
@@ -64,6 +69,7 @@ def decision_payload(
             "decision": decision,
             "device": device,
             "userId": user_id,
+            "requestId": request_id,
         }
     )
 

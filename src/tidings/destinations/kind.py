@@ -19,7 +19,7 @@ This layer knows nothing of the storage package: records come in as :class:`LogE
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
@@ -166,6 +166,13 @@ class Sender(Protocol):
     def resume(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+class UsesCampaigns(Protocol):
+    """A destination whose items name campaigns (their names, variations): before mapping, the
+    pipeline hands it the campaigns of the destination's apps as ``(id, campaign JSON)``."""
+
+    def load_campaigns(self, campaigns: Iterable[tuple[str, Mapping[str, Any]]]) -> None: ...
 
 
 class Destination(Protocol):

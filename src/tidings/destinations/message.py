@@ -2,18 +2,21 @@
 
 Messages that came through the Segment-compatible API are used as they arrived; an SDK
 :class:`~tidings.core.events.EventRecord` plus what is known about the device, user and session
-becomes the message of docs/spec/amplitude.md ("Input"). Pure: no clock, no lookups.
+becomes the message of docs/spec/amplitude.md ("Input"). A ``CustomPropertyChanged`` message also
+carries its change as a user-property operation (``userPropertyOperations``), which the mapping
+language could not build (its key is a value of the event). Pure: no clock, no lookups.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from tidings.core.events import EventRecord
+from tidings.core.events import CUSTOM_PROPERTY_CHANGED, EventRecord
 from tidings.core.profile import DeviceProfile
 from tidings.version import VERSION
 
@@ -73,6 +76,48 @@ def _iso_day(days: int) -> str:
     return (_EPOCH + timedelta(days=days)).date().isoformat()
 
 
+USER_PROPERTY_OPERATIONS = "userPropertyOperations"
+"""The message key of a ``CustomPropertyChanged`` event's change as an Amplitude user-property
+operation: ``{"$set": {key: newValue}}``, or ``{"$unset": {key: "-"}}`` for a removal."""
+
+
+def property_change(properties: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The user-property operation of a ``CustomPropertyChanged`` event's properties, or
+    ``None`` when they name no key."""
+    key = properties.get("key")
+    if not isinstance(key, str) or not key:
+        return None
+    if "newValue" in properties:
+        return {"$set": {key: properties["newValue"]}}
+    return {"$unset": {key: "-"}}
+
+
+AMPLITUDE_INTEGRATIONS = ("Actions Amplitude", "Amplitude (Actions)")
+"""The names Segment's ``integrations`` object knows the Amplitude (Actions) destination by."""
+
+
+def integration_enabled(message: Mapping[str, Any], names: tuple[str, ...]) -> bool:
+    """Whether the message's ``integrations`` object lets it reach the destination ``names``
+    (Segment's rules: names are case-sensitive; a named flag decides when given, an options
+    object counting as on; otherwise ``All`` does, and it defaults to on)."""
+    integrations = message.get("integrations")
+    if not integrations or not isinstance(integrations, Mapping):
+        return True
+    named = [integrations[name] for name in names if name in integrations]
+    if named:
+        return all(map(_js_truthy, named))
+    return integrations.get("All", True) is not False
+
+
+def _js_truthy(value: Any) -> bool:
+    """JavaScript's truthiness: an object or a list is true even when empty."""
+    if isinstance(value, Mapping | list):
+        return True
+    if isinstance(value, float):
+        return not (value == 0 or math.isnan(value))
+    return bool(value)
+
+
 def _put(obj: dict[str, Any], key: str, value: Any) -> None:
     """``obj[key] = value`` unless the value is unknown (``None``) or an empty object."""
     if value is not None and value != {}:
@@ -110,7 +155,7 @@ def to_segment_message(
     _put(context, "timezone", device.timezone)
     context["library"] = {"name": LIBRARY_NAME, "version": ctx.library_version}
     _put(context, "session", session)
-    return {
+    message = {
         "type": "track",
         "event": event.name,
         "messageId": event.id,
@@ -122,3 +167,6 @@ def to_segment_message(
         "context": context,
         "integrations": {},
     }
+    if event.name == CUSTOM_PROPERTY_CHANGED:
+        _put(message, USER_PROPERTY_OPERATIONS, property_change(event.properties))
+    return message

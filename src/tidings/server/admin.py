@@ -56,6 +56,8 @@ def project_json(project: Project) -> dict[str, Any]:
         "id": project.id,
         "name": project.name,
         "settings": project.settings.to_json(),
+        "awsAccountId": project.aws_account_id,
+        "dataImportKeyActive": project.import_key_active,
         "createdAt": project.created_at,
     }
     if project.data_import_key is not None:
@@ -169,6 +171,17 @@ async def rotate_import_key(request: Request) -> Response:
     project = await project_in_scope(access, request.path_params["project_id"])
     key = await access.store.rotate_data_import_key(project.id)
     return json_response({"projectId": project.id, "dataImportKey": key}, status=201)
+
+
+async def revoke_import_key(request: Request) -> Response:
+    """Cohort imports stop authenticating until a new key is made (``POST`` makes one)."""
+    access = await admin_access(request)
+    project = await project_in_scope(access, request.path_params["project_id"])
+    if not await access.store.revoke_data_import_key(project.id):
+        raise ApiError(
+            404, "data_import_key_not_found", "the project has no active data import key"
+        )
+    return Response(status_code=204)
 
 
 # --------------------------------------------------------------------------- apps and keys

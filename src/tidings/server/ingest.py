@@ -47,10 +47,11 @@ class _Payloads:
     are serialised once per upload and each payload is that prefix plus the event's own JSON.
     """
 
-    __slots__ = ("_prefixes", "_upload")
+    __slots__ = ("_prefixes", "_request_id", "_upload")
 
-    def __init__(self, upload: Upload) -> None:
+    def __init__(self, upload: Upload, request_id: str | None) -> None:
         self._upload = upload
+        self._request_id = request_id
         self._prefixes: dict[str | None, bytes] = {}
 
     def prefix(self, session_id: str | None) -> bytes:
@@ -65,11 +66,17 @@ class _Payloads:
         return prefix
 
     def decision(self, decision: dict[str, Any]) -> bytes:
+        """A decision's payload; ``requestId`` (the upload's ``X-Request-Id``) is the stream's
+        endpoint ``RequestId``."""
         upload = self._upload
-        return decision_payload(upload.app_id, decision, upload.device, upload.user_id)
+        return decision_payload(
+            upload.app_id, decision, upload.device, upload.user_id, self._request_id
+        )
 
 
-def build_items(upload: Upload) -> tuple[list[EventIn], list[DecisionIn]]:
+def build_items(
+    upload: Upload, request_id: str | None = None
+) -> tuple[list[EventIn], list[DecisionIn]]:
     """The store's input for an upload: one :class:`EventIn` per valid event, payload included.
 
     This loop runs once per event, so it is kept to one ``orjson.dumps`` and one object per
@@ -78,7 +85,7 @@ def build_items(upload: Upload) -> tuple[list[EventIn], list[DecisionIn]]:
     """
     device_id = upload.device["deviceId"]
     user_id = upload.user_id
-    payloads = _Payloads(upload)
+    payloads = _Payloads(upload, request_id)
     dumps = orjson.dumps
     events: list[EventIn] = []
     append = events.append
@@ -165,7 +172,7 @@ async def session_upload(request: Request) -> Response:
             revision = await store.config_revision(key.app_id)
             return _stored(previous, replayed=True, revision=revision)
         raise
-    events, decisions = build_items(upload)
+    events, decisions = build_items(upload, headers.request_id)
     now_ms = settings.now_ms()
     rejected = [r.to_json() for r in upload.rejected]
     rejected_decisions = [r.to_json() for r in upload.rejected_decisions]

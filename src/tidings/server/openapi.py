@@ -181,6 +181,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "description": "schemes campaign deep links may use; null: any but javascript, "
             "data and vbscript (admin API only, not in the manifest)",
         },
+        awsAccountId={
+            "type": ["string", "null"],
+            "description": "admin API only (never in the manifest); null: the project id",
+        },
     ),
     "Manifest": _obj(
         ("version", "campaigns", "settings", "cohorts"),
@@ -194,6 +198,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         id=_STR,
         name=_STR,
         settings=_ref("ProjectSettings"),
+        awsAccountId={**_STR, "description": "awsAccountId of campaign stream records"},
+        dataImportKeyActive={"type": "boolean"},
         createdAt=_MS,
         dataImportKey={**_STR, "description": "only in the response that creates the project"},
     ),

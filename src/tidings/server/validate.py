@@ -62,14 +62,17 @@ SETTINGS_KEYS = (
     "frequencyCapping",
     "configRefreshSeconds",
     "deepLinkSchemes",
+    "awsAccountId",
 )
 
 
 def settings_patch(body: Mapping[str, Any], path: str = "settings") -> dict[str, Any]:
     """A (partial) project settings object ``{sessionTimeoutSeconds, frequencyCapping,
-    configRefreshSeconds, deepLinkSchemes}``, checked key by key."""
+    configRefreshSeconds, deepLinkSchemes, awsAccountId}``, checked key by key."""
     reject_unknown(body, SETTINGS_KEYS, path)
     out: dict[str, Any] = {}
+    if "awsAccountId" in body:  # null: back to the default, the project id
+        out["awsAccountId"] = text(body, "awsAccountId", required=False, max_length=64, path=path)
     for key, lo, hi in (
         ("sessionTimeoutSeconds", 1, 86_400),
         ("configRefreshSeconds", 1, 7 * 86_400),

@@ -40,21 +40,28 @@ class ProjectConfig:
     docs/spec/campaigns.md, or ``None`` when the project sets none. ``deep_link_schemes`` lists
     the URL schemes campaign deep links may use (``None``: any but the blocked ones); it is
     checked when a campaign is saved or started, so it stays out of the manifest.
+    ``aws_account_id`` is the ``awsAccountId`` of the project's campaign stream records
+    (docs/spec/stream.md); ``None`` means the project id.
     """
 
     session_timeout_seconds: int = 60
     frequency_capping: Mapping[str, int] | None = None
     config_refresh_seconds: int = 300
     deep_link_schemes: tuple[str, ...] | None = None
+    aws_account_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The camelCase JSON shape the admin API speaks (and the store keeps)."""
-        return {
+        """The camelCase JSON shape the admin API speaks (and the store keeps);
+        ``awsAccountId`` only when set."""
+        out = {
             **self.device_json(),
             "deepLinkSchemes": list(self.deep_link_schemes)
             if self.deep_link_schemes is not None
             else None,
         }
+        if self.aws_account_id is not None:
+            out["awsAccountId"] = self.aws_account_id
+        return out
 
     def device_json(self) -> dict[str, Any]:
         """The settings a device needs, as the config manifest carries them."""
@@ -84,6 +91,7 @@ class ProjectConfig:
                 data.get("configRefreshSeconds", base.config_refresh_seconds)
             ),
             deep_link_schemes=tuple(schemes) if schemes is not None else None,
+            aws_account_id=data.get("awsAccountId") or None,
         )
 
     def merged(self, patch: Mapping[str, Any]) -> ProjectConfig:
@@ -97,7 +105,8 @@ class Project:
 
     ``data_import_key`` is only filled in by ``create_project`` and ``rotate_data_import_key``
     (:class:`~tidings.storage.roles.ConfigStore`): the store keeps a hash, so it cannot be
-    shown again.
+    shown again. ``import_key_active`` is false once the key was revoked (and until a new one is
+    made).
     """
 
     id: str
@@ -105,6 +114,12 @@ class Project:
     settings: ProjectConfig
     created_at: int
     data_import_key: str | None = None
+    import_key_active: bool = True
+
+    @property
+    def aws_account_id(self) -> str:
+        """The ``awsAccountId`` of the project's campaign records: the setting, else the id."""
+        return self.settings.aws_account_id or self.id
 
 
 @dataclass(frozen=True, slots=True)

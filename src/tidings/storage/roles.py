@@ -99,6 +99,10 @@ class ConfigStore(Protocol):
     async def rotate_data_import_key(self, project_id: str) -> str:
         """Make a new data import key, invalidating the old one; returns it once."""
 
+    async def revoke_data_import_key(self, project_id: str) -> bool:
+        """Invalidate the data import key without making a new one; False when there was
+        none active."""
+
     async def project_for_import_key(self, data_import_key: str) -> Project | None:
         """The project whose data import key this is (cohort import auth), or ``None``."""
 

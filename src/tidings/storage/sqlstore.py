@@ -46,7 +46,10 @@ SIGNING_KEY_TTL_SECONDS = 5.0
 SIGNING_KEY_CACHE_SIZE = 10_000
 """Keys kept at most (the cache is emptied when full; only keys that exist are kept)."""
 
-_PROJECT_COLUMNS = "id, name, settings, created_at"
+_REVOKED = "revoked:"
+"""A revoked data import key's hash column holds this prefix and random text: no digest (hex)
+ever equals it, and the column stays unique."""
+_PROJECT_COLUMNS = f"id, name, settings, created_at, substr(import_key_hash, 1, 8) <> '{_REVOKED}'"
 _APP_COLUMNS = "id, project_id, name, platform, created_at"
 _CAMPAIGN_COLUMNS = "id, app_id, state, created_at, updated_at, body"
 
@@ -58,6 +61,7 @@ def _project(row: Row, import_key: str | None = None) -> Project:
         settings=ProjectConfig.from_json(orjson.loads(row[2])),
         created_at=int(row[3]),
         data_import_key=import_key,
+        import_key_active=bool(row[4]),
     )
 
 
@@ -242,6 +246,23 @@ class SqlStore(EventLogMixin, CatalogMixin, AdminTokenMixin, OutboxMixin, Leases
 
         await self._engine.write(run)
         return import_key
+
+    async def revoke_data_import_key(self, project_id: str) -> bool:
+        revoked = _REVOKED + keys.new_id("key")
+
+        def run(tx: Tx) -> bool:
+            cur = tx.execute(
+                "UPDATE projects SET import_key_hash = ?"
+                f" WHERE id = ? AND substr(import_key_hash, 1, 8) <> '{_REVOKED}'",
+                (revoked, project_id),
+            )
+            if cur.rowcount:
+                return True
+            if tx.one("SELECT 1 FROM projects WHERE id = ?", (project_id,)) is None:
+                raise NotFoundError("project", project_id)
+            return False
+
+        return bool(await self._engine.write(run))
 
     async def project_for_import_key(self, data_import_key: str) -> Project | None:
         hashed = keys.digest(data_import_key)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from tidings.core.errors import InvalidInput
+from tidings.streams.accounts import AccountIds, ProjectReader
 from tidings.streams.fromlog import LogRow, records_from_row
 from tidings.streams.records import Record
 from tidings.streams.sink import Sink, deliver_isolating
@@ -52,8 +53,8 @@ class StoredDocument(Protocol):
     def updated_at(self) -> int: ...
 
 
-class SinkStore(Protocol):
-    """The store calls the configured streams make."""
+class SinkStore(ProjectReader, Protocol):
+    """The store calls the configured streams make (and the account lookup's)."""
 
     async def list_documents(self, collection: str) -> Sequence[StoredDocument]: ...
 
@@ -101,9 +102,11 @@ class _Running:
                 self.sink.close()
 
 
-def _build_and_deliver(running: _Running, rows: Sequence[LogRow]) -> tuple[int, list[Skipped]]:
-    """The records of the sink's apps in ``rows``, delivered; returns how many there were and
-    what was skipped.
+def _build_and_deliver(
+    running: _Running, rows: Sequence[LogRow], accounts: Mapping[str, str]
+) -> tuple[int, list[Skipped]]:
+    """The records of the sink's apps in ``rows`` (with their ``awsAccountId`` from
+    ``accounts``), delivered; returns how many there were and what was skipped.
 
     A row whose payload cannot become a record, or a record the sink cannot take, is skipped
     with its reason (the row stays in the log): one bad record must not hold the stream back.
@@ -115,7 +118,7 @@ def _build_and_deliver(running: _Running, rows: Sequence[LogRow]) -> tuple[int, 
         if row.app_id not in apps:
             continue
         try:
-            records.extend(records_from_row(row))
+            records.extend(records_from_row(row, accounts.get(row.app_id)))
         except InvalidInput as exc:
             _log.warning("stream %s: log row %d skipped: %s", running.spec.id, row.seq, exc)
             skipped.append({"seq": row.seq, "reason": str(exc)})
@@ -142,6 +145,7 @@ class ConfiguredStreams:
         self._specs: dict[str, SinkSpec] = {}
         self._running: dict[str, _Running] = {}
         self._guard = asyncio.Lock()
+        self._accounts = AccountIds(store)
         self.delivered: dict[str, int] = {}
         """Records delivered per sink id by this process (for tests and status)."""
 
@@ -196,8 +200,9 @@ class ConfiguredStreams:
         Returns only when both are durable; raises to have the batch retried.
         """
         running = await self._sink(sink_id)
+        accounts = await self._accounts.of(running.spec.app_ids)
         # Records are built on the worker thread too: the event loop keeps serving requests.
-        count, skipped = await asyncio.to_thread(_build_and_deliver, running, rows)
+        count, skipped = await asyncio.to_thread(_build_and_deliver, running, rows, accounts)
         self.delivered[sink_id] = self.delivered.get(sink_id, 0) + count
         for entry in skipped:
             # Kept with the sink's dead letters, where the admin API lists them.

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from tidings.core.errors import InvalidInput
+from tidings.streams.accounts import AccountIds
 from tidings.streams.fromlog import LogRow, records_from_row
 from tidings.streams.records import Record
 from tidings.streams.sink import Sink, SinkUnavailableError, deliver_isolating
@@ -52,7 +53,8 @@ class StreamConsumer:
     """Read the log after ``cursor``, build records, deliver them, then commit the cursor.
 
     ``app_ids`` limits the stream to some apps (``None``: every app); rows of other apps are
-    passed over but still move the cursor.
+    passed over but still move the cursor. ``accounts`` gives campaign records their
+    ``awsAccountId`` (without it they have none).
     """
 
     def __init__(
@@ -63,7 +65,8 @@ class StreamConsumer:
         *,
         batch_size: int = 500,
         app_ids: Sequence[str] | None = None,
-        build: Callable[[LogRow], list[Record]] = records_from_row,
+        accounts: AccountIds | None = None,
+        build: Callable[[LogRow, str | None], list[Record]] = records_from_row,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -72,6 +75,7 @@ class StreamConsumer:
         self.cursor = cursor
         self.batch_size = batch_size
         self.app_ids = frozenset(app_ids) if app_ids is not None else None
+        self.accounts = accounts
         self.build = build
         self.stats = ConsumerStats()
 
@@ -85,11 +89,11 @@ class StreamConsumer:
             await asyncio.to_thread(self.sink.maintain)
             return 0
         records: list[Record] = []
-        for row in rows:
-            if self.app_ids is not None and row.app_id not in self.app_ids:
-                continue
+        wanted = [r for r in rows if self.app_ids is None or r.app_id in self.app_ids]
+        known = {} if self.accounts is None else await self.accounts.of(r.app_id for r in wanted)
+        for row in wanted:
             try:
-                records.extend(self.build(row))
+                records.extend(self.build(row, known.get(row.app_id)))
             except InvalidInput as exc:
                 _log.warning("stream %s: log row %d skipped: %s", self.cursor, row.seq, exc)
                 self.stats.skipped.append((row.seq, str(exc)))

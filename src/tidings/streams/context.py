@@ -14,6 +14,7 @@ from typing import Any, Final
 import orjson
 
 from tidings.core.errors import InvalidInput
+from tidings.core.timeparse import format_instant
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,8 @@ class StreamContext:
 
     Every field but ``app_id`` and ``client_id`` may be unknown; unknown values are left out of
     the record rather than sent as ``null``, because Pinpoint consumers expect strings there.
+    ``aws_account_id`` is the ``awsAccountId`` of the app's campaign records (its project's
+    setting, else the project id), when the caller knows it.
     """
 
     app_id: str
@@ -48,6 +51,7 @@ class StreamContext:
     make: str | None = None
     model: str | None = None
     sessions: Mapping[str, SessionSpan] = field(default_factory=dict)
+    aws_account_id: str | None = None
     _parts: dict[str, Any] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
@@ -73,6 +77,8 @@ class StreamContext:
         user: Mapping[str, Any] | None = None,
         sessions: list[Mapping[str, Any]] | None = None,
         app: Mapping[str, Any] | None = None,
+        *,
+        aws_account_id: str | None = None,
     ) -> StreamContext:
         """Read the ``device``/``user``/``sessions`` blocks of ``POST /api/v1/session``.
 
@@ -109,6 +115,7 @@ class StreamContext:
             make=_opt_str(device.get("manufacturer")),
             model=_opt_str(device.get("model")),
             sessions=spans,
+            aws_account_id=aws_account_id,
         )
 
 
@@ -173,14 +180,18 @@ def _device(ctx: StreamContext) -> dict[str, Any]:
     return out
 
 
-def endpoint_json(ctx: StreamContext) -> str:
-    """The endpoint record Pinpoint embeds as a *string* in ``client_context.custom.endpoint``."""
-    user: dict[str, str] = {} if ctx.user_id is None else {"UserId": ctx.user_id}
+def endpoint_json(
+    ctx: StreamContext, request_id: str, effective_ms: int, channel_type: str = "IN_APP"
+) -> str:
+    """The endpoint record Pinpoint embeds as a *string* in ``client_context.custom.endpoint``:
+    its channel, the request that last updated it and when (ISO 8601 UTC), and its user."""
     endpoint = {
-        "ChannelType": "IN_APP",
+        "ChannelType": channel_type,
         "EndpointStatus": "ACTIVE",
         "OptOut": "NONE",
-        "User": user,
+        "RequestId": request_id,
+        "EffectiveDate": format_instant(effective_ms),
+        "User": ctx.envelope_part("endpoint_user"),
     }
     return orjson.dumps(endpoint).decode()
 
@@ -190,5 +201,5 @@ _PART_BUILDERS: Final[dict[str, Callable[[StreamContext], Any]]] = {
     "campaign_application": lambda ctx: _application(ctx, with_sdk=False),
     "client": _client,
     "device": _device,
-    "endpoint": endpoint_json,
+    "endpoint_user": lambda ctx: {} if ctx.user_id is None else {"UserId": ctx.user_id},
 }

@@ -3,11 +3,15 @@
 The server stores each accepted item with a JSON payload (``payload`` of a log row):
 
 * SDK events: ``{"source": "sdk", "appId", "event", "device", "userId", "session"}``
-* SDK decisions: ``{"source": "sdk", "appId", "decision", "device", "userId"}``
+* SDK decisions: ``{"source": "sdk", "appId", "decision", "device", "userId", "requestId"}``
 * Segment-compatible events: ``{"source": "segment", "appId", "event", "message"}``, where
   ``message`` is the original Segment message (its ``context`` describes the device)
 * server-side decisions: as SDK decisions, with a ``source`` other than ``sdk`` (or an explicit
-  ``"deliveryType"``): their action is a webhook, so the record says ``delivery_type: CUSTOM``.
+  ``"deliveryType"``): their action is a webhook, so the record says ``delivery_type: CUSTOM``
+  (and the endpoint's ``ChannelType`` is the payload's ``channelType``, else ``CUSTOM``).
+
+The caller knows the app's account (``awsAccountId``: its project's setting, else the project
+id; :class:`~tidings.streams.accounts.AccountIds` reads it from the store) and passes it in.
 
 This module only reads those dicts; it does not import the storage layer (a sibling layer), and
 it stays pure so replays produce byte-identical records.
@@ -55,7 +59,7 @@ class LogRow(Protocol):
     def user_id(self) -> str | None: ...
 
 
-def records_from_row(row: LogRow) -> list[Record]:
+def records_from_row(row: LogRow, aws_account_id: str | None = None) -> list[Record]:
     """The stream records of one log row, in order (an event may yield several).
 
     Whatever makes a row unusable is an :class:`InvalidInput` naming why (every consumer skips
@@ -76,6 +80,7 @@ def records_from_row(row: LogRow) -> list[Record]:
             app_id=row.app_id,
             device_id=row.device_id,
             user_id=row.user_id,
+            aws_account_id=aws_account_id,
         )
     except InvalidInput:
         raise
@@ -91,6 +96,7 @@ def records_from_payload(
     app_id: str | None = None,
     device_id: str | None = None,
     user_id: str | None = None,
+    aws_account_id: str | None = None,
 ) -> list[Record]:
     """Like :func:`records_from_row`, from an already-parsed payload."""
     app = payload.get("appId") or app_id
@@ -98,9 +104,10 @@ def records_from_payload(
         raise InvalidInput("payload.appId", "must be a non-empty string")
     source = payload.get("source", "sdk")
     if source == "segment":
-        ctx = segment_context(app, payload.get("message") or {}, device_id, user_id)
+        message = payload.get("message") or {}
+        ctx = segment_context(app, message, device_id, user_id, aws_account_id)
     else:
-        ctx = _sdk_context(app, payload, device_id, user_id)
+        ctx = _sdk_context(app, payload, device_id, user_id, aws_account_id)
     if kind == "decision":
         decision = payload.get("decision")
         if not isinstance(decision, Mapping):
@@ -109,7 +116,16 @@ def records_from_payload(
         explicit = payload.get("deliveryType")
         if explicit in ("IN_APP", "CUSTOM"):
             delivery = explicit
-        return [decision_record(decision, ctx, arrival_ms, delivery)]
+        return [
+            decision_record(
+                decision,
+                ctx,
+                arrival_ms,
+                delivery,
+                request_id=_text(payload.get("requestId")),
+                channel_type=_text(payload.get("channelType")),
+            )
+        ]
     if kind != "event":
         raise InvalidInput("kind", f"must be 'event' or 'decision', not {kind!r}")
     event = payload.get("event")
@@ -119,7 +135,11 @@ def records_from_payload(
 
 
 def _sdk_context(
-    app_id: str, payload: Mapping[str, Any], device_id: str | None, user_id: str | None
+    app_id: str,
+    payload: Mapping[str, Any],
+    device_id: str | None,
+    user_id: str | None,
+    aws_account_id: str | None,
 ) -> StreamContext:
     device = payload.get("device")
     device_map: dict[str, Any] = dict(device) if isinstance(device, Mapping) else {}
@@ -128,11 +148,17 @@ def _sdk_context(
     uid = payload.get("userId", user_id)
     session = payload.get("session")
     sessions = [session] if isinstance(session, Mapping) and "id" in session else None
-    return StreamContext.from_upload(app_id, device_map, {"userId": uid}, sessions)
+    return StreamContext.from_upload(
+        app_id, device_map, {"userId": uid}, sessions, aws_account_id=aws_account_id
+    )
 
 
 def segment_context(
-    app_id: str, message: Mapping[str, Any], device_id: str | None, user_id: str | None
+    app_id: str,
+    message: Mapping[str, Any],
+    device_id: str | None,
+    user_id: str | None,
+    aws_account_id: str | None = None,
 ) -> StreamContext:
     """Pinpoint's device/app facts from a Segment message's ``context`` (Segment's spec names)."""
     context = _map(message.get("context"))
@@ -160,6 +186,7 @@ def segment_context(
         country=_text(location.get("country")),
         make=_text(device.get("manufacturer")),
         model=_text(device.get("model")),
+        aws_account_id=aws_account_id,
     )
 
 

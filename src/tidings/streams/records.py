@@ -26,7 +26,18 @@ from tidings.core.events import (
     SESSION_STARTED,
     EventRecord,
 )
-from tidings.streams.context import StreamContext
+from tidings.core.purchases import (
+    CURRENCY_KEYS,
+    PRICE_KEYS,
+    PRODUCT_ID_KEYS,
+    QUANTITY_KEYS,
+    REVENUE_KEYS,
+    TRANSACTION_KEYS,
+    first_number,
+    first_text,
+    is_purchase,
+)
+from tidings.streams.context import StreamContext, endpoint_json
 
 Record = dict[str, Any]
 """One stream record: a JSON object in Pinpoint's envelope."""
@@ -42,9 +53,6 @@ INAPP_DISPLAYED: Final = "_inapp.message_displayed"
 INAPP_CLICKED: Final = "_inapp.message_clicked"
 INAPP_DISMISSED: Final = "_inapp.message_dismissed"
 INAPP_FAILED: Final = "_inapp.message_failed"
-
-PURCHASE_EVENTS: Final = frozenset({"PurchaseCompleted", "Order Completed"})
-"""Custom events that also produce a ``_monetization.purchase`` record (ours and Segment's)."""
 
 MAX_ATTRIBUTE_LENGTH: Final = 200
 TRUNCATED_ATTRIBUTE: Final = "_truncated"
@@ -85,14 +93,14 @@ _RESOLVED_EVENT_TYPES: Final = {
     "SkippedNoContinuation": INAPP_FAILED,
 }
 
-# Purchase property names, most specific first. Ours (camelCase), Segment's ecommerce spec
-# (snake_case) and the common aliases an app is likely to send.
-_QUANTITY_KEYS: Final = ("quantity", "_quantity")
-_PRICE_KEYS: Final = ("price", "itemPrice", "item_price", "_item_price")
-_TOTAL_KEYS: Final = ("revenue", "total", "value", "amount")
-_PRODUCT_KEYS: Final = ("productId", "product_id", "sku", "_product_id", "orderId", "order_id")
-_CURRENCY_KEYS: Final = ("currency", "_currency")
-_TRANSACTION_KEYS: Final = ("transactionId", "transaction_id", "orderId", "order_id")
+# The purchase conventions (tidings.core.purchases) first, then the aliases apps send for
+# Pinpoint's reserved keys and from Segment's ecommerce spec.
+_PRICE_KEYS: Final = (*PRICE_KEYS, "itemPrice", "item_price", "_item_price")
+_QUANTITY_KEYS: Final = (*QUANTITY_KEYS, "_quantity")
+_TOTAL_KEYS: Final = (*REVENUE_KEYS, "total", "value", "amount")
+_PRODUCT_KEYS: Final = (*PRODUCT_ID_KEYS, "_product_id", "orderId", "order_id")
+"""Pinpoint requires a product on every purchase: without one, the order id stands in."""
+_CURRENCY_KEYS: Final = (*CURRENCY_KEYS, "_currency")
 DEFAULT_CURRENCY: Final = "USD"
 UNKNOWN_PRODUCT: Final = "unknown"
 
@@ -211,7 +219,7 @@ def app_event_records(
             "event_id": event.id,
         }
     ]
-    if event.type == "custom" and event.name in PURCHASE_EVENTS:
+    if event.type == "custom" and is_purchase(event.name):
         p_attributes, p_metrics = purchase_fields(event.properties, attributes, metrics)
         records.append(
             {
@@ -244,59 +252,46 @@ def purchase_fields(
     quantity. A purchase without a currency is in USD and one without a product is ``"unknown"``
     (Pinpoint requires both keys on every ``_monetization.purchase``).
     """
-    quantity = _first_number(properties, _QUANTITY_KEYS)
+    quantity = first_number(properties, _QUANTITY_KEYS)
     if quantity is None or quantity <= 0:
         quantity = 1
-    price = _first_number(properties, _PRICE_KEYS)
+    price = first_number(properties, _PRICE_KEYS)
     if price is None:
-        total = _first_number(properties, _TOTAL_KEYS)
+        total = first_number(properties, _TOTAL_KEYS)
         price = 0 if total is None else total / quantity
     out_attributes = dict(attributes)
     out_metrics = dict(metrics)
     out_metrics["_quantity"] = quantity
     out_metrics["_item_price"] = price
-    product = _first_text(properties, _PRODUCT_KEYS) or UNKNOWN_PRODUCT
+    product = first_text(properties, _PRODUCT_KEYS) or UNKNOWN_PRODUCT
     out_attributes["_product_id"] = product[:MAX_ATTRIBUTE_LENGTH]
-    currency = _first_text(properties, _CURRENCY_KEYS) or DEFAULT_CURRENCY
+    currency = first_text(properties, _CURRENCY_KEYS) or DEFAULT_CURRENCY
     out_attributes["_currency"] = currency[:MAX_ATTRIBUTE_LENGTH].upper()
-    transaction = _first_text(properties, _TRANSACTION_KEYS)
+    transaction = first_text(properties, TRANSACTION_KEYS)
     if transaction is not None:
         out_attributes["_transaction_id"] = transaction[:MAX_ATTRIBUTE_LENGTH]
     return out_attributes, out_metrics
-
-
-def _first_number(properties: Mapping[str, Any], keys: tuple[str, ...]) -> float | None:
-    for key in keys:
-        value = properties.get(key)
-        if type(value) is int or (type(value) is float and math.isfinite(value)):
-            return value
-        if type(value) is str:
-            try:
-                number = float(value)
-            except ValueError:
-                continue
-            if math.isfinite(number):
-                return int(number) if number.is_integer() and "." not in value else number
-    return None
-
-
-def _first_text(properties: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
-    for key in keys:
-        value = properties.get(key)
-        if type(value) is str and value:
-            return value
-        if type(value) is int:
-            return str(value)
-    return None
 
 
 # --- campaign events ---------------------------------------------------------------------------
 
 
 def _campaign_envelope(
-    event_type: str, timestamp: int, arrival_ms: int, ctx: StreamContext, attributes: dict[str, str]
+    event_type: str,
+    timestamp: int,
+    arrival_ms: int,
+    ctx: StreamContext,
+    attributes: dict[str, str],
+    *,
+    record_id: str,
+    request_id: str,
+    channel_type: str = "IN_APP",
 ) -> Record:
-    return {
+    """A campaign-family record: the endpoint names the request that last updated it (else
+    the record's own id) and is effective from the record's time; ``awsAccountId`` is the
+    project's account, when the context knows it."""
+    endpoint = endpoint_json(ctx, request_id, timestamp, channel_type)
+    record: Record = {
         "event_type": event_type,
         "event_timestamp": timestamp,
         "arrival_timestamp": arrival_ms,
@@ -307,9 +302,12 @@ def _campaign_envelope(
         "session": {},
         "attributes": attributes,
         "metrics": {},
-        "client_context": {"custom": {"endpoint": ctx.envelope_part("endpoint")}},
-        "event_id": "",
+        "client_context": {"custom": {"endpoint": endpoint}},
     }
+    if ctx.aws_account_id is not None:
+        record["awsAccountId"] = ctx.aws_account_id
+    record["event_id"] = record_id
+    return record
 
 
 def inapp_record(event: EventRecord, ctx: StreamContext, arrival_ms: int) -> Record | None:
@@ -334,9 +332,15 @@ def inapp_record(event: EventRecord, ctx: StreamContext, arrival_ms: int) -> Rec
     reason = props.get("unavailableReason")
     if reason is not None:
         attributes["unavailable_reason"] = str(reason)
-    record = _campaign_envelope(event_type, event.timestamp, arrival_ms, ctx, attributes)
-    record["event_id"] = f"{event.id}/{event_type}"
-    return record
+    return _campaign_envelope(
+        event_type,
+        event.timestamp,
+        arrival_ms,
+        ctx,
+        attributes,
+        record_id=f"{event.id}/{event_type}",
+        request_id=event.id,
+    )
 
 
 def decision_record(
@@ -344,12 +348,17 @@ def decision_record(
     ctx: StreamContext,
     arrival_ms: int,
     delivery_type: DeliveryType = "IN_APP",
+    *,
+    request_id: str | None = None,
+    channel_type: str | None = None,
 ) -> Record:
     """The ``_campaign.send`` record of one campaign decision, as uploaded or made server-side.
 
     ``decision`` is ``{id, campaignId, status, treatmentId, source, eventId, timestamp}``;
     ``delivery_type`` is ``IN_APP`` for actions the SDK performs and ``CUSTOM`` for server-side
-    webhook actions.
+    webhook actions. The endpoint's ``ChannelType`` is ``channel_type`` (the endpoint's own type,
+    for a custom channel), else the delivery type itself, as Pinpoint's single-type channels
+    have it; its ``RequestId`` is ``request_id`` (the upload's), else the decision id.
     """
     decision_id = _required_str(decision, "id")
     campaign_id = _required_str(decision, "campaignId")
@@ -369,9 +378,16 @@ def decision_record(
         "delivery_type": delivery_type,
         "campaign_send_status": status,
     }
-    record = _campaign_envelope(CAMPAIGN_SEND, timestamp, arrival_ms, ctx, attributes)
-    record["event_id"] = decision_id
-    return record
+    return _campaign_envelope(
+        CAMPAIGN_SEND,
+        timestamp,
+        arrival_ms,
+        ctx,
+        attributes,
+        record_id=decision_id,
+        request_id=request_id or decision_id,
+        channel_type=channel_type or delivery_type,
+    )
 
 
 def _required_str(mapping: Mapping[str, Any], key: str) -> str:

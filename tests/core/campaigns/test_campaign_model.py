@@ -266,6 +266,12 @@ def test_session_started_trigger_rejects_session_entity() -> None:
     assert parse_campaign(campaign_json(trigger="SessionStarted", trigger_type="system", repeat=ok))
 
 
+def test_a_session_finished_trigger_is_refused() -> None:
+    error = error_of(campaign_json(trigger="SessionFinished", trigger_type="system"))
+    assert error.field == "triggering.event.name"
+    assert "can never show" in error.reason
+
+
 @pytest.mark.parametrize(
     ("limit", "path"),
     [

@@ -21,7 +21,7 @@ from tidings.core.campaigns.schedule import QuietTime, Schedule, parse_quiet_tim
 from tidings.core.campaigns.targeting import Slot, parse_targeting
 from tidings.core.campaigns.trigger import EventFilter, parse_event_filter
 from tidings.core.errors import InvalidCampaign
-from tidings.core.events import SESSION_STARTED
+from tidings.core.events import NEVER_SHOWN_TRIGGERS, SESSION_STARTED
 
 T = TypeVar("T")
 
@@ -104,8 +104,15 @@ def _session_started_repeat(parts: CampaignParts) -> None:
         )
 
 
+def _trigger_can_show(parts: CampaignParts) -> None:
+    """A campaign triggered on an event that comes when nothing can be shown never fires."""
+    trigger = parts.trigger
+    if trigger is not None and trigger.name in NEVER_SHOWN_TRIGGERS:
+        r.fail("triggering.event.name", f"a campaign triggered on {trigger.name} can never show")
+
+
 CampaignRule = Callable[[CampaignParts], None]
-CAMPAIGN_RULES: list[CampaignRule] = [_session_started_repeat]
+CAMPAIGN_RULES: list[CampaignRule] = [_trigger_can_show, _session_started_repeat]
 """Rules across parts of a campaign, run after every part was read; each raises
 :class:`InvalidCampaign` naming the path it is about."""
 

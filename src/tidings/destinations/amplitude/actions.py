@@ -7,10 +7,27 @@ from dataclasses import dataclass, field
 from operator import is_
 from typing import Any
 
+import orjson
+
 from tidings.core.errors import InvalidConfig, InvalidInput
+from tidings.core.events import (
+    CUSTOM_PROPERTY_CHANGED,
+    PLUMBING_EVENTS,
+    SESSION_FINISHED,
+    SESSION_STARTED,
+)
 from tidings.core.mapping import CompiledFields, Field, Trigger, parse_trigger
 from tidings.core.mapping.paths import UNDEFINED, compile_getter
 from tidings.core.mapping.triggers import AllOf, AnyOf, Compare, Exists
+from tidings.core.purchases import (
+    CURRENCY_KEYS,
+    DEFAULT_PURCHASE_EVENTS,
+    ORDER_COMPLETED,
+    PRICE_KEYS,
+    PRODUCT_ID_KEYS,
+    QUANTITY_KEYS,
+    REVENUE_KEYS,
+)
 from tidings.destinations.amplitude import schema
 from tidings.destinations.amplitude.events import build_log_event, build_log_purchase
 from tidings.destinations.amplitude.generated import FieldsFunction, generated_fields
@@ -20,6 +37,11 @@ from tidings.destinations.amplitude.users import (
     build_group_identify,
     build_identify,
     build_map_user,
+)
+from tidings.destinations.message import (
+    AMPLITUDE_INTEGRATIONS,
+    USER_PROPERTY_OPERATIONS,
+    integration_enabled,
 )
 from tidings.destinations.request import Request
 
@@ -79,34 +101,95 @@ ACTIONS: dict[str, Action] = {
 _VIEWED = {"event_type": {"@template": "Viewed {{name}}"}}
 _SESSION_ID = {"@path": "$.context.session.startedAt"}
 
-PRESETS: dict[str, tuple[str, str, dict[str, Any]]] = {
-    "Track Calls": (
-        'type = "track" and event != "Order Completed"'
-        ' and event != "SessionStarted" and event != "SessionFinished"',
-        "logEventV2",
-        {},
-    ),
-    "Order Completed Calls": ('type = "track" and event = "Order Completed"', "logPurchase", {}),
-    "Page Calls": ('type = "page"', "logEventV2", _VIEWED),
-    "Screen Calls": ('type = "screen"', "logEventV2", _VIEWED),
-    "Identify Calls": ('type = "identify"', "identifyUser", {}),
-    "Session Started": (
-        'type = "track" and event = "SessionStarted"',
-        "logEventV2",
-        {"event_type": "session_start", "session_id": _SESSION_ID},
-    ),
-    "Session Finished": (
-        'type = "track" and event = "SessionFinished"',
-        "logEventV2",
-        {"event_type": "session_end", "session_id": _SESSION_ID},
-    ),
-}
-"""Preset name to (trigger, action, mapping): what a new instance subscribes with.
 
-Track Calls leaves out the SDK's session events: the session presets send them as
-``session_start``/``session_end``, and a second copy under the same ``insert_id`` would be
-dropped by Amplitude as a duplicate anyway.
-"""
+def _first_property(keys: tuple[str, ...]) -> dict[str, Any]:
+    """The first of ``properties.<key>`` present, as a mapping directive."""
+    directive: dict[str, Any] = {"@path": f"$.properties.{keys[-1]}"}
+    for key in reversed(keys[:-1]):
+        path = {"@path": f"$.properties.{key}"}
+        directive = {"@if": {"exists": path, "then": path, "else": directive}}
+    return directive
+
+
+PURCHASE_MAPPING: dict[str, Any] = {
+    "price": _first_property(PRICE_KEYS),
+    "quantity": _first_property(QUANTITY_KEYS),
+    "revenue": _first_property(REVENUE_KEYS),
+    "productId": _first_property(PRODUCT_ID_KEYS),
+    "currency": _first_property(CURRENCY_KEYS),
+}
+"""Log Purchase's fields read by the SDK's purchase conventions (:mod:`tidings.core.purchases`)."""
+
+NOT_TRACKED = (CUSTOM_PROPERTY_CHANGED, *sorted(PLUMBING_EVENTS))
+"""SDK events Track Calls leaves out besides sessions and purchases: a property change is an
+Identify (Custom Property Changes), and the SDK's plumbing is no user action."""
+
+
+def _quoted(text: str) -> str:
+    return orjson.dumps(text).decode()
+
+
+def presets(
+    purchase_events: frozenset[str] = DEFAULT_PURCHASE_EVENTS,
+) -> dict[str, tuple[str, str, dict[str, Any]]]:
+    """Preset name to (trigger, action, mapping) for an instance whose app purchases with
+    ``purchase_events`` (``Order Completed`` is Segment's purchase and has its own preset).
+
+    Every message goes to at most one event preset, so one ``track()`` is one Amplitude event:
+    Track Calls leaves out the purchases, the session events (their presets send them as
+    ``session_start``/``session_end``; a second copy under the same ``insert_id`` would be
+    dropped by Amplitude anyway), property changes and the SDK's plumbing events.
+    """
+    purchases = sorted(purchase_events - {ORDER_COMPLETED})
+    skipped = (ORDER_COMPLETED, *purchases, SESSION_STARTED, SESSION_FINISHED, *NOT_TRACKED)
+    out: dict[str, tuple[str, str, dict[str, Any]]] = {
+        "Track Calls": (
+            'type = "track"' + "".join(f" and event != {_quoted(n)}" for n in skipped),
+            "logEventV2",
+            {},
+        ),
+        "Order Completed Calls": (
+            f'type = "track" and event = {_quoted(ORDER_COMPLETED)}',
+            "logPurchase",
+            {},
+        ),
+    }
+    if purchases:
+        names = " or ".join(f"event = {_quoted(n)}" for n in purchases)
+        names = f"({names})" if len(purchases) > 1 else names
+        out["Purchase Calls"] = (f'type = "track" and {names}', "logPurchase", PURCHASE_MAPPING)
+    out.update(
+        {
+            "Page Calls": ('type = "page"', "logEventV2", _VIEWED),
+            "Screen Calls": ('type = "screen"', "logEventV2", _VIEWED),
+            "Identify Calls": ('type = "identify"', "identifyUser", {}),
+            "Session Started": (
+                f'type = "track" and event = {_quoted(SESSION_STARTED)}',
+                "logEventV2",
+                {"event_type": "session_start", "session_id": _SESSION_ID},
+            ),
+            "Session Finished": (
+                f'type = "track" and event = {_quoted(SESSION_FINISHED)}',
+                "logEventV2",
+                {"event_type": "session_end", "session_id": _SESSION_ID},
+            ),
+            "Custom Property Changes": (
+                f'type = "track" and event = {_quoted(CUSTOM_PROPERTY_CHANGED)}',
+                "identifyUser",
+                {"user_properties": {"@path": f"$.{USER_PROPERTY_OPERATIONS}"}},
+            ),
+        }
+    )
+    return out
+
+
+PRESETS = presets()
+"""The presets of an instance with the default purchase events (see :func:`presets`)."""
+
+
+def amplitude_enabled(message: Mapping[str, Any]) -> bool:
+    """Whether Segment's ``integrations`` object lets ``message`` reach Amplitude."""
+    return integration_enabled(message, AMPLITUDE_INTEGRATIONS)
 
 
 def get_action(name: str) -> Action:
@@ -164,14 +247,17 @@ class Subscription:
         )
 
     @classmethod
-    def preset(cls, name: str) -> Subscription:
-        if name not in PRESETS:
-            raise InvalidConfig("preset", f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
-        trigger, action, mapping = PRESETS[name]
+    def preset(
+        cls, name: str, purchase_events: frozenset[str] = DEFAULT_PURCHASE_EVENTS
+    ) -> Subscription:
+        known = presets(purchase_events)
+        if name not in known:
+            raise InvalidConfig("preset", f"unknown preset {name!r}; known: {', '.join(known)}")
+        trigger, action, mapping = known[name]
         return cls(name=name, action=action, trigger=trigger, mapping=mapping)
 
     def matches(self, message: Mapping[str, Any]) -> bool:
-        return self.enabled and self._match(message)
+        return self.enabled and self._match(message) and amplitude_enabled(message)
 
     def build(
         self, message: Mapping[str, Any], settings: Settings, now_ms: int | None = None
@@ -284,7 +370,10 @@ class Router:
         return len(subs) == len(subscriptions) and all(map(is_, subs, subscriptions))
 
     def matching(self, message: Mapping[str, Any]) -> list[Subscription]:
-        """The enabled subscriptions whose trigger matches ``message``, in list order."""
+        """The enabled subscriptions whose trigger matches ``message``, in list order (none
+        when its ``integrations`` object keeps it from Amplitude)."""
+        if message.get("integrations") and not amplitude_enabled(message):
+            return []
         key = None if self._getters is None else _trigger_key(self._getters, message)
         if key is None:
             return [sub for sub in self._subs if sub.enabled and sub._match(message)]
@@ -296,6 +385,11 @@ class Router:
         return [sub for sub in hit if sub.enabled]
 
 
-def default_subscriptions() -> list[Subscription]:
-    """What a new instance gets: every preset."""
-    return [Subscription.preset(name) for name in PRESETS]
+def default_subscriptions(
+    purchase_events: frozenset[str] = DEFAULT_PURCHASE_EVENTS,
+) -> list[Subscription]:
+    """What a new instance gets: every preset, for the app's purchase events."""
+    return [
+        Subscription(name=name, action=action, trigger=trigger, mapping=mapping)
+        for name, (trigger, action, mapping) in presets(purchase_events).items()
+    ]

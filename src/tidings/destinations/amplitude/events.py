@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from tidings.core.mapping import UNDEFINED, Field, FieldType, coerce
+from tidings.core.purchases import revenue_of
 from tidings.destinations.amplitude.convert import (
     js_round,
     merge_user_properties,
@@ -18,7 +19,7 @@ from tidings.destinations.amplitude.convert import (
     to_epoch_ms,
     utm_user_properties,
 )
-from tidings.destinations.amplitude.schema import EVENT_KEYS
+from tidings.destinations.amplitude.schema import EVENT_KEYS, REVENUE_KEYS
 from tidings.destinations.amplitude.settings import Settings
 from tidings.destinations.amplitude.useragent import parse_user_agent
 from tidings.destinations.request import Request
@@ -82,10 +83,11 @@ READ_BY_BUILD = frozenset(
         "includeRawUserAgent",
         "min_id_length",
         "use_batch_endpoint",
+        *REVENUE_KEYS,
     }
 )
-"""The control fields Log Event (V2) builds from: beside these it reads only ``EVENT_KEYS``,
-``time`` and ``session_id`` (a test holds the builder to it)."""
+"""The fields Log Event (V2) builds from besides ``EVENT_KEYS``, ``time`` and ``session_id``
+(a test holds the builder to it): controls, and the revenue fields it combines."""
 
 
 def base_event(p: dict[str, Any], *, v2: bool) -> dict[str, Any]:
@@ -135,12 +137,27 @@ _V2_OPERATIONS = (("setOnce", "$setOnce"), ("setAlways", "$set"), ("add", "$add"
 
 
 def _v2_operations(event: dict[str, Any], p: dict[str, Any]) -> None:
+    """``setOnce``/``setAlways``/``add`` as ``$setOnce``/``$set``/``$add`` (each replacing the
+    same operation in the user properties), sent only when one of its values is not ``""``.
+
+    Amplitude does not take plain user properties beside operations, so when an operation is
+    sent the plain ones go into ``$set`` (the operation's own values win): one form, never two.
+    """
+    props: dict[str, Any] | None = None
     for name, op in _V2_OPERATIONS:
         values = p.get(name)
         if values and isinstance(values, dict) and any(v != "" for v in values.values()):
-            props = dict(event.get("user_properties") or {})
+            if props is None:
+                props = dict(event.get("user_properties") or {})
             props[op] = values
-            event["user_properties"] = props
+    if props is None:
+        return
+    plain = {k: v for k, v in props.items() if not k.startswith("$")}
+    if plain:
+        props = {k: v for k, v in props.items() if k.startswith("$")}
+        given = props.get("$set")
+        props["$set"] = {**plain, **given} if isinstance(given, dict) else plain
+    event["user_properties"] = props
 
 
 def _with_user_agent(event: dict[str, Any], p: dict[str, Any]) -> dict[str, Any]:
@@ -158,17 +175,19 @@ def _events_body(settings: Settings, events: list[dict[str, Any]], p: dict[str, 
 
 
 def build_log_event(p: dict[str, Any], settings: Settings, *, v2: bool = False) -> list[Request]:
-    """One request with one event; revenue fields are never sent by Log Event."""
+    """One request with one event, with the revenue fields the mapping gave (none by default)."""
     event = _with_user_agent(base_event(p, v2=v2), p)
+    if "price" in p or "revenue" in p:  # no revenue without one of them
+        event.update(revenue_fields(p))
     return [_events_body(settings, [event], p)]
 
 
 def revenue_fields(x: dict[str, Any]) -> dict[str, Any]:
-    """Log Purchase's revenue rule: price x quantity wins; no revenue (or 0) means nothing."""
+    """The revenue rule (:func:`~tidings.core.purchases.revenue_of`: price x quantity wins,
+    else the revenue, else the price of one item); no revenue (or 0) means nothing is sent."""
     price: Any = x.get("price")
     quantity: Any = x.get("quantity")
-    both = _is_number(price) and _is_number(quantity)
-    revenue = price * quantity if both else x.get("revenue")
+    revenue = revenue_of(price, quantity, x.get("revenue"))
     if not revenue:
         return {}
     revenue_type = x.get("revenueType")
@@ -182,6 +201,8 @@ def revenue_fields(x: dict[str, Any]) -> dict[str, Any]:
         out["price"] = price
     if x.get("productId") is not None:
         out["productId"] = x["productId"]
+    if x.get("currency") is not None:
+        out["currency"] = x["currency"]
     return out
 
 

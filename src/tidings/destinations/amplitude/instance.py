@@ -14,7 +14,7 @@ from typing import Any
 
 from tidings.core.errors import InvalidConfig, InvalidInput
 from tidings.destinations.amplitude.actions import Router, Subscription, default_subscriptions
-from tidings.destinations.amplitude.currents import DEFAULT_PREFIX, Currents
+from tidings.destinations.amplitude.currents import DEFAULT_PREFIX, Currents, parse_categories
 from tidings.destinations.amplitude.delivery import Outcome, Pending
 from tidings.destinations.amplitude.items import to_pending
 from tidings.destinations.amplitude.settings import Settings
@@ -55,7 +55,8 @@ class Destination:
     def from_json(cls, data: Mapping[str, Any]) -> Destination:
         subs = data.get("subscriptions")
         if subs is None:
-            return cls(Settings.from_json(data.get("settings")))
+            settings = Settings.from_json(data.get("settings"))
+            return cls(settings, default_subscriptions(settings.purchase_events))
         if not isinstance(subs, list):
             raise InvalidConfig("subscriptions", "must be a list")
         parsed = []
@@ -137,9 +138,16 @@ class Destination:
 
 
 def currents_from_json(data: Mapping[str, Any]) -> Currents:
-    """``{kind: "amplitude-currents", settings: {apiKey, endpoint, prefix}}``."""
+    """``{kind: "amplitude-currents", settings: {apiKey, endpoint, prefix, categories,
+    purchaseEvents}}``."""
     settings = data.get("settings") or {}
-    prefix = settings.get("prefix", DEFAULT_PREFIX) if isinstance(settings, Mapping) else None
+    if not isinstance(settings, Mapping):
+        raise InvalidConfig("settings", "must be an object")
+    prefix = settings.get("prefix", DEFAULT_PREFIX)
     if not isinstance(prefix, str) or not prefix:
         raise InvalidConfig("settings.prefix", "must be a non-empty string")
-    return Currents(settings=Settings.from_json(settings), prefix=prefix)
+    return Currents(
+        settings=Settings.from_json(settings),
+        prefix=prefix,
+        categories=parse_categories(settings.get("categories")),
+    )

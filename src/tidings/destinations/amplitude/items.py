@@ -21,14 +21,16 @@ from typing import Any, TypeGuard
 
 import orjson
 
-from tidings.core.events import EventRecord
+from tidings.core.events import CUSTOM_PROPERTY_CHANGED, EventRecord
 from tidings.core.profile import DeviceProfile
 from tidings.destinations.amplitude.delivery import Pending
 from tidings.destinations.message import (
     LIBRARY_NAME,
     OS_NAMES,
+    USER_PROPERTY_OPERATIONS,
     MessageContext,
     iso_ms,
+    property_change,
     to_segment_message,
 )
 from tidings.destinations.request import Request
@@ -145,7 +147,7 @@ def sdk_message(
     return message
 
 
-EVENT_ROOTS = frozenset({"event", "messageId", "properties", "timestamp"})
+EVENT_ROOTS = frozenset({"event", "messageId", "properties", "timestamp", USER_PROPERTY_OPERATIONS})
 """The keys of an SDK event's message that come from the event itself. The others come from what
 its upload shares (device, user, custom properties, session) and the event's ``sessionId``."""
 
@@ -153,10 +155,15 @@ its upload shares (device, user, custom properties, session) and the event's ``s
 def _set_own_keys(message: dict[str, Any], event: Mapping[str, Any]) -> None:
     """Put ``event``'s own keys (:data:`EVENT_ROOTS`) into its message."""
     props = event.get("properties")
-    message["event"] = str(event.get("name") or "")
+    name = message["event"] = str(event.get("name") or "")
     message["messageId"] = str(event.get("id") or "")
-    message["properties"] = dict(props) if _is_map(props) else {}
+    properties = message["properties"] = dict(props) if _is_map(props) else {}
     message["timestamp"] = iso_ms(int(event.get("timestamp") or 0))
+    change = property_change(properties) if name == CUSTOM_PROPERTY_CHANGED else None
+    if change is not None:
+        message[USER_PROPERTY_OPERATIONS] = change
+    elif USER_PROPERTY_OPERATIONS in message:  # copied from another event of the upload
+        del message[USER_PROPERTY_OPERATIONS]
 
 
 def message_over(shared: Mapping[str, Any], event: Mapping[str, Any]) -> dict[str, Any]:

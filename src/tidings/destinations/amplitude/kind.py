@@ -8,7 +8,7 @@ sends, outbox, order, dead letters, replay) is the pipeline's, the same for ever
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -35,12 +35,32 @@ from tidings.destinations.kind import LogEntry, Mapped, Refused, SendOptions
 ENDPOINTS = ("north_america", "europe")
 
 
-def _currents_items(currents: Currents, message: dict[str, Any], at: int) -> list[Pending]:
-    key = str(message.get("messageId") or "")
-    return [
-        Pending(f"{key}/currents/{n}", at, event=event)
-        for n, event in enumerate(currents.events(message))
-    ]
+def _map_currents(
+    currents: Currents, records: Sequence[LogEntry], at_ms: int
+) -> tuple[list[Mapped], list[Refused]]:
+    """Currents mode exports decisions too (in-app impressions, control-group enrollments); the
+    shows among them are noted first, so a click can name the decision it follows."""
+    payloads: list[tuple[LogEntry, Any]] = []
+    refused: list[Refused] = []
+    for record in records:
+        try:
+            payloads.append((record, orjson.loads(record.payload)))
+        except orjson.JSONDecodeError as exc:
+            refused.append(Refused(f"seq:{record.seq}", f"unreadable log row: {exc}"))
+    currents.remember_shows((r.app_id, p) for r, p in payloads if r.kind == "decision")
+    items: list[Mapped] = []
+    for record, payload in payloads:
+        try:
+            events = currents.record_events(record.kind, payload, record.app_id)
+        except (InvalidInput, TypeError, ValueError) as exc:
+            refused.append(Refused(f"seq:{record.seq}", f"unreadable log row: {exc}"))
+            continue
+        for n, event in enumerate(events):
+            if not event.get("insert_id"):
+                event["insert_id"] = record.item_id
+            p = Pending(f"{record.item_id}/currents/{n}", at_ms, event=event)
+            items.append((p, order_key(p), record.seq))
+    return items, refused
 
 
 def dead_request(request: dict[str, Any] | None, event: dict[str, Any] | None) -> Any:
@@ -65,13 +85,20 @@ class AmplitudeDestination:
     def settings(self) -> Any:
         return self.mapper.settings
 
+    def load_campaigns(self, campaigns: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
+        """Currents records name the campaign and its variation: give them the campaigns."""
+        if isinstance(self.mapper, Currents):
+            self.mapper.book.load(campaigns)
+
     def map(self, records: Sequence[LogEntry], at_ms: int) -> tuple[list[Mapped], list[Refused]]:
-        """The items of the event records (decisions are not exported: their ``CampaignShown``
-        and ``CampaignResolved`` events are), with order key and ``seq``; and the refused."""
+        """The items of the records, with order key and ``seq``; and the refused. With the
+        presets only events are exported (a decision's ``CampaignShown`` and
+        ``CampaignResolved`` events are); Currents mode exports decisions too."""
+        mapper = self.mapper
+        if isinstance(mapper, Currents):
+            return _map_currents(mapper, records, at_ms)
         items: list[Mapped] = []
         refused: list[Refused] = []
-        mapper = self.mapper
-        currents = mapper if isinstance(mapper, Currents) else None
         messages = SharedMessages()
         for record in records:
             if record.kind != "event":
@@ -85,15 +112,11 @@ class AmplitudeDestination:
                 continue
             if message is None:
                 continue
-            if currents is not None:
-                pending = _currents_items(currents, message, at_ms)
-            else:
-                assert isinstance(mapper, Destination)
-                work = mapper.work(message, at_ms, shared)
-                pending = work.items
-                if work.rejected:
-                    item = orjson.dumps({"message": message})
-                    refused.extend(Refused(o.key, o.reason, item) for o in work.rejected)
+            work = mapper.work(message, at_ms, shared)
+            pending = work.items
+            if work.rejected:
+                item = orjson.dumps({"message": message})
+                refused.extend(Refused(o.key, o.reason, item) for o in work.rejected)
             for p in pending:
                 if p.event is not None and not p.event.get("insert_id"):
                     p.event["insert_id"] = record.item_id

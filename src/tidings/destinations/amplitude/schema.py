@@ -3,14 +3,16 @@
 Defaults follow Segment's "Amplitude (Actions)" except where docs/spec/amplitude.md decides
 otherwise: ``insert_id`` defaults to ``$.messageId``, and ``session_id`` falls back to
 ``context.session.startedAt`` (what the Tidings SDK sends) when the browser plugin's value is
-absent.
+absent. The revenue fields (price, quantity, revenue, product id, revenue type, currency) have
+defaults in Log Purchase only: Log Event and Log Event V2 send them when a mapping names them,
+so an event that merely carries a ``price`` (a product viewed) never counts as revenue.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from tidings.core.mapping import Field
+from tidings.core.mapping import UNDEFINED, Field
 
 
 def _path(path: str) -> dict[str, str]:
@@ -88,11 +90,6 @@ EVENT_FIELDS: tuple[Field, ...] = (
     Field("user_properties", "object", _path("$.traits")),
     Field("groups", "object"),
     *DEVICE_FIELDS,
-    Field("price", "number", _path("$.properties.price")),
-    Field("quantity", "number", _path("$.properties.quantity")),
-    Field("revenue", "number", _path("$.properties.revenue")),
-    Field("productId", "string", _path("$.properties.productId")),
-    Field("revenueType", "string", _path("$.properties.revenueType")),
     Field("location_lat", "number", _path("$.context.location.latitude")),
     Field("location_lng", "number", _path("$.context.location.longitude")),
     Field("ip", "string", _path("$.context.ip")),
@@ -126,14 +123,35 @@ _SET_ALWAYS = {
     **{k: _path(f"{CAMPAIGN}.{src}") for k, src in zip(UTM_KEYS, _UTM_SOURCES, strict=True)},
 }
 
-LOG_EVENT_FIELDS = (*EVENT_FIELDS, *UTM_FIELDS)
+REVENUE_KEYS = ("price", "quantity", "revenue", "productId", "revenueType", "currency")
+"""The revenue fields, in the order an event carries them."""
+
+
+def _revenue_fields(*, defaults: bool) -> tuple[Field, ...]:
+    """Price, quantity, revenue, product id and revenue type read ``$.properties`` by default
+    (Log Purchase) or only when mapped (Log Event, V2); ``currency`` only ever when mapped."""
+    types = ("number", "number", "number", "string", "string")
+    out = [
+        Field(key, kind, _path(f"$.properties.{key}") if defaults else UNDEFINED)  # type: ignore[arg-type]
+        for key, kind in zip(REVENUE_KEYS, types, strict=False)
+    ]
+    return (*out, Field("currency", "string"))
+
+
+LOG_EVENT_FIELDS = (*EVENT_FIELDS, *_revenue_fields(defaults=False), *UTM_FIELDS)
 LOG_EVENT_V2_FIELDS = (
     *EVENT_FIELDS,
+    *_revenue_fields(defaults=False),
     Field("setOnce", "object", _SET_ONCE),
     Field("setAlways", "object", _SET_ALWAYS),
     Field("add", "object"),
 )
-LOG_PURCHASE_FIELDS = (*LOG_EVENT_FIELDS, Field("trackRevenuePerProduct", "boolean", False))
+LOG_PURCHASE_FIELDS = (
+    *EVENT_FIELDS,
+    *_revenue_fields(defaults=True),
+    *UTM_FIELDS,
+    Field("trackRevenuePerProduct", "boolean", False),
+)
 
 IDENTIFY_FIELDS: tuple[Field, ...] = (
     Field("user_id", "string", _path("$.userId"), allow_null=True),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tidings.core.errors import InvalidConfig
+from tidings.core.purchases import DEFAULT_PURCHASE_EVENTS, parse_purchase_events
 from tidings.core.redact import keep_masked, mask, mask_url
 
 HOSTS = {
@@ -37,15 +38,19 @@ _PATHS = {
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """``{apiKey, secretKey, endpoint}``; ``base_url`` (tests, proxies) replaces every host.
+    """``{apiKey, secretKey, endpoint, purchaseEvents}``; ``base_url`` (tests, proxies) replaces
+    every host.
 
-    An unknown ``endpoint`` falls back to North America, as Segment does.
+    An unknown ``endpoint`` falls back to North America, as Segment does. ``purchaseEvents``
+    names the app's purchase events (:mod:`tidings.core.purchases`; default
+    ``["PurchaseCompleted"]``), which the presets send as purchases.
     """
 
     api_key: str = ""
     secret_key: str = ""
     endpoint: str = "north_america"
     base_url: str | None = None
+    purchase_events: frozenset[str] = DEFAULT_PURCHASE_EVENTS
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> Settings:
@@ -60,6 +65,9 @@ class Settings:
             secret_key=data.get("secretKey") or "",
             endpoint=data.get("endpoint") or "north_america",
             base_url=data.get("baseUrl") or None,
+            purchase_events=parse_purchase_events(
+                data.get("purchaseEvents"), "settings.purchaseEvents"
+            ),
         )
 
     def url(self, api: str) -> str:

@@ -41,6 +41,14 @@ def work_for_records(
     return rows, dead + unencodable
 
 
+async def prepare(store: Store, instance: Instance, destination: Destination) -> None:
+    """What a destination must know before it maps: the campaigns of its apps, for a kind whose
+    items name campaigns (:class:`~tidings.destinations.kind.UsesCampaigns`)."""
+    load = getattr(destination, "load_campaigns", None)
+    if load is not None:
+        load([(c.id, c.body) for a in instance.app_ids for c in await store.list_campaigns(a)])
+
+
 async def enqueue_records(
     store: Store,
     instance: Instance,
@@ -49,6 +57,9 @@ async def enqueue_records(
     on_enqueued: Callable[[str], None] | None = None,
 ) -> int:
     """Durably enqueue what ``records`` give ``instance``; returns how many items."""
+    if destination is None:
+        destination = instance.build()
+    await prepare(store, instance, destination)
     # Mapping is CPU work: off the event loop, so the sender's database round trips and the
     # server's requests in the same process are not held up behind a whole batch.
     items, dead = await asyncio.to_thread(
@@ -76,6 +87,7 @@ async def deliver_records(  # noqa: PLR0917 - one log batch and what it is deliv
     """
     apps = frozenset(instance.app_ids)
     count = sum(1 for r in records if r.app_id in apps)
+    await prepare(store, instance, destination)
     waiting: set[str] | None = None
     if instance.active and count >= options.min_events:
         waiting = await store.waiting_order_keys(instance.id, options.max_waiting_keys)

@@ -17,7 +17,7 @@ from tidings.core.errors import InvalidInput
 from tidings.core.timeparse import parse_instant
 from tidings.pipeline.delivery.consumer import enqueue_records
 from tidings.pipeline.delivery.instances import Instance
-from tidings.storage import Document, Store
+from tidings.storage import Document, LogKind, Store
 
 
 def _now_ms() -> int:
@@ -66,13 +66,15 @@ async def replay(
     page: int = 1000,
     on_progress: Callable[[ReplayProgress], None] | None = None,
 ) -> ReplayProgress:
-    """Enqueue every event of the instance's apps with a timestamp in ``[from_ms, to_ms)``."""
+    """Enqueue every event of the instance's apps with a timestamp in ``[from_ms, to_ms)``
+    (and every decision, for a Currents-mode instance: they export too)."""
     progress = ReplayProgress()
+    kind: LogKind | None = None if instance.kind == "amplitude-currents" else "event"
     for app_id in instance.app_ids:
         after = 0
         while True:
             records = await store.read_time_range(
-                app_id, from_ms, to_ms, after_seq=after, limit=page, kind="event"
+                app_id, from_ms, to_ms, after_seq=after, limit=page, kind=kind
             )
             if not records:
                 break

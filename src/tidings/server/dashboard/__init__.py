@@ -1,4 +1,5 @@
-"""The web dashboard served at ``/``: campaigns (Who / When / What), catalogs, live stream, stats.
+"""The web dashboard served at ``/``: campaigns (Who / When / What), catalogs, live stream, stats,
+destinations and cohorts.
 
 Server-rendered pages (Jinja2) over the same store the admin API uses, behind a sign-in with an
 admin token. Forms work without JavaScript; the small script in ``static/`` only narrows
@@ -14,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 from tidings.server.dashboard import (
     auth_views,
     campaign_views,
+    cohort_views,
     data_views,
     delivery_views,
     setup_views,
@@ -45,6 +47,8 @@ def routes() -> list[BaseRoute]:
         Route("/apps/{app_id}/events", data_views.catalog_page, methods=["GET"]),
         Route("/apps/{app_id}/stream", data_views.stream_page, methods=["GET"]),
         Route("/apps/{app_id}/stream.json", data_views.stream_poll, methods=["GET"]),
+        Route("/apps/{app_id}/cohorts", cohort_views.cohorts_page, methods=["GET"]),
+        Route("/apps/{app_id}/cohorts", cohort_views.key_action, methods=["POST"]),
         *delivery_views.routes(),
         Mount("/static", StaticFiles(packages=[("tidings.server", "static")]), name="static"),
     ]

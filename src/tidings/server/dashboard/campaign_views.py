@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from tidings.core.campaigns import validate_campaign
 from tidings.core.errors import InvalidCampaign
-from tidings.core.events import NON_TRIGGERING_EVENTS, SYSTEM_EVENT_NAMES
+from tidings.core.events import NEVER_SHOWN_TRIGGERS, NON_TRIGGERING_EVENTS, SYSTEM_EVENT_NAMES
 from tidings.server.admin import DELETABLE_STATES, TRANSITIONS
 from tidings.server.dashboard import dryrun, paths
 from tidings.server.dashboard.charts import stacked_bars
@@ -137,7 +137,9 @@ async def _pickers(s: Store, ctx: AppContext) -> dict[str, Any]:
     return {
         "custom_events": custom,
         "system_events": system,
-        "trigger_system_events": [n for n in system if n not in NON_TRIGGERING_EVENTS],
+        "trigger_system_events": [
+            n for n in system if n not in NON_TRIGGERING_EVENTS and n not in NEVER_SHOWN_TRIGGERS
+        ],
         "properties": await s.property_catalog(ctx.app.id, limit=PICKER_CHOICES),
         "cohorts": await s.list_cohorts(ctx.project.id, limit=PICKER_CHOICES),
         "project_apps": ctx.apps,

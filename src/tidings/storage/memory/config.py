@@ -50,7 +50,8 @@ class MemoryConfig:
     def _project(self, project_id: str, import_key: str | None = None) -> Project:
         row = self._state.projects[project_id]
         settings = ProjectConfig.from_json(row["settings"])
-        return Project(project_id, row["name"], settings, row["created_at"], import_key)
+        active = row["import_key_hash"] is not None
+        return Project(project_id, row["name"], settings, row["created_at"], import_key, active)
 
     def _projects(self) -> list[str]:
         rows = self._state.projects
@@ -108,6 +109,15 @@ class MemoryConfig:
                 raise NotFoundError("project", project_id)
             row["import_key_hash"] = keys.digest(import_key)
         return import_key
+
+    async def revoke_data_import_key(self, project_id: str) -> bool:
+        with self._state.lock:
+            row = self._state.projects.get(project_id)
+            if row is None:
+                raise NotFoundError("project", project_id)
+            active = row["import_key_hash"] is not None
+            row["import_key_hash"] = None
+            return active
 
     async def project_for_import_key(self, data_import_key: str) -> Project | None:
         hashed = keys.digest(data_import_key)
