@@ -3,21 +3,45 @@
 The names an app needs: the SDK client (:class:`Tidings`), its gate types, the event record, and
 the error hierarchy. Server-side packages (``tidings.server``, ``tidings.storage``, ...) are
 imported explicitly, so embedding the SDK never loads them.
+
+The names are loaded on first use: every ``import tidings.x`` runs this module first, and the
+``tidings`` command, which only needs its own modules to print ``--help``, must not pay for the
+SDK and the campaign engine on each start.
 """
 
-from tidings.core import (
-    DeviceProfile,
-    EventRecord,
-    InvalidCampaign,
-    InvalidConfig,
-    InvalidEvent,
-    InvalidInput,
-    InvalidScenario,
-    TidingsError,
-)
-from tidings.sdk import GateDecision, Resolution, Tidings
+from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tidings.core import (
+        DeviceProfile,
+        EventRecord,
+        InvalidCampaign,
+        InvalidConfig,
+        InvalidEvent,
+        InvalidInput,
+        InvalidScenario,
+        TidingsError,
+    )
+    from tidings.sdk import GateDecision, Resolution, Tidings
+
+    __version__: str
+
+_HOMES = {
+    "DeviceProfile": "tidings.core",
+    "EventRecord": "tidings.core",
+    "InvalidCampaign": "tidings.core",
+    "InvalidConfig": "tidings.core",
+    "InvalidEvent": "tidings.core",
+    "InvalidInput": "tidings.core",
+    "InvalidScenario": "tidings.core",
+    "TidingsError": "tidings.core",
+    "GateDecision": "tidings.sdk",
+    "Resolution": "tidings.sdk",
+    "Tidings": "tidings.sdk",
+}
 
 __all__ = [
     "DeviceProfile",
@@ -33,3 +57,28 @@ __all__ = [
     "TidingsError",
     "__version__",
 ]
+
+
+def package_version() -> str:
+    """The installed distribution's version (pyproject.toml is its one source)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tidings")
+    except PackageNotFoundError:  # imported from a source tree that was never installed
+        return "0+unknown"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        value: Any = package_version()
+    elif name in _HOMES:
+        value = getattr(importlib.import_module(_HOMES[name]), name)
+    else:
+        raise AttributeError(f"module 'tidings' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -22,6 +22,16 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         path = tmp_path / "tidings.db"
         yield Backend("sqlite", f"sqlite:///{path}", path=path)
         return
+    yield from _postgres()
+
+
+@pytest.fixture
+def postgres_backend() -> Iterator[Backend]:
+    """For the tests about PostgreSQL alone."""
+    yield from _postgres()
+
+
+def _postgres() -> Iterator[Backend]:
     schema = f"tidings_test_{uuid.uuid4().hex[:12]}"
     yield Backend("postgresql", f"{PG_BASE}?schema={schema}", schema=schema)
     with psycopg.connect(PG_BASE, autocommit=True) as conn:

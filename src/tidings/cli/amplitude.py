@@ -10,7 +10,6 @@ import orjson
 import typer
 
 from tidings.cli.app import app
-from tidings.core.errors import TidingsError
 
 amplitude_app = typer.Typer(
     name="amplitude", help="The Amplitude destination.", no_args_is_help=True
@@ -34,6 +33,7 @@ def preview_command(
     preset: Annotated[str | None, typer.Option(help="Preset name, e.g. 'Track Calls'")] = None,
 ) -> None:
     """Read one message (JSON) on stdin and print the requests it produces as a JSON array."""
+    from tidings.core.errors import TidingsError
     from tidings.destinations.amplitude import preview
 
     try:

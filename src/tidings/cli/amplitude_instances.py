@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import orjson
 import typer
 
-from tidings.cli.admin import DbOption
 from tidings.cli.amplitude import amplitude_app, json_option
-from tidings.core.errors import InvalidInput, TidingsError
-from tidings.storage import DEFAULT_DB_URL, NotFoundError, Store, StoreError, open_store
+from tidings.cli.database import DEFAULT_DB as DEFAULT_DB_URL
+from tidings.cli.database import DbOption, open_database
+
+if TYPE_CHECKING:
+    from tidings.storage import Store
 
 T = TypeVar("T")
 dead_app = typer.Typer(help="An instance's dead letters.", no_args_is_help=True)
@@ -25,8 +27,11 @@ amplitude_app.add_typer(dead_app, name="dead-letters")
 
 
 def _run(db: str, job: Callable[[Store], Awaitable[T]]) -> T:
+    from tidings.core.errors import TidingsError
+    from tidings.storage import NotFoundError, StoreError
+
     async def main() -> T:
-        store = await open_store(db)
+        store = await open_database(db)
         try:
             return await job(store)
         finally:
@@ -154,6 +159,7 @@ def replay_command(
     """Enqueue every event logged for the instance's apps in [from, to) again."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from tidings.core.errors import InvalidInput
     from tidings.core.timeparse import format_instant
     from tidings.pipeline.amplitude import ReplayProgress, parse_time_bound, replay
     from tidings.pipeline.instances import get_instance

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(
@@ -9,6 +11,9 @@ app = typer.Typer(
     help="Tidings: in-app campaigns, a durable event log, streams and Amplitude forwarding.",
     no_args_is_help=True,
     add_completion=False,
+    # Plain help: typer's rich formatting imports rich's Markdown renderer, which alone
+    # doubled the start-up time of every command.
+    rich_markup_mode=None,
 )
 
 
@@ -17,6 +22,24 @@ def main() -> None:
     app()
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from tidings import package_version
+
+        typer.echo(f"tidings {package_version()}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the installed version and exit.",
+        ),
+    ] = False,
+) -> None:
     """Tidings: in-app campaigns, a durable event log, streams and Amplitude forwarding."""

@@ -14,15 +14,19 @@ import orjson
 import typer
 
 from tidings.cli.app import app
-from tidings.core.campaigns import parse_campaign
-from tidings.core.errors import InvalidCampaign
 
-campaigns_app = typer.Typer(help="Work with campaign definitions.", no_args_is_help=True)
+campaigns_app = typer.Typer(
+    help="Check campaign files; create, list, start, stop and delete campaigns.",
+    no_args_is_help=True,
+)
 app.add_typer(campaigns_app, name="campaigns")
 
 
 def validate_document(document: object) -> tuple[int, list[tuple[str, str]]]:
     """Validate one file's JSON: the number of campaigns and the (path, reason) of each error."""
+    from tidings.core.campaigns import parse_campaign
+    from tidings.core.errors import InvalidCampaign
+
     items = document if isinstance(document, list) else [document]
     errors: list[tuple[str, str]] = []
     seen: dict[str, int] = {}

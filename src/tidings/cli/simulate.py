@@ -9,9 +9,6 @@ import orjson
 import typer
 
 from tidings.cli.app import app
-from tidings.core.errors import InvalidInput
-from tidings.core.scenario import parse_scenario
-from tidings.core.simulation import simulate
 
 
 @app.command("simulate")
@@ -20,6 +17,10 @@ def simulate_command(
     decisions: bool = typer.Option(False, "--decisions", help="Also print campaign decisions."),
 ) -> None:
     """Run a scripted device over a timeline and print every recorded event as JSON lines."""
+    from tidings.core.errors import InvalidInput
+    from tidings.core.scenario import parse_scenario
+    from tidings.core.simulation import simulate
+
     try:
         raw = orjson.loads(scenario.read_bytes())
     except OSError as exc:

@@ -12,18 +12,19 @@ import asyncio
 import contextlib
 import logging
 import signal
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from tidings.cli.admin import DbOption
 from tidings.cli.app import app
+from tidings.cli.database import DEFAULT_DB, DbOption, KeyFileOption, fail, open_database
 from tidings.cli.serve import tune_gc
-from tidings.core.errors import InvalidConfig
-from tidings.storage import DEFAULT_DB_URL, StoreError, open_store
 
 
-async def run_worker(db: str, *, lease_ms: int, stop: asyncio.Event | None = None) -> None:
+async def run_worker(
+    db: str, *, lease_ms: int, key_file: Path | None = None, stop: asyncio.Event | None = None
+) -> None:
     """Open the store, run the pipeline until ``stop`` (or SIGINT/SIGTERM), close cleanly."""
     # Modules of the server layer register consumers too (configured stream sinks).
     import tidings.server.app  # noqa: F401
@@ -34,7 +35,7 @@ async def run_worker(db: str, *, lease_ms: int, stop: asyncio.Event | None = Non
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
-    store = await open_store(db)
+    store = await open_database(db, key_file)
     try:
         runner = await start_pipeline(store, lease_ms=lease_ms)
         try:
@@ -46,8 +47,9 @@ async def run_worker(db: str, *, lease_ms: int, stop: asyncio.Event | None = Non
 
 
 @app.command("worker")
-def worker(
-    db: DbOption = DEFAULT_DB_URL,
+def worker(  # noqa: PLR0917 - one parameter per command-line option
+    db: DbOption = DEFAULT_DB,
+    key_file: KeyFileOption = None,
     lease_ms: Annotated[
         int,
         typer.Option(
@@ -82,10 +84,11 @@ def worker(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    typer.echo(f"tidings worker on {db} (Ctrl-C to stop)", err=True)
+    from tidings.storage import StoreError, display_url
+
+    typer.echo(f"tidings worker on {display_url(db)} (Ctrl-C to stop)", err=True)
     tune_gc()
     try:
-        asyncio.run(run_worker(db, lease_ms=lease_ms))
-    except (InvalidConfig, StoreError, OSError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        asyncio.run(run_worker(db, lease_ms=lease_ms, key_file=key_file))
+    except StoreError as exc:
+        raise fail(str(exc)) from None

@@ -95,7 +95,7 @@ async def _app(store: Store, app_id: str) -> Application:
     return app
 
 
-async def _campaign(store: Store, campaign_id: str) -> Campaign:
+async def find_campaign(store: Store, campaign_id: str) -> Campaign:
     campaign = await store.get_campaign(campaign_id)
     if campaign is None:
         raise ApiError(404, "campaign_not_found", f"id: no campaign {campaign_id!r}")
@@ -250,20 +250,24 @@ def _state_param(value: object, where: str) -> str:
     return value
 
 
-async def list_campaigns(request: Request) -> Response:
-    store = await admin_store(request)
-    app = await _app(store, request.path_params["app_id"])
-    state = request.query_params.get("state")
+async def app_campaigns(store: Store, app_id: str, state: str | None = None) -> list[Campaign]:
+    """An app's campaigns, all or those in one state."""
+    app = await _app(store, app_id)
     if state is not None:
         _state_param(state, "state")
-    campaigns = await store.list_campaigns(app.id, state)  # type: ignore[arg-type]
+    return await store.list_campaigns(app.id, state)  # type: ignore[arg-type]
+
+
+async def list_campaigns(request: Request) -> Response:
+    store = await admin_store(request)
+    app_id = request.path_params["app_id"]
+    campaigns = await app_campaigns(store, app_id, request.query_params.get("state"))
     return json_response([campaign_json(c) for c in campaigns])
 
 
-async def create_campaign(request: Request) -> Response:
-    store = await admin_store(request)
-    app = await _app(store, request.path_params["app_id"])
-    body = await _body(request)
+async def add_campaign(store: Store, app_id: str, body: dict[str, Any]) -> Campaign:
+    """Create a campaign of an app from its JSON body (``state`` defaults to Draft)."""
+    app = await _app(store, app_id)
     state = _state_param(body.get("state", "Draft"), "state")
     wanted_id = body.get("id")
     if wanted_id is not None:
@@ -273,18 +277,26 @@ async def create_campaign(request: Request) -> Response:
             raise ApiError(409, "campaign_exists", f"id: campaign {wanted_id!r} already exists")
     _check_campaign(body, wanted_id or "new")
     stored = {k: v for k, v in body.items() if k not in ("createdAt", "state")}
-    campaign = await store.create_campaign(app.id, stored, state)  # type: ignore[arg-type]
+    return await store.create_campaign(app.id, stored, state)  # type: ignore[arg-type]
+
+
+async def create_campaign(request: Request) -> Response:
+    store = await admin_store(request)
+    body = await _body(request)
+    campaign = await add_campaign(store, request.path_params["app_id"], body)
     return json_response(campaign_json(campaign), status=201)
 
 
 async def get_campaign(request: Request) -> Response:
     store = await admin_store(request)
-    return json_response(campaign_json(await _campaign(store, request.path_params["campaign_id"])))
+    return json_response(
+        campaign_json(await find_campaign(store, request.path_params["campaign_id"]))
+    )
 
 
 async def replace_campaign(request: Request) -> Response:
     store = await admin_store(request)
-    current = await _campaign(store, request.path_params["campaign_id"])
+    current = await find_campaign(store, request.path_params["campaign_id"])
     body = await _body(request)
     if body.get("id", current.id) != current.id:
         raise bad_request("id", "does not match the campaign in the path")
@@ -299,28 +311,31 @@ async def replace_campaign(request: Request) -> Response:
     return json_response(campaign_json(await store.replace_campaign(current.id, stored)))
 
 
-async def delete_campaign(request: Request) -> Response:
-    store = await admin_store(request)
-    current = await _campaign(store, request.path_params["campaign_id"])
+async def remove_campaign(store: Store, campaign_id: str) -> Campaign:
+    """Delete a Draft or Cancel campaign (an Active one must be stopped first)."""
+    current = await find_campaign(store, campaign_id)
     if current.state not in DELETABLE_STATES:
         raise ApiError(
             409, "campaign_active", "state: an Active campaign must be cancelled before deletion"
         )
     await store.delete_campaign(current.id)
-    return json_response({"id": current.id, "deleted": True})
+    return current
 
 
-async def set_campaign_state(request: Request) -> Response:
+async def delete_campaign(request: Request) -> Response:
     store = await admin_store(request)
-    current = await _campaign(store, request.path_params["campaign_id"])
-    body = await _body(request)
-    reject_unknown(body, ("state",))
-    wanted = body.get("state")
+    removed = await remove_campaign(store, request.path_params["campaign_id"])
+    return json_response({"id": removed.id, "deleted": True})
+
+
+async def change_campaign_state(store: Store, campaign_id: str, wanted: object) -> Campaign:
+    """Start (``Active``) or stop (``Cancel``) a campaign: Draft → Active → Cancel → Active."""
+    current = await find_campaign(store, campaign_id)
     if wanted not in ("Active", "Cancel"):
         raise bad_request("state", "must be 'Active' or 'Cancel'")
     assert isinstance(wanted, str)
     if wanted == current.state:
-        return json_response(campaign_json(current))
+        return current
     if wanted not in TRANSITIONS[current.state]:
         raise ApiError(
             409,
@@ -330,13 +345,22 @@ async def set_campaign_state(request: Request) -> Response:
         )
     if wanted == "Active":
         _check_campaign(dict(current.body), current.id)
-    updated = await store.set_campaign_state(current.id, wanted)  # type: ignore[arg-type]
-    return json_response(campaign_json(updated))
+    return await store.set_campaign_state(current.id, wanted)
+
+
+async def set_campaign_state(request: Request) -> Response:
+    store = await admin_store(request)
+    body = await _body(request)
+    reject_unknown(body, ("state",))
+    campaign_id = request.path_params["campaign_id"]
+    return json_response(
+        campaign_json(await change_campaign_state(store, campaign_id, body.get("state")))
+    )
 
 
 async def campaign_stats(request: Request) -> Response:
     store = await admin_store(request)
-    current = await _campaign(store, request.path_params["campaign_id"])
+    current = await find_campaign(store, request.path_params["campaign_id"])
     return json_response((await store.campaign_stats(current.id)).to_json())
 
 

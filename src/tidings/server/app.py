@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -21,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tidings import package_version
 from tidings.core.errors import InvalidInput
 from tidings.server import (
     admin,
@@ -52,7 +54,7 @@ log = logging.getLogger("tidings.server")
 
 Handler = Callable[[Request], Awaitable[Response]]
 
-VERSION = "0.1.0"
+VERSION = package_version()
 
 
 async def healthz(request: Request) -> Response:
@@ -347,8 +349,12 @@ def create_app_for_url(
     server_key: bytes | None = None,
     *,
     pipeline: bool = False,
+    key_file: Path | None = None,
 ) -> Starlette:
     """An app that opens ``db_url`` when the server starts and closes it when it stops.
+
+    The server key is ``server_key``, else read from ``key_file``, else found as
+    :func:`tidings.storage.open_store` finds it.
 
     With ``pipeline`` the event-log consumers (destinations, streams) run in the background of
     the same process, started after the store opens and stopped before it closes.
@@ -356,7 +362,7 @@ def create_app_for_url(
     state = ServerState(settings or ServerSettings())
 
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        state.store = await open_store(db_url, server_key=server_key)
+        state.store = await open_store(db_url, server_key=server_key, key_file=key_file)
         runner = None
         if pipeline:
             from tidings.pipeline.runtime import start_pipeline
