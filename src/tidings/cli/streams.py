@@ -10,6 +10,7 @@ it again). ``preview`` prints the records an upload body
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
@@ -44,6 +45,14 @@ class SinkKind(StrEnum):
     nats = "nats"
 
 
+def need_target(kind: SinkKind, *, directory: Path | None, url: str | None) -> None:
+    """Each kind of sink needs its own target flag."""
+    if kind is SinkKind.jsonl and directory is None:
+        raise fail("--dir is required for --sink jsonl")
+    if kind is SinkKind.webhook and url is None:
+        raise fail("--url is required for --sink webhook")
+
+
 def make_sink(
     kind: SinkKind,
     *,
@@ -54,16 +63,14 @@ def make_sink(
     max_bytes: int,
     max_age: float,
 ) -> Sink:
-    """Build the chosen sink from command-line options (each kind needs its own target)."""
+    """Build the chosen sink from command-line options (:func:`need_target` checked them)."""
     if kind is SinkKind.jsonl:
-        if directory is None:
-            raise fail("--dir is required for --sink jsonl")
+        assert directory is not None
         from tidings.streams.jsonl import JsonlSink
 
         return JsonlSink(directory, max_bytes=max_bytes, max_age_seconds=max_age)
     if kind is SinkKind.webhook:
-        if url is None:
-            raise fail("--url is required for --sink webhook")
+        assert url is not None
         from tidings.streams.webhook import WebhookSink
 
         return WebhookSink(url, dead_letter_path=state_dir / "webhook-dead-letters.jsonl")
@@ -103,35 +110,36 @@ def run(  # noqa: PLR0917 - one parameter per command-line option
     """Stream the event log to a sink from a named cursor, then stop (or keep following)."""
     from tidings.streams.consumer import StreamConsumer
 
-    chosen = make_sink(
-        sink,
-        directory=directory,
-        url=url,
-        servers=servers,
-        state_dir=state_dir,
-        max_bytes=max_bytes,
-        max_age=max_age,
-    )
+    need_target(sink, directory=directory, url=url)
     name = cursor or f"stream:{sink.value}"
 
     async def work(store: Store) -> None:
-        consumer = StreamConsumer(store, chosen, name, batch_size=batch_size, app_ids=app_id)
-        if follow:
-            await consumer.run_forever()
-        else:
-            stats = await consumer.run_until_idle()
-            position = await store.get_cursor(name)
-            typer.echo(
-                f"{name}: {stats.rows} log rows, {stats.records} records, "
-                f"{len(stats.skipped)} skipped, cursor at {position}"
-            )
+        # Made once the database is open: a sink may create its directory.
+        chosen = make_sink(
+            sink,
+            directory=directory,
+            url=url,
+            servers=servers,
+            state_dir=state_dir,
+            max_bytes=max_bytes,
+            max_age=max_age,
+        )
+        try:
+            consumer = StreamConsumer(store, chosen, name, batch_size=batch_size, app_ids=app_id)
+            if follow:
+                await consumer.run_forever()
+            else:
+                stats = await consumer.run_until_idle()
+                position = await store.get_cursor(name)
+                typer.echo(
+                    f"{name}: {stats.rows} log rows, {stats.records} records, "
+                    f"{len(stats.skipped)} skipped, cursor at {position}"
+                )
+        finally:
+            chosen.close()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         run_on_database(db, key_file, work)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        chosen.close()
 
 
 def preview_upload(body: Any, app_id: str, arrival_ms: int | None) -> list[dict[str, Any]]:
