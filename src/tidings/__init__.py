@@ -59,18 +59,10 @@ __all__ = [
 ]
 
 
-def package_version() -> str:
-    """The installed distribution's version (pyproject.toml is its one source)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("tidings")
-    except PackageNotFoundError:  # imported from a source tree that was never installed
-        return "0+unknown"
-
-
 def __getattr__(name: str) -> Any:
     if name == "__version__":
+        from tidings.version import package_version
+
         value: Any = package_version()
     elif name in _HOMES:
         value = getattr(importlib.import_module(_HOMES[name]), name)

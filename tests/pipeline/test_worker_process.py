@@ -9,9 +9,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from amplitude_standin import Fault, Standin
 from pipeline_support import amplitude_instance, log_events, make_app
 from storage_support import SERVER_KEY, Backend, run
+
+pytestmark = [pytest.mark.slow, pytest.mark.reliability]
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 WORKER = (

@@ -190,8 +190,20 @@ def test_add_list_pause_resume_remove(tmp_path: Path) -> None:
     assert bad.output == "error: --dir is required for --kind jsonl\n"  # the flag, not the field
     small = runner.invoke(
         app,
-        ["streams", "add", "--kind", "jsonl", "--app", app_id, "--db", db, "--dir", "x"]
-        + ["--max-bytes", "5"],
+        [
+            "streams",
+            "add",
+            "--kind",
+            "jsonl",
+            "--app",
+            app_id,
+            "--db",
+            db,
+            "--dir",
+            "x",
+            "--max-bytes",
+            "5",
+        ],
     )
     assert small.output == "error: --max-bytes: must be at least 1024\n"
     unknown_app = runner.invoke(

@@ -24,7 +24,7 @@ def main() -> None:
 
 def _print_version(wanted: bool) -> None:
     if wanted:
-        from tidings import package_version
+        from tidings.version import package_version
 
         typer.echo(f"tidings {package_version()}")
         raise typer.Exit()

@@ -36,9 +36,13 @@ def tune_gc() -> None:
 
 
 def first_start_hint(db: str) -> str:
-    flag = "" if db == DEFAULT_DB else f" --db '{db}'"
+    """What to do next on an empty database (the URL without its password: logs keep this)."""
+    from tidings.storage import display_url
+
+    shown = display_url(db)
+    flag = "" if db == DEFAULT_DB else f" --db '{shown}'"
     return (
-        f"No applications yet in {db}.\n"
+        f"No applications yet in {shown}.\n"
         f"  create one:        tidings apps create --name 'My app' --platform ios{flag}\n"
         f"  admin API token:   tidings tokens create{flag}\n"
     )

@@ -22,7 +22,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tidings import package_version
 from tidings.core.errors import InvalidInput
 from tidings.server import (
     admin,
@@ -49,6 +48,7 @@ from tidings.server.openapi import RouteDoc, openapi_document
 from tidings.server.settings import ServerSettings
 from tidings.server.state import ServerState, server_state
 from tidings.storage import NotFoundError, Store, StoreError, open_store
+from tidings.version import package_version
 
 log = logging.getLogger("tidings.server")
 
