@@ -42,6 +42,14 @@ COMMANDS = {
 NOT_CREATING = [name for name in COMMANDS if name not in ("serve", "migrate")]
 
 
+def sweep(names: list[str], quick: tuple[str, ...]) -> list[object]:
+    """Every command in the full run; in the quick run (-m "not slow") only ``quick`` ones."""
+    return [
+        pytest.param(name, marks=() if name in quick else pytest.mark.slow)
+        for name in sorted(names)
+    ]
+
+
 def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -55,7 +63,7 @@ def _one_error_line(stderr: str) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.parametrize("command", sweep(list(COMMANDS), ("serve", "apps create", "stream tail")))
 def test_an_unreachable_database_is_one_line_and_exit_2(command: str, tmp_path: Path) -> None:
     port = _closed_port()
     url = f"postgresql://tidings:s3cret@127.0.0.1:{port}/tidings"
@@ -67,7 +75,7 @@ def test_an_unreachable_database_is_one_line_and_exit_2(command: str, tmp_path: 
     assert "s3cret" not in proc.stderr + proc.stdout
 
 
-@pytest.mark.parametrize("command", ["serve", "apps list", "streams tail", "amplitude list"])
+@pytest.mark.parametrize("command", sweep(["serve", "apps list", "amplitude list"], ("apps list",)))
 def test_a_misnamed_database_names_what_is_wrong(
     command: str, postgres_url: str, tmp_path: Path
 ) -> None:
@@ -92,7 +100,7 @@ def test_a_malformed_url_names_the_flag(url: str, flag_message: str, tmp_path: P
     assert _one_error_line(proc.stderr).startswith(flag_message)
 
 
-@pytest.mark.parametrize("command", NOT_CREATING)
+@pytest.mark.parametrize("command", sweep(NOT_CREATING, ("apps list", "worker")))
 def test_commands_other_than_serve_and_migrate_refuse_a_missing_sqlite_file(
     command: str, tmp_path: Path
 ) -> None:
@@ -117,6 +125,7 @@ def test_migrate_creates_a_database_and_says_where(tmp_path: Path) -> None:
     assert listed.returncode == 0 and listed.stdout == ""
 
 
+@pytest.mark.slow
 def test_serve_creates_a_database_and_says_where(tmp_path: Path) -> None:
     from cli_support import TIDINGS
 
@@ -194,7 +203,7 @@ def test_another_key_stops_every_command_at_once_naming_the_fix(
     assert _app_secret_readable(postgres_url, key, orjson.loads(given.stdout))
 
 
-@pytest.mark.parametrize("command", ["serve", "apps create", "tokens create", "worker"])
+@pytest.mark.parametrize("command", sweep(["serve", "apps create", "worker"], ("apps create",)))
 def test_help_names_the_key_options(command: str) -> None:
     proc = tidings(*command.split(), "--help")
     assert proc.returncode == 0
@@ -203,6 +212,7 @@ def test_help_names_the_key_options(command: str) -> None:
     assert "~/.config/tidings/server.key" in text
 
 
+@pytest.mark.slow
 def test_serve_refuses_another_key_before_listening(postgres_url: str, tmp_path: Path) -> None:
     """The server used to start and answer every device 503; now it does not start at all."""
     key_file = tmp_path / "k"

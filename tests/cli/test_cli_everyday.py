@@ -3,6 +3,7 @@ campaigns on a database and on a running server, ``streams tail`` (and its old n
 
 from __future__ import annotations
 
+import asyncio
 import json
 import tomllib
 from collections.abc import Iterator
@@ -11,11 +12,11 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
-from cli_support import TIDINGS, clean_env, tidings
+from cli_support import KEY_VARIABLES, TIDINGS, clean_env, tidings
 
 from loopback import ServeProcess, start_serve
+from tidings.storage import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 WELCOME = {
@@ -53,17 +54,26 @@ class Db:
 
 @pytest.fixture
 def db(tmp_path: Path) -> Db:
+    """Made in this process (the commands under test are the ones that read it)."""
+    url = f"sqlite:///{tmp_path / 'tidings.db'}"
+
+    async def make() -> list[dict[str, str]]:
+        store = await open_store(url)  # its key file goes beside it, where the commands look
+        try:
+            apps = []
+            for name, project in (("Shop iOS", "Shop"), ("Blog", "Blog")):
+                made = await store.create_project(project)
+                apps.append((await store.create_app(made.id, name, "ios")).to_json())
+            return apps
+        finally:
+            await store.close()
+
     env = clean_env()
-    args = ["--db", f"sqlite:///{tmp_path / 'tidings.db'}"]
-    assert tidings("migrate", *args, env=env).returncode == 0
-    apps = []
-    for name, project in (("Shop iOS", "Shop"), ("Blog", "Blog")):
-        made = tidings(
-            "apps", "create", "--name", name, "--platform", "ios", "--project", project, *args
-        )
-        assert made.returncode == 0, made.stderr
-        apps.append(orjson.loads(made.stdout))
-    return Db(args, env, apps)
+    with pytest.MonkeyPatch.context() as patch:
+        for name in KEY_VARIABLES:
+            patch.delenv(name, raising=False)
+        apps = asyncio.run(make())
+    return Db(["--db", url], env, apps)
 
 
 def test_apps_list(db: Db) -> None:
@@ -180,11 +190,8 @@ def _records(db: Db, *command: str, limit: int) -> list[dict[str, Any]]:
 
 
 def test_streams_tail_and_its_hidden_old_name(db: Db, tmp_path: Path) -> None:
-    import asyncio
-
     from tidings.server.ingest import build_items
     from tidings.server.upload import parse_upload
-    from tidings.storage import open_store
 
     body = {
         "device": {"deviceId": "d-1", "platform": "iOS"},
