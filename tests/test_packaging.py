@@ -20,25 +20,15 @@ import httpx
 import pytest
 
 from loopback import start_serve
-
-ROOT = Path(__file__).resolve().parents[1]
+from repository import ROOT, shipped_files
 
 
 def _shipped_tree(into: Path) -> Path:
     """A copy of the files git tracks (or would track): what a fresh clone has."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-        timeout=60,
-    )
-    for name in filter(None, listed.stdout.decode().split("\0")):
-        source = ROOT / name
-        if source.is_file():
-            target = into / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
+    for source in shipped_files():
+        target = into / source.relative_to(ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
     return into
 
 

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from storage_support import SERVER_KEY, Backend, new_app, run
+from storage_support import SERVER_KEY, Backend, new_app, reads_secret, run
 
 from tidings.storage import OpenError, ServerKeyMismatch, display_url, open_store
 from tidings.storage.serverkey import (
@@ -57,8 +57,7 @@ def test_a_database_from_before_fingerprints_is_checked_against_its_secrets(
         async with await backend.open() as store:  # the right key: adopted and remembered
             doc = await store.get_document(INSTALLATION_COLLECTION, SERVER_KEY_DOCUMENT)
             assert doc is not None and doc.body == {"fingerprint": fingerprint(SERVER_KEY)}
-            key = await store.signing_key(creds.api_key_public)
-            assert key is not None and key.secret == creds.api_key_secret.encode()
+            assert await reads_secret(store, creds)
 
     run(go())
 
@@ -81,8 +80,7 @@ def test_postgres_key_is_shared_by_every_folder(
         monkeypatch.chdir(second)
         store = await open_store(backend.url)
         try:
-            key = await store.signing_key(creds.api_key_public)
-            assert key is not None and key.secret == creds.api_key_secret.encode()
+            assert await reads_secret(store, creds)
         finally:
             await store.close()
 

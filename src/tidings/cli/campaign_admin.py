@@ -275,71 +275,47 @@ def list_campaigns(  # noqa: PLR0917 - one parameter per command-line option
 
 
 CampaignId = Annotated[str, typer.Argument(help="The campaign id.")]
+OneCampaignJob = Callable[[CampaignAdmin, str], Awaitable[dict[str, Any]]]
 
 
-@campaigns_app.command("show")
-def show(  # noqa: PLR0917 - one parameter per command-line option
-    ctx: typer.Context,
-    campaign_id: CampaignId,
-    db: DbOption = DEFAULT_DB,
-    key_file: KeyFileOption = None,
-    server: ServerOption = None,
-    token: TokenOption = None,
+def _one_campaign_command(
+    name: str, doc: str, job: OneCampaignJob, *, indent: bool = False
 ) -> None:
-    """Print one campaign as indented JSON."""
+    """Register ``tidings campaigns NAME ID``: ``job`` on one campaign, its result printed."""
 
-    async def job(admin: CampaignAdmin) -> dict[str, Any]:
-        return await admin.show(campaign_id)
+    def command(  # noqa: PLR0917 - one parameter per command-line option
+        ctx: typer.Context,
+        campaign_id: CampaignId,
+        db: DbOption = DEFAULT_DB,
+        key_file: KeyFileOption = None,
+        server: ServerOption = None,
+        token: TokenOption = None,
+    ) -> None:
+        result = _run(ctx, lambda admin: job(admin, campaign_id))
+        typer.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2 if indent else 0).decode())
 
-    found = _run(ctx, job)
-    typer.echo(orjson.dumps(found, option=orjson.OPT_INDENT_2).decode())
-
-
-def _set_state(ctx: typer.Context, campaign_id: str, state: str) -> None:
-    async def job(admin: CampaignAdmin) -> dict[str, Any]:
-        return await admin.set_state(campaign_id, state)
-
-    _line(_run(ctx, job))
-
-
-@campaigns_app.command("start")
-def start(  # noqa: PLR0917 - one parameter per command-line option
-    ctx: typer.Context,
-    campaign_id: CampaignId,
-    db: DbOption = DEFAULT_DB,
-    key_file: KeyFileOption = None,
-    server: ServerOption = None,
-    token: TokenOption = None,
-) -> None:
-    """Make a Draft or stopped campaign Active (devices pick it up at their next config fetch)."""
-    _set_state(ctx, campaign_id, "Active")
+    command.__doc__ = doc
+    campaigns_app.command(name)(command)
 
 
-@campaigns_app.command("stop")
-def stop(  # noqa: PLR0917 - one parameter per command-line option
-    ctx: typer.Context,
-    campaign_id: CampaignId,
-    db: DbOption = DEFAULT_DB,
-    key_file: KeyFileOption = None,
-    server: ServerOption = None,
-    token: TokenOption = None,
-) -> None:
-    """Stop an Active campaign (state Cancel); start brings it back."""
-    _set_state(ctx, campaign_id, "Cancel")
-
-
-@campaigns_app.command("delete")
-def delete(  # noqa: PLR0917 - one parameter per command-line option
-    ctx: typer.Context,
-    campaign_id: CampaignId,
-    db: DbOption = DEFAULT_DB,
-    key_file: KeyFileOption = None,
-    server: ServerOption = None,
-    token: TokenOption = None,
-) -> None:
-    """Delete a Draft or stopped campaign (stop an Active one first)."""
-
-    async def job(admin: CampaignAdmin) -> dict[str, Any]:
-        return await admin.delete(campaign_id)
-
-    _line(_run(ctx, job))
+_one_campaign_command(
+    "show",
+    "Print one campaign as indented JSON.",
+    lambda admin, campaign_id: admin.show(campaign_id),
+    indent=True,
+)
+_one_campaign_command(
+    "start",
+    "Make a Draft or stopped campaign Active (devices pick it up at their next config fetch).",
+    lambda admin, campaign_id: admin.set_state(campaign_id, "Active"),
+)
+_one_campaign_command(
+    "stop",
+    "Stop an Active campaign (state Cancel); start brings it back.",
+    lambda admin, campaign_id: admin.set_state(campaign_id, "Cancel"),
+)
+_one_campaign_command(
+    "delete",
+    "Delete a Draft or stopped campaign (stop an Active one first).",
+    lambda admin, campaign_id: admin.delete(campaign_id),
+)
