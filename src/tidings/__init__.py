@@ -68,8 +68,8 @@ _load = lazy_names(
 
 def __getattr__(name: str) -> Any:
     if name == "__version__":
-        from tidings.version import package_version
+        from tidings.version import VERSION
 
-        globals()[name] = package_version()
-        return globals()[name]
+        globals()[name] = VERSION
+        return VERSION
     return _load(name)

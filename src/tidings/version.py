@@ -1,18 +1,11 @@
-"""The installed version of Tidings, read from the package's metadata.
-
-``pyproject.toml`` is the one place the version is written; ``tidings --version``,
-``tidings.__version__`` and ``/openapi.json`` all read it from here. A module of its own (not the
-package's ``__init__``), so that any layer can import it without importing the SDK names.
-"""
+"""The package's version, read once from its installed metadata (one number for the SDK's
+``device.sdk.version``, the server's OpenAPI document, the messages' ``context.library``)."""
 
 from __future__ import annotations
 
+from importlib import metadata
 
-def package_version() -> str:
-    """The installed distribution's version."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("tidings")
-    except PackageNotFoundError:  # imported from a source tree that was never installed
-        return "0+unknown"
+try:
+    VERSION = metadata.version("tidings")
+except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare source tree
+    VERSION = "0.0.0"

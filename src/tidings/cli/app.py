@@ -24,9 +24,9 @@ def main() -> None:
 
 def _print_version(wanted: bool) -> None:
     if wanted:
-        from tidings.version import package_version
+        from tidings.version import VERSION
 
-        typer.echo(f"tidings {package_version()}")
+        typer.echo(f"tidings {VERSION}")
         raise typer.Exit()
 
 

@@ -48,13 +48,11 @@ from tidings.server.openapi import RouteDoc, openapi_document
 from tidings.server.settings import ServerSettings
 from tidings.server.state import ServerState, server_state
 from tidings.storage import NotFoundError, Store, StoreError, open_store
-from tidings.version import package_version
+from tidings.version import VERSION
 
 log = logging.getLogger("tidings.server")
 
 Handler = Callable[[Request], Awaitable[Response]]
-
-VERSION = package_version()
 
 
 async def healthz(request: Request) -> Response:
