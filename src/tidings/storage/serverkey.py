@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,12 +63,22 @@ class FoundKey:
 
 def postgres_key_file() -> Path:
     """The default key file for PostgreSQL databases: one per user, whatever the folder."""
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    base = os.environ.get("XDG_CONFIG_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".config")
+        except RuntimeError:  # no HOME and no password entry: a bare service account
+            raise StoreError(
+                f"no home folder for the default key file: give the key with {_HOW_TO_GIVE}"
+            ) from None
     return Path(base) / "tidings" / "server.key"
 
 
-def find_server_key(default_file: Path, key_file: Path | None = None) -> FoundKey:
-    """The key from the first place that has one (see the module docstring), or a new one."""
+def find_server_key(default_file: Callable[[], Path], key_file: Path | None = None) -> FoundKey:
+    """The key from the first place that has one (see the module docstring), or a new one.
+
+    ``default_file`` is asked for only when neither the caller nor the environment names a key.
+    """
     if key_file is not None:
         return _read_key_file(key_file, "--key-file")
     env = os.environ.get(KEY_ENV)
@@ -76,7 +87,7 @@ def find_server_key(default_file: Path, key_file: Path | None = None) -> FoundKe
     named = os.environ.get(KEY_FILE_ENV)
     if named:
         return _read_key_file(Path(named), KEY_FILE_ENV)
-    path = default_file.absolute()
+    path = default_file().absolute()
     if path.exists():
         return _read_key_file(path, "key file")
     return FoundKey(os.urandom(SERVER_KEY_BYTES), f"new key for {path}", new_file=path)
@@ -84,7 +95,7 @@ def find_server_key(default_file: Path, key_file: Path | None = None) -> FoundKe
 
 def load_server_key(default_file: Path) -> bytes:
     """The key :func:`find_server_key` finds, writing a new one to ``default_file`` at once."""
-    found = find_server_key(default_file)
+    found = find_server_key(lambda: default_file)
     return _save(found).key if found.new_file is not None else found.key
 
 

@@ -112,7 +112,8 @@ async def open_store(
     if server_key is not None:
         found = FoundKey(server_key, "the given key")
     else:
-        found = find_server_key(Path(f"{path}.key") if path else postgres_key_file(), key_file)
+        beside = Path(f"{path}.key")
+        found = find_server_key((lambda: beside) if path else postgres_key_file, key_file)
     backend: type[SqlStore]
     opening: Coroutine[Any, Any, SqlStore]
     if path is not None:
