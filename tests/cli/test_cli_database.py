@@ -230,3 +230,11 @@ def test_serve_refuses_another_key_before_listening(postgres_url: str, tmp_path:
     )
     assert proc.returncode == 2
     assert "Uvicorn running" not in proc.stdout + proc.stderr
+
+
+def test_the_commands_default_database_is_the_libraries() -> None:
+    """The command line keeps its own copy (importing storage would slow every --help)."""
+    from tidings.cli.database import DEFAULT_DB
+    from tidings.storage import DEFAULT_DB_URL
+
+    assert DEFAULT_DB == DEFAULT_DB_URL

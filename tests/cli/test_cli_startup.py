@@ -44,3 +44,10 @@ def test_help_does_not_import_the_server_pipeline_or_sdk(args: list[str]) -> Non
     assert "tidings.cli.app" in modules  # the listing works
     loaded = sorted(m for m in modules if m.startswith(HEAVY))
     assert loaded == []
+
+
+@pytest.mark.parametrize("args", [["--help"], ["simulate", "--help"]])
+def test_the_top_help_screens_do_not_load_pydantic(args: list[str]) -> None:
+    """typer coerces an unset ``--help`` of a group through pydantic, which cost as much again
+    as the rest of the start-up; the root's ``--help`` is a plain flag so these two avoid it."""
+    assert not any(m.startswith("pydantic") for m in imported_by(*args))

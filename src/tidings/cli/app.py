@@ -14,6 +14,10 @@ app = typer.Typer(
     # Plain help: typer's rich formatting imports rich's Markdown renderer, which alone
     # doubled the start-up time of every command.
     rich_markup_mode=None,
+    # The root's --help is declared below as a plain flag: typer's own one, left unset (as it is
+    # for every sub-command), has its value coerced through pydantic, and importing pydantic
+    # cost `tidings simulate --help` as much again as everything else.
+    add_help_option=False,
 )
 
 
@@ -30,6 +34,12 @@ def _print_version(wanted: bool) -> None:
         raise typer.Exit()
 
 
+def _print_help(ctx: typer.Context, wanted: bool) -> None:
+    if wanted:
+        typer.echo(ctx.get_help())
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     version: Annotated[
@@ -39,6 +49,12 @@ def _root(
             callback=_print_version,
             is_eager=True,
             help="Print the installed version and exit.",
+        ),
+    ] = False,
+    show_help: Annotated[
+        bool,
+        typer.Option(
+            "--help", callback=_print_help, is_eager=True, help="Show this message and exit."
         ),
     ] = False,
 ) -> None:
