@@ -9,13 +9,17 @@ then run the app and type commands (or pipe them in):
 
     python examples/terminal_app.py --credentials app.json
 
+``app.json`` holds the app's API secret: keep it out of version control (``.gitignore`` has it).
+The app talks to ``--backend URL``, by default ``$TIDINGS_SERVER`` or http://127.0.0.1:8000
+(where ``tidings serve`` listens unless told otherwise).
+
 Commands:
     track NAME [key=value ...]   record an event (values: numbers, true/false, else text)
     gated NAME [key=value ...]   record an event and wait for a gate campaign, if one fires
     set KEY VALUE                set a custom property        unset KEY   remove it
     user ID | user -             sign in as ID / sign out
     bg | fg                      send the app to the background / bring it back
-    recent [N]                   the newest recorded events
+    recent [N]                   the newest recorded events (times in UTC, ISO 8601)
     data KIND                    a data set: @device @user @custom @session
     flush                        upload everything queued now
     quit                         finish the session and exit
@@ -28,13 +32,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 from pathlib import Path
 from typing import Any
 
 from tidings.core.events import EventRecord
+from tidings.core.timeparse import format_instant
 from tidings.sdk import Resolution, Tidings
+
+DEFAULT_BACKEND = "http://127.0.0.1:8000"
 
 
 def parse_value(text: str) -> Any:
@@ -103,7 +111,8 @@ def run_command(client: Tidings, line: str) -> bool:
         client.foreground()
     elif cmd == "recent":
         for event in client.get_recent_events(int(args[0]) if args else 10):
-            print(f"   {event.timestamp} {event.type:<6} {event.name} {dict(event.properties)}")
+            when = format_instant(event.timestamp)
+            print(f"   {when} {event.type:<6} {event.name} {dict(event.properties)}")
     elif cmd == "data" and len(args) == 1:
         print(json.dumps(client.get_data_set_snapshot(args[0]), indent=2))
     elif cmd == "flush":
@@ -119,7 +128,11 @@ def main() -> int:
     parser.add_argument("--app-id")
     parser.add_argument("--public-key")
     parser.add_argument("--secret-key")
-    parser.add_argument("--backend", default="http://127.0.0.1:8000")
+    parser.add_argument(
+        "--backend",
+        default=os.environ.get("TIDINGS_SERVER") or DEFAULT_BACKEND,
+        help=f"the Tidings server (default: $TIDINGS_SERVER or {DEFAULT_BACKEND})",
+    )
     parser.add_argument("--data-dir", type=Path, default=None)
     args = parser.parse_args()
     keys: dict[str, str] = {}

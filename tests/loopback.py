@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -85,18 +86,24 @@ class ServeProcess:
 
 
 def start_serve(
-    db_url: str, env: dict[str, str], *, port: int = 0, timeout_s: float = 30.0
+    db_url: str,
+    env: dict[str, str],
+    *,
+    port: int = 0,
+    timeout_s: float = 30.0,
+    program: Sequence[str] = (sys.executable, "-c", _SERVE),
+    cwd: str | None = None,
 ) -> ServeProcess:
     """Start ``tidings serve`` on ``db_url`` and return once it listens.
 
+    ``program`` is the command that runs ``tidings`` (by default this interpreter, so a test
+    sees the working tree; the console script, or one installed elsewhere, works the same).
     Its output is read to the end on a thread (a chatty server never blocks on a full pipe) into
     ``log``; a server that never prints its start line fails within ``timeout_s``, never hangs.
     """
     proc = subprocess.Popen(
         [
-            sys.executable,
-            "-c",
-            _SERVE,
+            *program,
             "serve",
             "--db",
             db_url,
@@ -108,6 +115,7 @@ def start_serve(
         stderr=subprocess.STDOUT,
         text=True,
         env=env,
+        cwd=cwd,
     )
     assert proc.stdout is not None
     lines: queue.Queue[str] = queue.Queue()

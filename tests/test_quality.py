@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from repository import shipped_files
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 CODE = [d for d in ("src", "tests", "bench", "examples") if (ROOT / d).is_dir()]
@@ -54,16 +56,8 @@ _OUTSIDE = re.compile(
 
 
 def _tracked_text_files() -> list[Path]:
-    proc = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-        timeout=60,
-    )
-    names = [n for n in proc.stdout.decode().split("\0") if n]
     suffixes = {".py", ".md", ".toml", ".cfg", ".txt", ".html", ".js", ".ts", ".json", ".sh", ""}
-    return [ROOT / n for n in names if Path(n).suffix in suffixes and (ROOT / n).is_file()]
+    return [path for path in shipped_files() if path.suffix in suffixes]
 
 
 def test_nothing_reaches_outside_the_repository() -> None:

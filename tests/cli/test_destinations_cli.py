@@ -26,6 +26,7 @@ def test_destinations_of_every_kind_from_the_command_line(
     monkeypatch.setenv("TIDINGS_SECRET_KEY", KEY)
     db = f"sqlite:///{tmp_path / 't.db'}"
     cli = CliRunner()
+    assert cli.invoke(cli_app, ["migrate", "--db", db]).exit_code == 0  # only it creates a file
     created = cli.invoke(
         cli_app, ["apps", "create", "--name", "A", "--platform", "ios", "--db", db]
     )

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-TIDINGS = shutil.which("tidings", path=str(Path(sys.executable).parent)) or "tidings"
+from cli_support import tidings
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([TIDINGS, *args], capture_output=True, text=True, timeout=60)
+    return tidings(*args)
 
 
 def write(tmp_path: Path, doc: object) -> Path:

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from tidings.storage import open_store
 
@@ -64,8 +65,14 @@ def test_create_list_and_revoke(tmp_path: Path) -> None:
 
 def test_bad_options_name_the_option(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 't.db'}"
-    r = run("create", "--expires-in", "soon", "--db", db)
+    r = run("create", "--expires-in", "soon", "--db", db)  # named before the database is opened
     assert r.returncode == 2 and "--expires-in: 'soon' is not a duration" in r.stderr
+    asyncio.run(_close(open_store(db, server_key=bytes.fromhex(KEY))))
     r = run("create", "--project", "Nowhere", "--db", db)
     assert r.returncode == 2 and "--project: no project named or with the id 'Nowhere'" in r.stderr
     assert r.stdout == ""
+
+
+async def _close(opening: Any) -> None:
+    """Create the database (only serve and migrate do that from the command line)."""
+    await (await opening).close()

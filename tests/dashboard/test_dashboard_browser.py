@@ -14,10 +14,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from dash_support import ARTIFACTS, LiveServer
 from playwright.sync_api import Page, expect
 
 from tidings.sdk import Tidings
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
 def _shot(page: Page, name: str) -> None:

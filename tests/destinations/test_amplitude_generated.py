@@ -115,6 +115,7 @@ def _outcome(apply: Any, msg: Any) -> Any:
         return (type(exc).__name__,)
 
 
+@pytest.mark.slow
 @settings(max_examples=1500, deadline=None)
 @given(_fields(), st.lists(MAPPINGS, min_size=4, max_size=4), MESSAGES)
 def test_generated_functions_agree_with_the_interpreter(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -157,6 +158,7 @@ _SDK_PAYLOADS = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=1000, deadline=None)
 @given(_SDK_PAYLOADS, _TEXTS, _TEXTS)
 @example({"event": {"timestamp": 5}, "session": {"counter": 1}}, None, None)

@@ -78,6 +78,7 @@ def _greedy(sizes: list[int], max_events: int, limit: int) -> list[int]:
     return [*out, current] if current else out
 
 
+@pytest.mark.slow
 @settings(max_examples=100)
 @given(
     st.lists(st.integers(min_value=0, max_value=300), max_size=40),
@@ -114,6 +115,7 @@ _JSON = st.recursive(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(
     st.text(min_size=1),

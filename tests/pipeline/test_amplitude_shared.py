@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import pytest
 from amplitude_standin import Standin
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -155,6 +156,7 @@ _SUBSCRIPTIONS = st.none() | st.lists(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=120, deadline=None)
 @given(_uploads(), _SUBSCRIPTIONS)
 def test_shared_and_whole_paths_give_the_same_items(

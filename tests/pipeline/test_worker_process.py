@@ -9,9 +9,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from amplitude_standin import Fault, Standin
 from pipeline_support import amplitude_instance, log_events, make_app
-from storage_support import Backend, run
+from storage_support import SERVER_KEY, Backend, run
+
+pytestmark = [pytest.mark.slow, pytest.mark.reliability]
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 WORKER = (
@@ -21,7 +24,7 @@ WORKER = (
 
 
 def _start(url: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": SRC}
+    env = {**os.environ, "PYTHONPATH": SRC, "TIDINGS_SECRET_KEY": SERVER_KEY.hex()}
     args = ["worker", "--db", url, "--lease-ms", "400", "--batch-size", "20"]
     args += ["--batch-wait-ms", "0", "--log-level", "warning"]
     return subprocess.Popen(

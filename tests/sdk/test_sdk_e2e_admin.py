@@ -95,6 +95,8 @@ def catalog(server: LiveServer) -> dict[tuple[str, str], int]:
     return {(r["name"], r["type"]): int(r["count"]) for r in rows}
 
 
+@pytest.mark.slow
+@pytest.mark.reliability
 def test_admin_campaign_reaches_the_app_and_every_count_survives_kills(
     served: ServedProcess, tmp_path: Path
 ) -> None:

@@ -33,6 +33,7 @@ def assert_unique_ids(server: LiveServer) -> None:
     assert len(ids) == len(set(ids))
 
 
+@pytest.mark.reliability
 def test_server_down_then_up_loses_and_duplicates_nothing(
     server: LiveServer, make_client: MakeClient
 ) -> None:
@@ -50,6 +51,8 @@ def test_server_down_then_up_loses_and_duplicates_nothing(
     assert_unique_ids(server)
 
 
+@pytest.mark.slow
+@pytest.mark.reliability
 def test_killed_mid_upload_then_restarted_loses_nothing(server: LiveServer, tmp_path: Path) -> None:
     data_dir = tmp_path / "app"
     kwargs = dict(server.client_kwargs(), upload_batch_size=5, upload_interval=0.01)
@@ -229,6 +232,7 @@ def test_concurrent_track_from_many_threads(server: LiveServer, make_client: Mak
     assert client.get_data_set_snapshot("@triggeredEvent", event_name="Tick") == {"count": 400}
 
 
+@pytest.mark.reliability
 def test_counts_survive_a_kill_before_the_state_save(tmp_path: Path) -> None:
     """Campaign limits and history are rebuilt from the committed events after a crash."""
     config = manifest(deep_link("Once", "Opened", "myapp://once", triggering_limit=True))

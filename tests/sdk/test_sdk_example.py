@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +31,7 @@ def test_terminal_app_end_to_end(server: LiveServer, tmp_path: Path) -> None:
         }
     )
     app = server.app
-    commands = "track Opened source=test n=2\nset plan pro\ngated Export\nflush\nquit\n"
+    commands = "track Opened source=test n=2\nset plan pro\ngated Export\nrecent 2\nflush\nquit\n"
     result = subprocess.run(
         [
             sys.executable,
@@ -40,12 +42,11 @@ def test_terminal_app_end_to_end(server: LiveServer, tmp_path: Path) -> None:
             app["apiKeyPublic"],
             "--secret-key",
             app["apiKeySecret"],
-            "--backend",
-            server.url,
             "--data-dir",
             str(tmp_path / "demo"),
         ],
         input=commands,
+        env={**os.environ, "TIDINGS_SERVER": server.url},  # the default --backend
         capture_output=True,
         text=True,
         timeout=60,
@@ -56,6 +57,9 @@ def test_terminal_app_end_to_end(server: LiveServer, tmp_path: Path) -> None:
     assert "-> gate: showing demo://gate/paywall?accept=1" in out
     assert "-> gate decision: proceed (completed)" in out
     assert "-> all events delivered" in out
+    recent = [line.split() for line in out.splitlines() if line.startswith("   20")]
+    assert len(recent) == 2, out  # ISO 8601 times, not epoch milliseconds
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", r[0]) for r in recent)
     stored = server.stored_events()
     opened = [e for e in stored if e["name"] == "Opened"]
     assert opened[0]["properties"] == {"source": "test", "n": 2}

@@ -35,6 +35,8 @@ from tidings.server.auth import sign
 from tidings.server.upload import json_properties
 from tidings.storage import Store, open_store
 
+pytestmark = pytest.mark.slow
+
 SERVER_KEY = bytes(range(96, 128))
 MAX_EXAMPLES = 12
 

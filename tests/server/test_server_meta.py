@@ -8,7 +8,7 @@ import uuid
 import httpx
 import orjson
 import pytest
-from server_support import Harness, event, harness, upload_body
+from server_support import SERVER_KEY, Harness, event, harness, upload_body
 
 from tidings.server import sign
 from tidings.server.app import ROUTES, create_app
@@ -104,7 +104,8 @@ async def test_a_wrong_server_key_is_a_503_not_a_crash(sqlite_url: str) -> None:
     async with harness(sqlite_url) as h:
         app_creds = h.app
         body = upload_body(h.app_id, [event("e-1")])
-    store = await open_store(sqlite_url, server_key=bytes(range(1, 33)))  # not the sealing key
+    store = await open_store(sqlite_url, server_key=SERVER_KEY)
+    store.use_server_key(bytes(range(1, 33)))  # not the sealing key (open_store would refuse it)
     try:
         app = create_app(store)
         async with httpx.AsyncClient(

@@ -29,6 +29,8 @@ from loopback import ServeProcess, start_serve
 from tidings.server.auth import sign
 from tidings.storage import EventIn, open_store
 
+pytestmark = [pytest.mark.slow, pytest.mark.reliability]
+
 SERVER_KEY = bytes(range(64, 96))
 CLIENTS = 6
 REQUESTS_PER_CLIENT = 25

@@ -27,7 +27,7 @@ from tidings.server.errors import ApiError
 from tidings.server.upload import parse_upload, validate_decision, validate_event
 from tidings.server.validate import settings_patch
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 FIELDS = (
     "name",

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tidings.core.errors import InvalidInput
 from tidings.core.events import SYSTEM_EVENT_NAMES
 from tidings.server.upload import _validate_event_fully, validate_event
+
+pytestmark = pytest.mark.slow
 
 _texts = st.one_of(
     st.text(max_size=4),

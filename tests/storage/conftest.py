@@ -27,3 +27,9 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
 def sql_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     """The databases: what only they do (group commit, reconnects, files, keys at rest)."""
     yield from _backend(request.param, tmp_path)
+
+
+@pytest.fixture
+def postgres_backend(tmp_path: Path) -> Iterator[Backend]:
+    """For the tests about PostgreSQL alone."""
+    yield from _backend("postgresql", tmp_path)

@@ -185,3 +185,9 @@ async def stored_ids(store: Store, kind: str = "event") -> list[str]:
             return out
         out += [r.item_id for r in page if r.kind == kind]
         after = page[-1].seq
+
+
+async def reads_secret(store: Store, creds: AppCredentials) -> bool:
+    """Whether the store unseals the app's API secret exactly as it was issued."""
+    key = await store.signing_key(creds.api_key_public)
+    return key is not None and key.secret == creds.api_key_secret.encode()

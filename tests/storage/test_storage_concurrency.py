@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import psycopg
+import pytest
 from storage_support import PG_BASE, T0, Backend, event, new_app, run, stored_ids
 
 
@@ -115,6 +116,7 @@ def test_two_stores_on_one_database_keep_seq_in_commit_order(sql_backend: Backen
     run(go())
 
 
+@pytest.mark.reliability
 def test_writer_recovers_from_a_dropped_connection(sql_backend: Backend) -> None:
     """A database restart or a dropped idle connection costs a reconnect, not a failed write."""
 
@@ -135,6 +137,7 @@ def test_writer_recovers_from_a_dropped_connection(sql_backend: Backend) -> None
     run(go())
 
 
+@pytest.mark.reliability
 def test_readers_recover_from_a_dropped_connection(sql_backend: Backend) -> None:
     async def go() -> None:
         async with await sql_backend.open(read_threads=1) as store:

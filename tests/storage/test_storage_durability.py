@@ -16,6 +16,8 @@ from tidings.storage.migrations import apply_pending
 from tidings.storage.migrations.postgres import MIGRATIONS as PG_MIGRATIONS
 from tidings.storage.migrations.sqlite import MIGRATIONS as SQLITE_MIGRATIONS
 
+pytestmark = [pytest.mark.slow, pytest.mark.reliability]
+
 WRITER = Path(__file__).with_name("crash_writer.py")
 
 

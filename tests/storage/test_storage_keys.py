@@ -125,11 +125,15 @@ def test_no_credential_is_stored_in_plain_sight(sql_backend: Backend) -> None:
         assert hashed in dump  # the compare-only credentials are there as digests
 
 
-def test_a_different_server_key_cannot_read_secrets(sql_backend: Backend) -> None:
+def test_a_store_holding_a_different_key_cannot_read_secrets(sql_backend: Backend) -> None:
+    """Below the check at open (``test_storage_server_key.py``), a wrong key still never
+    verifies anything: unsealing fails loudly."""
+
     async def go() -> None:
         async with await sql_backend.open() as store:
             creds = await new_app(store)
-        async with await sql_backend.open(server_key=os.urandom(32)) as store:
+        async with await sql_backend.open() as store:
+            store.use_server_key(os.urandom(32))
             with pytest.raises(StoreError, match="server key"):
                 await store.signing_key(creds.api_key_public)
 

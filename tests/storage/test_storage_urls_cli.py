@@ -8,7 +8,7 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from storage_support import SERVER_KEY, T0, Backend, event, run, stored_ids
+from storage_support import SERVER_KEY, T0, Backend, event, reads_secret, run, stored_ids
 from typer.testing import CliRunner
 
 import tidings.cli  # noqa: F401  (registers the commands)
@@ -107,8 +107,7 @@ def test_open_store_finds_a_key_file_next_to_sqlite(
         assert (tmp_path / "k.db.key").stat().st_mode & 0o777 == 0o600
         store = await open_store(url)  # same key file: the secret is still readable
         try:
-            key = await store.signing_key(creds.api_key_public)
-            assert key is not None and key.secret == creds.api_key_secret.encode()
+            assert await reads_secret(store, creds)
         finally:
             await store.close()
 

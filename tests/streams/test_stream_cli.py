@@ -14,7 +14,7 @@ from tidings.cli.app import app
 from tidings.server.ingest import build_items
 from tidings.server.upload import parse_upload
 from tidings.storage import open_store
-from tidings.storage.keys import load_server_key
+from tidings.storage.serverkey import load_server_key
 from tidings.streams.jsonl import read_jsonl_dir
 
 BODY: dict[str, Any] = {
@@ -181,14 +181,32 @@ def test_add_list_pause_resume_remove(tmp_path: Path) -> None:
     removed = runner.invoke(app, ["streams", "remove", sink["id"], "--db", db])
     assert orjson.loads(removed.stdout) == {"id": sink["id"], "deleted": True}
     again = runner.invoke(app, ["streams", "remove", sink["id"], "--db", db])
-    assert again.exit_code == 2 and "no stream" in again.output
+    assert again.exit_code == 1 and "no stream" in again.output  # not found: 1, like the others
 
     bad = runner.invoke(
         app, ["streams", "add", "--kind", "jsonl", "--app", app_id, "--db", db, "--max-bytes", "5"]
     )
     assert bad.exit_code == 2
-    assert "settings.directory" in bad.output
+    assert bad.output == "error: --dir is required for --kind jsonl\n"  # the flag, not the field
+    small = runner.invoke(
+        app,
+        [
+            "streams",
+            "add",
+            "--kind",
+            "jsonl",
+            "--app",
+            app_id,
+            "--db",
+            db,
+            "--dir",
+            "x",
+            "--max-bytes",
+            "5",
+        ],
+    )
+    assert small.output == "error: --max-bytes: must be at least 1024\n"
     unknown_app = runner.invoke(
         app, ["streams", "add", "--kind", "jsonl", "--app", "nope", "--db", db, "--dir", "x"]
     )
-    assert unknown_app.exit_code == 2 and "appIds[0]" in unknown_app.output
+    assert unknown_app.exit_code == 2 and "--app: no app 'nope'" in unknown_app.output

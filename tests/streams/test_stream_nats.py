@@ -21,6 +21,8 @@ from tidings.core.errors import InvalidInput
 from tidings.streams.nats import NatsSink, app_token
 from tidings.streams.sink import FilePosition, ListSource, SinkRunner, SinkUnavailableError
 
+pytestmark = pytest.mark.nats
+
 Records = Callable[..., list[dict[str, Any]]]
 SERVER = "nats://127.0.0.1:4222"
 

@@ -238,6 +238,9 @@ def nats_server(tmp_path: Path) -> Iterator[OwnServer]:
         server.stop()
 
 
+@pytest.mark.slow
+@pytest.mark.nats
+@pytest.mark.reliability
 def test_sinks_survive_sigkill_without_gaps(tmp_path: Path, nats_server: OwnServer) -> None:
     db_path = tmp_path / "tidings.db"
     db = f"sqlite:///{db_path}"
@@ -324,6 +327,7 @@ def test_sinks_survive_sigkill_without_gaps(tmp_path: Path, nats_server: OwnServ
             assert firsts == sorted(firsts)
 
 
+@pytest.mark.slow
 def test_tail_prints_records_of_new_uploads(tmp_path: Path) -> None:
     db_path = tmp_path / "tidings.db"
     db = f"sqlite:///{db_path}"
@@ -337,13 +341,13 @@ def test_tail_prints_records_of_new_uploads(tmp_path: Path) -> None:
         want = expected_ids(bodies)
         old = Uploader(server.base, app, device_uploads(1, 1))
         old.run()  # stored before the tail starts: not printed
-        code = "import tidings.cli.stream_tail; from tidings.cli import main; main()"
+        code = "from tidings.cli import main; main()"
         tail = subprocess.Popen(
             [
                 sys.executable,
                 "-c",
                 code,
-                "stream",
+                "streams",
                 "tail",
                 "--db",
                 db,

@@ -1,10 +1,13 @@
 """The ``tidings`` command line.
 
 Each sub-command lives in its own module and registers itself on :data:`app` when imported.
+Those modules import only what their command-line options need; everything else is imported
+inside the command, so that ``tidings --help`` (which builds every command) starts quickly.
 """
 
 from tidings.cli import admin as _admin  # noqa: F401
 from tidings.cli import amplitude as _amplitude  # noqa: F401
+from tidings.cli import campaign_admin as _campaign_admin  # noqa: F401
 from tidings.cli import campaigns as _campaigns  # noqa: F401
 from tidings.cli import destinations as _destinations  # noqa: F401
 from tidings.cli import serve as _serve  # noqa: F401

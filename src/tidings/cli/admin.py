@@ -1,10 +1,12 @@
 """Bootstrap commands that work on the database directly (no server needed).
 
-* ``tidings migrate`` brings the schema up to date (opening a store does this too; the command
-  exists so deployments can migrate before starting several server processes).
+* ``tidings migrate`` creates the database if needed and brings the schema up to date (opening a
+  store does this too; the command exists so deployments can migrate before starting several
+  server processes).
 * ``tidings apps create --name N --platform P [--project NAME]`` prints the new app's credentials
   as JSON; they are shown once. The project is created when no project has that name (its data
   import key is then printed on stderr, also only once).
+* ``tidings apps list [--project NAME]`` prints the apps, one JSON object per line (no secrets).
 
 Admin tokens are ``tidings tokens`` (``tokens.py``).
 
@@ -13,48 +15,31 @@ Admin tokens are ``tidings tokens`` (``tokens.py``).
 
 from __future__ import annotations
 
-import asyncio
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
 
 from tidings.cli.app import app
-from tidings.core.errors import InvalidConfig
-from tidings.storage import DEFAULT_DB_URL, StoreError, open_store
+from tidings.cli.database import DEFAULT_DB, DbOption, KeyFileOption, fail, run_on_database
 
-apps_app = typer.Typer(help="Create applications and their keys.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from tidings.storage import Store
+
+apps_app = typer.Typer(help="Create and list applications.", no_args_is_help=True)
 app.add_typer(apps_app, name="apps")
 
-DbOption = Annotated[
-    str,
-    typer.Option(
-        "--db", envvar="TIDINGS_DB", help="Database URL (sqlite:///... or postgresql://...)."
-    ),
-]
 DEFAULT_PROJECT = "default"
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
-
-
 @app.command("migrate")
-def migrate(db: DbOption = DEFAULT_DB_URL) -> None:
-    """Create or upgrade the database schema."""
+def migrate(db: DbOption = DEFAULT_DB, key_file: KeyFileOption = None) -> None:
+    """Create the database if it does not exist, and bring its schema up to date."""
 
-    async def run() -> int:
-        store = await open_store(db)
-        try:
-            return await store.schema_version()
-        finally:
-            await store.close()
+    async def work(store: Store) -> int:
+        return await store.schema_version()
 
-    try:
-        version = asyncio.run(run())
-    except (InvalidConfig, StoreError, OSError) as exc:
-        raise _fail(str(exc)) from exc
+    version = run_on_database(db, key_file, work, create=True)
     typer.echo(f"schema version {version}")
 
 
@@ -65,32 +50,56 @@ def create_app(
     project: Annotated[
         str, typer.Option("--project", help="Project name (created when missing).")
     ] = DEFAULT_PROJECT,
-    db: DbOption = DEFAULT_DB_URL,
+    db: DbOption = DEFAULT_DB,
+    key_file: KeyFileOption = None,
 ) -> None:
     """Create an application; prints {"appId","apiKeyPublic","apiKeySecret","writeKey"}."""
     if not name.strip():
-        raise _fail("--name: must not be empty")
+        raise fail("--name: must not be empty")
     if not platform.strip():
-        raise _fail("--platform: must not be empty")
+        raise fail("--platform: must not be empty")
 
-    async def run() -> dict[str, str]:
-        store = await open_store(db)
-        try:
-            found = await store.get_project_by_name(project)
-            if found is None:
-                found = await store.create_project(project)
-                typer.echo(
-                    f"created project {project!r} ({found.id}); "
-                    f"data import key (shown once): {found.data_import_key}",
-                    err=True,
-                )
-            credentials = await store.create_app(found.id, name, platform)
-            return credentials.to_json()
-        finally:
-            await store.close()
+    async def work(store: Store) -> dict[str, str]:
+        found = await store.get_project_by_name(project)
+        if found is None:
+            found = await store.create_project(project)
+            typer.echo(
+                f"created project {project!r} ({found.id}); "
+                f"data import key (shown once): {found.data_import_key}",
+                err=True,
+            )
+        credentials = await store.create_app(found.id, name, platform)
+        return credentials.to_json()
 
-    try:
-        result = asyncio.run(run())
-    except (InvalidConfig, StoreError, OSError) as exc:
-        raise _fail(str(exc)) from exc
-    typer.echo(orjson.dumps(result).decode())
+    typer.echo(orjson.dumps(run_on_database(db, key_file, work)).decode())
+
+
+@apps_app.command("list")
+def list_apps(
+    project: Annotated[
+        str | None, typer.Option("--project", help="Only the apps of this project (by name).")
+    ] = None,
+    db: DbOption = DEFAULT_DB,
+    key_file: KeyFileOption = None,
+) -> None:
+    """List applications, one JSON object per line (keys are never shown again)."""
+
+    async def work(store: Store) -> list[dict[str, Any]]:
+        projects = {p.id: p.name for p in await store.list_projects()}
+        if project is not None and project not in projects.values():
+            raise fail(f"--project: no project named {project!r}", 1)
+        return [
+            {
+                "appId": a.id,
+                "name": a.name,
+                "platform": a.platform,
+                "projectId": a.project_id,
+                "project": projects.get(a.project_id),
+                "createdAt": a.created_at,
+            }
+            for a in await store.list_apps()
+            if project is None or projects.get(a.project_id) == project
+        ]
+
+    for item in run_on_database(db, key_file, work):
+        typer.echo(orjson.dumps(item).decode())

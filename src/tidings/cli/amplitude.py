@@ -12,10 +12,8 @@ import orjson
 import typer
 
 from tidings.cli import destinations as commands
-from tidings.cli.admin import DbOption
 from tidings.cli.app import app
-from tidings.core.errors import TidingsError
-from tidings.storage import DEFAULT_DB_URL
+from tidings.cli.database import DEFAULT_DB, DbOption
 
 amplitude_app = typer.Typer(
     name="amplitude", help="The Amplitude destination.", no_args_is_help=True
@@ -40,6 +38,7 @@ def preview_command(
     """Read a Segment message or SDK event JSON (a record, a stored payload or an upload body)
     on stdin and print the requests it produces as a JSON array (without --action or --preset:
     what an instance's presets send)."""
+    from tidings.core.errors import TidingsError
     from tidings.destinations.kinds import amplitude_preview
 
     try:
@@ -78,7 +77,7 @@ def add(  # noqa: PLR0917 - one parameter per command-line option
     base_url: Annotated[
         str | None, typer.Option("--base-url", help="Override Amplitude's host (proxies).")
     ] = None,
-    db: DbOption = DEFAULT_DB_URL,
+    db: DbOption = DEFAULT_DB,
 ) -> None:
     """Create an instance; prints it as JSON. It receives events logged from now on."""
     settings: dict[str, Any] = {"apiKey": api_key, "secretKey": secret_key, "endpoint": endpoint}
@@ -98,26 +97,26 @@ def add(  # noqa: PLR0917 - one parameter per command-line option
 @amplitude_app.command("list")
 def list_command(
     app_id: Annotated[str | None, typer.Option("--app", help="Only this app's.")] = None,
-    db: DbOption = DEFAULT_DB_URL,
+    db: DbOption = DEFAULT_DB,
 ) -> None:
     """Print instances (with their outbox and dead-letter counts) as JSON."""
     commands.list_destinations(db, app_id, AMPLITUDE_KINDS)
 
 
 @amplitude_app.command("remove")
-def remove(instance_id: InstanceOption, db: DbOption = DEFAULT_DB_URL) -> None:
+def remove(instance_id: InstanceOption, db: DbOption = DEFAULT_DB) -> None:
     """Delete an instance with its outbox and dead letters."""
     commands.remove_destination(db, instance_id)
 
 
 @amplitude_app.command("pause")
-def pause(instance_id: InstanceOption, db: DbOption = DEFAULT_DB_URL) -> None:
+def pause(instance_id: InstanceOption, db: DbOption = DEFAULT_DB) -> None:
     """Stop sending (events keep queueing in the outbox)."""
     commands.set_paused(db, instance_id, "paused by an operator")
 
 
 @amplitude_app.command("resume")
-def resume(instance_id: InstanceOption, db: DbOption = DEFAULT_DB_URL) -> None:
+def resume(instance_id: InstanceOption, db: DbOption = DEFAULT_DB) -> None:
     """Send again, starting with the backlog."""
     commands.set_paused(db, instance_id, None)
 
@@ -127,21 +126,21 @@ def replay_command(
     instance_id: InstanceOption,
     start: Annotated[str, typer.Option("--from", help="ISO 8601 time (or epoch ms).")],
     end: Annotated[str, typer.Option("--to", help="ISO 8601 time (or epoch ms), exclusive.")],
-    db: DbOption = DEFAULT_DB_URL,
+    db: DbOption = DEFAULT_DB,
 ) -> None:
     """Enqueue every event logged for the instance's apps in [from, to) again."""
     commands.replay_range(db, instance_id, start, end)
 
 
 @dead_app.command("list")
-def dead_list(instance_id: InstanceOption, db: DbOption = DEFAULT_DB_URL) -> None:
+def dead_list(instance_id: InstanceOption, db: DbOption = DEFAULT_DB) -> None:
     """Print the dead letters (request, response, reason) as JSON."""
     commands.list_dead_letters(db, instance_id)
 
 
 @dead_app.command("retry")
 def dead_retry(
-    instance_id: InstanceOption, ids: IdsOption = None, db: DbOption = DEFAULT_DB_URL
+    instance_id: InstanceOption, ids: IdsOption = None, db: DbOption = DEFAULT_DB
 ) -> None:
     """Put dead letters back into the outbox."""
     commands.retry_dead_letters(db, instance_id, ids)
@@ -149,7 +148,7 @@ def dead_retry(
 
 @dead_app.command("discard")
 def dead_discard(
-    instance_id: InstanceOption, ids: IdsOption = None, db: DbOption = DEFAULT_DB_URL
+    instance_id: InstanceOption, ids: IdsOption = None, db: DbOption = DEFAULT_DB
 ) -> None:
     """Delete dead letters."""
     commands.discard_dead_letters(db, instance_id, ids)

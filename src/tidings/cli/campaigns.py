@@ -18,9 +18,11 @@ import orjson
 import typer
 
 from tidings.cli.app import app
-from tidings.core.campaigns import validate_campaigns
 
-campaigns_app = typer.Typer(help="Work with campaign definitions.", no_args_is_help=True)
+campaigns_app = typer.Typer(
+    help="Check campaign files; create, list, start, stop and delete campaigns.",
+    no_args_is_help=True,
+)
 app.add_typer(campaigns_app, name="campaigns")
 
 
@@ -75,6 +77,8 @@ def validate(
             typer.echo(f"{file}: : not valid JSON: {exc}")
             failed = True
             continue
+        from tidings.core.campaigns import validate_campaigns
+
         errors = validate_campaigns(document)
         for error in errors:
             typer.echo(f"{file}: {error.field}: {error.reason}")

@@ -8,17 +8,17 @@ amplitude ...`` are the same commands with Amplitude's options.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import orjson
 import typer
 
-from tidings.cli.admin import DbOption
 from tidings.cli.app import app
-from tidings.core.errors import InvalidInput, TidingsError
-from tidings.storage import DEFAULT_DB_URL, NotFoundError, Store, StoreError, open_store
+from tidings.cli.database import DEFAULT_DB, DbOption, run_on_database
+
+if TYPE_CHECKING:
+    from tidings.storage import Store
 
 T = TypeVar("T")
 destinations_app = typer.Typer(
@@ -34,23 +34,10 @@ IdsOption = Annotated[
 
 
 def run_job(db: str, job: Callable[[Store], Awaitable[T]]) -> T:
-    """Run ``job`` on the store of ``db``; errors become a message and an exit status."""
-
-    async def main() -> T:
-        store = await open_store(db)
-        try:
-            return await job(store)
-        finally:
-            await store.close()
-
-    try:
-        return asyncio.run(main())
-    except NotFoundError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    except (TidingsError, StoreError, OSError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    """Run ``job`` on the store of ``db`` (its server key as every command finds it:
+    ``$TIDINGS_SECRET_KEY``, ``$TIDINGS_SECRET_KEY_FILE``, else the default place); errors
+    become one line and an exit status."""
+    return run_on_database(db, None, job)
 
 
 def print_json(value: Any) -> None:
@@ -114,6 +101,7 @@ def replay_range(db: str, instance_id: str, start: str, end: str) -> None:
     """Enqueue every event logged for the destination's apps in [start, end) again."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from tidings.core.errors import InvalidInput
     from tidings.core.timeparse import format_instant
     from tidings.pipeline.delivery import ReplayProgress, get_instance, parse_time_bound, replay
 
@@ -191,7 +179,7 @@ def add(  # noqa: PLR0917 - one parameter per command-line option
     subscriptions: Annotated[
         str | None, typer.Option(help="Subscriptions JSON array (kinds that have them).")
     ] = None,
-    db: DbOption = DEFAULT_DB_URL,
+    db: DbOption = DEFAULT_DB,
 ) -> None:
     """Create a destination; prints it as JSON. It receives events logged from now on."""
     body: dict[str, Any] = {
@@ -208,14 +196,14 @@ def add(  # noqa: PLR0917 - one parameter per command-line option
 @destinations_app.command("list")
 def list_command(
     app_id: Annotated[str | None, typer.Option("--app", help="Only this app's.")] = None,
-    db: DbOption = DEFAULT_DB_URL,
+    db: DbOption = DEFAULT_DB,
 ) -> None:
     """Print destinations (with their outbox and dead-letter counts) as JSON."""
     list_destinations(db, app_id)
 
 
 @destinations_app.command("show")
-def show(instance_id: IdOption, db: DbOption = DEFAULT_DB_URL) -> None:
+def show(instance_id: IdOption, db: DbOption = DEFAULT_DB) -> None:
     """Print one destination, its outbox size, dead letters and cursor position."""
     from tidings.pipeline import delivery
 
@@ -231,19 +219,19 @@ def show(instance_id: IdOption, db: DbOption = DEFAULT_DB_URL) -> None:
 
 
 @destinations_app.command("remove")
-def remove(instance_id: IdOption, db: DbOption = DEFAULT_DB_URL) -> None:
+def remove(instance_id: IdOption, db: DbOption = DEFAULT_DB) -> None:
     """Delete a destination with its outbox and dead letters."""
     remove_destination(db, instance_id)
 
 
 @destinations_app.command("pause")
-def pause(instance_id: IdOption, db: DbOption = DEFAULT_DB_URL) -> None:
+def pause(instance_id: IdOption, db: DbOption = DEFAULT_DB) -> None:
     """Stop sending (events keep queueing in the outbox)."""
     set_paused(db, instance_id, "paused by an operator")
 
 
 @destinations_app.command("resume")
-def resume(instance_id: IdOption, db: DbOption = DEFAULT_DB_URL) -> None:
+def resume(instance_id: IdOption, db: DbOption = DEFAULT_DB) -> None:
     """Send again, starting with the backlog."""
     set_paused(db, instance_id, None)
 
@@ -253,28 +241,26 @@ def replay_command(
     instance_id: IdOption,
     start: Annotated[str, typer.Option("--from", help="ISO 8601 time (or epoch ms).")],
     end: Annotated[str, typer.Option("--to", help="ISO 8601 time (or epoch ms), exclusive.")],
-    db: DbOption = DEFAULT_DB_URL,
+    db: DbOption = DEFAULT_DB,
 ) -> None:
     """Enqueue every event logged for the destination's apps in [from, to) again."""
     replay_range(db, instance_id, start, end)
 
 
 @dead_app.command("list")
-def dead_list(instance_id: IdOption, db: DbOption = DEFAULT_DB_URL) -> None:
+def dead_list(instance_id: IdOption, db: DbOption = DEFAULT_DB) -> None:
     """Print the dead letters (request, response, reason) as JSON."""
     list_dead_letters(db, instance_id)
 
 
 @dead_app.command("retry")
-def dead_retry(instance_id: IdOption, ids: IdsOption = None, db: DbOption = DEFAULT_DB_URL) -> None:
+def dead_retry(instance_id: IdOption, ids: IdsOption = None, db: DbOption = DEFAULT_DB) -> None:
     """Put dead letters back into the outbox."""
     retry_dead_letters(db, instance_id, ids)
 
 
 @dead_app.command("discard")
-def dead_discard(
-    instance_id: IdOption, ids: IdsOption = None, db: DbOption = DEFAULT_DB_URL
-) -> None:
+def dead_discard(instance_id: IdOption, ids: IdsOption = None, db: DbOption = DEFAULT_DB) -> None:
     """Delete dead letters."""
     discard_dead_letters(db, instance_id, ids)
 

@@ -6,24 +6,16 @@ token, before it starts listening.
 
 from __future__ import annotations
 
-import asyncio
 import gc
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tidings.cli.app import app
-from tidings.core.errors import InvalidConfig
-from tidings.storage import DEFAULT_DB_URL, StoreError, open_store
+from tidings.cli.database import DEFAULT_DB, DbOption, KeyFileOption, run_on_database
 
-
-async def _prepare(db: str) -> int:
-    """Open (create, migrate) the database once and count its apps."""
-    store = await open_store(db)
-    try:
-        return len(await store.list_apps())
-    finally:
-        await store.close()
+if TYPE_CHECKING:
+    from tidings.storage import Store
 
 
 GC_YOUNG_THRESHOLD = 20_000
@@ -44,9 +36,13 @@ def tune_gc() -> None:
 
 
 def first_start_hint(db: str) -> str:
-    flag = "" if db == DEFAULT_DB_URL else f" --db '{db}'"
+    """What to do next on an empty database (the URL without its password: logs keep this)."""
+    from tidings.storage import display_url
+
+    shown = display_url(db)
+    flag = "" if db == DEFAULT_DB else f" --db '{shown}'"
     return (
-        f"No applications yet in {db}.\n"
+        f"No applications yet in {shown}.\n"
         f"  create one:        tidings apps create --name 'My app' --platform ios{flag}\n"
         f"  admin API token:   tidings tokens create{flag}\n"
     )
@@ -54,12 +50,8 @@ def first_start_hint(db: str) -> str:
 
 @app.command("serve")
 def serve(  # noqa: PLR0917 - one parameter per command-line option
-    db: Annotated[
-        str,
-        typer.Option(
-            "--db", envvar="TIDINGS_DB", help="Database URL (sqlite:///... or postgresql://...)."
-        ),
-    ] = DEFAULT_DB_URL,
+    db: DbOption = DEFAULT_DB,
+    key_file: KeyFileOption = None,
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port (0 picks a free one).")] = 8000,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
@@ -74,23 +66,29 @@ def serve(  # noqa: PLR0917 - one parameter per command-line option
         ),
     ] = True,
 ) -> None:
-    """Serve the device API, Segment sources, admin API and cohort import."""
+    """Serve the device API, Segment sources, admin API and cohort import.
+
+    A new SQLite database (and its key file) is created on first start.
+    """
+
+    async def count_apps(store: Store) -> int:
+        return len(await store.list_apps())
+
+    # Opened once here (created, migrated, its key checked) so that a problem is one line now,
+    # not a traceback from inside the server's start-up.
+    apps = run_on_database(db, key_file, count_apps, create=True)
+
     import uvicorn
 
     from tidings.server.app import create_app_for_url
 
-    try:
-        apps = asyncio.run(_prepare(db))
-    except (InvalidConfig, StoreError, OSError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
     if apps == 0:
         typer.echo(first_start_hint(db))
     if port:
         typer.echo(f"dashboard: http://{host}:{port}/ (sign in with an admin token)")
     tune_gc()
     uvicorn.run(
-        create_app_for_url(db, pipeline=pipeline),
+        create_app_for_url(db, pipeline=pipeline, key_file=key_file),
         host=host,
         port=port,
         log_level=log_level,

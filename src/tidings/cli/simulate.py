@@ -15,10 +15,6 @@ import orjson
 import typer
 
 from tidings.cli.app import app
-from tidings.core.campaigns import validate_campaigns
-from tidings.core.errors import InvalidInput
-from tidings.core.scenario import parse_scenario
-from tidings.core.simulation import simulate
 
 
 @app.command("simulate")
@@ -34,6 +30,10 @@ def simulate_command(
     ),
 ) -> None:
     """Run a scripted device over a timeline and print every recorded event as JSON lines."""
+    from tidings.core.errors import InvalidInput
+    from tidings.core.scenario import parse_scenario
+    from tidings.core.simulation import simulate
+
     raw = _read_json(scenario)
     added = [_campaigns_of(path) for path in campaigns]
     if added and isinstance(raw, dict):
@@ -64,6 +64,8 @@ def _read_json(path: Path) -> Any:
 
 def _campaigns_of(path: Path) -> list[Any]:
     """The campaigns of one file, every problem reported as ``FILE: path: reason``."""
+    from tidings.core.campaigns import validate_campaigns
+
     document = _read_json(path)
     errors = validate_campaigns(document)
     if errors:

@@ -1,36 +1,38 @@
-"""``tidings stream tail``: print stream records live, one JSON object per line, as they are stored.
+"""``tidings streams tail``: print stream records live, one JSON object per line, as stored.
 
 A tail is a reader, not a consumer: it keeps its position in memory and never commits a cursor,
 so watching the stream cannot disturb a sink. It starts at the end of the log (only what arrives
 from now on) unless ``--from-start``; ``--app`` (repeatable) keeps only those apps' records.
 A line on stderr says where it started, so a script can wait for it before producing events.
+
+``tidings stream tail``, its first name, still works for one release; it is hidden from the help.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Sequence
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
 
 from tidings.cli.app import app
-from tidings.core.errors import InvalidInput
-from tidings.storage import DEFAULT_DB_URL, Store, StoreError, open_store
-from tidings.streams.accounts import AccountIds
-from tidings.streams.fromlog import records_from_row
+from tidings.cli.database import DEFAULT_DB, DbOption, KeyFileOption, run_on_database
+from tidings.cli.streams import streams_app
 
-stream_app = typer.Typer(help="Watch the Pinpoint-format event stream.", no_args_is_help=True)
-app.add_typer(stream_app, name="stream")
+if TYPE_CHECKING:
+    from tidings.storage import Store
+
+old_stream_app = typer.Typer(help="Old name of 'tidings streams tail'.", no_args_is_help=True)
+app.add_typer(old_stream_app, name="stream", hidden=True)
 
 BATCH = 500
 
 
-@stream_app.callback()
+@old_stream_app.callback()
 def _stream() -> None:
-    """Watch the Pinpoint-format event stream."""
+    """Old name of 'tidings streams tail'."""
 
 
 async def tail_records(
@@ -42,6 +44,10 @@ async def tail_records(
     idle_seconds: float = 1.0,
 ) -> int:
     """Write records to stdout as the log grows; returns after ``limit`` records (or never)."""
+    from tidings.core.errors import InvalidInput
+    from tidings.streams.accounts import AccountIds
+    from tidings.streams.fromlog import records_from_row
+
     wanted = frozenset(app_ids)
     after = 0 if from_start else await store.last_seq()
     sys.stderr.write(f"tailing from log position {after}\n")
@@ -75,17 +81,14 @@ async def tail_records(
     return written
 
 
-@stream_app.command("tail")
+@streams_app.command("tail")
+@old_stream_app.command("tail")
 def tail(
     app_id: Annotated[
         list[str] | None, typer.Option("--app", help="Only this app's records (repeatable).")
     ] = None,
-    db: Annotated[
-        str,
-        typer.Option(
-            "--db", envvar="TIDINGS_DB", help="Database URL (sqlite:///... or postgresql://...)."
-        ),
-    ] = DEFAULT_DB_URL,
+    db: DbOption = DEFAULT_DB,
+    key_file: KeyFileOption = None,
     from_start: Annotated[
         bool, typer.Option("--from-start", help="Print the whole stored log first.")
     ] = False,
@@ -95,20 +98,13 @@ def tail(
 ) -> None:
     """Print stream records as they are stored, one JSON object per line (Ctrl-C stops)."""
 
-    async def main() -> None:
-        store = await open_store(db)
-        try:
-            await tail_records(store, app_ids=app_id or (), from_start=from_start, limit=limit)
-        finally:
-            await store.close()
+    async def work(store: Store) -> None:
+        await tail_records(store, app_ids=app_id or (), from_start=from_start, limit=limit)
 
     try:
-        asyncio.run(main())
+        run_on_database(db, key_file, work)
     except KeyboardInterrupt:
         pass
     except BrokenPipeError:
         # The reader went away (``| head``): that is the end of the tail, not an error.
         sys.stderr.close()
-    except (StoreError, OSError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc

@@ -1,33 +1,37 @@
-"""``tidings streams run | preview``: Pinpoint-format stream records from the event log.
+"""``tidings streams``: Pinpoint-format stream records from the event log.
 
 ``add | list | remove | pause | resume`` manage the sinks the pipeline runs inside ``tidings serve``
 (the same documents and checks as ``/admin/api/streams``). ``run`` drives one ad-hoc sink from a
 named consumer cursor of the event log (at least once, resumable: stop it at any moment and start
 it again). ``preview`` prints the records an upload body
 (``POST /api/v1/session``) would produce, one JSON object per line, without touching a database.
+``tail`` (:mod:`tidings.cli.stream_tail`) prints records live as they are stored.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import sys
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import orjson
 import typer
 
 from tidings.cli.app import app
-from tidings.core.errors import InvalidInput
-from tidings.server.errors import ApiError
-from tidings.storage import DEFAULT_DB_URL, Store, StoreError, open_store
-from tidings.streams.accounts import AccountIds
-from tidings.streams.consumer import StreamConsumer
-from tidings.streams.context import StreamContext
-from tidings.streams.records import app_event_records, decision_record
-from tidings.streams.sink import Sink
+from tidings.cli.database import (
+    DEFAULT_DB,
+    DbOption,
+    KeyFileOption,
+    fail,
+    run_on_database,
+)
+
+if TYPE_CHECKING:
+    from tidings.storage import Store
+    from tidings.streams.sink import Sink
 
 T = TypeVar("T")
 
@@ -41,6 +45,14 @@ class SinkKind(StrEnum):
     nats = "nats"
 
 
+def need_target(kind: SinkKind, *, directory: Path | None, url: str | None) -> None:
+    """Each kind of sink needs its own target flag."""
+    if kind is SinkKind.jsonl and directory is None:
+        raise fail("--dir is required for --sink jsonl")
+    if kind is SinkKind.webhook and url is None:
+        raise fail("--url is required for --sink webhook")
+
+
 def make_sink(
     kind: SinkKind,
     *,
@@ -51,16 +63,14 @@ def make_sink(
     max_bytes: int,
     max_age: float,
 ) -> Sink:
-    """Build the chosen sink from command-line options (each kind needs its own target)."""
+    """Build the chosen sink from command-line options (:func:`need_target` checked them)."""
     if kind is SinkKind.jsonl:
-        if directory is None:
-            raise InvalidInput("--dir", "the jsonl sink needs an output directory")
+        assert directory is not None
         from tidings.streams.jsonl import JsonlSink
 
         return JsonlSink(directory, max_bytes=max_bytes, max_age_seconds=max_age)
     if kind is SinkKind.webhook:
-        if url is None:
-            raise InvalidInput("--url", "the webhook sink needs a URL")
+        assert url is not None
         from tidings.streams.webhook import WebhookSink
 
         return WebhookSink(url, dead_letter_path=state_dir / "webhook-dead-letters.jsonl")
@@ -72,7 +82,8 @@ def make_sink(
 @streams_app.command("run")
 def run(  # noqa: PLR0917 - one parameter per command-line option
     sink: Annotated[SinkKind, typer.Option(help="Where records go.")] = SinkKind.jsonl,
-    db: Annotated[str, typer.Option(help="Database URL of the event log.")] = DEFAULT_DB_URL,
+    db: DbOption = DEFAULT_DB,
+    key_file: KeyFileOption = None,
     cursor: Annotated[
         str | None, typer.Option(help="Consumer cursor name (default: stream:<sink>).")
     ] = None,
@@ -97,7 +108,14 @@ def run(  # noqa: PLR0917 - one parameter per command-line option
     ] = False,
 ) -> None:
     """Stream the event log to a sink from a named cursor, then stop (or keep following)."""
-    try:
+    from tidings.streams.accounts import AccountIds
+    from tidings.streams.consumer import StreamConsumer
+
+    need_target(sink, directory=directory, url=url)
+    name = cursor or f"stream:{sink.value}"
+
+    async def work(store: Store) -> None:
+        # Made once the database is open: a sink may create its directory.
         chosen = make_sink(
             sink,
             directory=directory,
@@ -107,13 +125,6 @@ def run(  # noqa: PLR0917 - one parameter per command-line option
             max_bytes=max_bytes,
             max_age=max_age,
         )
-    except InvalidInput as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=2) from exc
-    name = cursor or f"stream:{sink.value}"
-
-    async def main() -> None:
-        store = await open_store(db)
         try:
             consumer = StreamConsumer(
                 store,
@@ -133,14 +144,10 @@ def run(  # noqa: PLR0917 - one parameter per command-line option
                     f"{len(stats.skipped)} skipped, cursor at {position}"
                 )
         finally:
-            await store.close()
+            chosen.close()
 
-    try:
-        asyncio.run(main())
-    except KeyboardInterrupt:
-        pass
-    finally:
-        chosen.close()
+    with contextlib.suppress(KeyboardInterrupt):
+        run_on_database(db, key_file, work)
 
 
 def preview_upload(
@@ -151,6 +158,10 @@ def preview_upload(
     Without an arrival time, the newest event timestamp stands in for it; without an account
     id, campaign records have no ``awsAccountId`` (the server stamps the project's).
     """
+    from tidings.core.errors import InvalidInput
+    from tidings.streams.context import StreamContext
+    from tidings.streams.records import app_event_records, decision_record
+
     if not isinstance(body, dict):
         raise InvalidInput("", "an upload body must be a JSON object")
     if arrival_ms is None:
@@ -193,6 +204,8 @@ def preview(
     ] = None,
 ) -> None:
     """Print the stream records an upload would produce, one JSON object per line."""
+    from tidings.core.errors import InvalidInput
+
     try:
         raw = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
         records = preview_upload(orjson.loads(raw), app_id, arrival, aws_account_id)
@@ -213,37 +226,52 @@ def preview(
 
 # --------------------------------------------------------------------------- configured sinks
 
-DbOption = Annotated[
-    str,
-    typer.Option(
-        "--db", envvar="TIDINGS_DB", help="Database URL (sqlite:///... or postgresql://...)."
-    ),
-]
+FLAGS = {
+    "kind": "--kind",
+    "appIds": "--app",
+    "name": "--name",
+    "settings.directory": "--dir",
+    "settings.maxBytes": "--max-bytes",
+    "settings.maxAgeSeconds": "--max-age",
+    "settings.url": "--url",
+    "settings.headers": "--header",
+    "settings.servers": "--server",
+    "settings.streamPrefix": "--stream-prefix",
+    "settings.subjectPrefix": "--subject-prefix",
+}
+"""The sink document's fields, by the command-line flag that sets each."""
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
+def flag_message(field: str, reason: str, kind: str) -> str:
+    """An error about a sink document field, told in terms of the flag that sets it.
+
+    ``settings.directory: is required`` becomes ``--dir is required for --kind jsonl``.
+    """
+    flag = FLAGS.get(field.partition("[")[0])
+    if flag is None:
+        return f"{field}: {reason}" if field else reason
+    if reason.startswith("is required"):
+        return f"{flag} is required for --kind {kind}"
+    return f"{flag}: {reason}"
 
 
-def _with_store(db: str, work: Callable[[Store], Awaitable[T]]) -> T:
-    """Run ``work`` on an open store; storage and input errors become a one-line exit 2."""
+def _with_store(
+    db: str, key_file: Path | None, work: Callable[[Store], Awaitable[T]], kind: str = ""
+) -> T:
+    """Run ``work`` on the database; a refused sink document is reported by its flags."""
+    from tidings.core.errors import InvalidInput
+    from tidings.server.errors import ApiError
 
-    async def main() -> T:
-        store = await open_store(db)
+    async def checked(store: Store) -> T:
         try:
             return await work(store)
-        finally:
-            await store.close()
+        except InvalidInput as exc:
+            raise fail(flag_message(exc.field, exc.reason, kind)) from None
 
     try:
-        return asyncio.run(main())
-    except InvalidInput as exc:
-        raise _fail(str(exc)) from exc
+        return run_on_database(db, key_file, checked)
     except ApiError as exc:
-        raise _fail(exc.message) from exc
-    except (StoreError, OSError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(exc.message) from None
 
 
 def _headers(values: list[str]) -> dict[str, str]:
@@ -251,7 +279,7 @@ def _headers(values: list[str]) -> dict[str, str]:
     for value in values:
         name, sep, rest = value.partition(":")
         if not sep:
-            raise InvalidInput("--header", f"expected 'Name: value', not {value!r}")
+            raise fail(f"--header: expected 'Name: value', not {value!r}")
         out[name.strip()] = rest.strip()
     return out
 
@@ -311,7 +339,8 @@ def add(  # noqa: PLR0917 - one parameter per command-line option
     from_start: Annotated[
         bool, typer.Option("--from-start", help="Stream the whole stored log, not only new events.")
     ] = False,
-    db: DbOption = DEFAULT_DB_URL,
+    db: DbOption = DEFAULT_DB,
+    key_file: KeyFileOption = None,
 ) -> None:
     """Add a sink that the pipeline (tidings serve / worker) keeps fed; prints it as JSON."""
     from tidings.server.admin_streams import add_stream, new_stream_id, stream_json
@@ -336,13 +365,14 @@ def add(  # noqa: PLR0917 - one parameter per command-line option
         doc = await add_stream(store, body, new_stream_id())
         return stream_json(doc, await store.get_cursor(cursor_name(doc.id)))
 
-    typer.echo(orjson.dumps(_with_store(db, work)).decode())
+    typer.echo(orjson.dumps(_with_store(db, key_file, work, kind.value)).decode())
 
 
 @streams_app.command("list")
 def list_sinks(
     app_id: Annotated[str | None, typer.Option("--app", help="Only sinks of this app.")] = None,
-    db: DbOption = DEFAULT_DB_URL,
+    db: DbOption = DEFAULT_DB,
+    key_file: KeyFileOption = None,
 ) -> None:
     """List the configured sinks, one JSON object per line, with their cursor position."""
     from tidings.server.admin_streams import stream_json
@@ -356,46 +386,51 @@ def list_sinks(
             if app_id is None or app_id in doc.body.get("appIds", ())
         ]
 
-    for item in _with_store(db, work):
+    for item in _with_store(db, key_file, work):
         typer.echo(orjson.dumps(item).decode())
 
 
-def _change(db: str, sink_id: str, action: str) -> dict[str, Any]:
+def _change(db: str, key_file: Path | None, sink_id: str, action: str) -> dict[str, Any]:
     from tidings.server.admin_streams import remove_stream, set_enabled, stream_json
     from tidings.streams.sinkconfig import STREAMS_COLLECTION
 
     async def work(store: Store) -> dict[str, Any]:
         doc = await store.get_document(STREAMS_COLLECTION, sink_id)
         if doc is None:
-            raise InvalidInput("id", f"no stream {sink_id!r}")
+            raise fail(f"no stream {sink_id!r}", 1)
         if action == "remove":
             await remove_stream(store, doc)
             return {"id": doc.id, "deleted": True}
         return stream_json(await set_enabled(store, doc, action == "resume"))
 
-    return _with_store(db, work)
+    return _with_store(db, key_file, work)
 
 
 @streams_app.command("remove")
 def remove(
     sink_id: Annotated[str, typer.Argument(help="The sink id (str_...).")],
-    db: DbOption = DEFAULT_DB_URL,
+    db: DbOption = DEFAULT_DB,
+    key_file: KeyFileOption = None,
 ) -> None:
     """Remove a sink and its dead letters."""
-    typer.echo(orjson.dumps(_change(db, sink_id, "remove")).decode())
+    typer.echo(orjson.dumps(_change(db, key_file, sink_id, "remove")).decode())
 
 
 @streams_app.command("pause")
 def pause(
-    sink_id: Annotated[str, typer.Argument(help="The sink id.")], db: DbOption = DEFAULT_DB_URL
+    sink_id: Annotated[str, typer.Argument(help="The sink id.")],
+    db: DbOption = DEFAULT_DB,
+    key_file: KeyFileOption = None,
 ) -> None:
     """Stop feeding a sink; its cursor stays, so a resume catches up without a gap."""
-    typer.echo(orjson.dumps(_change(db, sink_id, "pause")).decode())
+    typer.echo(orjson.dumps(_change(db, key_file, sink_id, "pause")).decode())
 
 
 @streams_app.command("resume")
 def resume(
-    sink_id: Annotated[str, typer.Argument(help="The sink id.")], db: DbOption = DEFAULT_DB_URL
+    sink_id: Annotated[str, typer.Argument(help="The sink id.")],
+    db: DbOption = DEFAULT_DB,
+    key_file: KeyFileOption = None,
 ) -> None:
     """Feed a paused sink again from where it stopped."""
-    typer.echo(orjson.dumps(_change(db, sink_id, "resume")).decode())
+    typer.echo(orjson.dumps(_change(db, key_file, sink_id, "resume")).decode())

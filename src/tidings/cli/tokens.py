@@ -14,17 +14,16 @@ The same operations are ``/admin/api/tokens`` and the dashboard's tokens page.
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
 
-from tidings.cli.admin import DbOption
 from tidings.cli.app import app
-from tidings.cli.streams import _with_store as with_store
-from tidings.core.errors import InvalidInput
-from tidings.core.timeparse import parse_offset
-from tidings.storage import DEFAULT_DB_URL, AdminToken, Store
+from tidings.cli.database import DEFAULT_DB, DbOption, KeyFileOption, fail, run_on_database
+
+if TYPE_CHECKING:
+    from tidings.storage import AdminToken, Store
 
 tokens_app = typer.Typer(help="Create, list and revoke admin API tokens.", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
@@ -34,6 +33,9 @@ LIST_PAGE = 500
 
 def expires_in_ms(text: str) -> int:
     """``--expires-in``: a positive duration such as ``30m``, ``12h`` or ``90d``, in ms."""
+    from tidings.core.errors import InvalidInput
+    from tidings.core.timeparse import parse_offset
+
     ms = parse_offset("+" + text.strip())
     if ms is None or ms <= 0:
         raise InvalidInput("--expires-in", f"{text!r} is not a duration such as 30m, 12h or 90d")
@@ -41,6 +43,8 @@ def expires_in_ms(text: str) -> int:
 
 
 async def _project_ids(store: Store, projects: list[str]) -> list[str]:
+    from tidings.core.errors import InvalidInput
+
     out = []
     for wanted in projects:
         found = await store.get_project(wanted) or await store.get_project_by_name(wanted)
@@ -62,12 +66,19 @@ def create(
     expires_in: Annotated[
         str | None, typer.Option("--expires-in", help="Lifetime, e.g. 30m, 12h or 90d.")
     ] = None,
-    db: DbOption = DEFAULT_DB_URL,
+    db: DbOption = DEFAULT_DB,
+    key_file: KeyFileOption = None,
 ) -> None:
     """Create an admin token (printed once; only its hash is stored)."""
 
-    async def work(store: Store) -> tuple[str, AdminToken]:
+    from tidings.core.errors import InvalidInput
+
+    try:  # a bad option is named before any database is opened
         lifetime = expires_in_ms(expires_in) if expires_in is not None else None
+    except InvalidInput as exc:
+        raise fail(str(exc)) from None
+
+    async def work(store: Store) -> tuple[str, AdminToken]:
         scope = await _project_ids(store, project) if project else None
         issued = await store.issue_admin_token(
             name,
@@ -76,13 +87,13 @@ def create(
         )
         return issued.token, issued.info
 
-    token, info = with_store(db, work)
+    token, info = run_on_database(db, key_file, work)
     typer.echo(token)
     typer.echo(f"token id {info.id} (revoke it with: tidings tokens revoke {info.id})", err=True)
 
 
 @tokens_app.command("list")
-def list_tokens(db: DbOption = DEFAULT_DB_URL) -> None:
+def list_tokens(db: DbOption = DEFAULT_DB, key_file: KeyFileOption = None) -> None:
     """Print every admin token as one JSON object per line (never the token itself)."""
 
     async def work(store: Store) -> list[AdminToken]:
@@ -95,14 +106,15 @@ def list_tokens(db: DbOption = DEFAULT_DB_URL) -> None:
                 return out
             after = (page[-1].created_at, page[-1].id)
 
-    for token in with_store(db, work):
+    for token in run_on_database(db, key_file, work):
         typer.echo(orjson.dumps(token.to_json()).decode())
 
 
 @tokens_app.command("revoke")
 def revoke(
     token: Annotated[str, typer.Argument(help="The token's id (tok_...), or the token itself.")],
-    db: DbOption = DEFAULT_DB_URL,
+    db: DbOption = DEFAULT_DB,
+    key_file: KeyFileOption = None,
 ) -> None:
     """Revoke an admin token: every client and browser session using it stops at once."""
 
@@ -111,7 +123,7 @@ def revoke(
             return True
         return await store.revoke_admin_token(token)
 
-    if not with_store(db, work):
+    if not run_on_database(db, key_file, work):
         typer.echo(f"error: no active admin token {token!r}", err=True)
         raise typer.Exit(2)
     typer.echo(f"revoked {token if token.startswith('tok_') else 'the token'}")

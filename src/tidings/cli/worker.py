@@ -12,22 +12,25 @@ import asyncio
 import contextlib
 import logging
 import signal
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tidings.cli.app import app
+from tidings.cli.database import DEFAULT_DB, DbOption, KeyFileOption, fail, open_database
+from tidings.cli.serve import tune_gc
+
 if TYPE_CHECKING:
     from tidings.pipeline import PipelineSettings
 
-from tidings.cli.admin import DbOption
-from tidings.cli.app import app
-from tidings.cli.serve import tune_gc
-from tidings.core.errors import InvalidConfig
-from tidings.storage import DEFAULT_DB_URL, StoreError, open_store
-
 
 async def run_worker(
-    db: str, *, settings: PipelineSettings | None = None, stop: asyncio.Event | None = None
+    db: str,
+    *,
+    settings: PipelineSettings | None = None,
+    key_file: Path | None = None,
+    stop: asyncio.Event | None = None,
 ) -> None:
     """Open the store, run the pipeline until ``stop`` (or SIGINT/SIGTERM), close cleanly."""
     from tidings.pipeline import start_pipeline
@@ -37,7 +40,7 @@ async def run_worker(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
-    store = await open_store(db)
+    store = await open_database(db, key_file)
     try:
         runner = await start_pipeline(store, settings)
         try:
@@ -49,8 +52,9 @@ async def run_worker(
 
 
 @app.command("worker")
-def worker(
-    db: DbOption = DEFAULT_DB_URL,
+def worker(  # noqa: PLR0917 - one parameter per command-line option
+    db: DbOption = DEFAULT_DB,
+    key_file: KeyFileOption = None,
     lease_ms: Annotated[
         int,
         typer.Option(
@@ -87,10 +91,11 @@ def worker(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    typer.echo(f"tidings worker on {db} (Ctrl-C to stop)", err=True)
+    from tidings.storage import StoreError, display_url
+
+    typer.echo(f"tidings worker on {display_url(db)} (Ctrl-C to stop)", err=True)
     tune_gc()
     try:
-        asyncio.run(run_worker(db, settings=settings))
-    except (InvalidConfig, StoreError, OSError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        asyncio.run(run_worker(db, settings=settings, key_file=key_file))
+    except StoreError as exc:
+        raise fail(str(exc)) from None

@@ -97,7 +97,8 @@ async def app_in_scope(access: AdminAccess, app_id: str) -> Application:
     return app
 
 
-async def _campaign(access: AdminAccess, campaign_id: str) -> StoredCampaign:
+async def find_campaign(access: AdminAccess, campaign_id: str) -> StoredCampaign:
+    """The campaign, or 404 when it does not exist or its app is outside the token's scope."""
     campaign = await access.campaign(campaign_id)
     if campaign is None:
         raise ApiError(404, "campaign_not_found", f"id: no campaign {campaign_id!r}")
@@ -285,6 +286,16 @@ def _state_param(value: object, where: str) -> str:
     return value
 
 
+async def app_campaigns(
+    access: AdminAccess, app_id: str, state: str | None = None
+) -> list[StoredCampaign]:
+    """Every campaign of an app, or those in one state (for the command line: unpaged)."""
+    app = await app_in_scope(access, app_id)
+    if state is not None:
+        _state_param(state, "state")
+    return await access.store.list_campaigns(app.id, state)  # type: ignore[arg-type]
+
+
 async def list_campaigns(request: Request) -> Response:
     access = await admin_access(request)
     app = await app_in_scope(access, request.path_params["app_id"])
@@ -301,30 +312,36 @@ async def list_campaigns(request: Request) -> Response:
     return json_response(page_body(fetched, query, lambda c: (c.created_at, c.id), campaign_json))
 
 
-async def create_campaign(request: Request) -> Response:
-    access = await admin_access(request)
+async def add_campaign(access: AdminAccess, app_id: str, body: dict[str, Any]) -> StoredCampaign:
+    """Create a campaign of an app from its JSON body (``state`` defaults to Draft)."""
     store = access.store
-    app = await app_in_scope(access, request.path_params["app_id"])
-    body = await _body(request)
+    app = await app_in_scope(access, app_id)
     _check_campaign(body, await allowed_schemes(store, app.id))
     state = body.get("state") or "Draft"
     wanted_id = body.get("id")
     if wanted_id is not None and await store.get_campaign(wanted_id) is not None:
         raise ApiError(409, "campaign_exists", f"id: campaign {wanted_id!r} already exists")
     stored = {k: v for k, v in body.items() if k not in ("createdAt", "state")}
-    campaign = await store.create_campaign(app.id, stored, state)  # type: ignore[arg-type]
+    return await store.create_campaign(app.id, stored, state)  # type: ignore[arg-type]
+
+
+async def create_campaign(request: Request) -> Response:
+    access = await admin_access(request)
+    body = await _body(request)
+    campaign = await add_campaign(access, request.path_params["app_id"], body)
     return json_response(campaign_json(campaign), status=201)
 
 
 async def get_campaign(request: Request) -> Response:
     access = await admin_access(request)
-    return json_response(campaign_json(await _campaign(access, request.path_params["campaign_id"])))
+    campaign = await find_campaign(access, request.path_params["campaign_id"])
+    return json_response(campaign_json(campaign))
 
 
 async def replace_campaign(request: Request) -> Response:
     access = await admin_access(request)
     store = access.store
-    current = await _campaign(access, request.path_params["campaign_id"])
+    current = await find_campaign(access, request.path_params["campaign_id"])
     body = await _body(request)
     if body.get("id", current.id) != current.id:
         raise bad_request("id", "does not match the campaign in the path")
@@ -339,29 +356,34 @@ async def replace_campaign(request: Request) -> Response:
     return json_response(campaign_json(await store.replace_campaign(current.id, stored)))
 
 
-async def delete_campaign(request: Request) -> Response:
-    access = await admin_access(request)
-    current = await _campaign(access, request.path_params["campaign_id"])
+async def remove_campaign(access: AdminAccess, campaign_id: str) -> StoredCampaign:
+    """Delete a Draft or Cancel campaign (an Active one must be stopped first)."""
+    current = await find_campaign(access, campaign_id)
     if current.state not in DELETABLE_STATES:
         raise ApiError(
             409, "campaign_active", "state: an Active campaign must be cancelled before deletion"
         )
     await access.store.delete_campaign(current.id)
-    return json_response({"id": current.id, "deleted": True})
+    return current
 
 
-async def set_campaign_state(request: Request) -> Response:
+async def delete_campaign(request: Request) -> Response:
     access = await admin_access(request)
+    removed = await remove_campaign(access, request.path_params["campaign_id"])
+    return json_response({"id": removed.id, "deleted": True})
+
+
+async def change_campaign_state(
+    access: AdminAccess, campaign_id: str, wanted: object
+) -> StoredCampaign:
+    """Start (``Active``) or stop (``Cancel``) a campaign: Draft → Active → Cancel → Active."""
     store = access.store
-    current = await _campaign(access, request.path_params["campaign_id"])
-    body = await _body(request)
-    reject_unknown(body, ("state",))
-    wanted = body.get("state")
+    current = await find_campaign(access, campaign_id)
     if wanted not in ("Active", "Cancel"):
         raise bad_request("state", "must be 'Active' or 'Cancel'")
     assert isinstance(wanted, str)
     if wanted == current.state:
-        return json_response(campaign_json(current))
+        return current
     if wanted not in TRANSITIONS[current.state]:
         raise ApiError(
             409,
@@ -371,13 +393,22 @@ async def set_campaign_state(request: Request) -> Response:
         )
     if wanted == "Active":
         _check_campaign(dict(current.body), await allowed_schemes(store, current.app_id))
-    updated = await store.set_campaign_state(current.id, wanted)  # type: ignore[arg-type]
-    return json_response(campaign_json(updated))
+    return await store.set_campaign_state(current.id, wanted)
+
+
+async def set_campaign_state(request: Request) -> Response:
+    access = await admin_access(request)
+    body = await _body(request)
+    reject_unknown(body, ("state",))
+    campaign_id = request.path_params["campaign_id"]
+    return json_response(
+        campaign_json(await change_campaign_state(access, campaign_id, body.get("state")))
+    )
 
 
 async def campaign_stats(request: Request) -> Response:
     access = await admin_access(request)
-    current = await _campaign(access, request.path_params["campaign_id"])
+    current = await find_campaign(access, request.path_params["campaign_id"])
     return json_response((await access.store.campaign_stats(current.id)).to_json())
 
 

@@ -75,6 +75,23 @@ class AdminAccess:
         return True
 
 
+LOCAL = AdminToken(
+    id="local",
+    name="the database's operator",
+    created_at=0,
+    last_used_at=None,
+    expires_at=None,
+    project_ids=None,
+    revoked_at=None,
+)
+"""What a command run on the database itself may do: everything (it holds the database)."""
+
+
+def local_access(store: Store) -> AdminAccess:
+    """The store as a command line that opened the database directly uses it: unscoped."""
+    return AdminAccess(store, LOCAL)
+
+
 async def access_for_token(request: Request, token: str) -> AdminAccess | None:
     """The access an admin token gives now, or ``None`` when it is unknown, revoked or expired."""
     store = store_of(request)

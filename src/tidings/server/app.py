@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -317,8 +318,12 @@ def create_app_for_url(
     server_key: bytes | None = None,
     *,
     pipeline: bool = False,
+    key_file: Path | None = None,
 ) -> Starlette:
     """An app that opens ``db_url`` when the server starts and closes it when it stops.
+
+    The server key is ``server_key``, else read from ``key_file``, else found as
+    :func:`tidings.storage.open_store` finds it.
 
     With ``pipeline`` the event-log consumers (destinations, streams) run in the background of
     the same process, started after the store opens and stopped before it closes.
@@ -326,7 +331,7 @@ def create_app_for_url(
     state = ServerState(settings or ServerSettings())
 
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        state.store = await open_store(db_url, server_key=server_key)
+        state.store = await open_store(db_url, server_key=server_key, key_file=key_file)
         runner = None
         if pipeline:
             from tidings.pipeline import start_pipeline

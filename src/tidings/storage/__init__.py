@@ -29,14 +29,17 @@ from tidings.storage.records import (
     CampaignStats,
     Cohort,
     CohortChange,
+    DatabaseMissing,
     DayStats,
     Document,
     EventCatalogEntry,
     KeyPair,
     NotFoundError,
+    OpenError,
     Project,
     ProjectConfig,
     PropertyCatalogEntry,
+    ServerKeyMismatch,
     SigningKey,
     StoredCampaign,
     StoreError,
@@ -53,7 +56,7 @@ from tidings.storage.roles import (
     Store,
 )
 from tidings.storage.tokens import AdminToken, IssuedAdminToken
-from tidings.storage.urls import DEFAULT_DB_URL, DatabaseUrl, open_store, parse_db_url
+from tidings.storage.urls import DEFAULT_DB_URL, DatabaseUrl, display_url, open_store, parse_db_url
 
 __all__ = [
     "CAMPAIGN_STATES",
@@ -69,6 +72,7 @@ __all__ = [
     "CohortChange",
     "ConfigStore",
     "Cursors",
+    "DatabaseMissing",
     "DatabaseUrl",
     "DayStats",
     "DeadLetter",
@@ -89,6 +93,7 @@ __all__ = [
     "LogRecord",
     "MemoryStore",
     "NotFoundError",
+    "OpenError",
     "Outbox",
     "OutboxItem",
     "OutboxRow",
@@ -96,6 +101,7 @@ __all__ = [
     "ProjectConfig",
     "PropertyCatalogEntry",
     "RenderResponse",
+    "ServerKeyMismatch",
     "Settle",
     "SigningKey",
     "Stats",
@@ -104,6 +110,7 @@ __all__ = [
     "StoreOptions",
     "StoredCampaign",
     "StoredResponse",
+    "display_url",
     "open_store",
     "parse_db_url",
 ]

@@ -7,10 +7,8 @@
   request; they are sealed with AES-256-GCM under the server key, with the public key as
   associated data so a sealed secret cannot be moved to another key pair.
 
-The server key is 32 bytes. :func:`load_server_key` takes it from ``TIDINGS_SECRET_KEY`` (hex or
-urlsafe base64), else from the file named by ``TIDINGS_SECRET_KEY_FILE``, else from a key file
-next to the database (``<db>.key`` for SQLite, ``./tidings.key`` for PostgreSQL), which is created
-with mode 0600 on first use so an embedded setup needs no configuration.
+The server key is 32 bytes; :mod:`tidings.storage.serverkey` says where a process finds it and
+how every process of one database is held to the same key.
 """
 
 from __future__ import annotations
@@ -20,7 +18,6 @@ import binascii
 import hashlib
 import os
 import secrets
-from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -80,29 +77,4 @@ def parse_server_key(text: str) -> bytes:
             raise StoreError("server key is neither hex nor base64") from exc
     if len(key) != SERVER_KEY_BYTES:
         raise StoreError(f"server key must be {SERVER_KEY_BYTES} bytes, got {len(key)}")
-    return key
-
-
-def load_server_key(default_file: Path) -> bytes:
-    """Find the server key (see the module docstring), creating ``default_file`` if needed."""
-    env = os.environ.get("TIDINGS_SECRET_KEY")
-    if env:
-        return parse_server_key(env)
-    named = os.environ.get("TIDINGS_SECRET_KEY_FILE")
-    path = Path(named) if named else default_file
-    if path.exists():
-        return parse_server_key(path.read_text(encoding="ascii"))
-    if named:
-        raise StoreError(f"TIDINGS_SECRET_KEY_FILE {named!r} does not exist")
-    key = os.urandom(SERVER_KEY_BYTES)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process created it first: use theirs
-        return parse_server_key(path.read_text(encoding="ascii"))
-    try:
-        os.write(fd, key.hex().encode("ascii") + b"\n")
-        os.fsync(fd)
-    finally:
-        os.close(fd)
     return key

@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from tidings.storage.engine import Dialect, Engine
 from tidings.storage.migrations.postgres import MIGRATIONS
@@ -30,6 +31,11 @@ POSTGRES = Dialect(
 )
 
 
+CONNECT_TIMEOUT_SECONDS = 10
+"""How long a connection attempt may take unless the URL says (``connect_timeout=``): a
+database behind a dead route is reported after this, not after the system's TCP timeout."""
+
+
 def _connect(dsn: str, schema: str | None) -> Any:
     conn = psycopg.connect(dsn, autocommit=True)
     if schema:
@@ -42,6 +48,7 @@ class PostgresStore(SqlStore):
 
     backend = "postgresql"
     migrations = MIGRATIONS
+    open_errors = (OSError, psycopg.Error)
 
     def __init__(self, engine: Engine, server_key: bytes, schema: str | None) -> None:
         super().__init__(engine, server_key)
@@ -58,6 +65,8 @@ class PostgresStore(SqlStore):
     ) -> PostgresStore:
         """Connect, create ``schema`` when given and missing, and migrate."""
         opts = options or StoreOptions()
+        if "connect_timeout" not in conninfo_to_dict(dsn):
+            dsn = make_conninfo(dsn, connect_timeout=CONNECT_TIMEOUT_SECONDS)
         if schema:
             with psycopg.connect(dsn, autocommit=True) as conn:
                 conn.execute(

@@ -20,6 +20,20 @@ class StoreError(Exception):
     """A storage operation failed for a reason the caller cannot fix by changing its input."""
 
 
+class OpenError(StoreError):
+    """The database a URL names cannot be opened: unreachable, misnamed, missing (when it may not
+    be created), or sealed with another server key. The message is one line that names the
+    database without its password, so a command can print it as it is."""
+
+
+class DatabaseMissing(OpenError):
+    """No SQLite database exists at the path, and the caller asked not to create one."""
+
+
+class ServerKeyMismatch(OpenError):
+    """The server key at hand is not the one the database's API secrets are sealed with."""
+
+
 class NotFoundError(StoreError, LookupError):
     """The addressed entity (project, app, campaign, key, cohort) does not exist."""
 

@@ -100,6 +100,7 @@ class SqliteStore(SqlStore):
 
     backend = "sqlite"
     migrations = MIGRATIONS
+    open_errors = (OSError, sqlite3.Error)
 
     def __init__(
         self,

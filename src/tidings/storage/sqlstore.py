@@ -130,6 +130,8 @@ class SqlStore(EventLogMixin, CatalogMixin, AdminTokenMixin, OutboxMixin, Leases
     connect."""
 
     migrations: Sequence[Migration] = ()
+    open_errors: tuple[type[Exception], ...] = (OSError,)
+    """What the driver raises when a database cannot be opened (unreachable, unreadable...)."""
 
     def __init__(self, engine: Engine, server_key: bytes) -> None:
         self._engine = engine
@@ -138,6 +140,11 @@ class SqlStore(EventLogMixin, CatalogMixin, AdminTokenMixin, OutboxMixin, Leases
         self._signing_keys: dict[str, tuple[float, SigningKey]] = {}
         self._catalogs = CatalogGuard()
         self._token_uses = {}
+
+    def use_server_key(self, key: bytes) -> None:
+        """Seal and unseal with ``key`` (set while the store opens, before any secret is read)."""
+        self._server_key = key
+        self._signing_keys.clear()
 
     @property
     def engine(self) -> Engine:
@@ -631,6 +638,35 @@ class SqlStore(EventLogMixin, CatalogMixin, AdminTokenMixin, OutboxMixin, Leases
             return Document(collection, doc_id, orjson.loads(text), int(row[0]), at)
 
         return await self._engine.write(run)
+
+    async def put_document_if_absent(
+        self, collection: str, doc_id: str, body: Mapping[str, Any]
+    ) -> Document:
+        """Create a document unless one exists; returns whichever is stored (first writer wins)."""
+        at, text = now_ms(), _dumps(body)
+
+        def run(tx: Tx) -> Document:
+            tx.execute(
+                "INSERT INTO documents (collection, id, body, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (collection, id) DO NOTHING",
+                (collection, doc_id, text, at, at),
+            )
+            row = tx.one(
+                "SELECT collection, id, body, created_at, updated_at FROM documents"
+                " WHERE collection = ? AND id = ?",
+                (collection, doc_id),
+            )
+            assert row is not None
+            return _document(row)
+
+        return await self._engine.write(run)
+
+    async def any_sealed_secret(self) -> tuple[str, bytes] | None:
+        """One stored ``(public key, sealed secret)``, to test a server key against."""
+        row = await self._engine.read(
+            lambda tx: tx.one("SELECT public_key, sealed_secret FROM api_keys LIMIT 1")
+        )
+        return (str(row[0]), bytes(row[1])) if row else None
 
     async def get_document(self, collection: str, doc_id: str) -> Document | None:
         row = await self._engine.read(

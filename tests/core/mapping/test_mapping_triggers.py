@@ -118,6 +118,7 @@ def _combine(children: st.SearchStrategy[Trigger]) -> st.SearchStrategy[Trigger]
 triggers = st.recursive(_leaf, _combine, max_leaves=8)
 
 
+@pytest.mark.slow
 @settings(max_examples=200)
 @given(triggers)
 def test_print_parse_round_trip(tree: Trigger) -> None:

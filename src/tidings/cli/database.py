@@ -1,0 +1,104 @@
+"""The one place where commands open the database, and the options that say which one.
+
+Every command that works on a database opens it through :func:`open_database`, so every one of
+them reports the same way when it cannot: one line on stderr (``error: cannot open
+postgresql://app@db.internal/tidings: ...``, never a password, never a traceback) and exit
+status 2. Only ``tidings serve`` and ``tidings migrate`` may create a new SQLite database (and
+say so, with its absolute path); the others refuse a path where no database is, which is how a
+mistyped ``--db`` shows itself instead of answering from an empty database.
+
+Nothing heavy is imported at module level: ``tidings --help`` loads every command module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, TypeVar
+
+import typer
+
+if TYPE_CHECKING:
+    from tidings.storage import Store
+
+T = TypeVar("T")
+
+DEFAULT_DB = "sqlite:///./tidings.db"
+"""The database commands use without ``--db`` or ``TIDINGS_DB`` (storage's ``DEFAULT_DB_URL``)."""
+
+DbOption = Annotated[
+    str,
+    typer.Option(
+        "--db",
+        envvar="TIDINGS_DB",
+        help="Database URL: sqlite:///path/to.db or postgresql://user@host/dbname.",
+    ),
+]
+KeyFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--key-file",
+        help=(
+            "The server key that seals API secrets; every process of one database needs the "
+            "same. Default: $TIDINGS_SECRET_KEY, $TIDINGS_SECRET_KEY_FILE, else <db>.key beside "
+            "a SQLite file and ~/.config/tidings/server.key for PostgreSQL."
+        ),
+        show_default=False,
+    ),
+]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print ``error: message`` on stderr; the caller raises the returned exit."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _notice(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+async def open_database(db: str, key_file: Path | None = None, *, create: bool = False) -> Store:
+    """Open ``db`` for a command; any reason it cannot be opened exits 2 with one line."""
+    from tidings.core.errors import InvalidConfig
+    from tidings.storage import StoreError, open_store
+
+    try:
+        return await open_store(db, key_file=key_file, create=create, notify=_notice)
+    except InvalidConfig as exc:
+        raise fail(f"--db: {exc.reason}") from None
+    except StoreError as exc:
+        raise fail(str(exc)) from None
+
+
+def run_on_database(
+    db: str,
+    key_file: Path | None,
+    work: Callable[[Store], Awaitable[T]],
+    *,
+    create: bool = False,
+) -> T:
+    """Open the database, run ``work`` on it and close it.
+
+    Bad input (:class:`InvalidInput`, an admin API refusal) and storage failures become one
+    line and exit 2; a missing entity exits 1.
+    """
+    from tidings.core.errors import InvalidInput
+    from tidings.storage import NotFoundError, StoreError
+
+    async def main() -> T:
+        store = await open_database(db, key_file, create=create)
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(main())
+    except InvalidInput as exc:
+        raise fail(str(exc)) from None
+    except NotFoundError as exc:
+        raise fail(str(exc), 1) from None
+    except StoreError as exc:
+        raise fail(str(exc)) from None
