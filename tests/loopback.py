@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -85,9 +86,16 @@ class ServeProcess:
 
 
 def start_serve(
-    db_url: str, env: dict[str, str], *, port: int = 0, timeout_s: float = 30.0
+    db_url: str,
+    env: dict[str, str],
+    *,
+    port: int = 0,
+    timeout_s: float = 30.0,
+    options: Sequence[str] = (),
+    preexec_fn: Any = None,
 ) -> ServeProcess:
-    """Start ``tidings serve`` on ``db_url`` and return once it listens.
+    """Start ``tidings serve`` on ``db_url`` (with extra command-line ``options``) and return
+    once it listens.
 
     Its output is read to the end on a thread (a chatty server never blocks on a full pipe) into
     ``log``; a server that never prints its start line fails within ``timeout_s``, never hangs.
@@ -103,11 +111,13 @@ def start_serve(
             "--port",
             str(port),
             "--no-access-log",
+            *options,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env=env,
+        preexec_fn=preexec_fn,  # noqa: PLW1509 - a test sets a resource limit of the child
     )
     assert proc.stdout is not None
     lines: queue.Queue[str] = queue.Queue()

@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 import psycopg
+import pytest
+from psycopg import sql
 
 from tidings.server.app import create_app
 from tidings.server.auth import sign
@@ -153,3 +156,50 @@ async def harness(
             yield Harness(store, client, token, project, r.json(), clock)
     finally:
         await store.close()
+
+
+# --------------------------------------------------------------------------- fixtures
+# Imported by the conftest of every suite that runs the app over real stores.
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _pg_url() -> Iterator[str]:
+    schema = f"tidings_srv_{uuid.uuid4().hex[:12]}"
+    yield f"{PG_BASE}?schema={schema}"
+    with psycopg.connect(PG_BASE, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Both backends: for the behaviour that touches storage semantics."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'tidings.db'}"
+    else:
+        yield from _pg_url()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'tidings.db'}"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    yield from _pg_url()
+
+
+@pytest.fixture
+async def srv(db_url: str) -> AsyncIterator[Harness]:
+    async with harness(db_url) as h:
+        yield h
+
+
+@pytest.fixture
+async def sq(sqlite_url: str) -> AsyncIterator[Harness]:
+    async with harness(sqlite_url) as h:
+        yield h

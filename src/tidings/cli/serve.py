@@ -14,6 +14,7 @@ import typer
 
 from tidings.cli.app import app
 from tidings.core.errors import InvalidConfig
+from tidings.server.connections import ConnectionLimits, run_server
 from tidings.storage import DEFAULT_DB_URL, open_store
 from tidings.storage.base import StoreError
 
@@ -26,6 +27,8 @@ async def _prepare(db: str) -> int:
     finally:
         await store.close()
 
+
+LIMITS = ConnectionLimits()
 
 GC_YOUNG_THRESHOLD = 20_000
 """Allocations between young-generation collections (Python's default is 700)."""
@@ -74,10 +77,22 @@ def serve(  # noqa: PLR0917 - one parameter per command-line option
             help="Run the event-log consumers (destinations, streams) in this process.",
         ),
     ] = True,
+    header_timeout: Annotated[
+        float, typer.Option("--header-timeout", help="Seconds a request's headers may take.")
+    ] = LIMITS.header_timeout_s,
+    body_timeout: Annotated[
+        float, typer.Option("--body-timeout", help="Seconds a request's body may take.")
+    ] = LIMITS.body_timeout_s,
+    idle_timeout: Annotated[
+        float,
+        typer.Option("--idle-timeout", help="Seconds a kept-alive connection may wait idle."),
+    ] = LIMITS.idle_timeout_s,
+    max_connections: Annotated[
+        int,
+        typer.Option("--max-connections", help="Open connections at most (503 past it)."),
+    ] = LIMITS.max_connections,
 ) -> None:
     """Serve the device API, Segment sources, admin API and cohort import."""
-    import uvicorn
-
     from tidings.server.app import create_app_for_url
 
     try:
@@ -90,13 +105,5 @@ def serve(  # noqa: PLR0917 - one parameter per command-line option
     if port:
         typer.echo(f"dashboard: http://{host}:{port}/ (sign in with an admin token)")
     tune_gc()
-    uvicorn.run(
-        create_app_for_url(db, pipeline=pipeline),
-        host=host,
-        port=port,
-        log_level=log_level,
-        access_log=access_log,
-        proxy_headers=False,
-        server_header=False,
-        date_header=False,
-    )
+    limits = ConnectionLimits(header_timeout, body_timeout, idle_timeout, max_connections)
+    run_server(create_app_for_url(db, pipeline=pipeline), host, port, limits, log_level, access_log)
