@@ -136,6 +136,7 @@ PUBLIC = {
         "Store",
         "StoreError",
         "StoreOptions",
+        "StoreUnavailable",
         "StoredResponse",
         "open_store",
         "parse_db_url",

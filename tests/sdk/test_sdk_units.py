@@ -14,7 +14,13 @@ from sdk_helpers import settled
 from tidings.sdk.gates import GateDecision, GateRegistry
 from tidings.sdk.signing import signature, signed_headers
 from tidings.sdk.store import KIND_EVENT, Store
-from tidings.sdk.upload import BACKOFF_CAP_S, Clock, backoff_delay, is_pause_status
+from tidings.sdk.upload import (
+    BACKOFF_CAP_S,
+    Clock,
+    backoff_delay,
+    is_pause_status,
+    retry_wait_s,
+)
 
 
 def test_signature_covers_method_path_body_and_timestamp() -> None:
@@ -54,6 +60,21 @@ def test_backoff_grows_exponentially_with_bounded_jitter(attempt: int, seed: int
     step = min(BACKOFF_CAP_S, 2.0 ** (attempt - 1))
     delay = backoff_delay(attempt, rng=rng)
     assert step / 2 <= delay <= step
+
+
+@settings(max_examples=50)
+@given(
+    st.integers(min_value=1, max_value=60),
+    st.one_of(st.none(), st.floats(min_value=0, max_value=600)),
+    st.integers(min_value=0, max_value=2**32),
+)
+def test_retry_after_is_a_floor_under_the_backoff(
+    attempt: int, retry_after: float | None, seed: int
+) -> None:
+    """A 503's ``Retry-After`` never shortens the backoff (a fleet would come back in step)."""
+    backoff = backoff_delay(attempt, rng=random.Random(seed))
+    wait = retry_wait_s(attempt, retry_after, rng=random.Random(seed))
+    assert wait == max(backoff, retry_after or 0.0)
 
 
 @settings(max_examples=50)

@@ -26,6 +26,7 @@ from tidings.sdk.upload import (
     is_pause_status,
     new_request_id,
     retry_after_s,
+    retry_wait_s,
 )
 
 log = logging.getLogger("tidings.sdk")
@@ -260,7 +261,10 @@ class Delivery:
                 reply.error_message,
             )
             return False
-        return self._retry(f"server answered {reply.status}", retry_after_s(reply))
+        return self._retry(
+            f"server answered {reply.status}",
+            retry_wait_s(self.failures + 1, retry_after_s(reply)),
+        )
 
     def _too_large(self, inflight: Inflight) -> bool:
         if len(inflight.seqs) > 1:

@@ -58,8 +58,25 @@ def json_response(
     )
 
 
-def error_response(status: int, code: str, message: str) -> Response:
-    return Response(error_body(code, message), status_code=status, media_type="application/json")
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        error_body(code, message),
+        status_code=status,
+        headers=headers,
+        media_type="application/json",
+    )
+
+
+RETRY_AFTER_SECONDS = 5
+"""``Retry-After`` of a 503: the least a client waits before it tries again."""
+
+
+def unavailable_response(message: str, code: str = "store_unavailable") -> Response:
+    """503 with ``Retry-After``: the server cannot serve this now, the same request may work
+    later (clients keep the request, with its request id, and retry)."""
+    return error_response(503, code, message, {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 async def handle_api_error(_request: Request, exc: Exception) -> Response:

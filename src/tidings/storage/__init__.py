@@ -30,6 +30,7 @@ from tidings.storage.base import (
     StoredResponse,
     StoreError,
     StoreOptions,
+    StoreUnavailable,
 )
 from tidings.storage.urls import DEFAULT_DB_URL, DatabaseUrl, open_store, parse_db_url
 
@@ -64,6 +65,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreOptions",
+    "StoreUnavailable",
     "StoredResponse",
     "open_store",
     "parse_db_url",

@@ -38,6 +38,16 @@ class StoreError(Exception):
     """A storage operation failed for a reason the caller cannot fix by changing its input."""
 
 
+class StoreUnavailable(StoreError):
+    """The database cannot serve right now: the connection is lost or refused, the disk is full,
+    the file system is read-only, a lock wait timed out. Nothing of the failed call was stored;
+    the same call may succeed later, so the server answers 503 with ``Retry-After``."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
 class NotFoundError(StoreError, LookupError):
     """The addressed entity (project, app, campaign, key, cohort) does not exist."""
 
@@ -470,7 +480,16 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def ping(self) -> bool:
-        """True when the database answers a trivial query (for ``/healthz``)."""
+        """True when the database answers a trivial query."""
+
+    @abc.abstractmethod
+    async def health(self) -> str | None:
+        """Why the store cannot serve now, or ``None`` when it can (for ``/healthz``).
+
+        A write that failed because the database refused it makes the store unhealthy until a
+        write succeeds; while unhealthy, this tries a small write of its own now and then, so
+        the state recovers even when no client is writing.
+        """
 
     # projects -----------------------------------------------------------------------------------
 

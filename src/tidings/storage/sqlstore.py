@@ -6,6 +6,7 @@ the common subset (``ON CONFLICT ... DO UPDATE``, ``RETURNING``, ``?`` placehold
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -33,6 +34,7 @@ from tidings.storage.base import (
     PropertyCatalogEntry,
     SigningKey,
     Store,
+    StoreUnavailable,
 )
 from tidings.storage.engine import Engine, Row, Tx
 from tidings.storage.eventlog import EventLogMixin, now_ms
@@ -42,6 +44,24 @@ SIGNING_KEY_TTL_SECONDS = 5.0
 """How long a looked-up signing key is reused before it is read again."""
 SIGNING_KEY_CACHE_SIZE = 10_000
 """Keys kept at most (the cache is emptied when full; only keys that exist are kept)."""
+HEALTH_PROBE_INTERVAL_SECONDS = 1.0
+"""While writes fail, ``health()`` tries a write of its own at most this often."""
+_PROBE_BODY = '"' + "x" * 65_536 + '"'
+"""A JSON string the size of a typical upload: the probe row needs fresh pages, as real writes
+do, so a full disk or a page limit fails the probe too."""
+
+
+def _probe_write(tx: Tx) -> None:
+    """Write and remove a row in one transaction: the smallest write that still allocates
+    pages and commits, to learn whether the database takes writes again."""
+    at = now_ms()
+    tx.execute(
+        "INSERT INTO documents (collection, id, body, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (collection, id) DO NOTHING",
+        ("tidings:health", "probe", _PROBE_BODY, at, at),
+    )
+    tx.execute("DELETE FROM documents WHERE collection = ? AND id = ?", ("tidings:health", "probe"))
+
 
 _PROJECT_COLUMNS = "id, name, settings, created_at"
 _APP_COLUMNS = "id, project_id, name, platform, created_at"
@@ -126,6 +146,7 @@ class SqlStore(EventLogMixin, Store):
         self._server_key = server_key
         self._append_waiters = set()
         self._signing_keys: dict[str, tuple[float, SigningKey]] = {}
+        self._probed_at = float("-inf")
 
     @property
     def engine(self) -> Engine:
@@ -150,6 +171,22 @@ class SqlStore(EventLogMixin, Store):
             return bool(await self._engine.read(lambda tx: tx.scalar("SELECT 1")) == 1)
         except Exception:
             return False
+
+    async def health(self) -> str | None:
+        availability = self._engine.availability
+        if availability.write_failure is not None:
+            now = time.monotonic()
+            if now - self._probed_at >= HEALTH_PROBE_INTERVAL_SECONDS:
+                self._probed_at = now
+                with contextlib.suppress(StoreUnavailable):
+                    await self._engine.write(_probe_write)
+            if availability.write_failure is not None:
+                return availability.write_failure
+        try:
+            await self._engine.read(lambda tx: tx.scalar("SELECT 1"))
+        except StoreUnavailable as exc:
+            return exc.reason
+        return None
 
     # projects ------------------------------------------------------------------------------------
 
