@@ -23,6 +23,8 @@ from tidings.server.settings import ServerSettings
 from tidings.storage import Store, open_store
 
 SERVER_KEY = bytes(range(32))
+T0 = 1_700_000_000_000
+"""2023-11-14: event and session times of the test uploads (inside ingest's time range)."""
 
 
 def _pg_base() -> str:
@@ -107,7 +109,7 @@ def upload_body(app_id: str, events: list[Any], **extra: Any) -> dict[str, Any]:
         },
         "user": {"userId": "u-1", "customProperties": {"plan": "pro", "age": 31}},
         "sessions": [
-            {"id": "s-1", "counter": 1, "type": "cold", "startedAt": 1_000, "endedAt": None}
+            {"id": "s-1", "counter": 1, "type": "cold", "startedAt": T0 - 60_000, "endedAt": None}
         ],
         "events": events,
         "dropped": 0,
@@ -121,7 +123,7 @@ def event(event_id: str, name: str = "PurchaseCompleted", **kw: Any) -> dict[str
         "id": event_id,
         "name": name,
         "type": "custom",
-        "timestamp": 1_700_000_000_000,
+        "timestamp": T0,
         "sessionId": "s-1",
         "properties": {"price": 9.99, "plan": "annual"},
     }

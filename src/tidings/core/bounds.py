@@ -55,6 +55,23 @@ def depth_message(limit: int = MAX_JSON_DEPTH) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """The times accepted at one moment: ``earliest`` to ``latest`` epoch ms, both included."""
+
+    earliest: int
+    latest: int
+
+    def error(self, ms: int) -> str | None:
+        """Why ``ms`` is refused, or ``None`` when it lies in the window."""
+        if self.earliest <= ms <= self.latest:
+            return None
+        return (
+            f"must be epoch milliseconds from {self.earliest} ({format_instant(self.earliest)})"
+            f" to {self.latest} ({format_instant(self.latest)}); got {ms}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class TimeRange:
     """The times ingest believes: from ``earliest_ms`` to ``ahead_ms`` past the server clock.
 
@@ -66,17 +83,6 @@ class TimeRange:
     earliest_ms: int = EARLIEST_TIME_MS
     ahead_ms: int = FUTURE_ALLOWANCE_MS
 
-    def latest_ms(self, now_ms: int) -> int:
-        """The last accepted time when the server clock reads ``now_ms``."""
-        return now_ms + self.ahead_ms
-
-    def error(self, ms: int, now_ms: int) -> str | None:
-        """Why ``ms`` is refused, or ``None`` when it lies in the range."""
-        if self.earliest_ms <= ms <= now_ms + self.ahead_ms:
-            return None
-        earliest, latest = self.earliest_ms, now_ms + self.ahead_ms
-        return (
-            f"must be epoch milliseconds from {earliest} ({format_instant(earliest)}) to {latest}"
-            f" ({format_instant(latest)}, {self.ahead_ms // 1000} s past the server clock);"
-            f" got {ms}"
-        )
+    def at(self, now_ms: int) -> TimeWindow:
+        """The window in force when the server clock reads ``now_ms``."""
+        return TimeWindow(self.earliest_ms, now_ms + self.ahead_ms)

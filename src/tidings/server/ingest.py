@@ -154,7 +154,15 @@ async def session_upload(request: Request) -> Response:
     try:
         data = decode_content(request, raw, settings.max_body_bytes)
         body = parse_json_object(data, check_nul=False)
-        upload = parse_upload(body, key.app_id, settings.max_events, has_nul=NUL_ESCAPE in data)
+        upload = parse_upload(
+            body,
+            key.app_id,
+            settings.max_events,
+            window=settings.time_window(),
+            max_decisions=settings.max_decisions,
+            max_sessions=settings.max_sessions,
+            has_nul=NUL_ESCAPE in data,
+        )
     except ApiError:
         # A retry must get the first answer even if its body no longer parses; checking only
         # here keeps the common path at one store round trip (ingest detects replays itself).
@@ -166,6 +174,15 @@ async def session_upload(request: Request) -> Response:
     now_ms = settings.now_ms()
     rejected = [r.to_json() for r in upload.rejected]
     rejected_decisions = [r.to_json() for r in upload.rejected_decisions]
+    # Present only when something was refused, so the common answer stays as it was.
+    extra: dict[str, Any] = {
+        part: {"rejected": [r.to_json() for r in refusals]}
+        for part, refusals in (
+            ("sessions", upload.rejected_sessions),
+            ("device", upload.rejected_device),
+        )
+        if refusals
+    }
 
     def render(outcome: IngestOutcome) -> StoredResponse:
         return StoredResponse(
@@ -180,6 +197,7 @@ async def session_upload(request: Request) -> Response:
                         "duplicates": len(outcome.decisions) - outcome.decisions_accepted,
                         "rejected": rejected_decisions,
                     },
+                    **extra,
                     "serverTime": now_ms,
                 }
             ),

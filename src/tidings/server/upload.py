@@ -9,11 +9,12 @@ judged alone, so one bad event never costs the good ones next to it: a bad item 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from math import isfinite
 from typing import Any
 
+from tidings.core.bounds import MAX_JSON_DEPTH, TimeWindow, depth_message, too_deep
 from tidings.core.errors import InvalidEvent, InvalidInput
 from tidings.core.events import (
     CAMPAIGN_RESOLVED,
@@ -33,11 +34,18 @@ from tidings.core.events import (
 )
 from tidings.server.body import find_nul, nul_error
 from tidings.server.errors import ApiError, bad_request
+from tidings.server.settings import DEFAULT_MAX_DECISIONS, DEFAULT_MAX_SESSIONS
 
 MAX_ID_LENGTH = 128
 MAX_TEXT_LENGTH = 255
-MAX_TIMESTAMP_MS = 2**53 - 1
+EVENT_KEYS = 6
+"""An SDK event carries exactly ``id, name, type, timestamp, sessionId, properties``."""
+ITEM_DEPTH = MAX_JSON_DEPTH - 2
+"""Nesting allowed inside one item: the body and its array are the first two levels."""
 _STATUS_RE = re.compile(r"^[A-Z][A-Z_]{0,63}$")
+
+_ITEM_ARRAYS = frozenset({"events", "decisions", "sessions"})
+"""Body arrays judged item by item; the rest of the body is the envelope."""
 
 DEVICE_TEXT_FIELDS = (
     "platform",
@@ -56,18 +64,16 @@ DEVICE_TEXT_FIELDS = (
 class Rejection:
     """Why one item of ``events`` (or ``decisions``) was not stored."""
 
-    index: int
+    index: int | None
+    """Position in its array; ``None`` for a field of the envelope (``device.installTime``)."""
     field: str
     message: str
     code: str = "invalid_event"
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "code": self.code,
-            "field": self.field,
-            "message": self.message,
-        }
+        out: dict[str, Any] = {} if self.index is None else {"index": self.index}
+        out.update(code=self.code, field=self.field, message=self.message)
+        return out
 
 
 @dataclass(slots=True)
@@ -84,6 +90,12 @@ class Upload:
     rejected: list[Rejection] = field(default_factory=list)
     decisions: list[dict[str, Any]] = field(default_factory=list)
     rejected_decisions: list[Rejection] = field(default_factory=list)
+    rejected_sessions: list[Rejection] = field(default_factory=list)
+    rejected_device: list[Rejection] = field(default_factory=list)
+    event_indices: list[int] = field(default_factory=list)
+    """The index in the request of each accepted event (``events[k]`` came as
+    ``events[event_indices[k]]``)."""
+    decision_indices: list[int] = field(default_factory=list)
 
 
 def _text(obj: Mapping[str, Any], key: str, path: str, *, required: bool = False) -> str | None:
@@ -127,7 +139,9 @@ def _array(body: Mapping[str, Any], key: str, *, required: bool = False) -> list
     return value
 
 
-def _device(body: Mapping[str, Any]) -> dict[str, Any]:
+def _device(body: Mapping[str, Any], window: TimeWindow) -> tuple[dict[str, Any], list[Rejection]]:
+    """The stored device block, and the fields dropped from it (an install time out of range:
+    the device's clock was wrong, and that must not cost the upload its events)."""
     device = _object(body, "device", required=True)
     out: dict[str, Any] = {"deviceId": _text(device, "deviceId", "device.", required=True)}
     for key in DEVICE_TEXT_FIELDS:
@@ -141,12 +155,19 @@ def _device(body: Mapping[str, Any]) -> dict[str, Any]:
         out["sdk"] = {
             k: v for k in ("name", "version") if (v := _text(sdk, k, "device.sdk.")) is not None
         }
+    dropped: list[Rejection] = []
     install_time = device.get("installTime")
     if install_time is not None:
-        if not _int(install_time) or install_time < 0:
+        if not _int(install_time):
             raise bad_request("device.installTime", "must be epoch milliseconds (an integer)")
-        out["installTime"] = install_time
-    return out
+        reason = window.error(install_time)
+        if reason is None:
+            out["installTime"] = install_time
+        else:
+            path = "device.installTime"
+            message = f"{path}: {reason}; the field was dropped"
+            dropped.append(Rejection(None, path, message, "invalid_device"))
+    return out, dropped
 
 
 def _user(body: Mapping[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
@@ -161,33 +182,26 @@ def _user(body: Mapping[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
         raise bad_request(exc.field, exc.reason) from None
 
 
-def _sessions(body: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for i, item in enumerate(_array(body, "sessions")):
-        path = f"sessions[{i}]."
-        if not isinstance(item, dict):
-            raise bad_request(f"sessions[{i}]", f"must be an object, not {json_type(item)}")
-        session_id = _text(item, "id", path, required=True)
-        assert session_id is not None
-        session: dict[str, Any] = {"id": session_id}
-        counter = item.get("counter")
-        if counter is not None:
-            if not _int(counter) or counter < 1:
-                raise bad_request(f"{path}counter", "must be an integer >= 1")
-            session["counter"] = counter
-        kind = item.get("type")
-        if kind is not None:
-            if kind not in ("cold", "warm"):
-                raise bad_request(f"{path}type", "must be 'cold' or 'warm'")
-            session["type"] = kind
-        for key in ("startedAt", "endedAt"):
-            value = item.get(key)
-            if value is not None:
-                if not _int(value) or not 0 <= value <= MAX_TIMESTAMP_MS:
-                    raise bad_request(f"{path}{key}", "must be epoch milliseconds (an integer)")
-                session[key] = value
-        out[session_id] = session
-    return out
+def validate_session(item: object, window: TimeWindow) -> dict[str, Any]:
+    """One session ``{id, counter, type, startedAt, endedAt}``; raises :class:`InvalidEvent`."""
+    if not isinstance(item, dict):
+        raise InvalidEvent("", f"must be an object, not {json_type(item)}")
+    session: dict[str, Any] = {"id": _item_id(item)}
+    counter = item.get("counter")
+    if counter is not None:
+        if not _int(counter) or counter < 1:
+            raise InvalidEvent("counter", "must be an integer >= 1")
+        session["counter"] = counter
+    kind = item.get("type")
+    if kind is not None:
+        if kind not in ("cold", "warm"):
+            raise InvalidEvent("type", "must be 'cold' or 'warm'")
+        session["type"] = kind
+    for key in ("startedAt", "endedAt"):
+        if item.get(key) is not None:
+            session[key] = _timestamp(item, window, key)
+    _check_depth(item)
+    return session
 
 
 def _check_system_properties(name: str, props: Mapping[str, Any]) -> None:
@@ -222,14 +236,22 @@ def _item_id(item: Mapping[str, Any], key: str = "id") -> str:
     return value
 
 
-def _timestamp(item: Mapping[str, Any], key: str = "timestamp") -> int:
+def _timestamp(item: Mapping[str, Any], window: TimeWindow, key: str = "timestamp") -> int:
     value = item.get(key)
     if not _int(value):
         raise InvalidEvent(key, "is required (epoch milliseconds, an integer)")
     assert isinstance(value, int)
-    if not 0 <= value <= MAX_TIMESTAMP_MS:
-        raise InvalidEvent(key, "must be epoch milliseconds between 0 and 2^53-1")
+    reason = window.error(value)
+    if reason is not None:
+        raise InvalidEvent(key, reason)
     return value
+
+
+def _check_depth(item: Mapping[str, Any]) -> None:
+    """An item nested deeper than the one JSON limit allows is refused, naming where."""
+    found = too_deep(item, ITEM_DEPTH)
+    if found is not None:
+        raise InvalidEvent("" if found == "body" else found, depth_message())
 
 
 def json_properties(raw: object) -> dict[str, Any]:
@@ -262,14 +284,16 @@ def json_properties(raw: object) -> dict[str, Any]:
     return validate_properties(raw)
 
 
-def validate_event(item: object) -> dict[str, Any]:
+def validate_event(item: object, window: TimeWindow) -> dict[str, Any]:
     """One event record of docs/spec/events.md, in stored form; raises :class:`InvalidEvent`.
 
-    Almost every event of an upload is a plain custom event, so that case is checked first
-    with a handful of type tests; anything it does not plainly accept goes through
-    :func:`_validate_event_fully`, which owns the rules and the error messages.
+    ``window`` is the time range the event's timestamp must lie in. Almost every event of an
+    upload is a plain custom event with exactly the record's six keys, so that case is checked
+    first with a handful of type tests (its properties are flat, so it cannot nest too deep);
+    anything it does not plainly accept goes through :func:`_validate_event_fully`, which owns
+    the rules and the error messages.
     """
-    if type(item) is dict:
+    if type(item) is dict and len(item) == EVENT_KEYS:
         event_id = item.get("id")
         name = item.get("name")
         timestamp = item.get("timestamp")
@@ -282,7 +306,7 @@ def validate_event(item: object) -> dict[str, Any]:
             and 0 < len(name) <= MAX_NAME_LENGTH
             and name not in SYSTEM_EVENT_NAMES
             and type(timestamp) is int
-            and 0 <= timestamp <= MAX_TIMESTAMP_MS
+            and window.earliest <= timestamp <= window.latest
             and (
                 session_id is None or (type(session_id) is str and len(session_id) <= MAX_ID_LENGTH)
             )
@@ -295,10 +319,10 @@ def validate_event(item: object) -> dict[str, Any]:
                 "sessionId": session_id,
                 "properties": json_properties(item.get("properties")),
             }
-    return _validate_event_fully(item)
+    return _validate_event_fully(item, window)
 
 
-def _validate_event_fully(item: object) -> dict[str, Any]:
+def _validate_event_fully(item: object, window: TimeWindow) -> dict[str, Any]:
     if not isinstance(item, dict):
         raise InvalidEvent("", f"must be an object, not {json_type(item)}")
     event_id = _item_id(item)
@@ -308,7 +332,7 @@ def _validate_event_fully(item: object) -> dict[str, Any]:
     name = validate_name(item.get("name"), custom=kind == "custom")
     if kind == "system" and name not in SYSTEM_EVENT_NAMES:
         raise InvalidEvent("name", f"{name!r} is not a system event")
-    timestamp = _timestamp(item)
+    timestamp = _timestamp(item, window)
     session_id = item.get("sessionId")
     if session_id is not None and (
         not isinstance(session_id, str) or len(session_id) > MAX_ID_LENGTH
@@ -324,6 +348,7 @@ def _validate_event_fully(item: object) -> dict[str, Any]:
             raise InvalidEvent("properties", f"must be an object, not {json_type(raw_props)}")
         properties = raw_props or {}
         _check_system_properties(name, properties)
+    _check_depth(item)
     return {
         "id": event_id,
         "name": name,
@@ -334,7 +359,7 @@ def _validate_event_fully(item: object) -> dict[str, Any]:
     }
 
 
-def validate_decision(item: object) -> dict[str, Any]:
+def validate_decision(item: object, window: TimeWindow) -> dict[str, Any]:
     """One decision ``{id, campaignId, status, treatmentId, source, eventId, timestamp}``."""
     if not isinstance(item, dict):
         raise InvalidEvent("", f"must be an object, not {json_type(item)}")
@@ -350,7 +375,7 @@ def validate_decision(item: object) -> dict[str, Any]:
         "treatmentId": "0",
         "source": None,
         "eventId": None,
-        "timestamp": _timestamp(item),
+        "timestamp": _timestamp(item, window),
     }
     for key in ("treatmentId", "source", "eventId"):
         value = item.get(key)
@@ -359,6 +384,7 @@ def validate_decision(item: object) -> dict[str, Any]:
         if not isinstance(value, str) or len(value) > MAX_TEXT_LENGTH:
             raise InvalidEvent(key, "must be a string (at most 255 characters)")
         out[key] = value
+    _check_depth(item)
     return out
 
 
@@ -373,59 +399,99 @@ def _rejection(index: int, collection: str, exc: InvalidInput, code: str) -> Rej
     return Rejection(index, path, f"{path}: {exc.reason}", code)
 
 
+def _capped(body: Mapping[str, Any], key: str, limit: int, *, required: bool = False) -> list[Any]:
+    """The array ``key`` of the body, refused whole (413) when it holds more than ``limit``."""
+    items = _array(body, key, required=required)
+    if len(items) > limit:
+        raise ApiError(
+            413, f"too_many_{key}", f"{key}: {len(items)} {key}; at most {limit} per request"
+        )
+    return items
+
+
+def _judge(
+    items: list[Any],
+    collection: str,
+    code: str,
+    validate: Callable[[object, TimeWindow], dict[str, Any]],
+    window: TimeWindow,
+    *,
+    has_nul: bool,
+) -> tuple[list[dict[str, Any]], list[int], list[Rejection]]:
+    """Each item alone: the accepted ones (with their indices) and the rejections."""
+    accepted: list[dict[str, Any]] = []
+    indices: list[int] = []
+    rejected: list[Rejection] = []
+    keep, at = accepted.append, indices.append
+    for i, item in enumerate(items):
+        try:
+            if has_nul:
+                _no_nul(item)
+            keep(validate(item, window))
+            at(i)
+        except InvalidInput as exc:
+            rejected.append(_rejection(i, collection, exc, code))
+    return accepted, indices, rejected
+
+
 def parse_upload(
-    body: Mapping[str, Any], app_id: str, max_events: int, *, has_nul: bool = True
+    body: Mapping[str, Any],
+    app_id: str,
+    max_events: int,
+    *,
+    window: TimeWindow,
+    max_decisions: int = DEFAULT_MAX_DECISIONS,
+    max_sessions: int = DEFAULT_MAX_SESSIONS,
+    has_nul: bool = True,
 ) -> Upload:
     """Check the envelope (400/403/413 as :class:`ApiError`) and judge each item alone.
 
+    ``events``, ``decisions`` and ``sessions`` are judged item by item (times must lie in
+    ``window``); an install time outside it is dropped from the device and reported.
     ``has_nul`` says whether the raw body may hold a NUL character (``\\u0000``); only then is
-    every string searched for one (a NUL in an event rejects that event alone).
+    every string searched for one (a NUL in an item rejects that item alone).
     """
+    envelope = {k: v for k, v in body.items() if k not in _ITEM_ARRAYS}
     if has_nul:
-        envelope = {k: v for k, v in body.items() if k not in ("events", "decisions")}
         found = find_nul(envelope)
         if found is not None:
             raise nul_error(found)
+    found = too_deep(envelope)
+    if found is not None:
+        raise bad_request(found, depth_message(), "too_deep")
     stated_app = body.get("appId")
     if stated_app is not None:
         if not isinstance(stated_app, str):
             raise bad_request("appId", f"must be a string, not {json_type(stated_app)}")
         if stated_app != app_id:
             raise ApiError(403, "app_mismatch", "appId: does not match the app of X-Api-Key")
-    events = _array(body, "events", required=True)
-    if len(events) > max_events:
-        raise ApiError(
-            413,
-            "too_many_events",
-            f"events: {len(events)} events; at most {max_events} per request",
-        )
+    events = _capped(body, "events", max_events, required=True)
+    decisions = _capped(body, "decisions", max_decisions)
+    sessions = _capped(body, "sessions", max_sessions)
     dropped = body.get("dropped", 0)
     if dropped is None:
         dropped = 0
     if not _int(dropped) or dropped < 0:
         raise bad_request("dropped", "must be a non-negative integer")
-    device = _device(body)
+    device, device_rejections = _device(body, window)
     user_id, custom_properties = _user(body)
+    stored_sessions, _, session_rejections = _judge(
+        sessions, "sessions", "invalid_session", validate_session, window, has_nul=has_nul
+    )
     upload = Upload(
         app_id=app_id,
         device=device,
         user_id=user_id,
         custom_properties=custom_properties,
-        sessions=_sessions(body),
+        sessions={s["id"]: s for s in stored_sessions},
         dropped=dropped,
+        rejected_sessions=session_rejections,
+        rejected_device=device_rejections,
     )
-    for i, item in enumerate(events):
-        try:
-            if has_nul:
-                _no_nul(item)
-            upload.events.append(validate_event(item))
-        except InvalidInput as exc:
-            upload.rejected.append(_rejection(i, "events", exc, "invalid_event"))
-    for i, item in enumerate(_array(body, "decisions")):
-        try:
-            if has_nul:
-                _no_nul(item)
-            upload.decisions.append(validate_decision(item))
-        except InvalidInput as exc:
-            upload.rejected_decisions.append(_rejection(i, "decisions", exc, "invalid_decision"))
+    upload.events, upload.event_indices, upload.rejected = _judge(
+        events, "events", "invalid_event", validate_event, window, has_nul=has_nul
+    )
+    upload.decisions, upload.decision_indices, upload.rejected_decisions = _judge(
+        decisions, "decisions", "invalid_decision", validate_decision, window, has_nul=has_nul
+    )
     return upload
