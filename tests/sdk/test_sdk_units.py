@@ -23,12 +23,13 @@ from tidings.sdk.upload import (
 )
 
 
-def test_signature_covers_method_path_body_and_timestamp() -> None:
+def test_signature_covers_method_path_body_timestamp_and_request_id() -> None:
     body = b'{"events":[]}'
+    rid = "0b5b8a57-3c2d-4f5e-9a1b-2c3d4e5f6a7b"
     expected = hmac.new(
-        b"sk_1", b"POST/api/v1/session" + body + b"1700000000", hashlib.sha256
+        b"sk_1", b"POST/api/v1/session" + body + b"1700000000" + rid.encode(), hashlib.sha256
     ).hexdigest()
-    assert signature("sk_1", "post", "/api/v1/session", body, "1700000000") == expected
+    assert signature("sk_1", "post", "/api/v1/session", body, "1700000000", rid) == expected
     headers = signed_headers(
         api_key_public="pk_1",
         api_key_secret="sk_1",
@@ -36,19 +37,20 @@ def test_signature_covers_method_path_body_and_timestamp() -> None:
         path_with_query="/api/v1/session",
         body=body,
         timestamp_s=1_700_000_000,
-        request_id="r-1",
+        request_id=rid,
     )
     assert headers["X-Signature"] == expected
     assert (headers["X-Api-Key"], headers["X-Timestamp"], headers["X-Request-Id"]) == (
         "pk_1",
         "1700000000",
-        "r-1",
+        rid,
     )
     for changed in (
-        signature("sk_2", "POST", "/api/v1/session", body, "1700000000"),
-        signature("sk_1", "POST", "/api/v1/session?x=1", body, "1700000000"),
-        signature("sk_1", "POST", "/api/v1/session", body + b" ", "1700000000"),
-        signature("sk_1", "POST", "/api/v1/session", body, "1700000001"),
+        signature("sk_2", "POST", "/api/v1/session", body, "1700000000", rid),
+        signature("sk_1", "POST", "/api/v1/session?x=1", body, "1700000000", rid),
+        signature("sk_1", "POST", "/api/v1/session", body + b" ", "1700000000", rid),
+        signature("sk_1", "POST", "/api/v1/session", body, "1700000001", rid),
+        signature("sk_1", "POST", "/api/v1/session", body, "1700000000", rid[:-1] + "c"),
     ):
         assert changed != expected
 

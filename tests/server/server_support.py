@@ -72,14 +72,21 @@ class Harness:
         secret: str | None = None,
         timestamp: int | None = None,
         request_id: str | None = None,
+        legacy_signature: bool = False,
     ) -> dict[str, str]:
+        """Headers as the SDK sends them; ``legacy_signature`` signs without the request id,
+        as SDKs before 0.2 did."""
         ts = str(int(self.clock[0]) if timestamp is None else timestamp)
+        request_id = request_id or str(uuid.uuid4())
+        signed_id = None if legacy_signature else request_id
         return {
             "Content-Type": "application/json",
             "X-Api-Key": key or self.app["apiKeyPublic"],
             "X-Timestamp": ts,
-            "X-Request-Id": request_id or str(uuid.uuid4()),
-            "X-Signature": sign(secret or self.app["apiKeySecret"], "POST", path, body, ts),
+            "X-Request-Id": request_id,
+            "X-Signature": sign(
+                secret or self.app["apiKeySecret"], "POST", path, body, ts, signed_id
+            ),
         }
 
     async def upload(self, payload: dict[str, Any] | bytes, **kwargs: Any) -> httpx.Response:

@@ -9,6 +9,7 @@ attempt's stored response instead.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import orjson
@@ -21,11 +22,17 @@ from tidings.server.auth import (
     signature_payload,
     signed_headers,
 )
-from tidings.server.body import NUL_ESCAPE, decode_content, parse_json_object, read_raw_body
+from tidings.server.body import (
+    NUL_ESCAPE,
+    decode_content,
+    off_loop,
+    parse_json_object,
+    read_raw_body,
+)
 from tidings.server.errors import ApiError, json_response
 from tidings.server.state import server_state, store_of
 from tidings.server.upload import Upload, parse_upload
-from tidings.storage import DecisionIn, EventIn, IngestOutcome, StoredResponse
+from tidings.storage import DecisionIn, EventIn, IngestOutcome, Store, StoredResponse
 
 EVENT_PAYLOAD_SOURCE = "sdk"
 _NO_SESSION = object()
@@ -137,6 +144,28 @@ def _stored(response: StoredResponse, *, replayed: bool) -> Response:
     )
 
 
+def _reused(request_id: str) -> ApiError:
+    return ApiError(
+        409,
+        "request_id_reused",
+        f"X-Request-Id: {request_id} was already used for a different body;"
+        " a new request needs a new id",
+    )
+
+
+async def _replay(
+    store: Store, app_id: str, request_id: str, request_hash: bytes
+) -> Response | None:
+    """The stored answer to an earlier attempt of this request (409 when that attempt had
+    another body), or ``None`` when the request id is new."""
+    previous = await store.stored_response(app_id, request_id)
+    if previous is None:
+        return None
+    if not previous.answers(request_hash):
+        raise _reused(request_id)
+    return _stored(previous, replayed=True)
+
+
 async def session_upload(request: Request) -> Response:
     """``POST /api/v1/session`` (docs/spec/http-api.md, "Device → server")."""
     state = server_state(request)
@@ -149,27 +178,38 @@ async def session_upload(request: Request) -> Response:
     if key is None:
         raise ApiError(403, "invalid_api_key", "X-Api-Key: unknown or revoked key")
     payload = signature_payload(request.method, path_with_query(request), raw, headers.timestamp)
-    if not signature_matches(key.secret, payload, headers.signature):
+    if not signature_matches(key.secret, payload, headers.signature, headers.request_id_sent):
         raise ApiError(403, "invalid_signature", "X-Signature: does not match the request")
-    try:
+    request_hash = hashlib.sha256(raw).digest()
+    window = settings.time_window()
+
+    def parse() -> Upload:
         data = decode_content(request, raw, settings.max_body_bytes)
-        body = parse_json_object(data, check_nul=False)
-        upload = parse_upload(
+        body = parse_json_object(data, check_nul=False, check_depth=False)
+        return parse_upload(
             body,
             key.app_id,
             settings.max_events,
-            window=settings.time_window(),
+            window=window,
             max_decisions=settings.max_decisions,
             max_sessions=settings.max_sessions,
             has_nul=NUL_ESCAPE in data,
         )
+
+    try:
+        upload = await off_loop(request, raw, parse)
     except ApiError:
         # A retry must get the first answer even if its body no longer parses; checking only
         # here keeps the common path at one store round trip (ingest detects replays itself).
-        previous = await store.stored_response(key.app_id, headers.request_id)
-        if previous is not None:
-            return _stored(previous, replayed=True)
+        replay = await _replay(store, key.app_id, headers.request_id, request_hash)
+        if replay is not None:
+            return replay
         raise
+    campaign_ids = upload.campaign_ids()
+    if campaign_ids:
+        upload.reject_foreign_campaigns(
+            await store.project_campaign_ids(key.project_id, campaign_ids)
+        )
     events, decisions = build_items(upload)
     now_ms = settings.now_ms()
     rejected = [r.to_json() for r in upload.rejected]
@@ -211,7 +251,14 @@ async def session_upload(request: Request) -> Response:
         request_id=headers.request_id,
         render=render,
         custom_properties=upload.custom_properties,
+        request_hash=request_hash,
     )
+    if (
+        result.replayed
+        and result.response is not None
+        and not result.response.answers(request_hash)
+    ):
+        raise _reused(headers.request_id)
     metrics = state.metrics
     if result.replayed or result.outcome is None:
         metrics.count("sdk", "request", "replayed")

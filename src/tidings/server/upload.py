@@ -97,6 +97,54 @@ class Upload:
     ``events[event_indices[k]]``)."""
     decision_indices: list[int] = field(default_factory=list)
 
+    def campaign_ids(self) -> set[str]:
+        """Campaigns the upload's decisions, ``CampaignShown`` and ``CampaignResolved`` name."""
+        ids = {d["campaignId"] for d in self.decisions}
+        ids.update(e["properties"]["campaignId"] for e in self.events if _counted(e))
+        return ids
+
+    def reject_foreign_campaigns(self, known: set[str]) -> None:
+        """Reject the items whose campaign is not in ``known`` (the campaigns of the uploading
+        app's project): campaign stats count only what an app may say about its own
+        campaigns, and an unknown id must not create stats rows."""
+
+        def foreign(campaign_id: str, path: str) -> InvalidEvent:
+            return InvalidEvent(path, f"no campaign {campaign_id!r} in this app's project")
+
+        kept_events: list[dict[str, Any]] = []
+        kept_indices: list[int] = []
+        for item, index in zip(self.events, self.event_indices, strict=True):
+            if _counted(item) and (cid := item["properties"]["campaignId"]) not in known:
+                exc = foreign(cid, "properties.campaignId")
+                self.rejected.append(_rejection(index, "events", exc, "invalid_event"))
+            else:
+                kept_events.append(item)
+                kept_indices.append(index)
+        self.events, self.event_indices = kept_events, kept_indices
+        kept_decisions: list[dict[str, Any]] = []
+        decision_indices: list[int] = []
+        for item, index in zip(self.decisions, self.decision_indices, strict=True):
+            if item["campaignId"] not in known:
+                exc = foreign(item["campaignId"], "campaignId")
+                self.rejected_decisions.append(
+                    _rejection(index, "decisions", exc, "invalid_decision")
+                )
+            else:
+                kept_decisions.append(item)
+                decision_indices.append(index)
+        self.decisions, self.decision_indices = kept_decisions, decision_indices
+        self.rejected.sort(key=_by_index)
+        self.rejected_decisions.sort(key=_by_index)
+
+
+def _counted(event: Mapping[str, Any]) -> bool:
+    """Whether an accepted event feeds campaign stats (and so names a campaign)."""
+    return event["type"] == "system" and event["name"] in (CAMPAIGN_SHOWN, CAMPAIGN_RESOLVED)
+
+
+def _by_index(rejection: Rejection) -> int:
+    return rejection.index or 0
+
 
 def _text(obj: Mapping[str, Any], key: str, path: str, *, required: bool = False) -> str | None:
     value = obj.get(key)

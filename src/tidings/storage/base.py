@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
@@ -383,10 +383,21 @@ class IngestOutcome:
 
 @dataclass(frozen=True, slots=True)
 class StoredResponse:
-    """The response stored for a request id, returned verbatim when the request is retried."""
+    """The response stored for a request id, returned verbatim when the request is retried.
+
+    ``request_hash`` identifies the request body it answers (``None`` when it was stored
+    without one): a retry must send the same body to be given this response.
+    """
 
     status: int
     body: bytes
+    request_hash: bytes | None = None
+
+    def answers(self, request_hash: bytes | None) -> bool:
+        """Whether this response is the answer to a request whose body hashes so."""
+        return (
+            self.request_hash is None or request_hash is None or self.request_hash == request_hash
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -610,6 +621,10 @@ class Store(abc.ABC):
         """Delete; False when it did not exist. Which states may be deleted is the caller's."""
 
     @abc.abstractmethod
+    async def project_campaign_ids(self, project_id: str, campaign_ids: Iterable[str]) -> set[str]:
+        """Those of ``campaign_ids`` that are campaigns of an app of the project."""
+
+    @abc.abstractmethod
     async def config_revision(self, app_id: str) -> int:
         """A number that grows whenever anything in the app's config manifest may have changed
         (its campaigns, its project's settings, its project's cohorts): cheap ETag material."""
@@ -652,6 +667,7 @@ class Store(abc.ABC):
         request_id: str | None = None,
         render: RenderResponse | None = None,
         custom_properties: Mapping[str, Any] | None = None,
+        request_hash: bytes | None = None,
     ) -> IngestResult:
         """Append one request's events and decisions in a single transaction.
 
@@ -661,8 +677,9 @@ class Store(abc.ABC):
 
         With ``request_id``: if that id was already processed for this app, nothing is written
         and the stored response is returned (``replayed=True``); otherwise ``render`` (required
-        then) builds the response, which is stored in the same transaction. The call returns
-        only once the transaction is durable.
+        then) builds the response, which is stored in the same transaction, with
+        ``request_hash`` (the request body's hash, for :meth:`StoredResponse.answers`). The
+        call returns only once the transaction is durable.
         """
 
     @abc.abstractmethod

@@ -203,6 +203,16 @@ def _update_catalogs(
         )
 
 
+def _stored_response(tx: Tx, app_id: str, request_id: str) -> StoredResponse | None:
+    row = tx.one(
+        "SELECT status, body, body_hash FROM request_responses WHERE app_id = ? AND request_id = ?",
+        (app_id, request_id),
+    )
+    if row is None:
+        return None
+    return StoredResponse(int(row[0]), bytes(row[1]), bytes(row[2]) if row[2] is not None else None)
+
+
 def ingest_tx(
     tx: Tx,
     app_id: str,
@@ -213,24 +223,23 @@ def ingest_tx(
     request_id: str | None,
     render: RenderResponse | None,
     custom_properties: Mapping[str, Any] | None,
+    request_hash: bytes | None = None,
 ) -> IngestResult:
     """The body of :meth:`Store.ingest`, run inside a write transaction."""
     if request_id is not None:
         # Claim the request id first: a concurrent attempt (another process on PostgreSQL)
         # waits on this row and then finds the finished response instead of writing twice.
         claimed = tx.one(
-            "INSERT INTO request_responses (app_id, request_id, status, body, created_at)"
-            " VALUES (?, ?, 0, ?, ?) ON CONFLICT (app_id, request_id) DO NOTHING"
+            "INSERT INTO request_responses"
+            " (app_id, request_id, status, body, created_at, body_hash)"
+            " VALUES (?, ?, 0, ?, ?, ?) ON CONFLICT (app_id, request_id) DO NOTHING"
             " RETURNING request_id",
-            (app_id, request_id, b"", arrival_ms),
+            (app_id, request_id, b"", arrival_ms, request_hash),
         )
         if claimed is None:
-            row = tx.one(
-                "SELECT status, body FROM request_responses WHERE app_id = ? AND request_id = ?",
-                (app_id, request_id),
-            )
-            assert row is not None
-            return IngestResult(StoredResponse(int(row[0]), bytes(row[1])), None, True)
+            stored = _stored_response(tx, app_id, request_id)
+            assert stored is not None
+            return IngestResult(stored, None, True)
     event_flags = _append(tx, app_id, "event", events, arrival_ms) if events else []
     decision_flags = _append(tx, app_id, "decision", decisions, arrival_ms) if decisions else []
     _update_catalogs(
@@ -287,6 +296,7 @@ class EventLogMixin:
         request_id: str | None = None,
         render: RenderResponse | None = None,
         custom_properties: Mapping[str, Any] | None = None,
+        request_hash: bytes | None = None,
     ) -> IngestResult:
         if request_id is not None and render is None:
             raise ValueError("ingest with a request_id needs render to build the stored response")
@@ -300,6 +310,7 @@ class EventLogMixin:
                 request_id=request_id,
                 render=render,
                 custom_properties=custom_properties,
+                request_hash=request_hash,
             )
         )
         outcome = result.outcome
@@ -308,13 +319,7 @@ class EventLogMixin:
         return result
 
     async def stored_response(self, app_id: str, request_id: str) -> StoredResponse | None:
-        row = await self._engine.read(
-            lambda tx: tx.one(
-                "SELECT status, body FROM request_responses WHERE app_id = ? AND request_id = ?",
-                (app_id, request_id),
-            )
-        )
-        return StoredResponse(int(row[0]), bytes(row[1])) if row else None
+        return await self._engine.read(lambda tx: _stored_response(tx, app_id, request_id))
 
     async def prune_responses(self, older_than_ms: int) -> int:
         def run(tx: Tx) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -516,6 +516,20 @@ class SqlStore(EventLogMixin, Store):
             return True
 
         return await self._engine.write(run)
+
+    async def project_campaign_ids(self, project_id: str, campaign_ids: Iterable[str]) -> set[str]:
+        wanted = list(dict.fromkeys(campaign_ids))
+        if not wanted:
+            return set()
+        marks = ", ".join("?" * len(wanted))
+        rows = await self._engine.read(
+            lambda tx: tx.all(
+                "SELECT c.id FROM campaigns c JOIN apps a ON a.id = c.app_id"
+                f" WHERE a.project_id = ? AND c.id IN ({marks})",
+                (project_id, *wanted),
+            )
+        )
+        return {r[0] for r in rows}
 
     async def config_revision(self, app_id: str) -> int:
         value = await self._engine.read(

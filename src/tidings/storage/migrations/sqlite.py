@@ -5,6 +5,7 @@ from __future__ import annotations
 from tidings.storage.migrations import Migration
 from tidings.storage.migrations.delivery import SQLITE_DEAD_LETTER_KEYS, SQLITE_DELIVERY
 from tidings.storage.migrations.logbatches import SQLITE_LOG_BATCHES
+from tidings.storage.migrations.requests import SQLITE_REQUEST_HASH
 
 MIGRATIONS: list[Migration] = [
     (
@@ -75,4 +76,5 @@ MIGRATIONS: list[Migration] = [
     SQLITE_DELIVERY,
     SQLITE_LOG_BATCHES,
     SQLITE_DEAD_LETTER_KEYS,
+    SQLITE_REQUEST_HASH,
 ]
