@@ -9,31 +9,13 @@ from typing import Any
 
 import orjson
 import pytest
+from json_shapes import deep_json, nested, with_raw
 from server_support import Harness, event, upload_body
 
 pytestmark = [pytest.mark.reliability, pytest.mark.anyio]
 
 EARLIEST = 946_684_800_000  # 2000-01-01T00:00:00Z
 DAY = 86_400_000
-
-
-def nested(depth: int, leaf: Any = 1) -> Any:
-    """``{"a": {"a": ... leaf}}``, ``depth`` objects deep."""
-    value = leaf
-    for _ in range(depth):
-        value = {"a": value}
-    return value
-
-
-def deep_json(depth: int) -> bytes:
-    """The JSON text of :func:`nested` for depths a serialiser refuses to write (orjson
-    stops at 255), which a parser still reads (orjson reads 1024)."""
-    return b'{"a":' * depth + b"1" + b"}" * depth
-
-
-def with_raw(body: dict[str, Any], marker: str, raw: bytes) -> bytes:
-    """``body`` serialised with the string ``marker`` replaced by the JSON text ``raw``."""
-    return orjson.dumps(body).replace(orjson.dumps(marker), raw)
 
 
 def now_ms(h: Harness) -> int:

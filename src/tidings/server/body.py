@@ -42,8 +42,9 @@ async def off_loop(request: Request, raw: bytes, work: Callable[[], T]) -> T:
     return await asyncio.to_thread(work)
 
 
-def too_large(limit: int) -> ApiError:
-    return ApiError(413, "payload_too_large", f"body: larger than the limit of {limit} bytes")
+def too_large(limit: int, condition: str = "") -> ApiError:
+    when = f" {condition}" if condition else ""
+    return ApiError(413, "payload_too_large", f"body: larger than the limit of {limit} bytes{when}")
 
 
 async def read_raw_body(request: Request, limit: int) -> bytes:

@@ -17,9 +17,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from tidings.server.body import parse_json_object
 from tidings.server.dashboard.pages import PageNotFound, app_context, signed_in, store
 from tidings.server.dashboard.render import render
 from tidings.server.dashboard.session import Form, checked_form, safe_next
+from tidings.server.errors import ApiError
 
 KINDS: Final = {
     "destinations": {
@@ -133,9 +135,9 @@ async def create(request: Request, token: str) -> Response:
     form = await checked_form(request, token)
     text = _first(form, "body")
     try:
-        body = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        return await _list(request, token, draft=text, error=f"body: not valid JSON ({exc})")
+        body = parse_json_object(text.encode("utf-8"))
+    except ApiError as exc:
+        return await _list(request, token, draft=text, error=exc.message)
     app_id = request.path_params["app_id"]
     status, data = await AdminApiCall(request, token)(
         "POST", f"/admin/api/apps/{app_id}/{kind}", body
@@ -208,9 +210,9 @@ async def act(request: Request, token: str) -> Response:
     if action == "edit" and KINDS[kind]["editable"]:
         text = _first(form, "body")
         try:
-            body = orjson.loads(text)
-        except orjson.JSONDecodeError as exc:
-            return await _detail(request, token, draft=text, error=f"body: not valid JSON ({exc})")
+            body = parse_json_object(text.encode("utf-8"))
+        except ApiError as exc:
+            return await _detail(request, token, draft=text, error=exc.message)
         status, data = await api("PATCH", base, body)
         if status >= 300:
             return await _detail(request, token, draft=text, error=_error(data))
