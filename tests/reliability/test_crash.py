@@ -29,6 +29,8 @@ from loopback import ServeProcess, start_serve
 from tidings.server.auth import sign
 from tidings.storage import EventIn, open_store
 
+pytestmark = pytest.mark.reliability
+
 SERVER_KEY = bytes(range(64, 96))
 CLIENTS = 6
 REQUESTS_PER_CLIENT = 25
@@ -130,7 +132,7 @@ async def _client(
                     "X-Api-Key": app["apiKeyPublic"],
                     "X-Timestamp": ts,
                     "X-Request-Id": request_id,
-                    "X-Signature": sign(app["apiKeySecret"], "POST", path, body, ts),
+                    "X-Signature": sign(app["apiKeySecret"], "POST", path, body, ts, request_id),
                 }
                 try:
                     r = await http.post(server.base + path, content=body, headers=headers)
