@@ -11,8 +11,9 @@ be accepted. :func:`protocol_class` makes uvicorn's httptools protocol enforce
   connection that sent part of a head is answered 408, one that sent nothing is closed;
 - the body must be complete ``body_timeout_s`` after its head;
 - between requests a connection may idle for ``idle_timeout_s`` (uvicorn's keep-alive timeout);
-- past ``max_connections`` open connections a new one is answered 503 with ``Retry-After`` and
-  closed at once, before it costs anything more than its socket.
+- past ``max_connections`` open connections a new one is answered 503 with ``Retry-After`` at
+  once and closed a second later (time for the client to read the answer), having cost
+  nothing but its socket.
 
 :func:`raise_fd_limit` lifts the soft limit on open files to the hard limit at start, and
 :func:`connection_cap` keeps the connection limit below what the process can open.

@@ -75,8 +75,8 @@ async def _authenticated(
     judges each message alone.
     """
     limit = state.settings.max_body_bytes
-    raw = await read_raw_body(request, limit)
     if "authorization" in request.headers:
+        raw = await read_raw_body(request, limit)
         app = await _app_for(request, basic_user(request))
         body, has_nul = await off_loop(
             request,
@@ -85,9 +85,8 @@ async def _authenticated(
         )
         return app, body, has_nul
     bounded = min(limit, UNAUTHENTICATED_MAX_BYTES)
-    if len(raw) > bounded:
-        raise too_large(bounded, _WITHOUT_AUTHORIZATION)
     try:
+        raw = await read_raw_body(request, bounded)
         body, has_nul = await off_loop(
             request,
             raw,

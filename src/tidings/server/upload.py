@@ -1,9 +1,11 @@
 """Validation of the device upload body (``POST /api/v1/session``).
 
 The body as a whole must be well formed (an object with a ``device``, an ``events`` array, ...):
-anything wrong there is a 400 naming the field. Inside ``events`` and ``decisions`` each item is
-judged alone, so one bad event never costs the good ones next to it: a bad item becomes a
-``rejected`` entry ``{index, code, field, message}`` and the rest are stored.
+anything wrong there is a 400 naming the field. Inside ``events``, ``decisions`` and
+``sessions`` each item is judged alone, so one bad event never costs the good ones next to it:
+a bad item becomes a ``rejected`` entry ``{index, code, field, message}`` and the rest are
+stored. Times must lie in the server's time range and items may nest only so deep
+(:mod:`tidings.core.bounds`).
 """
 
 from __future__ import annotations
@@ -62,7 +64,8 @@ DEVICE_TEXT_FIELDS = (
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
-    """Why one item of ``events`` (or ``decisions``) was not stored."""
+    """Why one item of ``events``, ``decisions`` or ``sessions`` was not stored, or why a field
+    of the envelope was dropped."""
 
     index: int | None
     """Position in its array; ``None`` for a field of the envelope (``device.installTime``)."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 log = logging.getLogger("tidings.storage")
 
@@ -20,37 +19,30 @@ log = logging.getLogger("tidings.storage")
 class Availability:
     """The last outcome of writes and of reads: ``None`` when they worked, else the reason."""
 
-    __slots__ = ("_lock", "_name", "read_failure", "since", "write_failure")
+    __slots__ = ("_lock", "_name", "read_failure", "write_failure")
 
     def __init__(self, name: str) -> None:
         self._name = name
         self._lock = threading.Lock()
         self.write_failure: str | None = None
         self.read_failure: str | None = None
-        self.since = time.monotonic()
-        """When the write state last changed (monotonic seconds)."""
 
     def wrote(self, failure: str | None) -> None:
         """A write group finished: ``failure`` is why the database refused it, or ``None``."""
         with self._lock:
             before, self.write_failure = self.write_failure, failure
-            if (before is None) == (failure is None):
-                return
-            self.since = time.monotonic()
-        if failure is not None:
-            log.error(
-                "%s: writes failing, answering 503 until one succeeds: %s", self._name, failure
-            )
-        else:
-            log.warning("%s: writes work again (failed for %s)", self._name, before)
+        self._log_change("writes", before, failure)
 
     def read(self, failure: str | None) -> None:
         """A read finished: ``failure`` is why the database refused it, or ``None``."""
         with self._lock:
             before, self.read_failure = self.read_failure, failure
-            if (before is None) == (failure is None):
-                return
-        if failure is not None:
-            log.error("%s: reads failing: %s", self._name, failure)
+        self._log_change("reads", before, failure)
+
+    def _log_change(self, what: str, before: str | None, now: str | None) -> None:
+        if (before is None) == (now is None):
+            return
+        if now is not None:
+            log.error("%s: %s failing, answering 503 until they work: %s", self._name, what, now)
         else:
-            log.warning("%s: reads work again (failed for %s)", self._name, before)
+            log.warning("%s: %s work again (failed for %s)", self._name, what, before)
