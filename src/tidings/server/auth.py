@@ -71,26 +71,38 @@ def sign(  # noqa: PLR0917 - the parts of the request, in signing order
     return hmac.new(key, payload, hashlib.sha256).hexdigest()
 
 
-def signature_matches(
-    secret: str | bytes, payload: bytes, signature: str, request_id: str | None = None
-) -> bool:
-    """Constant-time comparison of the presented signature with one ``payload`` needs.
+def verified_digest(  # noqa: PLR0917 - the parts of the request, in signing order
+    secret: str | bytes,
+    method: str,
+    target: str,
+    body: bytes,
+    timestamp: str,
+    signature: str,
+    request_id: str,
+) -> bytes | None:
+    """Check ``X-Signature`` in constant time; on a match, a digest that names the request.
 
-    With ``request_id`` (the ``X-Request-Id`` header as sent) a signature of either form
-    matches: over ``payload + request_id`` (current), or over ``payload`` alone (SDKs before
-    0.2; accepted for this release). The body is hashed once for both.
+    A signature of either form matches: over ``... + X-Timestamp + X-Request-Id`` (current),
+    or over ``... + X-Timestamp`` alone (SDKs before 0.2; accepted for this release). The
+    digest is the keyed hash of ``METHOD + PATH_WITH_QUERY + RAW_BODY``, the same for every
+    retry of the request (a retry is signed afresh, with a new timestamp) and different for
+    any other body: what a stored response is kept with. The body is hashed once for all of it.
     """
     if not _HEX_RE.match(signature):
-        return False
+        return None
     key = secret.encode("utf-8") if isinstance(secret, str) else secret
+    mac = hmac.new(key, method.upper().encode("ascii") + target.encode("utf-8"), hashlib.sha256)
+    mac.update(body)
+    request = mac.copy()
+    mac.update(timestamp.encode("ascii"))
+    current = mac.copy()
+    current.update(request_id.encode("ascii"))
     presented = signature.lower()
-    legacy = hmac.new(key, payload, hashlib.sha256)
-    if request_id is not None:
-        current = legacy.copy()
-        current.update(request_id.encode("ascii"))
-        if hmac.compare_digest(current.hexdigest(), presented):
-            return True
-    return hmac.compare_digest(legacy.hexdigest(), presented)
+    if hmac.compare_digest(current.hexdigest(), presented) or hmac.compare_digest(
+        mac.hexdigest(), presented
+    ):
+        return request.digest()
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,6 +85,7 @@ def protocol_class(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
 
         _deadline: asyncio.TimerHandle | None = None
         _head_started = False
+        _in_body = False
         _refused = False
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -111,18 +112,27 @@ def protocol_class(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
         def data_received(self, data: bytes) -> None:
             if self._refused:
                 return
-            if self._deadline is None and (self.cycle is None or self.cycle.response_complete):
+            if (
+                self._deadline is None
+                and not self._in_body
+                and (self.cycle is None or self.cycle.response_complete)
+            ):
                 # The first byte of a request on a kept-alive connection starts its head's clock.
                 self._arm(limits.header_timeout_s, self._head_timed_out)
             self._head_started = True
             super().data_received(data)
+            if self._in_body and self._deadline is None:
+                # Armed only when the body did not come whole with its head (the usual case
+                # costs no timer at all).
+                self._arm(limits.body_timeout_s, self._body_timed_out)
 
         def on_headers_complete(self) -> None:
             self._disarm()
+            self._in_body = True
             super().on_headers_complete()
-            self._arm(limits.body_timeout_s, self._body_timed_out)
 
         def on_message_complete(self) -> None:
+            self._in_body = False
             self._disarm()
             super().on_message_complete()
 

@@ -9,19 +9,13 @@ attempt's stored response instead.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tidings.server.auth import (
-    path_with_query,
-    signature_matches,
-    signature_payload,
-    signed_headers,
-)
+from tidings.server.auth import path_with_query, signed_headers, verified_digest
 from tidings.server.body import (
     NUL_ESCAPE,
     decode_content,
@@ -177,10 +171,17 @@ async def session_upload(request: Request) -> Response:
     key = await store.signing_key(headers.api_key)
     if key is None:
         raise ApiError(403, "invalid_api_key", "X-Api-Key: unknown or revoked key")
-    payload = signature_payload(request.method, path_with_query(request), raw, headers.timestamp)
-    if not signature_matches(key.secret, payload, headers.signature, headers.request_id_sent):
+    request_hash = verified_digest(
+        key.secret,
+        request.method,
+        path_with_query(request),
+        raw,
+        headers.timestamp,
+        headers.signature,
+        headers.request_id_sent,
+    )
+    if request_hash is None:
         raise ApiError(403, "invalid_signature", "X-Signature: does not match the request")
-    request_hash = hashlib.sha256(raw).digest()
     window = settings.time_window()
 
     def parse() -> Upload:

@@ -95,15 +95,17 @@ class Upload:
     rejected_decisions: list[Rejection] = field(default_factory=list)
     rejected_sessions: list[Rejection] = field(default_factory=list)
     rejected_device: list[Rejection] = field(default_factory=list)
-    event_indices: list[int] = field(default_factory=list)
-    """The index in the request of each accepted event (``events[k]`` came as
-    ``events[event_indices[k]]``)."""
-    decision_indices: list[int] = field(default_factory=list)
+    sent: tuple[int, int] = (0, 0)
+    """How many events and decisions the request held (accepted and rejected)."""
 
     def campaign_ids(self) -> set[str]:
         """Campaigns the upload's decisions, ``CampaignShown`` and ``CampaignResolved`` name."""
         ids = {d["campaignId"] for d in self.decisions}
-        ids.update(e["properties"]["campaignId"] for e in self.events if _counted(e))
+        ids.update(
+            e["properties"]["campaignId"]
+            for e in self.events
+            if e["type"] == "system" and e["name"] in _COUNTED
+        )
         return ids
 
     def reject_foreign_campaigns(self, known: set[str]) -> None:
@@ -114,19 +116,18 @@ class Upload:
         def foreign(campaign_id: str, path: str) -> InvalidEvent:
             return InvalidEvent(path, f"no campaign {campaign_id!r} in this app's project")
 
+        events, decisions = self.sent
         kept_events: list[dict[str, Any]] = []
-        kept_indices: list[int] = []
-        for item, index in zip(self.events, self.event_indices, strict=True):
-            if _counted(item) and (cid := item["properties"]["campaignId"]) not in known:
+        for item, index in zip(self.events, _accepted_at(events, self.rejected), strict=True):
+            counted = item["type"] == "system" and item["name"] in _COUNTED
+            if counted and (cid := item["properties"]["campaignId"]) not in known:
                 exc = foreign(cid, "properties.campaignId")
                 self.rejected.append(_rejection(index, "events", exc, "invalid_event"))
             else:
                 kept_events.append(item)
-                kept_indices.append(index)
-        self.events, self.event_indices = kept_events, kept_indices
         kept_decisions: list[dict[str, Any]] = []
-        decision_indices: list[int] = []
-        for item, index in zip(self.decisions, self.decision_indices, strict=True):
+        accepted_at = _accepted_at(decisions, self.rejected_decisions)
+        for item, index in zip(self.decisions, accepted_at, strict=True):
             if item["campaignId"] not in known:
                 exc = foreign(item["campaignId"], "campaignId")
                 self.rejected_decisions.append(
@@ -134,15 +135,19 @@ class Upload:
                 )
             else:
                 kept_decisions.append(item)
-                decision_indices.append(index)
-        self.decisions, self.decision_indices = kept_decisions, decision_indices
+        self.events, self.decisions = kept_events, kept_decisions
         self.rejected.sort(key=_by_index)
         self.rejected_decisions.sort(key=_by_index)
 
 
-def _counted(event: Mapping[str, Any]) -> bool:
-    """Whether an accepted event feeds campaign stats (and so names a campaign)."""
-    return event["type"] == "system" and event["name"] in (CAMPAIGN_SHOWN, CAMPAIGN_RESOLVED)
+_COUNTED = frozenset({CAMPAIGN_SHOWN, CAMPAIGN_RESOLVED})
+"""System events that feed campaign stats (and so name a campaign)."""
+
+
+def _accepted_at(sent: int, rejected: list[Rejection]) -> list[int]:
+    """The request indices of the accepted items, in order: all but the rejected ones."""
+    refused = {r.index for r in rejected}
+    return [i for i in range(sent) if i not in refused]
 
 
 def _by_index(rejection: Rejection) -> int:
@@ -468,21 +473,19 @@ def _judge(
     window: TimeWindow,
     *,
     has_nul: bool,
-) -> tuple[list[dict[str, Any]], list[int], list[Rejection]]:
-    """Each item alone: the accepted ones (with their indices) and the rejections."""
+) -> tuple[list[dict[str, Any]], list[Rejection]]:
+    """Each item alone: the accepted ones, in order, and the rejections."""
     accepted: list[dict[str, Any]] = []
-    indices: list[int] = []
     rejected: list[Rejection] = []
-    keep, at = accepted.append, indices.append
+    keep = accepted.append
     for i, item in enumerate(items):
         try:
             if has_nul:
                 _no_nul(item)
             keep(validate(item, window))
-            at(i)
         except InvalidInput as exc:
             rejected.append(_rejection(i, collection, exc, code))
-    return accepted, indices, rejected
+    return accepted, rejected
 
 
 def parse_upload(
@@ -526,7 +529,7 @@ def parse_upload(
         raise bad_request("dropped", "must be a non-negative integer")
     device, device_rejections = _device(body, window)
     user_id, custom_properties = _user(body)
-    stored_sessions, _, session_rejections = _judge(
+    stored_sessions, session_rejections = _judge(
         sessions, "sessions", "invalid_session", validate_session, window, has_nul=has_nul
     )
     upload = Upload(
@@ -538,11 +541,12 @@ def parse_upload(
         dropped=dropped,
         rejected_sessions=session_rejections,
         rejected_device=device_rejections,
+        sent=(len(events), len(decisions)),
     )
-    upload.events, upload.event_indices, upload.rejected = _judge(
+    upload.events, upload.rejected = _judge(
         events, "events", "invalid_event", validate_event, window, has_nul=has_nul
     )
-    upload.decisions, upload.decision_indices, upload.rejected_decisions = _judge(
+    upload.decisions, upload.rejected_decisions = _judge(
         decisions, "decisions", "invalid_decision", validate_decision, window, has_nul=has_nul
     )
     return upload

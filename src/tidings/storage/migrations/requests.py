@@ -1,8 +1,9 @@
 """Migration 5 (both backends): the body a stored response answers for.
 
-``request_responses.body_hash`` is the SHA-256 of the request body the response was made for.
-A retry with the same request id and the same body gets the stored response; the same id with
-another body is a client bug that would otherwise drop the new body's items silently, and is
+``request_responses.body_hash`` is a digest of the request the response was made for (the
+server keeps the HMAC of its method, path and body under the app's secret). A retry with the
+same request id and the same body gets the stored response; the same id with another body is a
+client bug that would otherwise drop the new body's items silently, and is
 refused (409 ``request_id_reused``). Rows stored before this migration have no hash and answer
 any body, as they did.
 """
