@@ -85,6 +85,7 @@ def protocol_class(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
 
         _deadline: asyncio.TimerHandle | None = None
         _head_started = False
+        _in_head = False
         _in_body = False
         _refused = False
 
@@ -112,21 +113,22 @@ def protocol_class(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
         def data_received(self, data: bytes) -> None:
             if self._refused:
                 return
-            if (
-                self._deadline is None
-                and not self._in_body
-                and (self.cycle is None or self.cycle.response_complete)
-            ):
-                # The first byte of a request on a kept-alive connection starts its head's clock.
-                self._arm(limits.header_timeout_s, self._head_timed_out)
-            self._head_started = True
             super().data_received(data)
-            if self._in_body and self._deadline is None:
-                # Armed only when the body did not come whole with its head (the usual case
-                # costs no timer at all).
-                self._arm(limits.body_timeout_s, self._body_timed_out)
+            # A deadline is armed only for a head or a body that did not come whole in this
+            # chunk: the usual request, sent in one piece, costs no timer at all. (The first
+            # head of a connection is timed from the connection's start.)
+            if self._deadline is None:
+                if self._in_head:
+                    self._arm(limits.header_timeout_s, self._head_timed_out)
+                elif self._in_body:
+                    self._arm(limits.body_timeout_s, self._body_timed_out)
+
+        def on_message_begin(self) -> None:
+            self._in_head = self._head_started = True
+            super().on_message_begin()
 
         def on_headers_complete(self) -> None:
+            self._in_head = False
             self._disarm()
             self._in_body = True
             super().on_headers_complete()
