@@ -25,7 +25,8 @@ from tidings.server.app import ROUTES
 from tidings.server.auth import sign
 from tidings.server.cohorts import parse_changes
 from tidings.server.errors import ApiError
-from tidings.server.upload import parse_upload, validate_decision, validate_event
+from tidings.server.upload import parse_upload
+from tidings.server.upload_items import validate_decision, validate_event
 from tidings.server.validate import settings_patch
 
 pytestmark = pytest.mark.anyio

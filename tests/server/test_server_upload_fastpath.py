@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from tidings.core.bounds import TimeWindow
 from tidings.core.errors import InvalidInput
 from tidings.core.events import SYSTEM_EVENT_NAMES
-from tidings.server.upload import _validate_event_fully, validate_event
+from tidings.server.upload_items import _validate_event_fully, validate_event
 
 _texts = st.one_of(
     st.text(max_size=4),

@@ -10,41 +10,28 @@ stored. Times must lie in the server's time range and items may nest only so dee
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from math import isfinite
 from typing import Any
 
-from tidings.core.bounds import MAX_JSON_DEPTH, TimeWindow, depth_message, too_deep
+from tidings.core.bounds import TimeWindow, depth_message, too_deep
 from tidings.core.errors import InvalidEvent, InvalidInput
 from tidings.core.events import (
     CAMPAIGN_RESOLVED,
     CAMPAIGN_SHOWN,
-    MAX_INT,
-    MAX_KEY_LENGTH,
-    MAX_NAME_LENGTH,
-    MAX_STRING_LENGTH,
-    MIN_INT,
-    RESOLVED_RESULTS,
-    SESSION_STARTED,
-    SYSTEM_EVENT_NAMES,
-    UNAVAILABLE_REASONS,
     json_type,
-    validate_name,
     validate_properties,
 )
 from tidings.server.body import find_nul, nul_error
 from tidings.server.errors import ApiError, bad_request
 from tidings.server.settings import DEFAULT_MAX_DECISIONS, DEFAULT_MAX_SESSIONS
-
-MAX_ID_LENGTH = 128
-MAX_TEXT_LENGTH = 255
-EVENT_KEYS = 6
-"""An SDK event carries exactly ``id, name, type, timestamp, sessionId, properties``."""
-ITEM_DEPTH = MAX_JSON_DEPTH - 2
-"""Nesting allowed inside one item: the body and its array are the first two levels."""
-_STATUS_RE = re.compile(r"^[A-Z][A-Z_]{0,63}$")
+from tidings.server.upload_items import (
+    MAX_TEXT_LENGTH,
+    is_int,
+    validate_decision,
+    validate_event,
+    validate_session,
+)
 
 _ITEM_ARRAYS = frozenset({"events", "decisions", "sessions"})
 """Body arrays judged item by item; the rest of the body is the envelope."""
@@ -169,10 +156,6 @@ def _text(obj: Mapping[str, Any], key: str, path: str, *, required: bool = False
     return value
 
 
-def _int(value: object) -> bool:
-    return type(value) is int
-
-
 def _object(body: Mapping[str, Any], key: str, *, required: bool = False) -> dict[str, Any]:
     value = body.get(key)
     if value is None:
@@ -214,7 +197,7 @@ def _device(body: Mapping[str, Any], window: TimeWindow) -> tuple[dict[str, Any]
     dropped: list[Rejection] = []
     install_time = device.get("installTime")
     if install_time is not None:
-        if not _int(install_time):
+        if not is_int(install_time):
             raise bad_request("device.installTime", "must be epoch milliseconds (an integer)")
         reason = window.error(install_time)
         if reason is None:
@@ -236,212 +219,6 @@ def _user(body: Mapping[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
         return user_id or None, validate_properties(props, "user.customProperties")
     except InvalidInput as exc:
         raise bad_request(exc.field, exc.reason) from None
-
-
-def validate_session(item: object, window: TimeWindow) -> dict[str, Any]:
-    """One session ``{id, counter, type, startedAt, endedAt}``; raises :class:`InvalidEvent`."""
-    if not isinstance(item, dict):
-        raise InvalidEvent("", f"must be an object, not {json_type(item)}")
-    session: dict[str, Any] = {"id": _item_id(item)}
-    counter = item.get("counter")
-    if counter is not None:
-        if not _int(counter) or counter < 1:
-            raise InvalidEvent("counter", "must be an integer >= 1")
-        session["counter"] = counter
-    kind = item.get("type")
-    if kind is not None:
-        if kind not in ("cold", "warm"):
-            raise InvalidEvent("type", "must be 'cold' or 'warm'")
-        session["type"] = kind
-    for key in ("startedAt", "endedAt"):
-        if item.get(key) is not None:
-            session[key] = _timestamp(item, window, key)
-    _check_depth(item)
-    return session
-
-
-def _check_system_properties(name: str, props: Mapping[str, Any]) -> None:
-    """The system events whose properties feed stats must carry them in the documented form."""
-    if name in (CAMPAIGN_SHOWN, CAMPAIGN_RESOLVED):
-        campaign_id = props.get("campaignId")
-        if not isinstance(campaign_id, str) or not campaign_id:
-            raise InvalidEvent("properties.campaignId", "is required (a non-empty string)")
-    if name == CAMPAIGN_RESOLVED:
-        result = props.get("result")
-        if result not in RESOLVED_RESULTS:
-            raise InvalidEvent("properties.result", f"must be one of {', '.join(RESOLVED_RESULTS)}")
-        reason = props.get("unavailableReason")
-        if result == "Unavailable" and reason not in UNAVAILABLE_REASONS:
-            raise InvalidEvent(
-                "properties.unavailableReason", f"must be one of {', '.join(UNAVAILABLE_REASONS)}"
-            )
-        if result != "Unavailable" and reason is not None:
-            raise InvalidEvent(
-                "properties.unavailableReason", "is allowed only with result 'Unavailable'"
-            )
-    if name == SESSION_STARTED and props.get("type") not in ("cold", "warm"):
-        raise InvalidEvent("properties.type", "must be 'cold' or 'warm'")
-
-
-def _item_id(item: Mapping[str, Any], key: str = "id") -> str:
-    value = item.get(key)
-    if not isinstance(value, str) or not value:
-        raise InvalidEvent(key, "is required (a non-empty string)")
-    if len(value) > MAX_ID_LENGTH:
-        raise InvalidEvent(key, f"must be at most {MAX_ID_LENGTH} characters")
-    return value
-
-
-def _timestamp(item: Mapping[str, Any], window: TimeWindow, key: str = "timestamp") -> int:
-    value = item.get(key)
-    if not _int(value):
-        raise InvalidEvent(key, "is required (epoch milliseconds, an integer)")
-    assert isinstance(value, int)
-    reason = window.error(value)
-    if reason is not None:
-        raise InvalidEvent(key, reason)
-    return value
-
-
-def _check_depth(item: Mapping[str, Any]) -> None:
-    """An item nested deeper than the one JSON limit allows is refused, naming where."""
-    found = too_deep(item, ITEM_DEPTH)
-    if found is not None:
-        raise InvalidEvent("" if found == "body" else found, depth_message())
-
-
-def json_properties(raw: object) -> dict[str, Any]:
-    """``validate_properties`` for a map that came out of a JSON parser, without the copy.
-
-    JSON leaves only plain ``str``/``int``/``float``/``bool``/``None``/list/dict values and
-    ``str`` keys, so the common valid map is checked with a
-    few type tests per key and returned as is. Anything this loop does not plainly accept is
-    handed to :func:`validate_properties`, which owns the rules and the error messages: this
-    is a shortcut to the same answer, never a second opinion.
-    """
-    if type(raw) is dict:
-        for key, value in raw.items():
-            kind = type(value)
-            if type(key) is not str or not key or len(key) > MAX_KEY_LENGTH:
-                break
-            if kind is str:
-                if len(value) > MAX_STRING_LENGTH:
-                    break
-            elif kind is int:
-                if not MIN_INT <= value <= MAX_INT:
-                    break
-            elif kind is float:
-                if not isfinite(value):
-                    break
-            elif kind is not bool:
-                break
-        else:
-            return raw
-    return validate_properties(raw)
-
-
-def validate_event(item: object, window: TimeWindow) -> dict[str, Any]:
-    """One event record of docs/spec/events.md, in stored form; raises :class:`InvalidEvent`.
-
-    ``window`` is the time range the event's timestamp must lie in. Almost every event of an
-    upload is a plain custom event with exactly the record's six keys, so that case is checked
-    first with a handful of type tests (its properties are flat, so it cannot nest too deep);
-    anything it does not plainly accept goes through :func:`_validate_event_fully`, which owns
-    the rules and the error messages.
-    """
-    if type(item) is dict and len(item) == EVENT_KEYS:
-        event_id = item.get("id")
-        name = item.get("name")
-        timestamp = item.get("timestamp")
-        session_id = item.get("sessionId")
-        if (
-            item.get("type") == "custom"
-            and type(event_id) is str
-            and 0 < len(event_id) <= MAX_ID_LENGTH
-            and type(name) is str
-            and 0 < len(name) <= MAX_NAME_LENGTH
-            and name not in SYSTEM_EVENT_NAMES
-            and type(timestamp) is int
-            and window.earliest <= timestamp <= window.latest
-            and (
-                session_id is None or (type(session_id) is str and len(session_id) <= MAX_ID_LENGTH)
-            )
-        ):
-            return {
-                "id": event_id,
-                "name": name,
-                "type": "custom",
-                "timestamp": timestamp,
-                "sessionId": session_id,
-                "properties": json_properties(item.get("properties")),
-            }
-    return _validate_event_fully(item, window)
-
-
-def _validate_event_fully(item: object, window: TimeWindow) -> dict[str, Any]:
-    if not isinstance(item, dict):
-        raise InvalidEvent("", f"must be an object, not {json_type(item)}")
-    event_id = _item_id(item)
-    kind = item.get("type")
-    if kind not in ("custom", "system"):
-        raise InvalidEvent("type", "must be 'custom' or 'system'")
-    name = validate_name(item.get("name"), custom=kind == "custom")
-    if kind == "system" and name not in SYSTEM_EVENT_NAMES:
-        raise InvalidEvent("name", f"{name!r} is not a system event")
-    timestamp = _timestamp(item, window)
-    session_id = item.get("sessionId")
-    if session_id is not None and (
-        not isinstance(session_id, str) or len(session_id) > MAX_ID_LENGTH
-    ):
-        raise InvalidEvent("sessionId", "must be a string (at most 128 characters) or null")
-    raw_props = item.get("properties")
-    if kind == "custom":
-        properties: dict[str, Any] = json_properties(raw_props)
-    else:
-        # System events carry a few nested values (EventTriggered.properties, the campaign list
-        # of ConfigFetchFinished); JSON already guarantees they are plain data.
-        if raw_props is not None and not isinstance(raw_props, dict):
-            raise InvalidEvent("properties", f"must be an object, not {json_type(raw_props)}")
-        properties = raw_props or {}
-        _check_system_properties(name, properties)
-    _check_depth(item)
-    return {
-        "id": event_id,
-        "name": name,
-        "type": kind,
-        "timestamp": timestamp,
-        "sessionId": session_id,
-        "properties": properties,
-    }
-
-
-def validate_decision(item: object, window: TimeWindow) -> dict[str, Any]:
-    """One decision ``{id, campaignId, status, treatmentId, source, eventId, timestamp}``."""
-    if not isinstance(item, dict):
-        raise InvalidEvent("", f"must be an object, not {json_type(item)}")
-    decision_id = _item_id(item)
-    campaign_id = _item_id(item, "campaignId")
-    status = item.get("status")
-    if not isinstance(status, str) or not _STATUS_RE.match(status):
-        raise InvalidEvent("status", "must be a send status such as 'SUCCESS' or 'HOLDOUT'")
-    out: dict[str, Any] = {
-        "id": decision_id,
-        "campaignId": campaign_id,
-        "status": status,
-        "treatmentId": "0",
-        "source": None,
-        "eventId": None,
-        "timestamp": _timestamp(item, window),
-    }
-    for key in ("treatmentId", "source", "eventId"):
-        value = item.get(key)
-        if value is None:
-            continue
-        if not isinstance(value, str) or len(value) > MAX_TEXT_LENGTH:
-            raise InvalidEvent(key, "must be a string (at most 255 characters)")
-        out[key] = value
-    _check_depth(item)
-    return out
 
 
 def _no_nul(item: object) -> None:
@@ -525,7 +302,7 @@ def parse_upload(
     dropped = body.get("dropped", 0)
     if dropped is None:
         dropped = 0
-    if not _int(dropped) or dropped < 0:
+    if not is_int(dropped) or dropped < 0:
         raise bad_request("dropped", "must be a non-negative integer")
     device, device_rejections = _device(body, window)
     user_id, custom_properties = _user(body)
