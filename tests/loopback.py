@@ -93,8 +93,11 @@ def start_serve(
     timeout_s: float = 30.0,
     program: Sequence[str] = (sys.executable, "-c", _SERVE),
     cwd: str | None = None,
+    options: Sequence[str] = (),
+    preexec_fn: Any = None,
 ) -> ServeProcess:
-    """Start ``tidings serve`` on ``db_url`` and return once it listens.
+    """Start ``tidings serve`` on ``db_url`` (with extra command-line ``options``) and return
+    once it listens.
 
     ``program`` is the command that runs ``tidings`` (by default this interpreter, so a test
     sees the working tree; the console script, or one installed elsewhere, works the same).
@@ -110,12 +113,14 @@ def start_serve(
             "--port",
             str(port),
             "--no-access-log",
+            *options,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env=env,
         cwd=cwd,
+        preexec_fn=preexec_fn,  # noqa: PLW1509 - a test sets a resource limit of the child
     )
     assert proc.stdout is not None
     lines: queue.Queue[str] = queue.Queue()

@@ -160,6 +160,7 @@ PUBLIC = {
         "Store",
         "StoreError",
         "StoreOptions",
+        "StoreUnavailable",
         "StoredCampaign",
         "StoredResponse",
         "display_url",

@@ -2,7 +2,8 @@
 
 It does the essential work of ``POST /api/v1/session`` with the same guarantees as the store:
 the same tables and indexes (the store's own DDL), the same log rows, dedup on the event id,
-the request id claimed and its response stored in the same transaction, WAL with
+the request id claimed with the body's hash and its response stored in the same transaction (a
+reused id with another body is refused), the signature over the request id too, WAL with
 ``synchronous=FULL`` and a commit before the answer. It leaves out everything else: per-event
 validation, catalogs and stats, routing, metrics, and group commit (each request commits
 alone, as the obvious implementation does), so the ratio shows what the rest costs.
@@ -40,8 +41,8 @@ def _schema() -> list[str]:
         stmt
         for _version, _name, statements in MIGRATIONS
         for stmt in statements
-        if stmt.startswith(("CREATE TABLE", "CREATE INDEX"))
-        and any(table in stmt.split("(")[0] for table in tables)
+        if stmt.startswith(("CREATE TABLE", "CREATE INDEX", "ALTER TABLE"))
+        and any(table in stmt.split("(")[0].split(" ADD ")[0] for table in tables)
     ]
 
 
@@ -50,11 +51,15 @@ def make_app(db_path: str) -> Any:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")  # as durable as the real store
     for stmt in _schema():
-        conn.execute(
-            stmt.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1).replace(
-                "CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1
+        try:
+            conn.execute(
+                stmt.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1).replace(
+                    "CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1
+                )
             )
-        )
+        except sqlite3.OperationalError:  # a column added by an earlier round
+            if not stmt.startswith("ALTER TABLE"):
+                raise
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -68,8 +73,9 @@ def make_app(db_path: str) -> Any:
         body = b"".join(chunks)
         headers = dict(scope["headers"])
         ts = headers.get(b"x-timestamp", b"")
-        request_id = headers.get(b"x-request-id", b"").decode("ascii").lower()
-        payload = b"POST" + scope["raw_path"] + body + ts
+        sent_id = headers.get(b"x-request-id", b"")
+        request_id = sent_id.decode("ascii").lower()
+        payload = b"POST" + scope["raw_path"] + body + ts + sent_id
         expected = hmac.new(SECRET, payload, hashlib.sha256).hexdigest().encode()
         if not hmac.compare_digest(expected, headers.get(b"x-signature", b"")):
             status, out = 403, b'{"error":{"code":"invalid_signature","message":"X-Signature"}}'
@@ -99,18 +105,22 @@ def make_app(db_path: str) -> Any:
                 )
                 for e in doc["events"]
             ]
+            request_hash = hashlib.sha256(body).digest()
             conn.execute("BEGIN IMMEDIATE")
             claimed = conn.execute(
-                "INSERT INTO request_responses (app_id, request_id, status, body, created_at)"
-                " VALUES (?, ?, 0, x'', 0) ON CONFLICT DO NOTHING RETURNING request_id",
-                (app_id, request_id),
+                "INSERT INTO request_responses"
+                " (app_id, request_id, status, body, created_at, body_hash)"
+                " VALUES (?, ?, 0, x'', 0, ?) ON CONFLICT DO NOTHING RETURNING request_id",
+                (app_id, request_id, request_hash),
             ).fetchone()
-            if claimed is None:  # idempotent replay: the first answer
-                status, out = conn.execute(
-                    "SELECT status, body FROM request_responses"
+            if claimed is None:  # idempotent replay: the first answer, for the same body
+                status, out, stored_hash = conn.execute(
+                    "SELECT status, body, body_hash FROM request_responses"
                     " WHERE app_id = ? AND request_id = ?",
                     (app_id, request_id),
                 ).fetchone()
+                if stored_hash != request_hash:
+                    status, out = 409, b'{"error":{"code":"request_id_reused"}}'
                 conn.execute("COMMIT")
             else:
                 # The store's own log writers on this connection: the same SQL and bytes.

@@ -14,9 +14,14 @@ loop): that measures capacity, and latency is then 64 in-flight requests divided
 ``--rate R`` the connections instead offer R requests/s in all, evenly paced, which measures
 latency at a given load, counted from when each request was due.
 
+``--before DIR`` adds a third target to every round: ``tidings serve`` from another source tree
+(an earlier commit, e.g. ``git archive REV | tar -x -C DIR``), on a database of its own, with
+requests signed in the form that tree knows (without the request id). Its ratio to the
+baseline, next to the current tree's, shows a change's cost measured in the same run.
+
     .venv/bin/python bench/ingest/run.py [--rounds 3] [--connections 64] [--seconds 10]
         [--rate 600] [--postgres postgresql://postgres@127.0.0.1:5432/test]
-        [--profile out.prof]
+        [--profile out.prof] [--before DIR]
 """
 
 from __future__ import annotations
@@ -147,14 +152,19 @@ def _body(app_id: str, n: int) -> bytes:
     )
 
 
-def _request(port: int, key: str, secret: str | bytes, body: bytes) -> bytes:
+def _request(
+    port: int, key: str, secret: str | bytes, body: bytes, *, sign_request_id: bool = True
+) -> bytes:
+    """A signed upload as the SDK sends it (the signature covers the request id; without
+    ``sign_request_id`` in the older form, for trees that predate it)."""
     ts = str(int(time.time()))
     path = "/api/v1/session"
-    signature = sign(secret, "POST", path, body, ts)
+    request_id = str(uuid.uuid4())
+    signature = sign(secret, "POST", path, body, ts, request_id if sign_request_id else None)
     head = (
         f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\nX-Api-Key: {key}\r\nX-Timestamp: {ts}\r\n"
-        f"X-Request-Id: {uuid.uuid4()}\r\nX-Signature: {signature}\r\n\r\n"
+        f"X-Request-Id: {request_id}\r\nX-Signature: {signature}\r\n\r\n"
     )
     return head.encode("ascii") + body
 
@@ -273,6 +283,41 @@ def _drop_schema(dsn: str, schema: str) -> None:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
+def _with_source(env: dict[str, str], src: Path | None) -> dict[str, str]:
+    """``env`` that imports tidings from the source tree ``src`` (the installed one if None)."""
+    if src is None:
+        return env
+    path = os.pathsep.join(p for p in (str(src / "src"), env.get("PYTHONPATH", "")) if p)
+    return {**env, "PYTHONPATH": path}
+
+
+def _credentials_from(src: Path, url: str, env: dict[str, str]) -> tuple[str, str, str]:
+    """Create the bench app with the code of ``src`` (its own migrations on its own database)."""
+    code = (
+        "import asyncio, os, sys\n"
+        "from tidings.storage import open_store\n"
+        "async def go():\n"
+        "    store = await open_store(sys.argv[1], server_key=bytes.fromhex("
+        "os.environ['TIDINGS_SECRET_KEY']))\n"
+        "    try:\n"
+        "        project = await store.create_project('bench')\n"
+        "        c = await store.create_app(project.id, 'bench', 'ios')\n"
+        "        print(c.app_id, c.api_key_public, c.api_key_secret)\n"
+        "    finally:\n"
+        "        await store.close()\n"
+        "asyncio.run(go())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, url],
+        env=_with_source(env, src),
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    app_id, public, secret = out.stdout.split()
+    return app_id, public, secret
+
+
 def _serve_tidings(url: str, env: dict[str, str], profile: str | None) -> tuple[Any, int]:
     code = "import tidings.cli.serve; from tidings.cli import main; main()"
     if profile:
@@ -288,6 +333,15 @@ def _serve_tidings(url: str, env: dict[str, str], profile: str | None) -> tuple[
     return _start([*args, "--no-access-log"], env, port), port
 
 
+@dataclass
+class Before:
+    """The ``--before`` target: another source tree, its database and its app."""
+
+    src: Path
+    url: str
+    creds: tuple[str, str, str]
+
+
 def _round(
     url: str,
     workdir: Path,
@@ -296,8 +350,9 @@ def _round(
     creds: tuple[str, str, str],
     args: argparse.Namespace,
     number: int,
-) -> tuple[Result, Result]:
-    """Both targets, back to back, on requests with fresh ids (same bodies for both)."""
+    before: Before | None = None,
+) -> tuple[Result, Result, Result | None]:
+    """Every target, back to back, on requests with fresh ids (same bodies for all)."""
     app_id, public, secret = creds
     print(f"round {number}: preparing {args.requests} requests", flush=True)
     bodies = [_body(app_id, EVENTS_PER_REQUEST) for _ in range(args.requests)]
@@ -308,6 +363,19 @@ def _round(
         real = asyncio.run(_load(target, args.connections, args.seconds, args.rate))
     finally:
         _stop(proc)
+    earlier = None
+    if before is not None:
+        old_app, old_public, old_secret = before.creds
+        old_bodies = [b.replace(app_id.encode(), old_app.encode()) for b in bodies]
+        proc, port = _serve_tidings(before.url, _with_source(env, before.src), None)
+        try:
+            reqs = [
+                _request(port, old_public, old_secret, b, sign_request_id=False) for b in old_bodies
+            ]
+            target = Target("before", port, reqs, proc.pid)
+            earlier = asyncio.run(_load(target, args.connections, args.seconds, args.rate))
+        finally:
+            _stop(proc)
     port = _free_port()
     db = str(workdir / "baseline.db")
     proc = _start(
@@ -321,7 +389,7 @@ def _round(
         base = asyncio.run(_load(target, args.connections, args.seconds, args.rate))
     finally:
         _stop(proc)
-    return real, base
+    return real, base, earlier
 
 
 def main() -> None:
@@ -354,24 +422,40 @@ def main() -> None:
         help="run tidings on this PostgreSQL database (in a fresh schema, dropped afterwards) "
         "instead of SQLite; the baseline stays on SQLite",
     )
+    parser.add_argument(
+        "--before",
+        metavar="DIR",
+        type=Path,
+        help="also run tidings serve from this source tree (an earlier commit) in every round",
+    )
     args = parser.parse_args()
     schema = f"tidings_bench_{uuid.uuid4().hex[:8]}"
     _pin(CLIENT_CPU)
     workdir = Path(tempfile.mkdtemp(prefix="tidings-bench-"))
     server_key = os.urandom(32)
     env = {**os.environ, "TIDINGS_SECRET_KEY": server_key.hex()}
-    pairs: list[tuple[Result, Result]] = []
+    pairs: list[tuple[Result, Result, Result | None]] = []
     try:
         url = f"sqlite:///{workdir / 'tidings.db'}"
+        before_url = f"sqlite:///{workdir / 'before.db'}"
         if args.postgres:
             url = f"{args.postgres}?schema={schema}"
+            before_url = f"{args.postgres}?schema={schema}_before"
         creds = asyncio.run(_tidings_credentials(url, server_key))
+        before = None
+        if args.before is not None:
+            src = args.before.resolve()
+            before = Before(src, before_url, _credentials_from(src, before_url, env))
         for number in range(1, args.rounds + 1):
-            pairs.append(_round(url, workdir, env=env, creds=creds, args=args, number=number))
+            pairs.append(
+                _round(url, workdir, env=env, creds=creds, args=args, number=number, before=before)
+            )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         if args.postgres:
             _drop_schema(args.postgres, schema)
+            if args.before is not None:
+                _drop_schema(args.postgres, f"{schema}_before")
 
     print(
         f"\n{args.connections} connections"
@@ -383,26 +467,38 @@ def main() -> None:
         f"{'round':<6} {'target':<10} {'req/s':>8} {'events/s':>10} {'p50 ms':>8} "
         f"{'p99 ms':>8} {'cpu ms/req':>10} {'errors':>7}"
     )
-    ratios: list[float] = []
-    cpu_ratios: list[float] = []
-    for number, (real, base) in enumerate(pairs, 1):
-        for r in (real, base):
+    ratios: dict[str, list[float]] = {"tidings": [], "before": []}
+    cpu_ratios: dict[str, list[float]] = {"tidings": [], "before": []}
+    for number, (real, base, earlier) in enumerate(pairs, 1):
+        for r in (real, earlier, base):
+            if r is None:
+                continue
             print(
                 f"{number:<6} {r.name:<10} {r.rps:>8.1f} {r.rps * EVENTS_PER_REQUEST:>10.0f} "
                 f"{r.pct(0.50):>8.1f} {r.pct(0.99):>8.1f} {r.cpu_ms_per_request:>10.2f} "
                 f"{r.errors:>7}"
             )
-        ratios.append(real.rps / base.rps)
-        cpu_ratios.append(base.cpu_ms_per_request / max(1e-9, real.cpu_ms_per_request))
-        print(
-            f"{'':<6} throughput ratio tidings/baseline {ratios[-1]:.2f}, "
-            f"p99 ratio {real.pct(0.99) / base.pct(0.99):.2f}, "
-            f"CPU efficiency ratio (baseline CPU/req over tidings CPU/req) {cpu_ratios[-1]:.2f}"
-        )
-    ratios.sort()
-    cpu_ratios.sort()
-    print(f"\nmedian throughput ratio tidings/baseline: {ratios[len(ratios) // 2]:.2f}")
-    print(f"median CPU efficiency ratio:             {cpu_ratios[len(cpu_ratios) // 2]:.2f}")
+        for r in (real, earlier):
+            if r is None:
+                continue
+            ratios[r.name].append(r.rps / base.rps)
+            cpu_ratios[r.name].append(base.cpu_ms_per_request / max(1e-9, r.cpu_ms_per_request))
+            print(
+                f"{'':<6} {r.name}: throughput ratio to baseline {ratios[r.name][-1]:.2f}, "
+                f"p99 ratio {r.pct(0.99) / base.pct(0.99):.2f}, CPU efficiency ratio "
+                f"(baseline CPU/req over its CPU/req) {cpu_ratios[r.name][-1]:.2f}"
+            )
+    for name in ("tidings", "before"):
+        if ratios[name]:
+            print(
+                f"\n{name}: median throughput ratio to baseline {_median(ratios[name]):.2f}, "
+                f"median CPU efficiency ratio {_median(cpu_ratios[name]):.2f}"
+            )
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
 
 
 if __name__ == "__main__":

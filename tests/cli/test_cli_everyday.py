@@ -190,6 +190,7 @@ def _records(db: Db, *command: str, limit: int) -> list[dict[str, Any]]:
 
 
 def test_streams_tail_and_its_hidden_old_name(db: Db, tmp_path: Path) -> None:
+    from tidings.core.bounds import TimeWindow
     from tidings.server.ingest import build_items
     from tidings.server.upload import parse_upload
 
@@ -221,7 +222,8 @@ def test_streams_tail_and_its_hidden_old_name(db: Db, tmp_path: Path) -> None:
         store = await open_store(db.args[1], server_key=key)
         try:
             app_id = db.apps[0]["appId"]
-            events, decisions = build_items(parse_upload(body, app_id, 2000))
+            upload = parse_upload(body, app_id, 2000, window=TimeWindow(0, 2**53 - 1))
+            events, decisions = build_items(upload)
             await store.ingest(app_id, events, decisions, arrival_ms=2000)
         finally:
             await store.close()

@@ -467,6 +467,18 @@ async def test_the_destinations_page_offers_every_kind_and_keeps_secrets_masked(
     assert stored is not None and stored.body["settings"]["secret"] == secret
 
 
+async def test_a_body_nested_too_deep_is_refused_on_the_page(asgi: AsgiHarness) -> None:
+    """The admin API's nesting limit holds for bodies typed into the page, even past the depth
+    at which they could no longer be serialised to call the API."""
+    csrf = await _sign_in(asgi)
+    url = f"/apps/{asgi.app_id}/destinations"
+    deep = '{"kind": "amplitude", "settings": ' + '{"a":' * 300 + "1" + "}" * 300 + "}"
+    r = await asgi.client.post(url, data={"csrf": csrf, "body": deep})
+    assert r.status_code == 400, r.text
+    assert "settings.a.a" in r.text and "nested deeper than 32 levels" in r.text
+    assert await asgi.store.list_documents("destinations") == []
+
+
 async def test_the_editor_offers_the_moves_of_the_state_machine(asgi: AsgiHarness) -> None:
     campaign_id = await _campaign(asgi)
     csrf = await _sign_in(asgi)

@@ -9,6 +9,7 @@ fails on the way back.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -32,6 +33,7 @@ class LossyProxy:
                 body = self.rfile.read(length) if length else b""
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
                 seen = {"path": self.path, **{k.lower(): v for k, v in headers.items()}}
+                seen["body-sha256"] = hashlib.sha256(body).hexdigest()
                 proxy.seen.append(seen)
                 reply = httpx.request(
                     self.command, proxy.upstream + self.path, content=body, headers=headers

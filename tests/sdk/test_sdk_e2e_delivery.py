@@ -185,6 +185,35 @@ def test_lost_response_is_retried_with_the_same_request_id(
         proxy.close()
 
 
+def test_an_upload_resent_after_a_restart_is_the_same_request_byte_for_byte(
+    server: LiveServer, make_client: MakeClient
+) -> None:
+    """The session ends while its upload's answer is lost; after a restart the upload goes out
+    again under its request id with the very same body (the server refuses a known request id
+    with another body), and is answered from the stored response."""
+    proxy = LossyProxy(server.url)
+    try:
+        client = make_client(server, backend_url=proxy.url)
+        assert client.flush(10)
+        proxy.lose_responses = 2  # the flush below, and the one close() tries
+        for i in range(5):
+            client.track("Tick", {"i": i})
+        assert client.flush(10) is False
+        client.close(timeout=2.0)  # ends the session: its block in a rebuilt envelope changes
+        again = make_client(server, backend_url=proxy.url)
+        assert again.flush(10)
+        uploads = proxy.uploads()
+        ticked = uploads[1]["x-request-id"]  # the first flush was uploads[0]
+        tries = [u for u in uploads if u["x-request-id"] == ticked]
+        assert len(tries) == 3  # lost, lost on close, resent by the restarted client
+        assert len({u["body-sha256"] for u in tries}) == 1
+        assert tries[-1]["status"] == "200"
+        assert sorted(ticks(server)) == list(range(5))
+        assert_unique_ids(server)
+    finally:
+        proxy.close()
+
+
 def test_decisions_are_uploaded_with_the_events(
     server: LiveServer, make_client: MakeClient
 ) -> None:

@@ -14,15 +14,22 @@ from sdk_helpers import settled
 from tidings.sdk.gates import GateDecision, GateRegistry
 from tidings.sdk.signing import signature, signed_headers
 from tidings.sdk.store import KIND_EVENT, DeviceStore
-from tidings.sdk.transport import BACKOFF_CAP_S, Clock, backoff_delay, is_pause_status
+from tidings.sdk.transport import (
+    BACKOFF_CAP_S,
+    Clock,
+    backoff_delay,
+    is_pause_status,
+    retry_wait_s,
+)
 
 
-def test_signature_covers_method_path_body_and_timestamp() -> None:
+def test_signature_covers_method_path_body_timestamp_and_request_id() -> None:
     body = b'{"events":[]}'
+    rid = "0b5b8a57-3c2d-4f5e-9a1b-2c3d4e5f6a7b"
     expected = hmac.new(
-        b"sk_1", b"POST/api/v1/session" + body + b"1700000000", hashlib.sha256
+        b"sk_1", b"POST/api/v1/session" + body + b"1700000000" + rid.encode(), hashlib.sha256
     ).hexdigest()
-    assert signature("sk_1", "post", "/api/v1/session", body, "1700000000") == expected
+    assert signature("sk_1", "post", "/api/v1/session", body, "1700000000", rid) == expected
     headers = signed_headers(
         api_key_public="pk_1",
         api_key_secret="sk_1",
@@ -30,19 +37,20 @@ def test_signature_covers_method_path_body_and_timestamp() -> None:
         path_with_query="/api/v1/session",
         body=body,
         timestamp_s=1_700_000_000,
-        request_id="r-1",
+        request_id=rid,
     )
     assert headers["X-Signature"] == expected
     assert (headers["X-Api-Key"], headers["X-Timestamp"], headers["X-Request-Id"]) == (
         "pk_1",
         "1700000000",
-        "r-1",
+        rid,
     )
     for changed in (
-        signature("sk_2", "POST", "/api/v1/session", body, "1700000000"),
-        signature("sk_1", "POST", "/api/v1/session?x=1", body, "1700000000"),
-        signature("sk_1", "POST", "/api/v1/session", body + b" ", "1700000000"),
-        signature("sk_1", "POST", "/api/v1/session", body, "1700000001"),
+        signature("sk_2", "POST", "/api/v1/session", body, "1700000000", rid),
+        signature("sk_1", "POST", "/api/v1/session?x=1", body, "1700000000", rid),
+        signature("sk_1", "POST", "/api/v1/session", body + b" ", "1700000000", rid),
+        signature("sk_1", "POST", "/api/v1/session", body, "1700000001", rid),
+        signature("sk_1", "POST", "/api/v1/session", body, "1700000000", rid[:-1] + "c"),
     ):
         assert changed != expected
 
@@ -54,6 +62,21 @@ def test_backoff_grows_exponentially_with_bounded_jitter(attempt: int, seed: int
     step = min(BACKOFF_CAP_S, 2.0 ** (attempt - 1))
     delay = backoff_delay(attempt, rng=rng)
     assert step / 2 <= delay <= step
+
+
+@settings(max_examples=50)
+@given(
+    st.integers(min_value=1, max_value=60),
+    st.one_of(st.none(), st.floats(min_value=0, max_value=600)),
+    st.integers(min_value=0, max_value=2**32),
+)
+def test_retry_after_is_a_floor_under_the_backoff(
+    attempt: int, retry_after: float | None, seed: int
+) -> None:
+    """A 503's ``Retry-After`` never shortens the backoff (a fleet would come back in step)."""
+    backoff = backoff_delay(attempt, rng=random.Random(seed))
+    wait = retry_wait_s(attempt, retry_after, rng=random.Random(seed))
+    assert wait == max(backoff, retry_after or 0.0)
 
 
 @settings(max_examples=50)

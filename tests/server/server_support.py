@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 import psycopg
+import pytest
+from psycopg import sql
 
 from tidings.server.app import create_app
 from tidings.server.auth import sign
@@ -20,6 +23,8 @@ from tidings.server.settings import ServerSettings
 from tidings.storage import Store, open_store
 
 SERVER_KEY = bytes(range(32))
+T0 = 1_700_000_000_000
+"""2023-11-14: event and session times of the test uploads (inside ingest's time range)."""
 
 
 def _pg_base() -> str:
@@ -67,14 +72,21 @@ class Harness:
         secret: str | None = None,
         timestamp: int | None = None,
         request_id: str | None = None,
+        legacy_signature: bool = False,
     ) -> dict[str, str]:
+        """Headers as the SDK sends them; ``legacy_signature`` signs without the request id,
+        as SDKs before 0.2 did."""
         ts = str(int(self.clock[0]) if timestamp is None else timestamp)
+        request_id = request_id or str(uuid.uuid4())
+        signed_id = None if legacy_signature else request_id
         return {
             "Content-Type": "application/json",
             "X-Api-Key": key or self.app["apiKeyPublic"],
             "X-Timestamp": ts,
-            "X-Request-Id": request_id or str(uuid.uuid4()),
-            "X-Signature": sign(secret or self.app["apiKeySecret"], "POST", path, body, ts),
+            "X-Request-Id": request_id,
+            "X-Signature": sign(
+                secret or self.app["apiKeySecret"], "POST", path, body, ts, signed_id
+            ),
         }
 
     async def upload(self, payload: dict[str, Any] | bytes, **kwargs: Any) -> httpx.Response:
@@ -104,7 +116,7 @@ def upload_body(app_id: str, events: list[Any], **extra: Any) -> dict[str, Any]:
         },
         "user": {"userId": "u-1", "customProperties": {"plan": "pro", "age": 31}},
         "sessions": [
-            {"id": "s-1", "counter": 1, "type": "cold", "startedAt": 1_000, "endedAt": None}
+            {"id": "s-1", "counter": 1, "type": "cold", "startedAt": T0 - 60_000, "endedAt": None}
         ],
         "events": events,
         "dropped": 0,
@@ -118,7 +130,7 @@ def event(event_id: str, name: str = "PurchaseCompleted", **kw: Any) -> dict[str
         "id": event_id,
         "name": name,
         "type": "custom",
-        "timestamp": 1_700_000_000_000,
+        "timestamp": T0,
         "sessionId": "s-1",
         "properties": {"price": 9.99, "plan": "annual"},
     }
@@ -153,3 +165,50 @@ async def harness(
             yield Harness(store, client, token, project, r.json(), clock)
     finally:
         await store.close()
+
+
+# --------------------------------------------------------------------------- fixtures
+# Imported by the conftest of every suite that runs the app over real stores.
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _pg_url() -> Iterator[str]:
+    schema = f"tidings_srv_{uuid.uuid4().hex[:12]}"
+    yield f"{PG_BASE}?schema={schema}"
+    with psycopg.connect(PG_BASE, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Both backends: for the behaviour that touches storage semantics."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'tidings.db'}"
+    else:
+        yield from _pg_url()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'tidings.db'}"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    yield from _pg_url()
+
+
+@pytest.fixture
+async def srv(db_url: str) -> AsyncIterator[Harness]:
+    async with harness(db_url) as h:
+        yield h
+
+
+@pytest.fixture
+async def sq(sqlite_url: str) -> AsyncIterator[Harness]:
+    async with harness(sqlite_url) as h:
+        yield h

@@ -261,6 +261,8 @@ async def test_an_invalid_campaign_lists_every_problem_with_its_path(sq: Harness
 
 async def test_catalogs_recent_events_and_stats(srv: Harness) -> None:
     c, h = srv.client, srv.admin
+    r = await c.post(f"/admin/api/apps/{srv.app_id}/campaigns", json=campaign(id="c-9"), headers=h)
+    assert r.status_code == 201, r.text
     shown = event(
         "e-2",
         type="system",
@@ -306,8 +308,6 @@ async def test_catalogs_recent_events_and_stats(srv: Harness) -> None:
         assert r.status_code == 400
         assert r.json()["error"]["message"].startswith("limit")
 
-    r = await c.post(f"/admin/api/apps/{srv.app_id}/campaigns", json=campaign(id="c-9"), headers=h)
-    assert r.status_code == 201, r.text
     stats = (await c.get("/admin/api/campaigns/c-9/stats", headers=h)).json()
     assert stats["decisions"] == {"SUCCESS": 1}
     assert stats["shown"] == 1

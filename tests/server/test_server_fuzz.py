@@ -32,7 +32,7 @@ from tidings.core.errors import InvalidInput
 from tidings.core.events import validate_properties
 from tidings.server.app import create_app
 from tidings.server.auth import sign
-from tidings.server.upload import json_properties
+from tidings.server.upload_items import json_properties
 from tidings.storage import Store, open_store
 
 pytestmark = pytest.mark.slow

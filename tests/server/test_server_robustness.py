@@ -18,16 +18,19 @@ from hypothesis import strategies as st
 from server_support import Harness
 from test_server_admin import campaign
 
+from tidings.core.bounds import TimeWindow
 from tidings.core.errors import InvalidInput
 from tidings.core.segment import parse_message
 from tidings.server.app import ROUTES
 from tidings.server.auth import sign
 from tidings.server.cohorts import parse_changes
 from tidings.server.errors import ApiError
-from tidings.server.upload import parse_upload, validate_decision, validate_event
+from tidings.server.upload import parse_upload
+from tidings.server.upload_items import validate_decision, validate_event
 from tidings.server.validate import settings_patch
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+ANY_TIME = TimeWindow(0, 2**53 - 1)
 
 FIELDS = (
     "name",
@@ -241,7 +244,7 @@ field_maps = st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=8)
 @given(body=field_maps | st.dictionaries(st.text(max_size=10), json_values, max_size=6))
 def test_upload_validation_only_raises_api_errors(body: dict[str, Any]) -> None:
     try:
-        upload = parse_upload(body, "app", 1000)
+        upload = parse_upload(body, "app", 1000, window=ANY_TIME)
     except ApiError as exc:
         assert 400 <= exc.status < 500
         assert exc.message
@@ -254,7 +257,7 @@ def test_upload_validation_only_raises_api_errors(body: dict[str, Any]) -> None:
 def test_item_validators_only_raise_invalid_input(item: Any) -> None:
     for validate in (validate_event, validate_decision):
         try:
-            validate(item)
+            validate(item, ANY_TIME)
         except InvalidInput as exc:
             assert str(exc)
 

@@ -80,7 +80,13 @@ def test_serve_end_to_end(served: Served) -> None:
             "appId": s.app["appId"],
             "device": {"deviceId": "dev-1"},
             "events": [
-                {"id": "e-1", "name": "Opened", "type": "custom", "timestamp": 1, "sessionId": None}
+                {
+                    "id": "e-1",
+                    "name": "Opened",
+                    "type": "custom",
+                    "timestamp": int(time.time() * 1000),
+                    "sessionId": None,
+                }
             ],
         }
     )

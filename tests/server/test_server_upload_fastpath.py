@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tidings.core.bounds import TimeWindow
 from tidings.core.errors import InvalidInput
 from tidings.core.events import SYSTEM_EVENT_NAMES
-from tidings.server.upload import _validate_event_fully, validate_event
+from tidings.server.upload_items import _validate_event_fully, validate_event
 
 pytestmark = pytest.mark.slow
 
@@ -44,9 +45,13 @@ _events = st.dictionaries(
 )
 
 
+WINDOW = TimeWindow(0, 2**53 - 1)
+"""Times are not what these tests are about: any non-negative safe integer is in range."""
+
+
 def _answer(validate: Any, item: object) -> tuple[str, Any]:
     try:
-        return ("ok", validate(item))
+        return ("ok", validate(item, WINDOW))
     except InvalidInput as exc:
         return ("error", (exc.field, exc.reason))
 
@@ -81,6 +86,6 @@ def test_valid_custom_events_are_stored_as_sent(
         "properties": props,
     }
     item = {**stored_form, "ignored": 1}
-    stored = validate_event(item)
+    stored = validate_event(item, WINDOW)
     assert stored == stored_form
-    assert stored == _validate_event_fully(item)
+    assert stored == _validate_event_fully(item, WINDOW)

@@ -341,8 +341,13 @@ async def test_campaign_records_name_the_account_and_the_upload(api: Api, tmp_pa
         "treatmentId": "0",
         "timestamp": 1562109174836,
     }
+    # Decisions count only for campaigns of the uploading app's project.
+    await api.store.create_campaign(api.app_id, {"id": "c-1", "name": "One"}, "Active")
+    await api.store.create_campaign(third["appId"], {"id": "c-3", "name": "Three"}, "Active")
     request_id = await api.upload([tapped(1)], decisions=[decision])
-    other_request = await api.upload([tapped(2)], app=third, decisions=[{**decision, "id": "d-2"}])
+    other_request = await api.upload(
+        [tapped(2)], app=third, decisions=[{**decision, "id": "d-2", "campaignId": "c-3"}]
+    )
     await api.run_pipeline()
     await stream_closing(api)
     records = read_jsonl_dir(out / app_directory_name(api.app_id))

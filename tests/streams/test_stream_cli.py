@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 import tidings.cli.streams  # noqa: F401  (registers the sub-command)
 from tidings.cli.app import app
+from tidings.core.bounds import TimeWindow
 from tidings.server.ingest import build_items
 from tidings.server.upload import parse_upload
 from tidings.storage import open_store
@@ -53,6 +54,10 @@ BODY: dict[str, Any] = {
 }
 
 
+EVERY_TIME = TimeWindow(0, 2**53 - 1)
+"""BODY keeps small timestamps: records are the point here, not the time range."""
+
+
 def test_preview_prints_one_record_per_line(tmp_path: Path) -> None:
     path = tmp_path / "upload.json"
     path.write_bytes(orjson.dumps(BODY))
@@ -87,7 +92,7 @@ def test_run_once_streams_the_log_to_jsonl(tmp_path: Path) -> None:
         try:
             project = await store.create_project("p")
             app_id = (await store.create_app(project.id, "Demo", "ios")).app_id
-            events, decisions = build_items(parse_upload(BODY, app_id, 1000))
+            events, decisions = build_items(parse_upload(BODY, app_id, 1000, window=EVERY_TIME))
             await store.ingest(app_id, events, decisions, arrival_ms=300)
             return app_id
         finally:

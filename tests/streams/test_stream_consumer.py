@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
+from tidings.core.bounds import TimeRange
 from tidings.server.ingest import build_items
 from tidings.server.upload import parse_upload
 from tidings.storage import EventIn, Store, open_store
@@ -80,7 +81,7 @@ def upload_body(n: int, start: int = 0) -> dict[str, Any]:
 
 
 async def ingest(store: Store, app_id: str, body: dict[str, Any], arrival: int) -> None:
-    upload = parse_upload(body, app_id, 1000)
+    upload = parse_upload(body, app_id, 1000, window=TimeRange().at(T0))
     assert not upload.rejected and not upload.rejected_decisions
     events, decisions = build_items(upload)
     await store.ingest(app_id, events, decisions, arrival_ms=arrival)

@@ -68,7 +68,9 @@ async def _bootstrap(db: str) -> tuple[str, dict[str, Any]]:
     try:
         token = await store.create_admin_token("stream-test")
         project = await store.create_project("Streamed")
-        return token, (await store.create_app(project.id, "Streamed app", "ios")).to_json()
+        app = await store.create_app(project.id, "Streamed app", "ios")
+        await store.create_campaign(app.app_id, {"id": "c-gate", "name": "Gate"}, "Active")
+        return token, app.to_json()
     finally:
         await store.close()
 

@@ -65,6 +65,22 @@ def serve(  # noqa: PLR0917 - one parameter per command-line option
             help="Run the event-log consumers (destinations, streams) in this process.",
         ),
     ] = True,
+    header_timeout: Annotated[
+        float | None,
+        typer.Option("--header-timeout", help="Seconds a request's headers may take [10]."),
+    ] = None,
+    body_timeout: Annotated[
+        float | None,
+        typer.Option("--body-timeout", help="Seconds a request's body may take [60]."),
+    ] = None,
+    idle_timeout: Annotated[
+        float | None,
+        typer.Option("--idle-timeout", help="Seconds a kept-alive connection may wait idle [5]."),
+    ] = None,
+    max_connections: Annotated[
+        int | None,
+        typer.Option("--max-connections", help="Open connections at most, 503 past it [10000]."),
+    ] = None,
 ) -> None:
     """Serve the device API, Segment sources, admin API and cohort import.
 
@@ -78,22 +94,23 @@ def serve(  # noqa: PLR0917 - one parameter per command-line option
     # not a traceback from inside the server's start-up.
     apps = run_on_database(db, key_file, count_apps, create=True)
 
-    import uvicorn
-
     from tidings.server.app import create_app_for_url
+    from tidings.server.connections import ConnectionLimits, run_server
+
+    # The defaults live in ConnectionLimits (the help repeats them: the server is not imported
+    # to print the help).
+    base = ConnectionLimits()
+    limits = ConnectionLimits(
+        header_timeout_s=base.header_timeout_s if header_timeout is None else header_timeout,
+        body_timeout_s=base.body_timeout_s if body_timeout is None else body_timeout,
+        idle_timeout_s=base.idle_timeout_s if idle_timeout is None else idle_timeout,
+        max_connections=base.max_connections if max_connections is None else max_connections,
+    )
 
     if apps == 0:
         typer.echo(first_start_hint(db))
     if port:
         typer.echo(f"dashboard: http://{host}:{port}/ (sign in with an admin token)")
     tune_gc()
-    uvicorn.run(
-        create_app_for_url(db, pipeline=pipeline, key_file=key_file),
-        host=host,
-        port=port,
-        log_level=log_level,
-        access_log=access_log,
-        proxy_headers=False,
-        server_header=False,
-        date_header=False,
-    )
+    app = create_app_for_url(db, pipeline=pipeline, key_file=key_file)
+    run_server(app, host, port, limits, log_level, access_log)

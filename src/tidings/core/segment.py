@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from tidings.core.bounds import MAX_JSON_DEPTH, TimeWindow, depth_message, too_deep
 from tidings.core.errors import InvalidEvent
 from tidings.core.events import MAX_NAME_LENGTH, EventRecord
 
@@ -41,7 +42,11 @@ class SegmentMessage:
 
 
 def parse_iso_ms(value: object, field_path: str) -> int:
-    """Epoch ms of an ISO-8601 string; without an offset it is read as UTC (as Segment does)."""
+    """Epoch ms of an ISO-8601 string; without an offset it is read as UTC (as Segment does).
+
+    Any date-time is read, at the edges of the calendar too (``0001-01-01T00:00:00+01:00`` is
+    in year 0 in UTC); whether the time is believable is :func:`event_time_ms`'s question.
+    """
     if not isinstance(value, str) or not value:
         raise InvalidEvent(field_path, "must be an ISO-8601 date-time string")
     text = value.strip()
@@ -51,18 +56,27 @@ def parse_iso_ms(value: object, field_path: str) -> int:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidEvent(field_path, f"{value!r} is not an ISO-8601 date-time") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return (parsed - _UNIX_EPOCH) // _MS
+    offset = parsed.utcoffset() or timedelta(0)
+    # Naive arithmetic: subtracting the offset may leave the years datetime can name.
+    return (parsed.replace(tzinfo=None) - _NAIVE_EPOCH - offset) // _MS
 
 
-_MS: Final = datetime(1970, 1, 1, 0, 0, 0, 1000, tzinfo=UTC) - _UNIX_EPOCH
+_MS: Final = timedelta(milliseconds=1)
+_NAIVE_EPOCH: Final = datetime(1970, 1, 1)
+FIRST_MS: Final = (datetime(1, 1, 1) - _NAIVE_EPOCH) // _MS
+"""0001-01-01T00:00:00.000Z: the first instant :func:`format_iso_ms` can write."""
+LAST_MS: Final = (datetime(9999, 12, 31, 23, 59, 59, 999_000) - _NAIVE_EPOCH) // _MS
+"""9999-12-31T23:59:59.999Z: the last instant :func:`format_iso_ms` can write."""
 
 
 def format_iso_ms(ms: int) -> str:
-    """``2024-01-02T03:04:05.678Z`` for epoch ms (the form Segment libraries send)."""
+    """``2024-01-02T03:04:05.678Z`` for epoch ms (the form Segment libraries send); ``ms``
+    must lie in ``[FIRST_MS, LAST_MS]`` (four-digit years)."""
     dt = _UNIX_EPOCH + ms * _MS
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    return (
+        f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:"
+        f"{dt.second:02d}.{dt.microsecond // 1000:03d}Z"
+    )
 
 
 def _identity(value: object, field_path: str) -> str | None:
@@ -116,22 +130,42 @@ def _name_of(msg_type: str, msg: Mapping[str, Any], path: str) -> str:
     return "$alias"
 
 
-def event_time_ms(msg: Mapping[str, Any], received_ms: int, sent_at: object, path: str) -> int:
-    """Segment's event time rule (see the module docstring)."""
+def event_time_ms(
+    msg: Mapping[str, Any],
+    received_ms: int,
+    sent_at: object,
+    path: str,
+    window: TimeWindow | None = None,
+) -> int:
+    """Segment's event time rule (see the module docstring), checked against ``window`` (and,
+    without one, against what an ISO-8601 date-time with a four-digit year can say).
+
+    An out-of-range result names the field it came from; a time corrected for clock skew
+    names ``originalTimestamp`` and says so.
+    """
 
     def at(key: str) -> str:
         return f"{path}.{key}" if path else key
 
     if msg.get("timestamp") is not None:
-        return parse_iso_ms(msg["timestamp"], at("timestamp"))
-    if msg.get("originalTimestamp") is not None:
-        original = parse_iso_ms(msg["originalTimestamp"], at("originalTimestamp"))
+        ms, source, note = parse_iso_ms(msg["timestamp"], at("timestamp")), "timestamp", ""
+    elif msg.get("originalTimestamp") is not None:
+        ms, source, note = (
+            parse_iso_ms(msg["originalTimestamp"], at("originalTimestamp")),
+            "originalTimestamp",
+            "",
+        )
         sent = msg.get("sentAt", sent_at)
         if sent is not None:
             sent_ms = parse_iso_ms(sent, at("sentAt"))
-            return received_ms - (sent_ms - original)
-        return original
-    return received_ms
+            ms = received_ms - (sent_ms - ms)
+            note = " (corrected by sentAt for the device's clock skew)"
+    else:
+        return received_ms
+    reason = (window or TimeWindow(FIRST_MS, LAST_MS)).error(ms)
+    if reason is not None:
+        raise InvalidEvent(at(source), f"the event time{note} {reason}")
+    return ms
 
 
 def parse_message(
@@ -142,12 +176,16 @@ def parse_message(
     new_id: str,
     sent_at: object = None,
     path: str = "",
+    window: TimeWindow | None = None,
+    depth: int = MAX_JSON_DEPTH,
 ) -> SegmentMessage:
     """Validate one Segment message and derive its event record.
 
     ``msg_type`` is the type the endpoint implies (``/v1/track``); ``None`` for ``/v1/batch``,
     where each message names its own ``type``. ``new_id`` is used when the message has no
-    ``messageId``. Raises :class:`InvalidEvent` naming the offending field (prefixed by ``path``).
+    ``messageId``. The event time must lie in ``window`` (the server's time range), and the
+    message may nest ``depth`` levels at most. Raises :class:`InvalidEvent` naming the
+    offending field (prefixed by ``path``).
     """
 
     def at(key: str) -> str:
@@ -155,6 +193,9 @@ def parse_message(
 
     if not isinstance(obj, dict):
         raise InvalidEvent(path, "must be a JSON object")
+    deep = too_deep(obj, depth, path)
+    if deep is not None:
+        raise InvalidEvent(deep, depth_message())
     declared = obj.get("type")
     if msg_type is None:
         if not isinstance(declared, str) or declared not in MESSAGE_TYPES:
@@ -181,7 +222,7 @@ def parse_message(
     context = _object(obj, "context", path)
     _object(obj, "integrations", path)
     name = _name_of(msg_type, obj, path)
-    timestamp = event_time_ms(obj, received_ms, sent_at, path)
+    timestamp = event_time_ms(obj, received_ms, sent_at, path, window)
 
     message = dict(obj)
     message["type"] = msg_type

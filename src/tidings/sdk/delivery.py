@@ -27,6 +27,7 @@ from tidings.sdk.transport import (
     is_pause_status,
     new_request_id,
     retry_after_s,
+    retry_wait_s,
 )
 
 log = logging.getLogger("tidings.sdk")
@@ -43,23 +44,38 @@ class FlushWaiter:
 class Inflight:
     """The batch being delivered: every pending row up to ``max_seq``, under one request id.
 
-    Only the id, the bound and the dropped count are saved; the body is rebuilt from the same
-    rows after a restart (the server answers a known request id from its stored response, so
-    the envelope around the rows may differ without harm).
+    Saved: the id, the bound, the dropped count and, once built, the envelope (``head``: device,
+    user, sessions). After a restart the body is the same rows inside the same envelope, byte
+    for byte: the server refuses a known request id sent with another body (409), and a
+    session that ended meanwhile would otherwise change the envelope.
     """
 
     request_id: str
     max_seq: int
     dropped: int
+    head: bytes | None = None
     body: bytes | None = None
     seqs: list[int] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"requestId": self.request_id, "maxSeq": self.max_seq, "dropped": self.dropped}
+        out: dict[str, Any] = {
+            "requestId": self.request_id,
+            "maxSeq": self.max_seq,
+            "dropped": self.dropped,
+        }
+        if self.head is not None:
+            out["head"] = self.head.decode()
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Inflight:
-        return cls(data["requestId"], int(data["maxSeq"]), int(data["dropped"]))
+        head = data.get("head")
+        return cls(
+            data["requestId"],
+            int(data["maxSeq"]),
+            int(data["dropped"]),
+            head.encode() if isinstance(head, str) else None,
+        )
 
 
 class Delivery:
@@ -193,19 +209,24 @@ class Delivery:
                 inflight = Inflight(new_request_id(), rows[-1][0], self.store.dropped())
                 self.store.put_json("inflight", inflight.to_json())
                 self.store.inflight_max_seq = inflight.max_seq
-            head_fields = self.envelope()
+            head_fields = self.envelope() if inflight.head is None else None
             self.inflight = inflight
-        sessions = self.store.sessions_of_pending(inflight.max_seq)
-        envelope: UploadEnvelope = {
-            "appId": head_fields["appId"],
-            "device": head_fields["device"],
-            "user": head_fields["user"],
-            "sessions": cast(list[SessionBlock], sessions),
-            "dropped": inflight.dropped,
-        }
+        if head_fields is not None:
+            sessions = self.store.sessions_of_pending(inflight.max_seq)
+            envelope: UploadEnvelope = {
+                "appId": head_fields["appId"],
+                "device": head_fields["device"],
+                "user": head_fields["user"],
+                "sessions": cast(list[SessionBlock], sessions),
+                "dropped": inflight.dropped,
+            }
+            inflight.head = orjson.dumps(envelope)[:-1]  # the envelope object, still open
+            with self.lock:
+                self.store.put_json("inflight", inflight.to_json())
         events = b",".join(body for _, kind, body in rows if kind == KIND_EVENT)
         decisions = b",".join(body for _, kind, body in rows if kind != KIND_EVENT)
-        head = orjson.dumps(envelope)[:-1]  # the envelope object, still open
+        head = inflight.head
+        assert head is not None
         inflight.body = head + b',"events":[' + events + b'],"decisions":[' + decisions + b"]}"
         inflight.seqs = [r[0] for r in rows]
         return inflight
@@ -271,7 +292,10 @@ class Delivery:
                 reply.error_message,
             )
             return False
-        return self._retry(f"server answered {reply.status}", retry_after_s(reply))
+        return self._retry(
+            f"server answered {reply.status}",
+            retry_wait_s(self.failures + 1, retry_after_s(reply)),
+        )
 
     def _too_large(self, inflight: Inflight) -> bool:
         if len(inflight.seqs) > 1:

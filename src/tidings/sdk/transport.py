@@ -176,6 +176,15 @@ def is_pause_status(status: int) -> bool:
     return 400 <= status < 500 and status not in (409, 413, 429)
 
 
+def retry_wait_s(
+    attempt: int, retry_after: float | None, rng: random.Random | None = None
+) -> float:
+    """How long to wait before the next attempt: the backoff, but never less than the server's
+    ``Retry-After``. Taking the header alone would bring a whole fleet back at the same
+    moment, every few seconds, for as long as an outage lasts."""
+    return max(retry_after or 0.0, backoff_delay(attempt, rng=rng))
+
+
 def retry_after_s(reply: Reply) -> float | None:
     value = reply.headers.get("retry-after")
     if value is None:

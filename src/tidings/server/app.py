@@ -41,13 +41,14 @@ from tidings.server.errors import (
     handle_http_exception,
     handle_invalid_input,
     json_response,
+    unavailable_response,
 )
 from tidings.server.maintenance import prune_stored_responses
 from tidings.server.middleware import ServerTimeMiddleware
 from tidings.server.openapi import RouteDoc, admin_route, openapi_document
 from tidings.server.settings import ServerSettings
 from tidings.server.state import ServerState, server_state
-from tidings.storage import NotFoundError, Store, StoreError, open_store
+from tidings.storage import NotFoundError, Store, StoreError, StoreUnavailable, open_store
 from tidings.version import VERSION
 
 log = logging.getLogger("tidings.server")
@@ -56,16 +57,18 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 async def healthz(request: Request) -> Response:
+    """200 while the store serves reads and writes; 503 naming the reason otherwise.
+
+    The write state is the writer's own: a write the database refused makes this 503 until a
+    write succeeds again (the store probes now and then while it is unhealthy).
+    """
     store = server_state(request).store
-    healthy = False
+    failure: str | None = "not open"
     if store is not None:
-        try:
-            healthy = await store.ping()
-        except Exception:  # the point of a health check is to report, not to raise
-            healthy = False
-    if healthy:
+        failure = await store.health()
+    if failure is None:
         return json_response({"status": "ok"})
-    return error_response(503, "store_unreachable", "store: the database does not answer")
+    return unavailable_response(f"store: {failure}", "store_unreachable")
 
 
 async def metrics(request: Request) -> Response:
@@ -78,9 +81,14 @@ async def openapi(request: Request) -> Response:
 
 
 async def handle_store_error(request: Request, exc: Exception) -> Response:
-    """The database refused or is unreachable: not the client's fault, and worth a retry."""
-    log.warning("store error on %s %s: %s", request.method, request.url.path, exc)
-    return error_response(503, "store_unavailable", "store: the database could not serve this")
+    """The database refused or is unreachable: not the client's fault, and worth a retry.
+
+    An unavailable database was logged once by the store when its state changed; any other
+    store error is logged here, without a traceback.
+    """
+    if not isinstance(exc, StoreUnavailable):
+        log.warning("store error on %s %s: %s", request.method, request.url.path, exc)
+    return unavailable_response("store: the database could not serve this; retry later")
 
 
 async def handle_not_found(_request: Request, exc: Exception) -> Response:

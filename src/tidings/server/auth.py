@@ -2,7 +2,8 @@
 
 - Device requests carry ``X-Api-Key`` (an app's public key) and, on the signed endpoint,
   ``X-Signature`` = hex HMAC-SHA256 keyed with the app's secret over
-  ``METHOD + PATH_WITH_QUERY + RAW_BODY + X-Timestamp``.
+  ``METHOD + PATH_WITH_QUERY + RAW_BODY + X-Timestamp + X-Request-Id``. The form without the
+  request id (what SDKs before 0.2 send) is still accepted for this release.
 - Segment-compatible endpoints take a write key as the HTTP Basic user name.
 - The admin API takes ``Authorization: Bearer <admin token>``.
 
@@ -43,29 +44,65 @@ def path_with_query(request: Request) -> str:
 
 
 def signature_payload(method: str, target: str, body: bytes, timestamp: str) -> bytes:
-    """The exact bytes the device signs."""
+    """The bytes both signature forms begin with; the current form appends the request id."""
     return (
         method.upper().encode("ascii") + target.encode("utf-8") + body + timestamp.encode("ascii")
     )
 
 
-def sign(secret: str | bytes, method: str, target: str, body: bytes, timestamp: str) -> str:
+def sign(  # noqa: PLR0917 - the parts of the request, in signing order
+    secret: str | bytes,
+    method: str,
+    target: str,
+    body: bytes,
+    timestamp: str,
+    request_id: str | None = None,
+) -> str:
     """Hex HMAC-SHA256 of a request, as a device computes it (used by tests and benchmarks).
 
-    The key is the UTF-8 bytes of ``apiKeySecret`` as shown at creation.
+    With ``request_id`` the current form (the id is signed too); without it the older form,
+    accepted for this release. The key is the UTF-8 bytes of ``apiKeySecret`` as shown at
+    creation.
     """
     payload = signature_payload(method, target, body, timestamp)
+    if request_id is not None:
+        payload += request_id.encode("ascii")
     key = secret.encode("utf-8") if isinstance(secret, str) else secret
     return hmac.new(key, payload, hashlib.sha256).hexdigest()
 
 
-def signature_matches(secret: str | bytes, payload: bytes, signature: str) -> bool:
-    """Constant-time comparison of the presented signature with the one ``payload`` needs."""
+def verified_digest(  # noqa: PLR0917 - the parts of the request, in signing order
+    secret: str | bytes,
+    method: str,
+    target: str,
+    body: bytes,
+    timestamp: str,
+    signature: str,
+    request_id: str,
+) -> bytes | None:
+    """Check ``X-Signature`` in constant time; on a match, a digest that names the request.
+
+    A signature of either form matches: over ``... + X-Timestamp + X-Request-Id`` (current),
+    or over ``... + X-Timestamp`` alone (SDKs before 0.2; accepted for this release). The
+    digest is the keyed hash of ``METHOD + PATH_WITH_QUERY + RAW_BODY``, the same for every
+    retry of the request (a retry is signed afresh, with a new timestamp) and different for
+    any other body: what a stored response is kept with. The body is hashed once for all of it.
+    """
     if not _HEX_RE.match(signature):
-        return False
+        return None
     key = secret.encode("utf-8") if isinstance(secret, str) else secret
-    expected = hmac.new(key, payload, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature.lower())
+    mac = hmac.new(key, method.upper().encode("ascii") + target.encode("utf-8"), hashlib.sha256)
+    mac.update(body)
+    request = mac.copy()
+    mac.update(timestamp.encode("ascii"))
+    current = mac.copy()
+    current.update(request_id.encode("ascii"))
+    presented = signature.lower()
+    if hmac.compare_digest(current.hexdigest(), presented) or hmac.compare_digest(
+        mac.hexdigest(), presented
+    ):
+        return request.digest()
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +113,9 @@ class SignedHeaders:
     signature: str
     timestamp: str
     request_id: str
+    """Lower-cased: how the id is remembered."""
+    request_id_sent: str
+    """As the client sent it: what the signature covers."""
 
 
 def signed_headers(request: Request, now_seconds: float) -> SignedHeaders:
@@ -110,7 +150,7 @@ def signed_headers(request: Request, now_seconds: float) -> SignedHeaders:
         raise ApiError(409, "missing_request_id", "X-Request-Id: header is required (a UUID)")
     if not _UUID_RE.match(request_id):
         raise ApiError(409, "invalid_request_id", "X-Request-Id: must be a UUID")
-    return SignedHeaders(api_key, signature, timestamp, request_id.lower())
+    return SignedHeaders(api_key, signature, timestamp, request_id.lower(), request_id)
 
 
 def public_key_header(request: Request) -> str:

@@ -70,11 +70,28 @@ def json_response(
 
 
 def error_response(
-    status: int, code: str, message: str, errors: list[dict[str, str]] | None = None
+    status: int,
+    code: str,
+    message: str,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     return Response(
-        error_body(code, message, errors), status_code=status, media_type="application/json"
+        error_body(code, message, errors),
+        status_code=status,
+        headers=headers,
+        media_type="application/json",
     )
+
+
+RETRY_AFTER_SECONDS = 5
+"""``Retry-After`` of a 503: the least a client waits before it tries again."""
+
+
+def unavailable_response(message: str, code: str = "store_unavailable") -> Response:
+    """503 with ``Retry-After``: the server cannot serve this now, the same request may work
+    later (clients keep the request, with its request id, and retry)."""
+    return error_response(503, code, message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 async def handle_api_error(_request: Request, exc: Exception) -> Response:

@@ -18,19 +18,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tidings.core.logpayload import decision_payload, event_prefix
-from tidings.server.auth import (
-    path_with_query,
-    signature_matches,
-    signature_payload,
-    signed_headers,
+from tidings.server.auth import path_with_query, signed_headers, verified_digest
+from tidings.server.body import (
+    NUL_ESCAPE,
+    decode_content,
+    off_loop,
+    parse_json_object,
+    read_raw_body,
 )
-from tidings.server.body import NUL_ESCAPE, decode_content, parse_json_object, read_raw_body
-from tidings.server.catalog_refusals import body_indices, catalog_full
+from tidings.server.catalog_refusals import catalog_full
 from tidings.server.config import CONFIG_REVISION_HEADER
 from tidings.server.errors import ApiError, json_response
 from tidings.server.state import server_state, store_of
 from tidings.server.upload import Upload, parse_upload
-from tidings.storage import DecisionIn, EventIn, IngestOutcome, StoredResponse
+from tidings.storage import DecisionIn, EventIn, IngestOutcome, Store, StoredResponse
 
 _NO_SESSION = object()
 
@@ -126,8 +127,7 @@ def build_items(
 
 def _refused(upload: Upload, refused: Sequence[int], limit: int) -> list[dict[str, Any]]:
     """Rejections of the events the store refused for a full catalog, by body index."""
-    total = len(upload.events) + len(upload.rejected)
-    indices = body_indices(total, (r.index for r in upload.rejected))
+    indices = upload.accepted_event_indices()
     return [
         catalog_full(indices[p], f"events[{indices[p]}].name", upload.events[p]["name"], limit)
         for p in refused
@@ -146,6 +146,28 @@ def _stored(response: StoredResponse, *, replayed: bool, revision: int) -> Respo
     )
 
 
+def _reused(request_id: str) -> ApiError:
+    return ApiError(
+        409,
+        "request_id_reused",
+        f"X-Request-Id: {request_id} was already used for a different body;"
+        " a new request needs a new id",
+    )
+
+
+async def _replay(
+    store: Store, app_id: str, request_id: str, request_hash: bytes
+) -> Response | None:
+    """The stored answer to an earlier attempt of this request (409 when that attempt had
+    another body), or ``None`` when the request id is new."""
+    previous = await store.stored_response(app_id, request_id)
+    if previous is None:
+        return None
+    if not previous.answers(request_hash):
+        raise _reused(request_id)
+    return _stored(previous, replayed=True, revision=await store.config_revision(app_id))
+
+
 async def session_upload(request: Request) -> Response:
     """``POST /api/v1/session`` (docs/spec/http-api.md, "Device → server")."""
     state = server_state(request)
@@ -157,26 +179,60 @@ async def session_upload(request: Request) -> Response:
     key = await store.signing_key(headers.api_key)
     if key is None:
         raise ApiError(403, "invalid_api_key", "X-Api-Key: unknown or revoked key")
-    payload = signature_payload(request.method, path_with_query(request), raw, headers.timestamp)
-    if not signature_matches(key.secret, payload, headers.signature):
+    request_hash = verified_digest(
+        key.secret,
+        request.method,
+        path_with_query(request),
+        raw,
+        headers.timestamp,
+        headers.signature,
+        headers.request_id_sent,
+    )
+    if request_hash is None:
         raise ApiError(403, "invalid_signature", "X-Signature: does not match the request")
-    try:
+    window = settings.time_window()
+
+    def parse() -> Upload:
         data = decode_content(request, raw, settings.max_body_bytes)
-        body = parse_json_object(data, check_nul=False)
-        upload = parse_upload(body, key.app_id, settings.max_events, has_nul=NUL_ESCAPE in data)
+        body = parse_json_object(data, check_nul=False, check_depth=False)
+        return parse_upload(
+            body,
+            key.app_id,
+            settings.max_events,
+            window=window,
+            max_decisions=settings.max_decisions,
+            max_sessions=settings.max_sessions,
+            has_nul=NUL_ESCAPE in data,
+        )
+
+    try:
+        upload = await off_loop(request, raw, parse)
     except ApiError:
         # A retry must get the first answer even if its body no longer parses; checking only
         # here keeps the common path at one store round trip (ingest detects replays itself).
-        previous = await store.stored_response(key.app_id, headers.request_id)
-        if previous is not None:
-            revision = await store.config_revision(key.app_id)
-            return _stored(previous, replayed=True, revision=revision)
+        replay = await _replay(store, key.app_id, headers.request_id, request_hash)
+        if replay is not None:
+            return replay
         raise
+    campaign_ids = upload.campaign_ids()
+    if campaign_ids:
+        upload.reject_foreign_campaigns(
+            await store.project_campaign_ids(key.project_id, campaign_ids)
+        )
     events, decisions = build_items(upload, headers.request_id)
     now_ms = settings.now_ms()
     rejected = [r.to_json() for r in upload.rejected]
     rejected_decisions = [r.to_json() for r in upload.rejected_decisions]
     limits = settings.catalog_limits
+    # Present only when something was refused, so the common answer stays as it was.
+    extra: dict[str, Any] = {
+        part: {"rejected": [r.to_json() for r in refusals]}
+        for part, refusals in (
+            ("sessions", upload.rejected_sessions),
+            ("device", upload.rejected_device),
+        )
+        if refusals
+    }
 
     def render(outcome: IngestOutcome) -> StoredResponse:
         refused = _refused(upload, outcome.refused, limits.event_names) if outcome.refused else []
@@ -194,6 +250,7 @@ async def session_upload(request: Request) -> Response:
                         "duplicates": len(outcome.decisions) - outcome.decisions_accepted,
                         "rejected": rejected_decisions,
                     },
+                    **extra,
                     "serverTime": now_ms,
                 }
             ),
@@ -208,7 +265,14 @@ async def session_upload(request: Request) -> Response:
         render=render,
         custom_properties=upload.custom_properties,
         catalog_limits=limits,
+        request_hash=request_hash,
     )
+    if (
+        result.replayed
+        and result.response is not None
+        and not result.response.answers(request_hash)
+    ):
+        raise _reused(headers.request_id)
     metrics = state.metrics
     if result.replayed or result.outcome is None:
         metrics.count("sdk", "request", "replayed")

@@ -11,12 +11,16 @@ import time
 from collections.abc import MutableMapping
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tidings.server.errors import error_body
 from tidings.server.state import ServerState
 
 log = logging.getLogger("tidings.server")
+
+CLIENT_CLOSED = 499
+"""Status recorded in the metrics for a request whose client left before it was answered."""
 
 
 class ServerTimeMiddleware:
@@ -54,6 +58,10 @@ class ServerTimeMiddleware:
                     await _send_error(send_with_time, 400, f"invalid_{part}", message)
                     return
             await self.app(scope, receive, send_with_time)
+        except ClientDisconnect:
+            # The client went away (or was cut off by a read deadline) before its body was
+            # read: nobody is left to answer, and it is not a server fault worth a traceback.
+            status = CLIENT_CLOSED
         except Exception:
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if response_started:

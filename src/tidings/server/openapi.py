@@ -127,18 +127,21 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             sdk=_obj(name=_STR, version=_STR),
         ),
         user=_obj(userId={"type": ["string", "null"]}, customProperties={"type": "object"}),
-        sessions=_array(
-            _obj(
-                ("id",),
-                id=_STR,
-                counter=_INT,
-                type={"enum": ["cold", "warm"]},
-                startedAt=_MS,
-                endedAt={"type": ["integer", "null"]},
-            )
-        ),
+        sessions={
+            **_array(
+                _obj(
+                    ("id",),
+                    id=_STR,
+                    counter=_INT,
+                    type={"enum": ["cold", "warm"]},
+                    startedAt=_MS,
+                    endedAt={"type": ["integer", "null"]},
+                )
+            ),
+            "maxItems": 100,
+        },
         events={**_array(_ref("Event")), "maxItems": 1000},
-        decisions=_array(_ref("Decision")),
+        decisions={**_array(_ref("Decision")), "maxItems": 1000},
         dropped={"type": "integer", "minimum": 0},
     ),
     "Page": _obj(
@@ -161,7 +164,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         token={**_STR, "description": "only in the response that creates the token"},
     ),
     "Rejection": _obj(
-        ("index", "code", "field", "message"), index=_INT, code=_STR, field=_STR, message=_STR
+        ("code", "field", "message"), index=_INT, code=_STR, field=_STR, message=_STR
     ),
     "UploadResult": _obj(
         ("accepted", "duplicates", "rejected", "serverTime"),
@@ -169,6 +172,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         duplicates=_INT,
         rejected=_array(_ref("Rejection")),
         decisions=_obj(accepted=_INT, duplicates=_INT, rejected=_array(_ref("Rejection"))),
+        sessions=_obj(rejected=_array(_ref("Rejection"))),
+        device=_obj(rejected=_array(_ref("Rejection"))),
         serverTime=_MS,
     ),
     "ProjectSettings": _obj(
@@ -332,6 +337,13 @@ def openapi_document(routes: Iterable[RouteDoc], version: str) -> dict[str, Any]
                 "2XX": {"description": "Success", "content": {"application/json": {}}},
                 "4XX": {
                     "description": "Error naming the offending field",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
+                },
+                "503": {
+                    "description": "The storage cannot serve now; retry after Retry-After",
+                    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
                     "content": {
                         "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
                     },

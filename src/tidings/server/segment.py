@@ -21,6 +21,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tidings.core.bounds import MAX_JSON_DEPTH, too_deep
 from tidings.core.errors import InvalidEvent, InvalidInput
 from tidings.core.events import json_type
 from tidings.core.segment import SegmentMessage, parse_message
@@ -30,8 +31,11 @@ from tidings.server.body import (
     decode_content,
     find_nul,
     nul_error,
+    off_loop,
     parse_json_object,
     read_raw_body,
+    too_deep_error,
+    too_large,
 )
 from tidings.server.catalog_refusals import CODE as CATALOG_FULL
 from tidings.server.catalog_refusals import body_indices, catalog_full, refusal_message
@@ -42,20 +46,64 @@ from tidings.storage import Application, EventIn
 SEGMENT_SOURCE = "segment"
 
 
-async def _authenticated(
-    request: Request, state: ServerState, *, check_nul: bool = True
-) -> tuple[Application, dict[str, Any], bool]:
-    """The app of the write key, the parsed body, and whether the body may hold a NUL."""
-    limit = state.settings.max_body_bytes
-    raw = await read_raw_body(request, limit)
-    if "authorization" in request.headers:
-        app = await _app_for(request, basic_user(request))
-        data = decode_content(request, raw, limit)
-        return app, parse_json_object(data, check_nul=check_nul), NUL_ESCAPE in data
+UNAUTHENTICATED_MAX_BYTES = 512 * 1024
+"""The most a body is inflated to while its sender is unknown (no ``Authorization`` header,
+the write key in the body, as Segment's HTTP API allows). Segment's own batch limit is 500 KB,
+so no library sends more; a caller that wants the full body limit authenticates with HTTP
+Basic, which is checked before anything is inflated or parsed."""
+
+WRITE_KEY_FIELD = b'"writeKey"'
+_WITHOUT_AUTHORIZATION = "without an Authorization header (send the write key as HTTP Basic)"
+
+
+def _decode_and_parse(
+    request: Request, raw: bytes, limit: int, *, per_message: bool, key_in_body: bool = False
+) -> tuple[dict[str, Any], bool]:
+    """Inflate and parse a body; with ``key_in_body`` (the sender is still unknown) a body that
+    holds no write key is refused before a byte of it is parsed."""
     data = decode_content(request, raw, limit)
-    body = parse_json_object(data, check_nul=check_nul)
+    if key_in_body and WRITE_KEY_FIELD not in data:
+        raise ApiError(
+            401, "missing_credentials", "Authorization: HTTP Basic with the write key is required"
+        )
+    checks = not per_message
+    return parse_json_object(data, check_nul=checks, check_depth=checks), NUL_ESCAPE in data
+
+
+async def _authenticated(
+    request: Request, state: ServerState, *, per_message: bool = False
+) -> tuple[Application, dict[str, Any], bool]:
+    """The app of the write key, the parsed body, and whether the body may hold a NUL.
+
+    With ``per_message`` (a batch) NUL characters and nesting are left to the caller, which
+    judges each message alone.
+    """
+    limit = state.settings.max_body_bytes
+    if "authorization" in request.headers:
+        raw = await read_raw_body(request, limit)
+        app = await _app_for(request, basic_user(request))
+        body, has_nul = await off_loop(
+            request,
+            raw,
+            lambda: _decode_and_parse(request, raw, limit, per_message=per_message),
+        )
+        return app, body, has_nul
+    bounded = min(limit, UNAUTHENTICATED_MAX_BYTES)
+    try:
+        raw = await read_raw_body(request, bounded)
+        body, has_nul = await off_loop(
+            request,
+            raw,
+            lambda: _decode_and_parse(
+                request, raw, bounded, per_message=per_message, key_in_body=True
+            ),
+        )
+    except ApiError as exc:
+        if exc.status == 413:
+            raise too_large(bounded, _WITHOUT_AUTHORIZATION) from None
+        raise
     app = await _app_for(request, basic_user(request, body.get("writeKey")))
-    return app, body, NUL_ESCAPE in data
+    return app, body, has_nul
 
 
 async def _app_for(request: Request, write_key: str) -> Application:
@@ -115,6 +163,7 @@ def single(msg_type: str) -> Callable[[Request], Awaitable[Response]]:
                 msg_type=msg_type,
                 received_ms=state.settings.now_ms(),
                 new_id=state.ids.new_id(),
+                window=state.settings.time_window(),
             )
         except InvalidInput as exc:
             state.metrics.count(SEGMENT_SOURCE, "message", "rejected")
@@ -142,11 +191,12 @@ def single(msg_type: str) -> Callable[[Request], Awaitable[Response]]:
 
 async def batch(request: Request) -> Response:
     state = server_state(request)
-    app, body, has_nul = await _authenticated(request, state, check_nul=False)
-    if has_nul:
-        found = find_nul({k: v for k, v in body.items() if k != "batch"})
-        if found is not None:
-            raise nul_error(found)
+    app, body, has_nul = await _authenticated(request, state, per_message=True)
+    envelope = {k: v for k, v in body.items() if k != "batch"}
+    if has_nul and (found := find_nul(envelope)) is not None:
+        raise nul_error(found)
+    if (found := too_deep(envelope)) is not None:
+        raise too_deep_error(found)
     messages = body.get("batch")
     if not isinstance(messages, list):
         raise bad_request("batch", f"is required (an array), not {json_type(messages)}")
@@ -157,6 +207,7 @@ async def batch(request: Request) -> Response:
             f"batch: {len(messages)} messages; at most {state.settings.max_events} per request",
         )
     received = state.settings.now_ms()
+    window = state.settings.time_range.at(received)
     sent_at = body.get("sentAt")
     events: list[EventIn] = []
     rejected: list[dict[str, Any]] = []
@@ -172,6 +223,8 @@ async def batch(request: Request) -> Response:
                 new_id=state.ids.new_id(),
                 sent_at=sent_at,
                 path=f"batch[{i}]",
+                window=window,
+                depth=MAX_JSON_DEPTH - 2,  # inside the body and its batch array
             )
         except InvalidInput as exc:
             rejected.append(

@@ -7,11 +7,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tidings.core.bounds import TimeRange, TimeWindow
 from tidings.core.ids import IdFactory
 from tidings.storage import CatalogLimits
 
 DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
 DEFAULT_MAX_EVENTS = 1000
+DEFAULT_MAX_DECISIONS = 1000
+DEFAULT_MAX_SESSIONS = 100
 DEFAULT_MAX_COHORT_IDS = 1000
 
 
@@ -27,6 +30,13 @@ class ServerSettings:
 
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_events: int = DEFAULT_MAX_EVENTS
+    """Events per upload, and messages per Segment batch (413 beyond)."""
+    max_decisions: int = DEFAULT_MAX_DECISIONS
+    """Decisions per upload (413 beyond)."""
+    max_sessions: int = DEFAULT_MAX_SESSIONS
+    """Sessions per upload (413 beyond)."""
+    time_range: TimeRange = field(default_factory=TimeRange)
+    """Times ingest accepts: event, session, decision, install and Segment message times."""
     max_cohort_ids: int = DEFAULT_MAX_COHORT_IDS
     catalog_limits: CatalogLimits = field(default_factory=CatalogLimits)
     """Distinct custom event names and custom-property keys per app (storage/catalogs.py)."""
@@ -39,6 +49,10 @@ class ServerSettings:
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
+
+    def time_window(self) -> TimeWindow:
+        """The times ingest accepts right now."""
+        return self.time_range.at(self.now_ms())
 
 
 class ServerIds:

@@ -6,10 +6,9 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
-from tidings.server.errors import ApiError
 from tidings.server.metrics import Metrics
 from tidings.server.settings import ServerIds, ServerSettings
-from tidings.storage import Store
+from tidings.storage import Store, StoreUnavailable
 
 
 @dataclass(slots=True)
@@ -34,5 +33,5 @@ def server_state(request: Request) -> ServerState:
 def store_of(request: Request) -> Store:
     store = server_state(request).store
     if store is None:
-        raise ApiError(503, "store_unavailable", "store: not open yet")
+        raise StoreUnavailable("not open yet")
     return store

@@ -1,43 +1,41 @@
 """Validation of the device upload body (``POST /api/v1/session``).
 
 The body as a whole must be well formed (an object with a ``device``, an ``events`` array, ...):
-anything wrong there is a 400 naming the field. Inside ``events`` and ``decisions`` each item is
-judged alone, so one bad event never costs the good ones next to it: a bad item becomes a
-``rejected`` entry ``{index, code, field, message}`` and the rest are stored.
+anything wrong there is a 400 naming the field. Inside ``events``, ``decisions`` and
+``sessions`` each item is judged alone, so one bad event never costs the good ones next to it:
+a bad item becomes a ``rejected`` entry ``{index, code, field, message}`` and the rest are
+stored. Times must lie in the server's time range and items may nest only so deep
+(:mod:`tidings.core.bounds`).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from math import isfinite
 from typing import Any
 
+from tidings.core.bounds import TimeWindow, depth_message, too_deep
 from tidings.core.errors import InvalidEvent, InvalidInput
 from tidings.core.events import (
     CAMPAIGN_RESOLVED,
     CAMPAIGN_SHOWN,
-    MAX_INT,
-    MAX_KEY_LENGTH,
-    MAX_NAME_LENGTH,
-    MAX_STRING_LENGTH,
-    MIN_INT,
-    RESOLVED_RESULTS,
-    SESSION_STARTED,
-    SYSTEM_EVENT_NAMES,
-    UNAVAILABLE_REASONS,
     json_type,
-    validate_name,
     validate_properties,
 )
 from tidings.server.body import find_nul, nul_error
+from tidings.server.catalog_refusals import body_indices
 from tidings.server.errors import ApiError, bad_request
+from tidings.server.settings import DEFAULT_MAX_DECISIONS, DEFAULT_MAX_SESSIONS
+from tidings.server.upload_items import (
+    MAX_TEXT_LENGTH,
+    is_int,
+    validate_decision,
+    validate_event,
+    validate_session,
+)
 
-MAX_ID_LENGTH = 128
-MAX_TEXT_LENGTH = 255
-MAX_TIMESTAMP_MS = 2**53 - 1
-_STATUS_RE = re.compile(r"^[A-Z][A-Z_]{0,63}$")
+_ITEM_ARRAYS = frozenset({"events", "decisions", "sessions"})
+"""Body arrays judged item by item; the rest of the body is the envelope."""
 
 DEVICE_TEXT_FIELDS = (
     "platform",
@@ -54,20 +52,19 @@ DEVICE_TEXT_FIELDS = (
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
-    """Why one item of ``events`` (or ``decisions``) was not stored."""
+    """Why one item of ``events``, ``decisions`` or ``sessions`` was not stored, or why a field
+    of the envelope was dropped."""
 
-    index: int
+    index: int | None
+    """Position in its array; ``None`` for a field of the envelope (``device.installTime``)."""
     field: str
     message: str
     code: str = "invalid_event"
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "code": self.code,
-            "field": self.field,
-            "message": self.message,
-        }
+        out: dict[str, Any] = {} if self.index is None else {"index": self.index}
+        out.update(code=self.code, field=self.field, message=self.message)
+        return out
 
 
 @dataclass(slots=True)
@@ -84,6 +81,68 @@ class Upload:
     rejected: list[Rejection] = field(default_factory=list)
     decisions: list[dict[str, Any]] = field(default_factory=list)
     rejected_decisions: list[Rejection] = field(default_factory=list)
+    rejected_sessions: list[Rejection] = field(default_factory=list)
+    rejected_device: list[Rejection] = field(default_factory=list)
+    sent: tuple[int, int] = (0, 0)
+    """How many events and decisions the request held (accepted and rejected)."""
+
+    def campaign_ids(self) -> set[str]:
+        """Campaigns the upload's decisions, ``CampaignShown`` and ``CampaignResolved`` name."""
+        ids = {d["campaignId"] for d in self.decisions}
+        ids.update(
+            e["properties"]["campaignId"]
+            for e in self.events
+            if e["type"] == "system" and e["name"] in _COUNTED
+        )
+        return ids
+
+    def accepted_event_indices(self) -> list[int]:
+        """The body index of each event in :attr:`events` (they passed validation), in order."""
+        return _accepted_at(self.sent[0], self.rejected)
+
+    def reject_foreign_campaigns(self, known: set[str]) -> None:
+        """Reject the items whose campaign is not in ``known`` (the campaigns of the uploading
+        app's project): campaign stats count only what an app may say about its own
+        campaigns, and an unknown id must not create stats rows."""
+
+        def foreign(campaign_id: str, path: str) -> InvalidEvent:
+            return InvalidEvent(path, f"no campaign {campaign_id!r} in this app's project")
+
+        events, decisions = self.sent
+        kept_events: list[dict[str, Any]] = []
+        for item, index in zip(self.events, _accepted_at(events, self.rejected), strict=True):
+            counted = item["type"] == "system" and item["name"] in _COUNTED
+            if counted and (cid := item["properties"]["campaignId"]) not in known:
+                exc = foreign(cid, "properties.campaignId")
+                self.rejected.append(_rejection(index, "events", exc, "invalid_event"))
+            else:
+                kept_events.append(item)
+        kept_decisions: list[dict[str, Any]] = []
+        accepted_at = _accepted_at(decisions, self.rejected_decisions)
+        for item, index in zip(self.decisions, accepted_at, strict=True):
+            if item["campaignId"] not in known:
+                exc = foreign(item["campaignId"], "campaignId")
+                self.rejected_decisions.append(
+                    _rejection(index, "decisions", exc, "invalid_decision")
+                )
+            else:
+                kept_decisions.append(item)
+        self.events, self.decisions = kept_events, kept_decisions
+        self.rejected.sort(key=_by_index)
+        self.rejected_decisions.sort(key=_by_index)
+
+
+_COUNTED = frozenset({CAMPAIGN_SHOWN, CAMPAIGN_RESOLVED})
+"""System events that feed campaign stats (and so name a campaign)."""
+
+
+def _accepted_at(sent: int, rejected: list[Rejection]) -> list[int]:
+    """The request indices of the accepted items, in order: all but the rejected ones."""
+    return body_indices(sent, (r.index for r in rejected if r.index is not None))
+
+
+def _by_index(rejection: Rejection) -> int:
+    return rejection.index or 0
 
 
 def _text(obj: Mapping[str, Any], key: str, path: str, *, required: bool = False) -> str | None:
@@ -99,10 +158,6 @@ def _text(obj: Mapping[str, Any], key: str, path: str, *, required: bool = False
     if len(value) > MAX_TEXT_LENGTH:
         raise bad_request(f"{path}{key}", f"must be at most {MAX_TEXT_LENGTH} characters")
     return value
-
-
-def _int(value: object) -> bool:
-    return type(value) is int
 
 
 def _object(body: Mapping[str, Any], key: str, *, required: bool = False) -> dict[str, Any]:
@@ -127,7 +182,9 @@ def _array(body: Mapping[str, Any], key: str, *, required: bool = False) -> list
     return value
 
 
-def _device(body: Mapping[str, Any]) -> dict[str, Any]:
+def _device(body: Mapping[str, Any], window: TimeWindow) -> tuple[dict[str, Any], list[Rejection]]:
+    """The stored device block, and the fields dropped from it (an install time out of range:
+    the device's clock was wrong, and that must not cost the upload its events)."""
     device = _object(body, "device", required=True)
     out: dict[str, Any] = {"deviceId": _text(device, "deviceId", "device.", required=True)}
     for key in DEVICE_TEXT_FIELDS:
@@ -141,12 +198,19 @@ def _device(body: Mapping[str, Any]) -> dict[str, Any]:
         out["sdk"] = {
             k: v for k in ("name", "version") if (v := _text(sdk, k, "device.sdk.")) is not None
         }
+    dropped: list[Rejection] = []
     install_time = device.get("installTime")
     if install_time is not None:
-        if not _int(install_time) or install_time < 0:
+        if not is_int(install_time):
             raise bad_request("device.installTime", "must be epoch milliseconds (an integer)")
-        out["installTime"] = install_time
-    return out
+        reason = window.error(install_time)
+        if reason is None:
+            out["installTime"] = install_time
+        else:
+            path = "device.installTime"
+            message = f"{path}: {reason}; the field was dropped"
+            dropped.append(Rejection(None, path, message, "invalid_device"))
+    return out, dropped
 
 
 def _user(body: Mapping[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
@@ -161,207 +225,6 @@ def _user(body: Mapping[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
         raise bad_request(exc.field, exc.reason) from None
 
 
-def _sessions(body: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for i, item in enumerate(_array(body, "sessions")):
-        path = f"sessions[{i}]."
-        if not isinstance(item, dict):
-            raise bad_request(f"sessions[{i}]", f"must be an object, not {json_type(item)}")
-        session_id = _text(item, "id", path, required=True)
-        assert session_id is not None
-        session: dict[str, Any] = {"id": session_id}
-        counter = item.get("counter")
-        if counter is not None:
-            if not _int(counter) or counter < 1:
-                raise bad_request(f"{path}counter", "must be an integer >= 1")
-            session["counter"] = counter
-        kind = item.get("type")
-        if kind is not None:
-            if kind not in ("cold", "warm"):
-                raise bad_request(f"{path}type", "must be 'cold' or 'warm'")
-            session["type"] = kind
-        for key in ("startedAt", "endedAt"):
-            value = item.get(key)
-            if value is not None:
-                if not _int(value) or not 0 <= value <= MAX_TIMESTAMP_MS:
-                    raise bad_request(f"{path}{key}", "must be epoch milliseconds (an integer)")
-                session[key] = value
-        out[session_id] = session
-    return out
-
-
-def _check_system_properties(name: str, props: Mapping[str, Any]) -> None:
-    """The system events whose properties feed stats must carry them in the documented form."""
-    if name in (CAMPAIGN_SHOWN, CAMPAIGN_RESOLVED):
-        campaign_id = props.get("campaignId")
-        if not isinstance(campaign_id, str) or not campaign_id:
-            raise InvalidEvent("properties.campaignId", "is required (a non-empty string)")
-    if name == CAMPAIGN_RESOLVED:
-        result = props.get("result")
-        if result not in RESOLVED_RESULTS:
-            raise InvalidEvent("properties.result", f"must be one of {', '.join(RESOLVED_RESULTS)}")
-        reason = props.get("unavailableReason")
-        if result == "Unavailable" and reason not in UNAVAILABLE_REASONS:
-            raise InvalidEvent(
-                "properties.unavailableReason", f"must be one of {', '.join(UNAVAILABLE_REASONS)}"
-            )
-        if result != "Unavailable" and reason is not None:
-            raise InvalidEvent(
-                "properties.unavailableReason", "is allowed only with result 'Unavailable'"
-            )
-    if name == SESSION_STARTED and props.get("type") not in ("cold", "warm"):
-        raise InvalidEvent("properties.type", "must be 'cold' or 'warm'")
-
-
-def _item_id(item: Mapping[str, Any], key: str = "id") -> str:
-    value = item.get(key)
-    if not isinstance(value, str) or not value:
-        raise InvalidEvent(key, "is required (a non-empty string)")
-    if len(value) > MAX_ID_LENGTH:
-        raise InvalidEvent(key, f"must be at most {MAX_ID_LENGTH} characters")
-    return value
-
-
-def _timestamp(item: Mapping[str, Any], key: str = "timestamp") -> int:
-    value = item.get(key)
-    if not _int(value):
-        raise InvalidEvent(key, "is required (epoch milliseconds, an integer)")
-    assert isinstance(value, int)
-    if not 0 <= value <= MAX_TIMESTAMP_MS:
-        raise InvalidEvent(key, "must be epoch milliseconds between 0 and 2^53-1")
-    return value
-
-
-def json_properties(raw: object) -> dict[str, Any]:
-    """``validate_properties`` for a map that came out of a JSON parser, without the copy.
-
-    JSON leaves only plain ``str``/``int``/``float``/``bool``/``None``/list/dict values and
-    ``str`` keys, so the common valid map is checked with a
-    few type tests per key and returned as is. Anything this loop does not plainly accept is
-    handed to :func:`validate_properties`, which owns the rules and the error messages: this
-    is a shortcut to the same answer, never a second opinion.
-    """
-    if type(raw) is dict:
-        for key, value in raw.items():
-            kind = type(value)
-            if type(key) is not str or not key or len(key) > MAX_KEY_LENGTH:
-                break
-            if kind is str:
-                if len(value) > MAX_STRING_LENGTH:
-                    break
-            elif kind is int:
-                if not MIN_INT <= value <= MAX_INT:
-                    break
-            elif kind is float:
-                if not isfinite(value):
-                    break
-            elif kind is not bool:
-                break
-        else:
-            return raw
-    return validate_properties(raw)
-
-
-def validate_event(item: object) -> dict[str, Any]:
-    """One event record of docs/spec/events.md, in stored form; raises :class:`InvalidEvent`.
-
-    Almost every event of an upload is a plain custom event, so that case is checked first
-    with a handful of type tests; anything it does not plainly accept goes through
-    :func:`_validate_event_fully`, which owns the rules and the error messages.
-    """
-    if type(item) is dict:
-        event_id = item.get("id")
-        name = item.get("name")
-        timestamp = item.get("timestamp")
-        session_id = item.get("sessionId")
-        if (
-            item.get("type") == "custom"
-            and type(event_id) is str
-            and 0 < len(event_id) <= MAX_ID_LENGTH
-            and type(name) is str
-            and 0 < len(name) <= MAX_NAME_LENGTH
-            and name not in SYSTEM_EVENT_NAMES
-            and type(timestamp) is int
-            and 0 <= timestamp <= MAX_TIMESTAMP_MS
-            and (
-                session_id is None or (type(session_id) is str and len(session_id) <= MAX_ID_LENGTH)
-            )
-        ):
-            return {
-                "id": event_id,
-                "name": name,
-                "type": "custom",
-                "timestamp": timestamp,
-                "sessionId": session_id,
-                "properties": json_properties(item.get("properties")),
-            }
-    return _validate_event_fully(item)
-
-
-def _validate_event_fully(item: object) -> dict[str, Any]:
-    if not isinstance(item, dict):
-        raise InvalidEvent("", f"must be an object, not {json_type(item)}")
-    event_id = _item_id(item)
-    kind = item.get("type")
-    if kind not in ("custom", "system"):
-        raise InvalidEvent("type", "must be 'custom' or 'system'")
-    name = validate_name(item.get("name"), custom=kind == "custom")
-    if kind == "system" and name not in SYSTEM_EVENT_NAMES:
-        raise InvalidEvent("name", f"{name!r} is not a system event")
-    timestamp = _timestamp(item)
-    session_id = item.get("sessionId")
-    if session_id is not None and (
-        not isinstance(session_id, str) or len(session_id) > MAX_ID_LENGTH
-    ):
-        raise InvalidEvent("sessionId", "must be a string (at most 128 characters) or null")
-    raw_props = item.get("properties")
-    if kind == "custom":
-        properties: dict[str, Any] = json_properties(raw_props)
-    else:
-        # System events carry a few nested values (EventTriggered.properties, the campaign list
-        # of ConfigFetchFinished); JSON already guarantees they are plain data.
-        if raw_props is not None and not isinstance(raw_props, dict):
-            raise InvalidEvent("properties", f"must be an object, not {json_type(raw_props)}")
-        properties = raw_props or {}
-        _check_system_properties(name, properties)
-    return {
-        "id": event_id,
-        "name": name,
-        "type": kind,
-        "timestamp": timestamp,
-        "sessionId": session_id,
-        "properties": properties,
-    }
-
-
-def validate_decision(item: object) -> dict[str, Any]:
-    """One decision ``{id, campaignId, status, treatmentId, source, eventId, timestamp}``."""
-    if not isinstance(item, dict):
-        raise InvalidEvent("", f"must be an object, not {json_type(item)}")
-    decision_id = _item_id(item)
-    campaign_id = _item_id(item, "campaignId")
-    status = item.get("status")
-    if not isinstance(status, str) or not _STATUS_RE.match(status):
-        raise InvalidEvent("status", "must be a send status such as 'SUCCESS' or 'HOLDOUT'")
-    out: dict[str, Any] = {
-        "id": decision_id,
-        "campaignId": campaign_id,
-        "status": status,
-        "treatmentId": "0",
-        "source": None,
-        "eventId": None,
-        "timestamp": _timestamp(item),
-    }
-    for key in ("treatmentId", "source", "eventId"):
-        value = item.get(key)
-        if value is None:
-            continue
-        if not isinstance(value, str) or len(value) > MAX_TEXT_LENGTH:
-            raise InvalidEvent(key, "must be a string (at most 255 characters)")
-        out[key] = value
-    return out
-
-
 def _no_nul(item: object) -> None:
     found = find_nul(item)
     if found is not None:
@@ -373,59 +236,98 @@ def _rejection(index: int, collection: str, exc: InvalidInput, code: str) -> Rej
     return Rejection(index, path, f"{path}: {exc.reason}", code)
 
 
+def _capped(body: Mapping[str, Any], key: str, limit: int, *, required: bool = False) -> list[Any]:
+    """The array ``key`` of the body, refused whole (413) when it holds more than ``limit``."""
+    items = _array(body, key, required=required)
+    if len(items) > limit:
+        raise ApiError(
+            413, f"too_many_{key}", f"{key}: {len(items)} {key}; at most {limit} per request"
+        )
+    return items
+
+
+def _judge(
+    items: list[Any],
+    collection: str,
+    code: str,
+    validate: Callable[[object, TimeWindow], dict[str, Any]],
+    window: TimeWindow,
+    *,
+    has_nul: bool,
+) -> tuple[list[dict[str, Any]], list[Rejection]]:
+    """Each item alone: the accepted ones, in order, and the rejections."""
+    accepted: list[dict[str, Any]] = []
+    rejected: list[Rejection] = []
+    keep = accepted.append
+    for i, item in enumerate(items):
+        try:
+            if has_nul:
+                _no_nul(item)
+            keep(validate(item, window))
+        except InvalidInput as exc:
+            rejected.append(_rejection(i, collection, exc, code))
+    return accepted, rejected
+
+
 def parse_upload(
-    body: Mapping[str, Any], app_id: str, max_events: int, *, has_nul: bool = True
+    body: Mapping[str, Any],
+    app_id: str,
+    max_events: int,
+    *,
+    window: TimeWindow,
+    max_decisions: int = DEFAULT_MAX_DECISIONS,
+    max_sessions: int = DEFAULT_MAX_SESSIONS,
+    has_nul: bool = True,
 ) -> Upload:
     """Check the envelope (400/403/413 as :class:`ApiError`) and judge each item alone.
 
+    ``events``, ``decisions`` and ``sessions`` are judged item by item (times must lie in
+    ``window``); an install time outside it is dropped from the device and reported.
     ``has_nul`` says whether the raw body may hold a NUL character (``\\u0000``); only then is
-    every string searched for one (a NUL in an event rejects that event alone).
+    every string searched for one (a NUL in an item rejects that item alone).
     """
+    envelope = {k: v for k, v in body.items() if k not in _ITEM_ARRAYS}
     if has_nul:
-        envelope = {k: v for k, v in body.items() if k not in ("events", "decisions")}
         found = find_nul(envelope)
         if found is not None:
             raise nul_error(found)
+    found = too_deep(envelope)
+    if found is not None:
+        raise bad_request(found, depth_message(), "too_deep")
     stated_app = body.get("appId")
     if stated_app is not None:
         if not isinstance(stated_app, str):
             raise bad_request("appId", f"must be a string, not {json_type(stated_app)}")
         if stated_app != app_id:
             raise ApiError(403, "app_mismatch", "appId: does not match the app of X-Api-Key")
-    events = _array(body, "events", required=True)
-    if len(events) > max_events:
-        raise ApiError(
-            413,
-            "too_many_events",
-            f"events: {len(events)} events; at most {max_events} per request",
-        )
+    events = _capped(body, "events", max_events, required=True)
+    decisions = _capped(body, "decisions", max_decisions)
+    sessions = _capped(body, "sessions", max_sessions)
     dropped = body.get("dropped", 0)
     if dropped is None:
         dropped = 0
-    if not _int(dropped) or dropped < 0:
+    if not is_int(dropped) or dropped < 0:
         raise bad_request("dropped", "must be a non-negative integer")
-    device = _device(body)
+    device, device_rejections = _device(body, window)
     user_id, custom_properties = _user(body)
+    stored_sessions, session_rejections = _judge(
+        sessions, "sessions", "invalid_session", validate_session, window, has_nul=has_nul
+    )
     upload = Upload(
         app_id=app_id,
         device=device,
         user_id=user_id,
         custom_properties=custom_properties,
-        sessions=_sessions(body),
+        sessions={s["id"]: s for s in stored_sessions},
         dropped=dropped,
+        rejected_sessions=session_rejections,
+        rejected_device=device_rejections,
+        sent=(len(events), len(decisions)),
     )
-    for i, item in enumerate(events):
-        try:
-            if has_nul:
-                _no_nul(item)
-            upload.events.append(validate_event(item))
-        except InvalidInput as exc:
-            upload.rejected.append(_rejection(i, "events", exc, "invalid_event"))
-    for i, item in enumerate(_array(body, "decisions")):
-        try:
-            if has_nul:
-                _no_nul(item)
-            upload.decisions.append(validate_decision(item))
-        except InvalidInput as exc:
-            upload.rejected_decisions.append(_rejection(i, "decisions", exc, "invalid_decision"))
+    upload.events, upload.rejected = _judge(
+        events, "events", "invalid_event", validate_event, window, has_nul=has_nul
+    )
+    upload.decisions, upload.rejected_decisions = _judge(
+        decisions, "decisions", "invalid_decision", validate_decision, window, has_nul=has_nul
+    )
     return upload

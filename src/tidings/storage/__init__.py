@@ -44,6 +44,7 @@ from tidings.storage.records import (
     StoredCampaign,
     StoreError,
     StoreOptions,
+    StoreUnavailable,
 )
 from tidings.storage.roles import (
     ConfigStore,
@@ -108,6 +109,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreOptions",
+    "StoreUnavailable",
     "StoredCampaign",
     "StoredResponse",
     "display_url",

@@ -8,7 +8,6 @@ with the same folding.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from tidings.core.events import CAMPAIGN_RESOLVED, CAMPAIGN_SHOWN, SYSTEM_EVENT_NAMES
@@ -30,15 +29,39 @@ StatsTally = dict[tuple[str, str, str, str], int]
 
 
 def utc_day(ts_ms: int) -> str:
-    """``YYYY-MM-DD`` of a timestamp in UTC (cached: a batch mostly hits one or two days)."""
+    """``YYYY-MM-DD`` of a timestamp in UTC (cached: a batch mostly hits one or two days).
+
+    Total over every integer: ingest refuses times outside its range, but a stats bucket
+    must never be the reason a write fails, so years past 9999 (or before year 1) get their
+    proleptic Gregorian date, with as many year digits as they need.
+    """
     number = ts_ms // _MS_PER_DAY
     day = _DAY_CACHE.get(number)
     if day is None:
-        day = datetime.fromtimestamp(number * 86_400, UTC).strftime("%Y-%m-%d")
+        year, month, date = civil_from_days(number)
+        day = (
+            f"{year:04d}-{month:02d}-{date:02d}"
+            if year >= 0
+            else f"-{-year:04d}-{month:02d}-{date:02d}"
+        )
         if len(_DAY_CACHE) > 4096:
             _DAY_CACHE.clear()
         _DAY_CACHE[number] = day
     return day
+
+
+def civil_from_days(days: int) -> tuple[int, int, int]:
+    """(year, month, day) of a count of days since 1970-01-01, proleptic Gregorian, for any
+    integer (the 400-year-era arithmetic of H. Hinnant's ``civil_from_days``)."""
+    z = days + 719_468
+    era = z // 146_097
+    doe = z - era * 146_097
+    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = mp + 3 if mp < 10 else mp - 9
+    return yoe + era * 400 + (month <= 2), month, day
 
 
 def infer_type(value: Any) -> PropertyType | None:

@@ -11,6 +11,9 @@ one implementation of the hard parts serves both:
 * **Reader threads** each hold their own connection (thread-local); in WAL mode SQLite readers
   never wait for the writer.
 * The SQL is written once with ``?`` placeholders; :class:`Dialect` rewrites them for psycopg.
+* A driver error that means the database cannot serve (the dialect says which) reaches callers
+  as :class:`~tidings.storage.records.StoreUnavailable`, and its state change is logged once
+  (:mod:`tidings.storage.availability`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+
+from tidings.storage.availability import Availability
+from tidings.storage.records import StoreUnavailable
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
@@ -43,6 +49,9 @@ class Dialect:
     pyformat: bool = False
     transient: tuple[type[Exception], ...] = ()
     """Driver errors that mean "the connection broke", worth one retry of a read."""
+    unavailable: Callable[[BaseException], str | None] = lambda _exc: None
+    """Why a driver error means the database cannot serve now (connection lost or refused,
+    disk full, read-only, lock timeout...), or ``None`` for any other error."""
 
     def sql(self, text: str) -> str:
         """Rewrite ``?`` placeholders for drivers that use ``%s``."""
@@ -117,6 +126,19 @@ class _Job(Generic[T]):
 _STOP = object()
 
 
+def _roll_back(tx: Tx, statement: str, *, cause: Exception) -> None:
+    """Undo a failed job; if that is impossible, fail the whole group for the job's reason.
+
+    SQLite rolls the whole transaction back by itself on some errors (a full disk, an I/O
+    error): then there is nothing left to roll back to, every job of the group is lost, and
+    the reason all of them are told is the job's error, not the failed rollback.
+    """
+    try:
+        tx.execute(statement)
+    except Exception:
+        raise cause from None
+
+
 _Outcome = tuple[asyncio.Future[Any], Any, BaseException | None]
 
 
@@ -163,6 +185,7 @@ class Engine:
     ) -> None:
         self.dialect = dialect
         self.stats = WriteStats()
+        self.availability = Availability(name)
         self._after_commit = after_commit
         self._connect_writer = connect_writer
         self._connect_reader = connect_reader
@@ -190,7 +213,7 @@ class Engine:
     async def write(self, fn: Callable[[Tx], T]) -> T:
         """Run ``fn`` in the next write group; resolves after that group's commit."""
         if self._closed:
-            raise RuntimeError("store is closed")
+            raise StoreUnavailable("the store is closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._queue.put(_Job(fn, future, loop))
@@ -199,7 +222,7 @@ class Engine:
     async def read(self, fn: Callable[[Tx], T]) -> T:
         """Run ``fn`` on a reader thread with that thread's own connection."""
         if self._closed:
-            raise RuntimeError("store is closed")
+            raise StoreUnavailable("the store is closed")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, self._run_read, fn)
 
@@ -233,15 +256,33 @@ class Engine:
 
     def _run_read(self, fn: Callable[[Tx], T]) -> T:
         try:
-            return fn(self._reader_tx())
-        except self.dialect.transient:
-            # The connection may have died while idle (database restart): reads are
-            # idempotent, so try once more on a fresh connection before giving up.
+            try:
+                value = fn(self._reader_tx())
+            except self.dialect.transient:
+                # The connection may have died while idle (database restart): reads are
+                # idempotent, so try once more on a fresh connection before giving up.
+                self._drop_reader()
+                value = fn(self._reader_tx())
+        except Exception as exc:
             self._drop_reader()
-            return fn(self._reader_tx())
-        except Exception:
-            self._drop_reader()
-            raise
+            failure = self.dialect.unavailable(exc)
+            if failure is None:
+                raise
+            self.availability.read(failure)
+            raise StoreUnavailable(failure) from exc
+        if self.availability.read_failure is not None:
+            self.availability.read(None)
+        return value
+
+    def _refusal(self, exc: BaseException) -> tuple[BaseException, str | None]:
+        """What a caller is told about a failed write, and why the database refused it (``None``
+        when the failure was the job's own: a missing row, a bug)."""
+        failure = self.dialect.unavailable(exc)
+        if failure is None:
+            return exc, None
+        refusal = StoreUnavailable(failure)
+        refusal.__cause__ = exc
+        return refusal, failure
 
     def _reader_tx(self) -> Tx:
         tx: Tx | None = getattr(self._local, "tx", None)
@@ -294,6 +335,7 @@ class Engine:
 
     def _run_group(self, batch: list[_Job[Any]]) -> None:
         results: list[tuple[_Job[Any], Any, BaseException | None]] = []
+        failure: str | None = None
         try:
             tx = self._begin()
             if len(batch) == 1:
@@ -301,8 +343,11 @@ class Engine:
                 try:
                     results.append((job, job.fn(tx), None))
                 except Exception as exc:
-                    tx.execute("ROLLBACK")
-                    _notify(job, None, exc)
+                    _roll_back(tx, "ROLLBACK", cause=exc)
+                    refusal, failure = self._refusal(exc)
+                    if failure is not None:
+                        self._refused(failure)
+                    _notify(job, None, refusal)
                     return
             else:
                 for job in batch:
@@ -310,9 +355,11 @@ class Engine:
                     try:
                         value = job.fn(tx)
                     except Exception as exc:
-                        tx.execute("ROLLBACK TO SAVEPOINT tidings_job")
+                        _roll_back(tx, "ROLLBACK TO SAVEPOINT tidings_job", cause=exc)
                         tx.execute("RELEASE SAVEPOINT tidings_job")
-                        results.append((job, None, exc))
+                        refusal, refused = self._refusal(exc)
+                        failure = failure or refused
+                        results.append((job, None, refusal))
                         continue
                     tx.execute("RELEASE SAVEPOINT tidings_job")
                     results.append((job, value, None))
@@ -321,15 +368,28 @@ class Engine:
             # The transaction itself failed (connection lost, disk full...): nothing in this
             # group is durable, so every caller gets the error and may retry.
             self._abandon_connection()
+            refusal, refused = self._refusal(exc)
+            if refused is not None:
+                self.availability.wrote(refused)
             for job in batch:
-                _notify(job, None, exc)
+                _notify(job, None, refusal)
             return
+        if failure is not None:
+            self._refused(failure)
+        elif self.availability.write_failure is not None:
+            self.availability.wrote(None)
         self.stats.groups += 1
         self.stats.jobs += len(batch)
         self.stats.largest_group = max(self.stats.largest_group, len(batch))
         _notify_group(results)
         if self._after_commit is not None:
             self._after_commit()
+
+    def _refused(self, failure: str) -> None:
+        """The database refused a job: note it, and start the next group on a fresh connection
+        (this one may hold what caused it: a broken session, a file opened read-only)."""
+        self.availability.wrote(failure)
+        self._abandon_connection()
 
     def _begin(self) -> Tx:
         """Open the group's transaction. A connection found dead here (database restarted,

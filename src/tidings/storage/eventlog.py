@@ -113,6 +113,16 @@ def _append_events(
     return [False if i in skip else next(stored) for i in range(len(events))]
 
 
+def _stored_response(tx: Tx, app_id: str, request_id: str) -> StoredResponse | None:
+    row = tx.one(
+        "SELECT status, body, body_hash FROM request_responses WHERE app_id = ? AND request_id = ?",
+        (app_id, request_id),
+    )
+    if row is None:
+        return None
+    return StoredResponse(int(row[0]), bytes(row[1]), bytes(row[2]) if row[2] is not None else None)
+
+
 def ingest_tx(
     tx: Tx,
     app_id: str,
@@ -125,24 +135,23 @@ def ingest_tx(
     custom_properties: Mapping[str, Any] | None,
     guard: CatalogGuard,
     limits: CatalogLimits,
+    request_hash: bytes | None = None,
 ) -> IngestResult:
     """The body of ``ingest``, run inside a write transaction."""
     if request_id is not None:
         # Claim the request id first: a concurrent attempt (another process on PostgreSQL)
         # waits on this row and then finds the finished response instead of writing twice.
         claimed = tx.one(
-            "INSERT INTO request_responses (app_id, request_id, status, body, created_at)"
-            " VALUES (?, ?, 0, ?, ?) ON CONFLICT (app_id, request_id) DO NOTHING"
+            "INSERT INTO request_responses"
+            " (app_id, request_id, status, body, created_at, body_hash)"
+            " VALUES (?, ?, 0, ?, ?, ?) ON CONFLICT (app_id, request_id) DO NOTHING"
             " RETURNING request_id",
-            (app_id, request_id, b"", arrival_ms),
+            (app_id, request_id, b"", arrival_ms, request_hash),
         )
         if claimed is None:
-            row = tx.one(
-                "SELECT status, body FROM request_responses WHERE app_id = ? AND request_id = ?",
-                (app_id, request_id),
-            )
-            assert row is not None
-            return IngestResult(StoredResponse(int(row[0]), bytes(row[1])), None, True)
+            stored = _stored_response(tx, app_id, request_id)
+            assert stored is not None
+            return IngestResult(stored, None, True)
     refused = guard.refused_events(tx, app_id, events, limits.event_names) if events else []
     event_flags = _append_events(tx, app_id, events, arrival_ms, refused) if events else []
     decision_flags = _append(tx, app_id, "decision", decisions, arrival_ms) if decisions else []
@@ -219,6 +228,7 @@ class EventLogMixin:
         render: RenderResponse | None = None,
         custom_properties: Mapping[str, Any] | None = None,
         catalog_limits: CatalogLimits | None = None,
+        request_hash: bytes | None = None,
     ) -> IngestResult:
         guard, limits = self._catalogs, catalog_limits or CatalogLimits()
         if request_id is not None and render is None:
@@ -235,6 +245,7 @@ class EventLogMixin:
                 custom_properties=custom_properties,
                 guard=guard,
                 limits=limits,
+                request_hash=request_hash,
             )
         )
         outcome = result.outcome
@@ -243,13 +254,7 @@ class EventLogMixin:
         return result
 
     async def stored_response(self, app_id: str, request_id: str) -> StoredResponse | None:
-        row = await self._engine.read(
-            lambda tx: tx.one(
-                "SELECT status, body FROM request_responses WHERE app_id = ? AND request_id = ?",
-                (app_id, request_id),
-            )
-        )
-        return StoredResponse(int(row[0]), bytes(row[1])) if row else None
+        return await self._engine.read(lambda tx: _stored_response(tx, app_id, request_id))
 
     async def prune_responses(self, older_than_ms: int) -> int:
         def run(tx: Tx) -> int:

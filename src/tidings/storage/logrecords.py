@@ -82,10 +82,21 @@ class IngestOutcome:
 
 @dataclass(frozen=True, slots=True)
 class StoredResponse:
-    """The response stored for a request id, returned verbatim when the request is retried."""
+    """The response stored for a request id, returned verbatim when the request is retried.
+
+    ``request_hash`` identifies the request body it answers (``None`` when it was stored
+    without one): a retry must send the same body to be given this response.
+    """
 
     status: int
     body: bytes
+    request_hash: bytes | None = None
+
+    def answers(self, request_hash: bytes | None) -> bool:
+        """Whether this response is the answer to a request whose body hashes so."""
+        return (
+            self.request_hash is None or request_hash is None or self.request_hash == request_hash
+        )
 
 
 @dataclass(frozen=True, slots=True)

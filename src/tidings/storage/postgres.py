@@ -21,6 +21,31 @@ from tidings.storage.sqlstore import SqlStore
 
 _LOG_LOCK_KEY = 0x7469_6469  # "tidi": an arbitrary constant shared by every Tidings process
 
+
+def unavailable(exc: BaseException) -> str | None:
+    """Why a psycopg error means the database cannot serve now, or ``None``.
+
+    Operational errors are the server's state, not the statement: the connection lost or
+    refused (class 08), the server shutting down or restarting (57P), insufficient resources
+    such as a full disk or too many connections (53), a lock or statement timeout (55P03,
+    57014), a serialization conflict (40). A read-only transaction (25006: a standby, or
+    ``default_transaction_read_only``) and a closed connection are too.
+    """
+    if isinstance(exc, psycopg.errors.ReadOnlySqlTransaction):
+        return f"the database is read-only ({_first_line(exc)})"
+    if isinstance(exc, psycopg.InterfaceError) and "closed" in str(exc):
+        return "the database connection is closed"
+    if isinstance(exc, psycopg.OperationalError):
+        state = getattr(exc, "sqlstate", None)
+        return f"{_first_line(exc)}" + (f" (SQLSTATE {state})" if state else "")
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 POSTGRES = Dialect(
     name="postgresql",
     begin="BEGIN",
@@ -28,7 +53,19 @@ POSTGRES = Dialect(
     group_lock=f"SELECT pg_advisory_xact_lock({_LOG_LOCK_KEY}, hashtext(current_schema()))",
     pyformat=True,
     transient=(psycopg.OperationalError,),
+    unavailable=unavailable,
 )
+
+CONNECTION_DEFAULTS = {
+    "connect_timeout": "10",
+    "keepalives": "1",
+    "keepalives_idle": "30",
+    "keepalives_interval": "10",
+    "keepalives_count": "3",
+}
+"""libpq settings used unless the URL sets them: a database that stops answering is noticed
+(a refused or hung connection attempt fails after 10 s; a dead peer within about a minute)
+instead of holding the writer for the operating system's TCP timeout."""
 
 
 CONNECT_TIMEOUT_SECONDS = 10
@@ -37,7 +74,9 @@ database behind a dead route is reported after this, not after the system's TCP 
 
 
 def _connect(dsn: str, schema: str | None) -> Any:
-    conn = psycopg.connect(dsn, autocommit=True)
+    given = conninfo_to_dict(dsn)
+    extra = {k: v for k, v in CONNECTION_DEFAULTS.items() if k not in given}
+    conn = psycopg.connect(make_conninfo(dsn, **extra), autocommit=True)
     if schema:
         conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
     return conn

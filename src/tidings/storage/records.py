@@ -20,6 +20,16 @@ class StoreError(Exception):
     """A storage operation failed for a reason the caller cannot fix by changing its input."""
 
 
+class StoreUnavailable(StoreError):
+    """The database cannot serve right now: the connection is lost or refused, the disk is full,
+    the file system is read-only, a lock wait timed out. Nothing of the failed call was stored;
+    the same call may succeed later, so the server answers 503 with ``Retry-After``."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
 class OpenError(StoreError):
     """The database a URL names cannot be opened: unreachable, misnamed, missing (when it may not
     be created), or sealed with another server key. The message is one line that names the

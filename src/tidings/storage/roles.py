@@ -28,7 +28,7 @@ legitimately miss.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from tidings.storage.catalogs import CatalogLimits
@@ -211,6 +211,9 @@ class ConfigStore(Protocol):
     async def delete_campaign(self, campaign_id: str) -> bool:
         """Delete; False when it did not exist. Which states may be deleted is the caller's."""
 
+    async def project_campaign_ids(self, project_id: str, campaign_ids: Iterable[str]) -> set[str]:
+        """Those of ``campaign_ids`` that are campaigns of an app of the project."""
+
     async def config_revision(self, app_id: str) -> int:
         """A number that grows whenever anything in the app's config manifest may have changed
         (its campaigns, its project's settings, its project's cohorts): cheap ETag material."""
@@ -271,6 +274,7 @@ class EventLog(Protocol):
         render: RenderResponse | None = None,
         custom_properties: Mapping[str, Any] | None = None,
         catalog_limits: CatalogLimits | None = None,
+        request_hash: bytes | None = None,
     ) -> IngestResult:
         """Append one request's events and decisions in a single transaction.
 
@@ -285,8 +289,9 @@ class EventLog(Protocol):
 
         With ``request_id``: if that id was already processed for this app, nothing is written
         and the stored response is returned (``replayed=True``); otherwise ``render`` (required
-        then) builds the response, which is stored in the same transaction. The call returns
-        only once the transaction is durable.
+        then) builds the response, which is stored in the same transaction, with
+        ``request_hash`` (the request body's hash, for :meth:`StoredResponse.answers`). The
+        call returns only once the transaction is durable.
         """
 
     async def stored_response(self, app_id: str, request_id: str) -> StoredResponse | None:
@@ -489,8 +494,16 @@ class Store(ConfigStore, EventLog, Cursors, Leases, Outbox, DeadLetters, Stats, 
     async def schema_version(self) -> int:
         """The highest migration applied (migrations run when the store opens)."""
 
+    async def health(self) -> str | None:
+        """Why the store cannot serve now, or ``None`` when it can (for ``/healthz``).
+
+        A write that failed because the database refused it makes the store unhealthy until a
+        write succeeds; while unhealthy, this tries a small write of its own now and then, so
+        the state recovers even when no client is writing.
+        """
+
     async def ping(self) -> bool:
-        """True when the database answers a trivial query (for ``/healthz``)."""
+        """True when the database answers a trivial query."""
 
     async def __aenter__(self) -> Store:
         return self

@@ -19,10 +19,35 @@ from tidings.storage.migrations.sqlite import MIGRATIONS
 from tidings.storage.records import StoreOptions
 from tidings.storage.sqlstore import SqlStore
 
+_UNAVAILABLE = {
+    sqlite3.SQLITE_BUSY: "the database is locked (lock wait timed out)",
+    sqlite3.SQLITE_LOCKED: "the database is locked (lock wait timed out)",
+    sqlite3.SQLITE_NOMEM: "out of memory",
+    sqlite3.SQLITE_READONLY: "the database is read-only",
+    sqlite3.SQLITE_IOERR: "disk I/O error",
+    sqlite3.SQLITE_FULL: "the database or disk is full",
+    sqlite3.SQLITE_CANTOPEN: "the database file cannot be opened",
+    sqlite3.SQLITE_PROTOCOL: "the database lock protocol failed",
+}
+"""SQLite's primary result codes that mean the file cannot be written or read now."""
+
+
+def unavailable(exc: BaseException) -> str | None:
+    """Why a ``sqlite3`` error means the database cannot serve now, or ``None``."""
+    if isinstance(exc, sqlite3.ProgrammingError) and "closed" in str(exc):
+        return "the database connection is closed"
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    code = getattr(exc, "sqlite_errorcode", None)
+    reason = _UNAVAILABLE.get(code & 0xFF) if isinstance(code, int) else None
+    return f"{reason} ({exc})" if reason is not None else None
+
+
 SQLITE = Dialect(
     name="sqlite",
     begin="BEGIN IMMEDIATE",
     transient=(sqlite3.OperationalError, sqlite3.ProgrammingError),
+    unavailable=unavailable,
 )
 
 

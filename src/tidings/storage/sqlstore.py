@@ -6,8 +6,9 @@ the common subset (``ON CONFLICT ... DO UPDATE``, ``RETURNING``, ``?`` placehold
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -37,6 +38,7 @@ from tidings.storage.records import (
     ProjectConfig,
     SigningKey,
     StoredCampaign,
+    StoreUnavailable,
 )
 from tidings.storage.roles import Store
 from tidings.storage.tokens import AdminTokenMixin
@@ -45,6 +47,24 @@ SIGNING_KEY_TTL_SECONDS = 5.0
 """How long a looked-up signing key is reused before it is read again."""
 SIGNING_KEY_CACHE_SIZE = 10_000
 """Keys kept at most (the cache is emptied when full; only keys that exist are kept)."""
+HEALTH_PROBE_INTERVAL_SECONDS = 1.0
+"""While writes fail, ``health()`` tries a write of its own at most this often."""
+_PROBE_BODY = '"' + "x" * 65_536 + '"'
+"""A JSON string the size of a typical upload: the probe row needs fresh pages, as real writes
+do, so a full disk or a page limit fails the probe too."""
+
+
+def _probe_write(tx: Tx) -> None:
+    """Write and remove a row in one transaction: the smallest write that still allocates
+    pages and commits, to learn whether the database takes writes again."""
+    at = now_ms()
+    tx.execute(
+        "INSERT INTO documents (collection, id, body, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (collection, id) DO NOTHING",
+        ("tidings:health", "probe", _PROBE_BODY, at, at),
+    )
+    tx.execute("DELETE FROM documents WHERE collection = ? AND id = ?", ("tidings:health", "probe"))
+
 
 _REVOKED = "revoked:"
 """A revoked data import key's hash column holds this prefix and random text: no digest (hex)
@@ -140,6 +160,7 @@ class SqlStore(EventLogMixin, CatalogMixin, AdminTokenMixin, OutboxMixin, Leases
         self._signing_keys: dict[str, tuple[float, SigningKey]] = {}
         self._catalogs = CatalogGuard()
         self._token_uses = {}
+        self._probed_at = float("-inf")
 
     def use_server_key(self, key: bytes) -> None:
         """Seal and unseal with ``key`` (set while the store opens, before any secret is read)."""
@@ -169,6 +190,22 @@ class SqlStore(EventLogMixin, CatalogMixin, AdminTokenMixin, OutboxMixin, Leases
             return bool(await self._engine.read(lambda tx: tx.scalar("SELECT 1")) == 1)
         except Exception:
             return False
+
+    async def health(self) -> str | None:
+        availability = self._engine.availability
+        if availability.write_failure is not None:
+            now = time.monotonic()
+            if now - self._probed_at >= HEALTH_PROBE_INTERVAL_SECONDS:
+                self._probed_at = now
+                with contextlib.suppress(StoreUnavailable):
+                    await self._engine.write(_probe_write)
+            if availability.write_failure is not None:
+                return availability.write_failure
+        try:
+            await self._engine.read(lambda tx: tx.scalar("SELECT 1"))
+        except StoreUnavailable as exc:
+            return exc.reason
+        return None
 
     # projects ------------------------------------------------------------------------------------
 
@@ -512,6 +549,20 @@ class SqlStore(EventLogMixin, CatalogMixin, AdminTokenMixin, OutboxMixin, Leases
             return True
 
         return await self._engine.write(run)
+
+    async def project_campaign_ids(self, project_id: str, campaign_ids: Iterable[str]) -> set[str]:
+        wanted = list(dict.fromkeys(campaign_ids))
+        if not wanted:
+            return set()
+        marks = ", ".join("?" * len(wanted))
+        rows = await self._engine.read(
+            lambda tx: tx.all(
+                "SELECT c.id FROM campaigns c JOIN apps a ON a.id = c.app_id"
+                f" WHERE a.project_id = ? AND c.id IN ({marks})",
+                (project_id, *wanted),
+            )
+        )
+        return {r[0] for r in rows}
 
     async def config_revision(self, app_id: str) -> int:
         value = await self._engine.read(

@@ -22,10 +22,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from tidings.destinations.kinds import KINDS as DESTINATION_KINDS
+from tidings.server.body import parse_json_object
 from tidings.server.dashboard.pager import Pager, pager
 from tidings.server.dashboard.pages import PageNotFound, access_of, app_context, signed_in
 from tidings.server.dashboard.render import render
 from tidings.server.dashboard.session import Form, checked_form, safe_next
+from tidings.server.errors import ApiError
 
 KINDS: Final = {
     "destinations": {
@@ -158,9 +160,9 @@ async def create(request: Request, token: str) -> Response:
     form = await checked_form(request, token)
     text = _first(form, "body")
     try:
-        body = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        return await _list(request, token, draft=text, error=f"body: not valid JSON ({exc})")
+        body = parse_json_object(text.encode("utf-8"))
+    except ApiError as exc:
+        return await _list(request, token, draft=text, error=exc.message)
     app_id = request.path_params["app_id"]
     status, data = await AdminApiCall(request, token)(
         "POST", f"/admin/api/apps/{app_id}/{kind}", body
@@ -234,9 +236,9 @@ async def act(request: Request, token: str) -> Response:
     if action == "edit" and KINDS[kind]["editable"]:
         text = _first(form, "body")
         try:
-            body = orjson.loads(text)
-        except orjson.JSONDecodeError as exc:
-            return await _detail(request, token, draft=text, error=f"body: not valid JSON ({exc})")
+            body = parse_json_object(text.encode("utf-8"))
+        except ApiError as exc:
+            return await _detail(request, token, draft=text, error=exc.message)
         status, data = await api("PATCH", base, body)
         if status >= 300:
             return await _detail(request, token, draft=text, error=_error(data))

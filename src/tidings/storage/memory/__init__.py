@@ -42,5 +42,8 @@ class MemoryStore(MemoryConfig, MemoryLog, MemoryDelivery, Store):
     async def ping(self) -> bool:
         return not self._closed
 
+    async def health(self) -> str | None:
+        return "the store is closed" if self._closed else None
+
 
 __all__ = ["MemoryState", "MemoryStore"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tidings.storage import keys
@@ -369,6 +369,15 @@ class MemoryConfig:
             if row.state == "Active":
                 self._bump_app(row.app_id)
             return True
+
+    async def project_campaign_ids(self, project_id: str, campaign_ids: Iterable[str]) -> set[str]:
+        with self._state.lock:
+            return {
+                c
+                for c in campaign_ids
+                if (row := self._state.campaigns.get(c)) is not None
+                and self._state.apps.get(row.app_id, ("",))[0] == project_id
+            }
 
     async def config_revision(self, app_id: str) -> int:
         with self._state.lock:

@@ -108,6 +108,7 @@ class MemoryLog:
         render: RenderResponse | None = None,
         custom_properties: Mapping[str, Any] | None = None,
         catalog_limits: CatalogLimits | None = None,
+        request_hash: bytes | None = None,
     ) -> IngestResult:
         limits = catalog_limits or CatalogLimits()
         if request_id is not None and render is None:
@@ -128,7 +129,8 @@ class MemoryLog:
             if request_id is not None:
                 assert render is not None
                 response = render(outcome)
-                state.responses[(app_id, request_id)] = (response, arrival_ms)
+                stored = StoredResponse(response.status, response.body, request_hash)
+                state.responses[(app_id, request_id)] = (stored, arrival_ms)
             self._append(app_id, "event", events, event_flags, arrival_ms)
             self._append(app_id, "decision", decisions, decision_flags, arrival_ms)
             for (name, typ), (count, last) in catalog.items():

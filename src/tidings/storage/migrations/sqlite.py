@@ -5,6 +5,7 @@ from __future__ import annotations
 from tidings.storage.migrations import Migration
 from tidings.storage.migrations.delivery import SQLITE_DEAD_LETTER_KEYS, SQLITE_DELIVERY
 from tidings.storage.migrations.logbatches import SQLITE_LOG_BATCHES
+from tidings.storage.migrations.requests import SQLITE_REQUEST_HASH
 from tidings.storage.migrations.tokens import SQLITE_ADMIN_TOKENS
 
 MIGRATIONS: list[Migration] = [
@@ -77,4 +78,5 @@ MIGRATIONS: list[Migration] = [
     SQLITE_LOG_BATCHES,
     SQLITE_DEAD_LETTER_KEYS,
     SQLITE_ADMIN_TOKENS,
+    SQLITE_REQUEST_HASH,
 ]

@@ -132,7 +132,7 @@ async def _client(
                     "X-Api-Key": app["apiKeyPublic"],
                     "X-Timestamp": ts,
                     "X-Request-Id": request_id,
-                    "X-Signature": sign(app["apiKeySecret"], "POST", path, body, ts),
+                    "X-Signature": sign(app["apiKeySecret"], "POST", path, body, ts, request_id),
                 }
                 try:
                     r = await http.post(server.base + path, content=body, headers=headers)
