@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from dash_support import CHROMIUM_ARGS, AsgiHarness, LiveServer, chromium_or_fail
+from dash_support import AsgiHarness, LiveServer, chromium_context
 
 from tidings.server.app import create_app
 from tidings.storage import open_store
@@ -31,22 +31,10 @@ def live(tmp_path: Path) -> Iterator[LiveServer]:
 @pytest.fixture
 def browser_context(tmp_path: Path) -> Iterator[object]:
     """A fresh Chromium profile, headless, with no network but loopback in use."""
-    from playwright.sync_api import sync_playwright
-
-    executable = chromium_or_fail()
-    with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=executable,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 900},
-        )
-        context.set_default_timeout(15_000)
-        try:
-            yield context
-        finally:
-            context.close()
+    with chromium_context(
+        tmp_path / "chromium-profile", viewport={"width": 1280, "height": 900}
+    ) as context:
+        yield context
 
 
 @pytest.fixture

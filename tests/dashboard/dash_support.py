@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+from starlette.types import ASGIApp
 
 from loopback import ThreadedServer, free_port
 from tidings.server.app import create_app_for_url
@@ -35,9 +38,10 @@ class LiveServer:
     """``tidings serve`` in a thread: one SQLite database, one project, one app, one token
     (``with_app=False``: only the token, a first run)."""
 
-    def __init__(self, directory: Path, *, with_app: bool = True) -> None:
+    def __init__(self, directory: Path, *, with_app: bool = True, platform: str = "ios") -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.with_app = with_app
+        self.platform = platform
         self.db_url = f"sqlite:///{directory / 'dashboard.sqlite3'}"
         self.server_key = os.urandom(32)
         self.port = free_port()
@@ -52,14 +56,16 @@ class LiveServer:
             if self.with_app:
                 project = await store.create_project("Acme")
                 self.project_id = project.id
-                self.app = (await store.create_app(project.id, "Acme iOS", "ios")).to_json()
+                name = f"Acme {self.platform}"
+                self.app = (await store.create_app(project.id, name, self.platform)).to_json()
             self.admin_token = await store.create_admin_token("dashboard tests")
         finally:
             await store.close()
 
-    def start(self) -> None:
+    def start(self, wrap: Callable[[ASGIApp], ASGIApp] | None = None) -> None:
+        """Serve (again, after ``stop``); ``wrap`` puts an ASGI layer of a test in front."""
         app = create_app_for_url(self.db_url, ServerSettings(), server_key=self.server_key)
-        self._served.start(app, self.port)
+        self._served.start(app if wrap is None else wrap(app), self.port)
 
     def stop(self) -> None:
         self._served.stop()
@@ -71,6 +77,26 @@ class LiveServer:
             "api_key_secret": self.app["apiKeySecret"],
             "backend_url": self.url,
         }
+
+
+@contextmanager
+def chromium_context(profile: Path, **options: Any) -> Iterator[Any]:
+    """A fresh headless Chromium profile (Playwright's ``BrowserContext``), closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=chromium_or_fail(),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            **options,
+        )
+        context.set_default_timeout(15_000)
+        try:
+            yield context
+        finally:
+            context.close()
 
 
 def chromium_or_fail() -> str:

@@ -8,6 +8,7 @@ against several scenarios without copying it into each.
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -15,6 +16,37 @@ import orjson
 import typer
 
 from tidings.cli.app import app
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """What the command prints for one scenario: exit status, standard output and error."""
+
+    code: int
+    stdout: bytes
+    stderr: str
+
+
+def render_scenario(label: str, data: bytes, *, decisions: bool) -> Rendered:
+    """The whole output of ``tidings simulate`` for a scenario file's bytes.
+
+    Kept apart from the command so the JavaScript runner's output can be compared with it in
+    process, thousands of scenarios at a time; ``label`` is the file name of error messages.
+    """
+    from tidings.core.errors import InvalidInput
+    from tidings.core.scenario import parse_scenario
+    from tidings.core.simulation import simulate
+
+    try:
+        raw = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        return Rendered(2, b"", f"{label}: not valid JSON: {exc}\n")
+    try:
+        lines = simulate(parse_scenario(raw))
+    except InvalidInput as exc:
+        return Rendered(2, b"", f"{label}: {exc}\n")
+    out = [orjson.dumps(line) for line in lines if decisions or "decision" not in line]
+    return Rendered(0, b"".join(part + b"\n" for part in out), "")
 
 
 @app.command("simulate")
@@ -30,27 +62,26 @@ def simulate_command(
     ),
 ) -> None:
     """Run a scripted device over a timeline and print every recorded event as JSON lines."""
-    from tidings.core.errors import InvalidInput
-    from tidings.core.scenario import parse_scenario
-    from tidings.core.simulation import simulate
-
-    raw = _read_json(scenario)
-    added = [_campaigns_of(path) for path in campaigns]
-    if added and isinstance(raw, dict):
-        own = raw.get("campaigns", [])
-        raw["campaigns"] = (own if isinstance(own, list) else [own]) + [
-            c for items in added for c in items
-        ]
-    try:
-        lines = simulate(parse_scenario(raw))
-    except InvalidInput as exc:
-        _fail(f"{scenario}: {exc}")
-    out = sys.stdout.buffer
-    for line in lines:
-        if "decision" in line and not decisions:
-            continue
-        out.write(orjson.dumps(line) + b"\n")
-    out.flush()
+    if campaigns:
+        raw = _read_json(scenario)
+        added = [_campaigns_of(path) for path in campaigns]
+        if isinstance(raw, dict):
+            own = raw.get("campaigns", [])
+            raw["campaigns"] = (own if isinstance(own, list) else [own]) + [
+                c for items in added for c in items
+            ]
+        data = orjson.dumps(raw)
+    else:
+        try:
+            data = scenario.read_bytes()
+        except OSError as exc:
+            _fail(f"{scenario}: cannot read: {exc.strerror or exc}")
+    rendered = render_scenario(str(scenario), data, decisions=decisions)
+    sys.stdout.buffer.write(rendered.stdout)
+    sys.stdout.buffer.flush()
+    if rendered.code:
+        typer.echo(rendered.stderr, err=True, nl=False)
+        raise typer.Exit(rendered.code)
 
 
 def _read_json(path: Path) -> Any:

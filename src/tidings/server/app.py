@@ -32,6 +32,8 @@ from tidings.server import (
     config,
     dashboard,
     ingest,
+    public_clients,
+    public_ingest,
     segment,
 )
 from tidings.server.errors import (
@@ -126,6 +128,7 @@ ROUTES: list[tuple[RouteDoc, Handler]] = [
         "apiKey",
     ),
     _r("GET", "/api/v1/time", ingest.server_time, "Server clock (epoch ms)", "device"),
+    *public_ingest.ROUTES,
     *(
         _r(
             "POST",
@@ -269,6 +272,7 @@ ROUTES: list[tuple[RouteDoc, Handler]] = [
     _list(f"{_A}/apps/{{app_id}}/properties", admin.property_catalog, "Custom-property catalog"),
     _list(f"{_A}/cohorts", admin.list_cohorts, "Imported cohorts (?projectId=)"),
     *admin_tokens.ROUTES,
+    *public_clients.ROUTES,
     *admin_destinations.ROUTES,
     *admin_streams.ROUTES,
     _r(

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from tidings.server.auth import public_key_header
 from tidings.server.errors import ApiError, bad_request, json_response
 from tidings.server.state import store_of
+from tidings.storage import SigningKey
 
 CONFIG_REVISION_HEADER = "X-Config-Revision"
 
@@ -57,6 +58,12 @@ async def config_manifest(request: Request) -> Response:
     key = await store.signing_key(api_key)
     if key is None:
         raise ApiError(403, "invalid_api_key", "X-Api-Key: unknown or revoked key")
+    return await manifest_response(request, key)
+
+
+async def manifest_response(request: Request, key: SigningKey) -> Response:
+    """The manifest for the app of ``key`` (or 304), shared with the public-client endpoint."""
+    store = store_of(request)
     user_id = _query_id(request, "userId")
     device_id = _query_id(request, "deviceId")
     revision = await store.config_revision(key.app_id)

@@ -31,7 +31,7 @@ from tidings.server.config import CONFIG_REVISION_HEADER
 from tidings.server.errors import ApiError, json_response
 from tidings.server.state import server_state, store_of
 from tidings.server.upload import Upload, parse_upload
-from tidings.storage import DecisionIn, EventIn, IngestOutcome, Store, StoredResponse
+from tidings.storage import DecisionIn, EventIn, IngestOutcome, SigningKey, Store, StoredResponse
 
 _NO_SESSION = object()
 
@@ -214,12 +214,29 @@ async def session_upload(request: Request) -> Response:
         if replay is not None:
             return replay
         raise
+    return await store_upload(request, key, headers.request_id, upload, request_hash)
+
+
+async def store_upload(
+    request: Request,
+    key: SigningKey,
+    request_id: str,
+    upload: Upload,
+    request_hash: bytes | None,
+) -> Response:
+    """Store a validated upload under its request id and answer it (signed and public clients).
+
+    Items about campaigns of another project are refused first; ``request_hash`` binds the
+    request id to its body (a reused id with another body is a 409)."""
+    state = server_state(request)
+    settings = state.settings
+    store = store_of(request)
     campaign_ids = upload.campaign_ids()
     if campaign_ids:
         upload.reject_foreign_campaigns(
             await store.project_campaign_ids(key.project_id, campaign_ids)
         )
-    events, decisions = build_items(upload, headers.request_id)
+    events, decisions = build_items(upload, request_id)
     now_ms = settings.now_ms()
     rejected = [r.to_json() for r in upload.rejected]
     rejected_decisions = [r.to_json() for r in upload.rejected_decisions]
@@ -261,7 +278,7 @@ async def session_upload(request: Request) -> Response:
         events,
         decisions,
         arrival_ms=now_ms,
-        request_id=headers.request_id,
+        request_id=request_id,
         render=render,
         custom_properties=upload.custom_properties,
         catalog_limits=limits,
@@ -272,7 +289,7 @@ async def session_upload(request: Request) -> Response:
         and result.response is not None
         and not result.response.answers(request_hash)
     ):
-        raise _reused(headers.request_id)
+        raise _reused(request_id)
     metrics = state.metrics
     if result.replayed or result.outcome is None:
         metrics.count("sdk", "request", "replayed")

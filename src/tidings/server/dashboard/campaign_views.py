@@ -26,6 +26,7 @@ from tidings.server.dashboard.pages import (
 )
 from tidings.server.dashboard.render import render
 from tidings.server.dashboard.session import Form, checked_form, safe_next
+from tidings.server.dashboard.snippets import sdk_js_snippet
 from tidings.server.paging import page_body, page_query
 from tidings.storage import CAMPAIGN_STATES, CampaignStats, Store, StoredCampaign
 
@@ -72,6 +73,7 @@ async def _list_page(
             "deletable": DELETABLE_STATES,
             "error": error,
             "notice": request.query_params.get("notice"),
+            "sdk_js": await sdk_js_snippet(request, s, ctx.app),
         },
         token=token,
         status=status,

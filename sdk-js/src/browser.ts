@@ -1,0 +1,3 @@
+/** The browser bundle's entry: the SDK as the global `Tidings` (`new Tidings.Tidings({...})`). */
+
+export * from "./index";
