@@ -34,6 +34,7 @@ from tidings.server import (
     ingest,
     public_clients,
     public_ingest,
+    results,
     segment,
 )
 from tidings.server.errors import (
@@ -264,6 +265,14 @@ ROUTES: list[tuple[RouteDoc, Handler]] = [
         f"{_A}/campaigns/{{campaign_id}}/stats",
         admin.campaign_stats,
         "Campaign stats",
+        "admin",
+        "adminToken",
+    ),
+    _r(
+        "GET",
+        f"{_A}/campaigns/{{campaign_id}}/results",
+        results.results_endpoint,
+        "Campaign results: conversions per treatment and control (?from=&to=&format=csv)",
         "admin",
         "adminToken",
     ),
