@@ -51,6 +51,7 @@ PUBLIC = {
     "tidings.core.campaigns": [
         "CAMPAIGN_CAP",
         "CAMPAIGN_RULES",
+        "CLOCK_TOLERANCE_MS",
         "Campaign",
         "CampaignEngine",
         "CampaignParts",

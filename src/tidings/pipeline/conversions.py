@@ -166,6 +166,7 @@ class ConversionAttribution:
                 row.timestamp,
                 exposures=mine.values(),
                 goals=goals,
+                seq=row.seq,
             )
             for c in found:
                 log_id = f"{c.exposure.decision_id}/{c.goal}"
@@ -191,7 +192,7 @@ def _exposures(app_id: str, rows: Sequence[LogRecord], goals: Goals) -> list[Exp
         if not isinstance(decision, Mapping):
             _log.warning("conversions: decision seq %s has no decision object", row.seq)
             continue
-        exposure = exposure_of(app_id, decision, row.device_id, row.user_id)
+        exposure = exposure_of(app_id, decision, row.device_id, row.user_id, row.seq)
         if exposure is not None:
             out.append(exposure)
     return out

@@ -346,8 +346,8 @@ def create_app_for_url(
     The server key is ``server_key``, else read from ``key_file``, else found as
     :func:`tidings.storage.open_store` finds it.
 
-    With ``pipeline`` the event-log consumers (destinations, streams) run in the background of
-    the same process, started after the store opens and stopped before it closes.
+    With ``pipeline`` the event-log consumers (conversions, destinations, streams) run in the
+    background of the same process, started after the store opens and stopped before it closes.
     """
     state = ServerState(settings or ServerSettings())
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from tidings.core.campaigns import Conversion, Exposure
 from tidings.core.campaigns.results import ConversionRow, ExposureRow
@@ -67,7 +68,7 @@ def log_item(item: ConversionIn) -> DecisionIn:
     )
 
 
-def _exposure_row(e: Exposure) -> tuple[str, str, str, str, str | None, int, str]:
+def _exposure_row(e: Exposure) -> tuple[Any, ...]:
     return (
         e.campaign_id,
         e.decision_id,
@@ -76,6 +77,8 @@ def _exposure_row(e: Exposure) -> tuple[str, str, str, str, str | None, int, str
         e.treatment_id,
         e.timestamp,
         utc_day(e.timestamp),
+        e.seq,
+        e.trigger_event_id,
     )
 
 
@@ -93,8 +96,9 @@ def record_tx(
     for exposure in exposures:
         cur = tx.execute(
             "INSERT INTO campaign_exposures"
-            " (campaign_id, decision_id, app_id, identity, treatment_id, ts, day)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id, decision_id) DO NOTHING",
+            " (campaign_id, decision_id, app_id, identity, treatment_id, ts, day, seq,"
+            " trigger_event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (campaign_id, decision_id) DO NOTHING",
             _exposure_row(exposure),
         )
         stored_exposures += max(0, int(cur.rowcount))
@@ -154,7 +158,8 @@ def open_exposures_tx(
         chunk = unique[start : start + 200]
         marks = ", ".join("?" * len(chunk))
         rows = tx.all(
-            "SELECT campaign_id, decision_id, identity, treatment_id, ts FROM campaign_exposures"
+            "SELECT campaign_id, decision_id, identity, treatment_id, ts, seq, trigger_event_id"
+            " FROM campaign_exposures"
             f" WHERE app_id = ? AND identity IN ({marks}) AND ts >= ? ORDER BY ts, decision_id",
             (app_id, *chunk, since_ms),
         )

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tidings.core.campaigns import (
+    CLOCK_TOLERANCE_MS,
     Exposure,
     conversions_of,
     exposure_of,
@@ -108,3 +109,40 @@ def test_goal_params_must_hold() -> None:
         "e", "Buy", "custom", {"plan": "monthly"}, T0, exposures=[exposure], goals={"c1": goals}
     )
     assert len(hit) == 1 and hit[0].exposure.control and miss == []
+
+
+@given(
+    offset=st.integers(-2 * CLOCK_TOLERANCE_MS, 1000),
+    stored_after=st.booleans(),
+)
+def test_a_clock_tolerance_only_for_events_stored_after_the_decision(
+    offset: int, stored_after: bool
+) -> None:
+    goals = parse_conversions([_goal("Buy", 1)])
+    exposure = Exposure("app", "c1", "d1", "d:dev", "A", T0, seq=10)
+    found = conversions_of(
+        "e1",
+        "Buy",
+        "custom",
+        {},
+        T0 + offset,
+        exposures=[exposure],
+        goals={"c1": goals},
+        seq=11 if stored_after else 9,
+    )
+    expected = offset >= 0 or (stored_after and offset >= -CLOCK_TOLERANCE_MS)
+    assert bool(found) == expected
+
+
+def test_the_triggering_event_never_converts_its_own_decision() -> None:
+    goals = parse_conversions([_goal("Open", 1)])
+    d = {"id": "d1", "campaignId": "c1", "status": "SUCCESS", "eventId": "e-open", "timestamp": T0}
+    exposure = exposure_of("app", d, "dev", None, seq=4)
+    assert exposure is not None and exposure.trigger_event_id == "e-open"
+    own = conversions_of(
+        "e-open", "Open", "custom", {}, T0, exposures=[exposure], goals={"c1": goals}
+    )
+    later = conversions_of(
+        "e-2", "Open", "custom", {}, T0 + 1, exposures=[exposure], goals={"c1": goals}
+    )
+    assert own == [] and len(later) == 1

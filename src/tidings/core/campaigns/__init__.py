@@ -20,6 +20,7 @@ from tidings.core.campaigns.engine import (
     Status,
 )
 from tidings.core.campaigns.goals import (
+    CLOCK_TOLERANCE_MS,
     MAX_CONVERSIONS,
     Conversion,
     Exposure,
@@ -59,6 +60,7 @@ from tidings.core.campaigns.trigger import EventFilter, parse_data_set_params, p
 __all__ = [
     "CAMPAIGN_CAP",
     "CAMPAIGN_RULES",
+    "CLOCK_TOLERANCE_MS",
     "DAILY_CAP",
     "EXPIRED",
     "HOLDOUT",

@@ -27,6 +27,10 @@ DEFAULT_WINDOW_HOURS: Final = 72
 """The window when ``windowHours`` is left out (three days, a common conversion deadline)."""
 MAX_WINDOW_HOURS: Final = 24 * 90
 """The longest window: attribution keeps exposures that long, so it is bounded."""
+CLOCK_TOLERANCE_MS: Final = 5_000
+"""How far before its decision an event may be stamped and still convert it, when it was stored
+after the decision: device clocks are corrected against the server's between uploads, so an
+event that followed a decision can carry a time a few milliseconds before it."""
 EXPOSED_STATUSES: Final = ("SUCCESS", "HOLDOUT")
 """Decision statuses that expose an identity: SUCCESS (treatment) and HOLDOUT (control)."""
 
@@ -91,7 +95,8 @@ class Exposure:
     """A decision that put an identity in a group of a campaign.
 
     ``treatment_id`` is the treatment shown (``"0"`` for a campaign without treatments), or
-    ``None`` for the control group (a HOLDOUT decision).
+    ``None`` for the control group (a HOLDOUT decision). ``seq`` is the decision's place in the
+    event log and ``trigger_event_id`` the event that triggered it (which never converts it).
     """
 
     app_id: str
@@ -100,6 +105,8 @@ class Exposure:
     identity: str
     treatment_id: str | None
     timestamp: int
+    seq: int = 0
+    trigger_event_id: str | None = None
 
     @property
     def control(self) -> bool:
@@ -107,7 +114,11 @@ class Exposure:
 
 
 def exposure_of(
-    app_id: str, decision: Mapping[str, Any], device_id: str | None, user_id: str | None
+    app_id: str,
+    decision: Mapping[str, Any],
+    device_id: str | None,
+    user_id: str | None,
+    seq: int = 0,
 ) -> Exposure | None:
     """The exposure a stored decision makes, or ``None`` (another status, or no identity)."""
     status = decision.get("status")
@@ -128,7 +139,17 @@ def exposure_of(
     if status == "SUCCESS":
         raw = decision.get("treatmentId")
         treatment = "0" if raw is None or raw == "" else str(raw)
-    return Exposure(app_id, campaign_id, decision_id, identity, treatment, timestamp)
+    trigger = decision.get("eventId")
+    return Exposure(
+        app_id,
+        campaign_id,
+        decision_id,
+        identity,
+        treatment,
+        timestamp,
+        seq,
+        trigger if isinstance(trigger, str) else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,16 +173,23 @@ def conversions_of(
     *,
     exposures: Iterable[Exposure],
     goals: Mapping[str, Sequence[Goal]],
+    seq: int = 0,
 ) -> list[Conversion]:
-    """The conversions one event makes among an identity's ``exposures`` (``goals`` by campaign
-    id): every goal it matches, for every exposure whose window holds ``timestamp``."""
+    """The conversions one event (stored at ``seq``) makes among an identity's ``exposures``
+    (``goals`` by campaign id): every goal it matches, for every exposure whose window holds
+    ``timestamp``. The window opens at the decision, or up to :data:`CLOCK_TOLERANCE_MS` before
+    it for an event stored after the decision; the decision's own trigger never converts it."""
     out: list[Conversion] = []
     for exposure in exposures:
+        if event_id == exposure.trigger_event_id:
+            continue
+        start = exposure.timestamp
+        if timestamp < start and not (
+            seq > exposure.seq and timestamp >= start - CLOCK_TOLERANCE_MS
+        ):
+            continue
         for goal in goals.get(exposure.campaign_id, ()):
-            if (
-                exposure.timestamp <= timestamp < exposure.timestamp + goal.window_ms
-                and goal.event.matches(name, type_, properties)
-            ):
+            if timestamp < start + goal.window_ms and goal.event.matches(name, type_, properties):
                 out.append(Conversion(exposure, goal.index, event_id, name, timestamp))
     return out
 
