@@ -124,6 +124,8 @@ class ConversionAttribution:
             fresh = _exposures(app_id, app_rows, goals)
             exposures.extend(fresh)
             conversions.extend(await self._conversions(app_id, app_rows, goals, fresh))
+        if not exposures and not conversions:
+            return  # nothing to keep: the runner moves the cursor as for any consumer
         await self.store.record_attribution(
             exposures, conversions, cursor=CONSUMER_NAME, seq=rows[-1].seq
         )
