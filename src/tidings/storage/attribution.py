@@ -82,6 +82,53 @@ def _exposure_row(e: Exposure) -> tuple[Any, ...]:
     )
 
 
+def _chunks(items: Sequence[str], size: int = 200) -> list[Sequence[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _known_exposures(tx: Tx, exposures: Sequence[Exposure]) -> set[tuple[str, str]]:
+    """(campaign, decision) of those of ``exposures`` already stored: one query per campaign
+    and 200 decisions."""
+    by_campaign: dict[str, list[str]] = defaultdict(list)
+    for e in exposures:
+        by_campaign[e.campaign_id].append(e.decision_id)
+    found: set[tuple[str, str]] = set()
+    for campaign_id, ids in by_campaign.items():
+        for chunk in _chunks(list(dict.fromkeys(ids))):
+            rows = tx.all(
+                "SELECT decision_id FROM campaign_exposures WHERE campaign_id = ?"
+                f" AND decision_id IN ({', '.join('?' * len(chunk))})",
+                (campaign_id, *chunk),
+            )
+            found.update((campaign_id, str(r[0])) for r in rows)
+    return found
+
+
+def _known_conversions(
+    tx: Tx, conversions: Sequence[ConversionIn]
+) -> tuple[set[tuple[str, str, int, str]], set[tuple[str, str, int]]]:
+    """The stored (campaign, decision, goal, event id) keys of the decisions ``conversions``
+    name, and the (campaign, decision, goal) that have their first conversion."""
+    by_campaign: dict[str, list[str]] = defaultdict(list)
+    for item in conversions:
+        e = item.conversion.exposure
+        by_campaign[e.campaign_id].append(e.decision_id)
+    keys: set[tuple[str, str, int, str]] = set()
+    firsts: set[tuple[str, str, int]] = set()
+    for campaign_id, ids in by_campaign.items():
+        for chunk in _chunks(list(dict.fromkeys(ids))):
+            rows = tx.all(
+                "SELECT decision_id, goal, event_id, is_first FROM campaign_conversions"
+                f" WHERE campaign_id = ? AND decision_id IN ({', '.join('?' * len(chunk))})",
+                (campaign_id, *chunk),
+            )
+            for decision_id, goal, event_id, is_first in rows:
+                keys.add((campaign_id, str(decision_id), int(goal), str(event_id)))
+                if is_first:
+                    firsts.add((campaign_id, str(decision_id), int(goal)))
+    return keys, firsts
+
+
 def record_tx(
     tx: Tx,
     exposures: Sequence[Exposure],
@@ -91,49 +138,55 @@ def record_tx(
     cursor: str | None,
     seq: int,
 ) -> AttributionOutcome:
-    """The body of ``record_attribution``, inside one write transaction."""
-    stored_exposures = 0
-    for exposure in exposures:
-        cur = tx.execute(
-            "INSERT INTO campaign_exposures"
-            " (campaign_id, decision_id, app_id, identity, treatment_id, ts, day, seq,"
-            " trigger_event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (campaign_id, decision_id) DO NOTHING",
-            _exposure_row(exposure),
-        )
-        stored_exposures += max(0, int(cur.rowcount))
+    """The body of ``record_attribution``, inside one write transaction: what is already stored
+    is read first (a few queries per batch), then the new rows go in with one statement each
+    table."""
+    known = _known_exposures(tx, exposures) if exposures else set()
+    new_exposures: dict[tuple[str, str], Exposure] = {}
+    for e in exposures:
+        key = (e.campaign_id, e.decision_id)
+        if key not in known:
+            new_exposures.setdefault(key, e)
+    tx.executemany(
+        "INSERT INTO campaign_exposures"
+        " (campaign_id, decision_id, app_id, identity, treatment_id, ts, day, seq,"
+        " trigger_event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (campaign_id, decision_id) DO NOTHING",
+        [_exposure_row(e) for e in new_exposures.values()],
+    )
+    keys, firsts = _known_conversions(tx, conversions) if conversions else (set(), set())
     first: list[ConversionIn] = []
     repeats = 0
+    rows: list[tuple[Any, ...]] = []
     for item in conversions:
         c = item.conversion
         e = c.exposure
-        had = tx.scalar(
-            "SELECT MAX(is_first) FROM campaign_conversions"
-            " WHERE campaign_id = ? AND decision_id = ? AND goal = ?",
-            (e.campaign_id, e.decision_id, c.goal),
-        )
-        cur = tx.execute(
-            "INSERT INTO campaign_conversions"
-            " (campaign_id, decision_id, goal, event_id, is_first, ts, day, treatment_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (campaign_id, decision_id, goal, event_id) DO NOTHING",
+        key = (e.campaign_id, e.decision_id, c.goal, c.event_id)
+        if key in keys:
+            continue
+        keys.add(key)
+        had = key[:3] in firsts
+        if had:
+            repeats += 1
+        else:
+            firsts.add(key[:3])
+            first.append(item)
+        rows.append(
             (
-                e.campaign_id,
-                e.decision_id,
-                c.goal,
-                c.event_id,
+                *key,
                 0 if had else 1,
                 c.timestamp,
                 utc_day(e.timestamp),
                 e.treatment_id,
-            ),
+            )
         )
-        if int(cur.rowcount) <= 0:
-            continue
-        if had:
-            repeats += 1
-        else:
-            first.append(item)
+    tx.executemany(
+        "INSERT INTO campaign_conversions"
+        " (campaign_id, decision_id, goal, event_id, is_first, ts, day, treatment_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (campaign_id, decision_id, goal, event_id) DO NOTHING",
+        rows,
+    )
     by_app: dict[str, list[DecisionIn]] = defaultdict(list)
     for item in first:
         by_app[item.conversion.exposure.app_id].append(log_item(item))
@@ -146,7 +199,7 @@ def record_tx(
             " updated_at = excluded.updated_at WHERE cursors.seq < excluded.seq",
             (cursor, seq, arrival_ms),
         )
-    return AttributionOutcome(stored_exposures, first, repeats)
+    return AttributionOutcome(len(new_exposures), first, repeats)
 
 
 def open_exposures_tx(
