@@ -144,9 +144,9 @@ def record_tx(
     known = _known_exposures(tx, exposures) if exposures else set()
     new_exposures: dict[tuple[str, str], Exposure] = {}
     for e in exposures:
-        key = (e.campaign_id, e.decision_id)
-        if key not in known:
-            new_exposures.setdefault(key, e)
+        pair = (e.campaign_id, e.decision_id)
+        if pair not in known:
+            new_exposures.setdefault(pair, e)
     tx.executemany(
         "INSERT INTO campaign_exposures"
         " (campaign_id, decision_id, app_id, identity, treatment_id, ts, day, seq,"
@@ -157,7 +157,7 @@ def record_tx(
     keys, firsts = _known_conversions(tx, conversions) if conversions else (set(), set())
     first: list[ConversionIn] = []
     repeats = 0
-    rows: list[tuple[Any, ...]] = []
+    inserts: list[tuple[Any, ...]] = []
     for item in conversions:
         c = item.conversion
         e = c.exposure
@@ -171,7 +171,7 @@ def record_tx(
         else:
             firsts.add(key[:3])
             first.append(item)
-        rows.append(
+        inserts.append(
             (
                 *key,
                 0 if had else 1,
@@ -185,7 +185,7 @@ def record_tx(
         " (campaign_id, decision_id, goal, event_id, is_first, ts, day, treatment_id)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (campaign_id, decision_id, goal, event_id) DO NOTHING",
-        rows,
+        inserts,
     )
     by_app: dict[str, list[DecisionIn]] = defaultdict(list)
     for item in first:
