@@ -50,10 +50,9 @@ class Goal:
         return int(self.window_hours * _MS_PER_HOUR)
 
 
-def parse_goal(raw: object, path: str) -> Goal:
-    """``{event: {name, type, params}, windowHours}`` at ``path`` (``conversions[i]``)."""
+def parse_goal(raw: object, path: str, index: int = 0) -> Goal:
+    """``{event: {name, type, params}, windowHours}`` at ``path`` (``conversions[index]``)."""
     item = r.obj(raw, path)
-    index = int(path.rsplit("[", 1)[-1].rstrip("]")) if path.endswith("]") else 0
     problems = r.Problems()
     event = problems.attempt(parse_event_filter, item.get("event"), r.join(path, "event"))
     hours = problems.attempt(r.number, item, "windowHours", path, default=DEFAULT_WINDOW_HOURS)
@@ -76,9 +75,9 @@ def parse_conversions(raw: object, path: str = "conversions") -> tuple[Goal, ...
     if len(items) > MAX_CONVERSIONS:
         r.fail(path, f"must have at most {MAX_CONVERSIONS} conversion events")
     problems = r.Problems()
-    goals = problems.each(items, path, parse_goal)
+    goals = [problems.attempt(parse_goal, item, f"{path}[{i}]", i) for i, item in enumerate(items)]
     problems.raise_first()
-    return tuple(goals)
+    return tuple(g for g in goals if g is not None)
 
 
 def identity_of(device_id: str | None, user_id: str | None) -> str | None:

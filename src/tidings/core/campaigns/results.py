@@ -253,7 +253,7 @@ def build_results(
             if group is not None:
                 lv = lift(x, n, control_c[goal], control_n)
                 li = lift_interval(x, n, control_c[goal], control_n)
-                label = "Control" if group is None else f"Treatment {group}"
+                label = f"Treatment {group}"
                 entry = GoalResult(
                     goal,
                     x,
