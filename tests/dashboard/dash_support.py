@@ -62,9 +62,14 @@ class LiveServer:
         finally:
             await store.close()
 
-    def start(self, wrap: Callable[[ASGIApp], ASGIApp] | None = None) -> None:
-        """Serve (again, after ``stop``); ``wrap`` puts an ASGI layer of a test in front."""
-        app = create_app_for_url(self.db_url, ServerSettings(), server_key=self.server_key)
+    def start(
+        self, wrap: Callable[[ASGIApp], ASGIApp] | None = None, *, pipeline: bool = False
+    ) -> None:
+        """Serve (again, after ``stop``); ``wrap`` puts an ASGI layer of a test in front;
+        ``pipeline`` runs the event-log consumers in the server, as ``tidings serve`` does."""
+        app = create_app_for_url(
+            self.db_url, ServerSettings(), server_key=self.server_key, pipeline=pipeline
+        )
         self._served.start(app if wrap is None else wrap(app), self.port)
 
     def stop(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tidings.pipeline.conversions import ConversionAttribution
 from tidings.pipeline.delivery import Deliveries, SenderOptions
 from tidings.pipeline.runner import PipelineRunner
 from tidings.pipeline.streams import SinkConsumers
@@ -31,6 +32,7 @@ class Pipeline:
     runner: PipelineRunner
     deliveries: Deliveries
     sinks: SinkConsumers
+    conversions: ConversionAttribution
 
     async def start(self) -> None:
         await self.runner.start()
@@ -41,21 +43,22 @@ class Pipeline:
 
 
 def build_pipeline(store: Store, settings: PipelineSettings | None = None) -> Pipeline:
-    """The pipeline of one process on ``store``: destinations (a consumer per enabled instance,
-    a sender per active one) and configured stream sinks (a consumer per enabled sink, plus
-    their housekeeping)."""
+    """The pipeline of one process on ``store``: conversion attribution, destinations (a
+    consumer per enabled instance, a sender per active one) and configured stream sinks (a
+    consumer per enabled sink, plus their housekeeping)."""
     settings = settings or PipelineSettings()
     deliveries = Deliveries(settings.delivery)
     sinks = SinkConsumers(store)
+    conversions = ConversionAttribution(store)
     runner = PipelineRunner(
         store,
-        consumers=[],
+        consumers=[conversions.consumer()],
         providers=[deliveries.consumers, sinks.consumers],
         services={"destinations": deliveries.service, "streams-housekeeping": sinks.housekeeping},
         lease_ms=settings.lease_ms,
         idle_seconds=settings.idle_seconds,
     )
-    return Pipeline(runner, deliveries, sinks)
+    return Pipeline(runner, deliveries, sinks, conversions)
 
 
 async def start_pipeline(store: Store, settings: PipelineSettings | None = None) -> Pipeline:

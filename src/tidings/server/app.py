@@ -34,6 +34,7 @@ from tidings.server import (
     ingest,
     public_clients,
     public_ingest,
+    results,
     segment,
 )
 from tidings.server.errors import (
@@ -267,6 +268,14 @@ ROUTES: list[tuple[RouteDoc, Handler]] = [
         "admin",
         "adminToken",
     ),
+    _r(
+        "GET",
+        f"{_A}/campaigns/{{campaign_id}}/results",
+        results.results_endpoint,
+        "Campaign results: conversions per treatment and control (?from=&to=&format=csv)",
+        "admin",
+        "adminToken",
+    ),
     _list(f"{_A}/apps/{{app_id}}/events", admin.event_catalog, "Events catalog"),
     _list(f"{_A}/apps/{{app_id}}/events/recent", admin.recent_events, "Newest stored events"),
     _list(f"{_A}/apps/{{app_id}}/properties", admin.property_catalog, "Custom-property catalog"),
@@ -337,8 +346,8 @@ def create_app_for_url(
     The server key is ``server_key``, else read from ``key_file``, else found as
     :func:`tidings.storage.open_store` finds it.
 
-    With ``pipeline`` the event-log consumers (destinations, streams) run in the background of
-    the same process, started after the store opens and stopped before it closes.
+    With ``pipeline`` the event-log consumers (conversions, destinations, streams) run in the
+    background of the same process, started after the store opens and stopped before it closes.
     """
     state = ServerState(settings or ServerSettings())
 

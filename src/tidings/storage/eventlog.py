@@ -66,6 +66,10 @@ def _append(
     return flags
 
 
+append_items = _append
+"""Append one kind of item (``tidings.storage.attribution`` logs first conversions with it)."""
+
+
 def _update_catalogs(
     tx: Tx,
     app_id: str,

@@ -171,6 +171,8 @@ def id_scope(tx: Tx, app_id: str, kind: LogKind) -> int:
     if number is None:
         number = tx.scalar("SELECT COALESCE(MAX(number), 0) + 1 FROM log_apps")
         tx.execute("INSERT INTO log_apps (app_id, number) VALUES (?, ?)", (app_id, number))
+    if kind == "conversion":  # a scope of its own that no event or decision key can take
+        return -int(number)
     return int(number) * 2 + (1 if kind == "decision" else 0)
 
 

@@ -6,8 +6,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
-LogKind = Literal["event", "decision"]
-"""An event-log row is either an app event or a campaign decision; both share one sequence."""
+LogKind = Literal["event", "decision", "conversion"]
+"""An event-log row is an app event, a campaign decision, or a conversion the attribution
+consumer found (an event that converted a decision); all share one sequence."""
 
 
 class EventIn(NamedTuple):

@@ -5,7 +5,8 @@ cohorts and configuration documents such as destinations and stream sinks), :cla
 (append, read by sequence or time, recent), :class:`Cursors` (named positions in the log),
 :class:`Leases` (one process at a time per named piece of work, and cursor commits fenced by
 them), :class:`Outbox` and :class:`DeadLetters` (what a destination still owes, and what it gave
-up on), and :class:`Stats` (catalogs and campaign counters). :class:`Store` is all of them plus a
+up on), :class:`Stats` (catalogs and campaign counters) and :class:`Attribution` (campaign
+conversions). :class:`Store` is all of them plus a
 lifecycle; ``SqlStore`` (SQLite, PostgreSQL) and ``MemoryStore`` implement it.
 
 The pipeline, the destinations and the streams are written against these protocols only; which
@@ -31,6 +32,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
+from tidings.core.campaigns import Exposure
+from tidings.core.campaigns.results import ConversionRow, ExposureRow
+from tidings.storage.attribution import AttributionOutcome, ConversionIn
 from tidings.storage.catalogs import CatalogLimits
 from tidings.storage.deliveryrecords import (
     DeadLetter,
@@ -380,6 +384,39 @@ class Stats(Protocol):
         """Counters of one campaign (all zero when nothing was recorded)."""
 
 
+class Attribution(Protocol):
+    """Conversion attribution state: who was exposed to a campaign, and what converted.
+
+    Written by the attribution consumer only; keyed by decision id and by (decision, goal,
+    event id), so handing the same batch over again changes nothing.
+    """
+
+    async def record_attribution(
+        self,
+        exposures: Sequence[Exposure],
+        conversions: Sequence[ConversionIn],
+        *,
+        cursor: str | None = None,
+        seq: int = 0,
+        arrival_ms: int | None = None,
+    ) -> AttributionOutcome:
+        """Store exposures and conversions, append a ``conversion`` log row for each first
+        conversion of a decision and goal, and (with ``cursor``) move that cursor forward to
+        ``seq``, in one transaction."""
+
+    async def open_exposures(
+        self, app_id: str, identities: Sequence[str], since_ms: int
+    ) -> list[Exposure]:
+        """The app's exposures of these identities decided at or after ``since_ms``."""
+
+    async def conversion_counts(
+        self, campaign_id: str, first_day: str, last_day: str
+    ) -> tuple[list[ExposureRow], list[ConversionRow]]:
+        """Per UTC day from ``first_day`` to ``last_day`` (``YYYY-MM-DD``, inclusive): exposures
+        ``(day, treatment id or None, count)`` and conversions ``(exposure day, treatment id or
+        None, goal, first, repeats)``."""
+
+
 class Leases(Protocol):
     """At most one process at a time works on a named thing (a consumer cursor, a sender).
 
@@ -477,7 +514,9 @@ class DeadLetters(Protocol):
         """Delete dead letters (all, or ``ids``); returns how many."""
 
 
-class Store(ConfigStore, EventLog, Cursors, Leases, Outbox, DeadLetters, Stats, Protocol):
+class Store(
+    ConfigStore, EventLog, Cursors, Leases, Outbox, DeadLetters, Stats, Attribution, Protocol
+):
     """Everything Tidings persists, in one object. Obtain one with
     :func:`tidings.storage.open_store`.
 

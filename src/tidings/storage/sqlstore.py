@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from tidings.storage import keys
+from tidings.storage.attribution import AttributionMixin
 from tidings.storage.catalogs import CatalogGuard, CatalogMixin
 from tidings.storage.clock import now_ms
 from tidings.storage.counting import fold_stats
@@ -145,7 +146,9 @@ def _require_app(tx: Tx, app_id: str) -> None:
         raise NotFoundError("app", app_id)
 
 
-class SqlStore(EventLogMixin, CatalogMixin, AdminTokenMixin, OutboxMixin, LeasesMixin, Store):
+class SqlStore(
+    AttributionMixin, EventLogMixin, CatalogMixin, AdminTokenMixin, OutboxMixin, LeasesMixin, Store
+):
     """A :class:`~tidings.storage.roles.Store` over an :class:`Engine`; subclasses only
     connect."""
 

@@ -6,6 +6,8 @@ The server stores each accepted item with a JSON payload (``payload`` of a log r
 * SDK decisions: ``{"source": "sdk", "appId", "decision", "device", "userId", "requestId"}``
 * Segment-compatible events: ``{"source": "segment", "appId", "event", "message"}``, where
   ``message`` is the original Segment message (its ``context`` describes the device)
+* conversions the attribution consumer found: ``{"source", "appId", "conversion", "device",
+  "userId"[, "message"]}``, the converting event's context and what it converted;
 * server-side decisions: as SDK decisions, with a ``source`` other than ``sdk`` (or an explicit
   ``"deliveryType"``): their action is a webhook, so the record says ``delivery_type: CUSTOM``
   (and the endpoint's ``ChannelType`` is the payload's ``channelType``, else ``CUSTOM``).
@@ -30,6 +32,7 @@ from tidings.streams.records import (
     DeliveryType,
     Record,
     app_event_records,
+    conversion_record,
     decision_record,
 )
 
@@ -126,8 +129,13 @@ def records_from_payload(
                 channel_type=_text(payload.get("channelType")),
             )
         ]
+    if kind == "conversion":
+        conversion = payload.get("conversion")
+        if not isinstance(conversion, Mapping):
+            raise InvalidInput("payload.conversion", "must be a JSON object")
+        return [conversion_record(conversion, ctx, arrival_ms)]
     if kind != "event":
-        raise InvalidInput("kind", f"must be 'event' or 'decision', not {kind!r}")
+        raise InvalidInput("kind", f"must be 'event', 'decision' or 'conversion', not {kind!r}")
     event = payload.get("event")
     if not isinstance(event, Mapping):
         raise InvalidInput("payload.event", "must be a JSON object")

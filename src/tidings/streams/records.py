@@ -49,6 +49,7 @@ SESSION_START: Final = "_session.start"
 SESSION_STOP: Final = "_session.stop"
 MONETIZATION_PURCHASE: Final = "_monetization.purchase"
 CAMPAIGN_SEND: Final = "_campaign.send"
+CAMPAIGN_CONVERSION: Final = "_campaign.conversion"
 INAPP_DISPLAYED: Final = "_inapp.message_displayed"
 INAPP_CLICKED: Final = "_inapp.message_clicked"
 INAPP_DISMISSED: Final = "_inapp.message_dismissed"
@@ -387,6 +388,39 @@ def decision_record(
         record_id=decision_id,
         request_id=request_id or decision_id,
         channel_type=channel_type or delivery_type,
+    )
+
+
+def conversion_record(conversion: Mapping[str, Any], ctx: StreamContext, arrival_ms: int) -> Record:
+    """The ``_campaign.conversion`` record of a conversion the attribution consumer logged.
+
+    ``conversion`` is ``{id, campaignId, decisionId, treatmentId, control, goal, eventId,
+    eventName, timestamp}``: ``campaign_activity_id`` is the converted decision (as in its
+    ``_campaign.send``), ``treatment_id`` its treatment (``"0"`` for the control group, as a
+    HOLDOUT send says), and ``control_group`` tells the groups apart.
+    """
+    record_id = _required_str(conversion, "id")
+    timestamp = conversion.get("timestamp")
+    if type(timestamp) is not int:
+        raise InvalidInput("timestamp", "must be epoch milliseconds (an integer)")
+    treatment = conversion.get("treatmentId")
+    attributes = {
+        "campaign_id": _required_str(conversion, "campaignId"),
+        "campaign_activity_id": _required_str(conversion, "decisionId"),
+        "treatment_id": "0" if treatment is None else str(treatment),
+        "control_group": "true" if conversion.get("control") else "false",
+        "conversion_event_name": _required_str(conversion, "eventName"),
+        "conversion_event_id": _required_str(conversion, "eventId"),
+        "conversion_index": str(conversion.get("goal", 0)),
+    }
+    return _campaign_envelope(
+        CAMPAIGN_CONVERSION,
+        timestamp,
+        arrival_ms,
+        ctx,
+        attributes,
+        record_id=f"{record_id}/conversion",
+        request_id=attributes["conversion_event_id"],
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any, Final, TypeVar
 
 from tidings.core.campaigns import reader as r
 from tidings.core.campaigns.buckets import Treatment, parse_treatments
+from tidings.core.campaigns.goals import Goal, parse_conversions
 from tidings.core.campaigns.limits import NO_LIMIT, Limit, parse_limit
 from tidings.core.campaigns.links import check_deep_link
 from tidings.core.campaigns.repeat import DEFAULT_REPEAT, Repeat, parse_repeat
@@ -49,6 +50,8 @@ class Campaign:
     holdout_percent: float
     treatments: tuple[Treatment, ...]
     raw: Mapping[str, Any]
+    conversions: tuple[Goal, ...] = ()
+    """Conversion goals (at most three): what the campaign's results measure."""
 
     @property
     def active(self) -> bool:
@@ -88,6 +91,7 @@ class CampaignParts:
     schedule: Schedule | None = None
     quiet_time: QuietTime | None = None
     holdout_percent: float | None = None
+    conversions: tuple[Goal, ...] | None = None
 
 
 def _session_started_repeat(parts: CampaignParts) -> None:
@@ -182,6 +186,7 @@ def _read(
     p.schedule = attempt(_optional, root, "schedule", "", parse_schedule, None)
     p.quiet_time = attempt(_optional, root, "quietTime", "", parse_quiet_time, None)
     p.holdout_percent = attempt(_holdout, root)
+    p.conversions = attempt(parse_conversions, root.get("conversions"), "conversions")
     for rule in CAMPAIGN_RULES:
         attempt(rule, p)
     return p, problems
@@ -193,6 +198,7 @@ def _build(p: CampaignParts) -> Campaign:
     assert p.priority is not None and p.created_at is not None and p.trigger is not None
     assert p.repeat is not None and p.limit is not None and p.targeting is not None
     assert p.treatments is not None and p.holdout_percent is not None
+    assert p.conversions is not None
     return Campaign(
         id=p.id,
         name=p.name if p.name is not None else p.id,
@@ -210,6 +216,7 @@ def _build(p: CampaignParts) -> Campaign:
         holdout_percent=p.holdout_percent,
         treatments=p.treatments,
         raw=p.root,
+        conversions=p.conversions,
     )
 
 

@@ -3,8 +3,9 @@
 Names are prefixed (``[Tidings]`` by default; ``[Appboy]`` reproduces a Braze export exactly),
 custom events become ``PREFIX [Custom Event] NAME`` with ``[Custom event property] ``-prefixed
 properties, purchases ``PREFIX Purchase`` with ``[Purchase property] ``, sessions and in-app
-message engagement get Braze's event names, and campaign decisions give the in-app impressions
-(``SUCCESS``, the show) and control-group enrollments (``HOLDOUT``). Braze's own properties
+message engagement get Braze's event names, campaign decisions give the in-app impressions
+(``SUCCESS``, the show) and control-group enrollments (``HOLDOUT``), and the conversions the
+attribution consumer logged give Braze's ``Campaign Conversion Event``. Braze's own properties
 (``app_id`` on every event, ``platform``, ``os_version``, ``device_model``, the session id, the
 campaign fields) go under ``event_properties``. Events with no Currents counterpart (config
 fetches, property changes, ...) are not exported; an instance may export fewer categories.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from tidings.core.errors import InvalidConfig
@@ -51,6 +53,7 @@ SESSIONS: Final = "sessions"
 IN_APP_IMPRESSIONS: Final = "inAppImpressions"
 IN_APP_CLICKS: Final = "inAppClicks"
 CONTROL_GROUP_ENROLLMENTS: Final = "controlGroupEnrollments"
+CONVERSIONS: Final = "conversions"
 CATEGORIES: Final = (
     CUSTOM_EVENTS,
     PURCHASES,
@@ -58,6 +61,7 @@ CATEGORIES: Final = (
     IN_APP_IMPRESSIONS,
     IN_APP_CLICKS,
     CONTROL_GROUP_ENROLLMENTS,
+    CONVERSIONS,
 )
 """The event categories an instance can export (``settings.categories``; default: all)."""
 
@@ -171,12 +175,42 @@ class Currents:
                 show = Show(timestamp, decision_id, str(treatment or "0"))
                 self.book.remember(app_id, device_id, campaign_id, show)
 
+    def conversion_events(self, payload: Mapping[str, Any], app_id: str) -> list[dict[str, Any]]:
+        """Braze's ``Campaign Conversion Event`` of a logged conversion: the campaign, the
+        variation (``control`` for the control group), the converted decision as ``send_id``
+        and which of the campaign's conversion events it was (``conversion_behavior_index``)."""
+        conversion = payload.get("conversion")
+        if CONVERSIONS not in self.categories or not isinstance(conversion, Mapping):
+            return []
+        fields = (conversion.get(k) for k in ("id", "timestamp", "campaignId", "decisionId"))
+        conversion_id, timestamp, campaign_id, decision_id = fields
+        if not isinstance(conversion_id, str) or type(timestamp) is not int:
+            return []
+        event = {"id": conversion_id, "name": "", "timestamp": timestamp, "properties": {}}
+        message = message_from_payload("event", {**payload, "event": event})
+        if message is None:
+            return []
+        if payload.get("source") == "segment":  # the converting message: retimed, its own id
+            message["messageId"] = conversion_id
+            message["timestamp"] = datetime.fromtimestamp(timestamp / 1000, UTC).isoformat()
+        treatment = conversion.get("treatmentId")
+        out = self._campaign_properties(
+            campaign_id, "control" if treatment is None else treatment, decision_id
+        )
+        out["conversion_behavior_index"] = conversion.get("goal")
+        out["conversion_behavior"] = conversion.get("eventName")
+        name = f"{self.prefix} Campaign Conversion Event"
+        return [self._event(message, name, app_id, out, device=False)]
+
     def record_events(
         self, kind: str, payload: Mapping[str, Any], app_id: str
     ) -> list[dict[str, Any]]:
-        """The events of one stored event-log payload (an event or a decision)."""
+        """The events of one stored event-log payload (an event, a decision or a
+        conversion)."""
         if kind == "decision":
             return self.decision_events(payload, app_id)
+        if kind == "conversion":
+            return self.conversion_events(payload, app_id)
         message = message_from_payload(kind, payload)
         return [] if message is None else self.events(message, app_id)
 

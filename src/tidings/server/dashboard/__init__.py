@@ -18,6 +18,7 @@ from tidings.server.dashboard import (
     cohort_views,
     data_views,
     delivery_views,
+    results_views,
     setup_views,
     token_views,
 )
@@ -44,6 +45,8 @@ def routes() -> list[BaseRoute]:
         Route("/campaigns/{campaign_id}/state", campaign_views.change_state, methods=["POST"]),
         Route("/campaigns/{campaign_id}/delete", campaign_views.delete, methods=["POST"]),
         Route("/campaigns/{campaign_id}/stats", campaign_views.stats_page, methods=["GET"]),
+        Route("/campaigns/{campaign_id}/results", results_views.results_page, methods=["GET"]),
+        Route("/campaigns/{campaign_id}/results.csv", results_views.results_csv, methods=["GET"]),
         Route("/apps/{app_id}/events", data_views.catalog_page, methods=["GET"]),
         Route("/apps/{app_id}/stream", data_views.stream_page, methods=["GET"]),
         Route("/apps/{app_id}/stream.json", data_views.stream_poll, methods=["GET"]),

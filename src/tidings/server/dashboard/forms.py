@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from tidings.core.events import SYSTEM_EVENT_NAMES
 from tidings.server.dashboard import paths
+from tidings.server.dashboard.goal_form import ADD_GOAL, add_goal, goals_from_form
 from tidings.server.dashboard.session import Form
 
 MANAGED: Final = (
@@ -34,6 +35,7 @@ MANAGED: Final = (
     "quietTime",
     "holdoutPercent",
     "treatments",
+    "conversions",
 )
 """Top-level keys the editor owns; any other key of a stored campaign is kept as it was."""
 
@@ -332,6 +334,7 @@ def campaign_from_form(form: Form, base: dict[str, Any] | None = None) -> dict[s
             item["content"] = {"url": url}
         treatments.append(item)
     _set(out, "treatments", treatments)
+    _set(out, "conversions", goals_from_form(form, _event))
     return out
 
 
@@ -345,6 +348,8 @@ def apply_action(draft: dict[str, Any], action: str) -> bool:
     if kind == "add-treatment":
         count = len(draft.get("treatments") or [])
         return paths.append(draft, "treatments", {"id": str(count + 1), "sizePercent": ""})
+    if kind == ADD_GOAL:
+        return add_goal(draft)
     if kind == "remove" and arg:
         paths.remove(draft, arg)
         return True

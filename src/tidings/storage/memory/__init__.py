@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 
+from tidings.storage.memory.attribution import MemoryAttribution
 from tidings.storage.memory.config import MemoryConfig
 from tidings.storage.memory.delivery import MemoryDelivery
 from tidings.storage.memory.log import MemoryLog
@@ -18,7 +19,7 @@ from tidings.storage.memory.state import MemoryState
 from tidings.storage.roles import Store
 
 
-class MemoryStore(MemoryConfig, MemoryLog, MemoryDelivery, Store):
+class MemoryStore(MemoryConfig, MemoryAttribution, MemoryLog, MemoryDelivery, Store):
     """A store whose data lives in a :class:`MemoryState` (a fresh one by default)."""
 
     backend = "memory"

@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from tidings.core.campaigns import Exposure
 from tidings.storage.deliveryrecords import DeadLetter, OutboxRow
 from tidings.storage.logrecords import LogRecord, StoredResponse
 from tidings.storage.records import Document, PropertyType
@@ -70,6 +71,17 @@ class MemoryState:
     """(app, name, type) -> ``[count, last seen]``."""
     property_catalog: dict[tuple[str, str], PropertyType] = field(default_factory=dict)
     campaign_stats: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
+    exposures: dict[tuple[str, str], Exposure] = field(default_factory=dict)
+    """(campaign, decision) -> the exposure it made."""
+    exposures_of: dict[tuple[str, str], list[Exposure]] = field(default_factory=dict)
+    """(app, identity) -> its exposures, in the order they were stored."""
+    conversions: dict[tuple[str, str, int, str], tuple[bool, str, str | None]] = field(
+        default_factory=dict
+    )
+    """(campaign, decision, goal, event id) -> (first of its decision and goal?, the exposure's
+    day, its treatment)."""
+    converted: set[tuple[str, str, int]] = field(default_factory=set)
+    """(campaign, decision, goal) that have their first conversion."""
 
     leases: dict[str, tuple[str, int]] = field(default_factory=dict)
     """name -> ``(holder, expires_at)``."""
