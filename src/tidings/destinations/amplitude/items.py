@@ -87,7 +87,9 @@ def sdk_message(
     dev: Mapping[str, Any] = device if _is_map(device) else _EMPTY
     session = payload.get("session")
     sess: Mapping[str, Any] = session if _is_map(session) else _EMPTY
-    anonymous = _text(dev.get("deviceId")) or device_id or ""
+    # No device id is no device id: left out (``None``), never ``""`` or a placeholder, so a
+    # receiver keyed on it (Amplitude's ``device_id``) sees the user id alone.
+    anonymous = _text(dev.get("deviceId")) or device_id or None
     platform = _text(dev.get("platform"))
     custom = payload.get("customProperties")
     uid = _text(payload.get("userId", user_id))
@@ -101,7 +103,7 @@ def sdk_message(
     counter = _int(sess.get("counter"))
     if counter is not None and msg_session:
         msg_session["counter"] = counter
-    msg_device: dict[str, Any] = {"id": anonymous}
+    msg_device: dict[str, Any] = {} if anonymous is None else {"id": anonymous}
     if platform is not None:
         msg_device["type"] = platform
     model = _text(dev.get("model"))
@@ -110,7 +112,7 @@ def sdk_message(
     manufacturer = _text(dev.get("manufacturer"))
     if manufacturer is not None:
         msg_device["manufacturer"] = manufacturer
-    context: dict[str, Any] = {"device": msg_device}
+    context: dict[str, Any] = {"device": msg_device} if msg_device else {}
     msg_os: dict[str, Any] = {}
     if platform is not None:
         msg_os["name"] = OS_NAMES.get(platform.lower(), platform)
