@@ -175,6 +175,14 @@ class UsesCampaigns(Protocol):
     def load_campaigns(self, campaigns: Iterable[tuple[str, Mapping[str, Any]]]) -> None: ...
 
 
+class UsesAccounts(Protocol):
+    """A destination whose items carry the account they were sent from (Pinpoint records'
+    ``awsAccountId``): before mapping, the pipeline hands it ``{app id: awsAccountId}`` for the
+    destination's apps (the project's setting, else the project id)."""
+
+    def load_accounts(self, accounts: Mapping[str, str]) -> None: ...
+
+
 class Destination(Protocol):
     """A configured destination: its records become items, its items go out."""
 

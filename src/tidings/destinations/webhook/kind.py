@@ -102,6 +102,12 @@ class WebhookDestination:
     def __init__(self, settings: WebhookSettings, subscriptions: list[Subscription] | None):
         self.settings = settings
         self.subscriptions = subscriptions
+        self.accounts: Mapping[str, str] = {}
+
+    def load_accounts(self, accounts: Mapping[str, str]) -> None:
+        """Each app's ``awsAccountId``, for the campaign records of the Pinpoint format (the
+        pipeline's :class:`~tidings.destinations.kind.UsesAccounts` seam)."""
+        self.accounts = accounts
 
     def _wanted(self, message: Mapping[str, Any]) -> bool:
         if self.subscriptions is None:
@@ -127,7 +133,13 @@ class WebhookDestination:
                 continue
             order = record.device_id or record.user_id or ""
             if pinpoint:
-                bodies = [orjson.dumps(r) for r in records_from_row(record)]
+                account = self.accounts.get(record.app_id)
+                try:
+                    rows = records_from_row(record, account)
+                except InvalidInput as exc:
+                    refused.append(Refused(record.item_id, str(exc)))
+                    continue
+                bodies = [orjson.dumps(r) for r in rows]
             else:
                 bodies = [orjson.dumps(message)]
             for n, body in enumerate(bodies):

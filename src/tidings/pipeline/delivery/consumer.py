@@ -22,6 +22,7 @@ from tidings.pipeline.delivery.direct import DirectOptions, send_direct
 from tidings.pipeline.delivery.instances import Instance, set_paused
 from tidings.pipeline.delivery.mapping import map_records, outbox_items
 from tidings.storage import DeadLetterIn, LogRecord, OutboxItem, Store
+from tidings.streams.accounts import AccountIds
 
 
 def now_ms() -> int:
@@ -42,11 +43,16 @@ def work_for_records(
 
 
 async def prepare(store: Store, instance: Instance, destination: Destination) -> None:
-    """What a destination must know before it maps: the campaigns of its apps, for a kind whose
-    items name campaigns (:class:`~tidings.destinations.kind.UsesCampaigns`)."""
+    """What a destination must know before it maps, read from the store's roles: the campaigns
+    of its apps, for a kind whose items name campaigns
+    (:class:`~tidings.destinations.kind.UsesCampaigns`), and each app's account, for a kind
+    whose items carry it (:class:`~tidings.destinations.kind.UsesAccounts`)."""
     load = getattr(destination, "load_campaigns", None)
     if load is not None:
         load([(c.id, c.body) for a in instance.app_ids for c in await store.list_campaigns(a)])
+    load_accounts = getattr(destination, "load_accounts", None)
+    if load_accounts is not None:
+        load_accounts(await AccountIds(store, ttl_seconds=0).of(instance.app_ids))
 
 
 async def enqueue_records(
