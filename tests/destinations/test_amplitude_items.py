@@ -14,9 +14,11 @@ from tidings.destinations.amplitude import Pending, Subscription
 from tidings.destinations.amplitude.items import (
     decode_item,
     encode_item,
-    message_from_payload,
     order_key,
     order_key_of_bytes,
+)
+from tidings.destinations.logmessage import (
+    message_from_payload,
     reference_sdk_message,
     sdk_message,
 )

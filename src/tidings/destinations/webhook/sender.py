@@ -19,7 +19,7 @@ from typing import Any
 from tidings.core.backoff import Backoff
 from tidings.destinations.kind import Outcome, Plan, SendOptions
 from tidings.destinations.sending import ALL_DELIVERED, Batch, BatchSender
-from tidings.destinations.webhook.kind import WebhookItem
+from tidings.destinations.webhook.items import WebhookItem
 from tidings.destinations.webhook.settings import WebhookSettings
 from tidings.destinations.webhook.signing import signed_headers
 from tidings.streams.httppost import HttpPoster, Response
