@@ -272,3 +272,44 @@ def test_pinpoint_campaign_records_carry_the_projects_account(backend: Backend) 
 
     with WebhookReceiver() as hook:
         run(main(hook))
+
+
+def test_one_injected_clock_drives_delivery(backend: Backend) -> None:
+    """Delivery reads time only through ``SenderOptions.clock``: enqueue and due times, the
+    signature's timestamp and the maximum age all follow it (here minutes ahead of the wall
+    clock, inside the receiver's tolerance), never the wall clock itself."""
+    import dataclasses
+    import time
+
+    async def main(hook: WebhookReceiver) -> None:
+        store = await backend.open()
+        app_id = await make_app(store)
+        instance = await webhook(store, app_id, hook.url)
+        start = int(time.time() * 1000) + 180_000
+        now = [start]
+        options = dataclasses.replace(FAST, clock=lambda: now[0], max_age_ms=60_000)
+        await log_events(store, app_id, 4, devices=1)
+        await PipelineRunner(store, providers=[Deliveries(options).consumers]).run_until_idle()
+        assert [r.enqueued_ms for r in await store.outbox_rows(instance.id, 10)] == [start] * 4
+        hook.state.throttle = 1  # one 429: retried one backoff after the injected now
+        sender = InstanceSender(store, instance, options)
+        await sender.step(force=True)
+        rows = await store.outbox_rows(instance.id, 10)
+        assert len(rows) == 4 and all(start + 10 <= r.due_ms <= start + 20 for r in rows)
+        ((headers, _, status),) = hook.state.requests
+        assert (status, headers["webhook-timestamp"]) == (429, str(start // 1000))
+        # Past the maximum age by this clock alone (the wall clock has them not even due): the
+        # 500 that follows makes them dead rather than retried.
+        now[0] = start + 61_000
+        with hook.failing_for(5.0):
+            await sender.step(force=True)
+        sender.close()
+        (_, (headers, _, status)) = hook.state.requests
+        assert (status, headers["webhook-timestamp"]) == (500, str(now[0] // 1000))
+        assert hook.state.forged == 0 and await store.outbox_rows(instance.id, 10) == []
+        letters = await dead_letters(store, instance.id)
+        assert len(letters) == 4 and all("HTTP 500" in d.reason for d in letters), letters
+        await store.close()
+
+    with WebhookReceiver() as hook:
+        run(main(hook))

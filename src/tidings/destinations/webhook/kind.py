@@ -138,6 +138,7 @@ class WebhookKind:
     name = "webhook"
     title = "Webhook (Standard Webhooks)"
     fields = ("settings", "subscriptions")
+    log_kinds = ("event",)
     example: Mapping[str, Any] = {
         "kind": "webhook",
         "name": "My receiver",
