@@ -138,7 +138,7 @@ class WebhookKind:
     name = "webhook"
     title = "Webhook (Standard Webhooks)"
     fields = ("settings", "subscriptions")
-    log_kinds = ("event",)
+    log_kinds: tuple[str, ...] = ("event",)
     example: Mapping[str, Any] = {
         "kind": "webhook",
         "name": "My receiver",
