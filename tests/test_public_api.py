@@ -174,7 +174,6 @@ PUBLIC = {
         "sign",
     ],
     "tidings.streams": [
-        "Backoff",
         "ConfiguredStreams",
         "ConsumerStats",
         "CursorLog",
@@ -184,6 +183,7 @@ PUBLIC = {
         "NatsSink",
         "PositionStore",
         "RecordSource",
+        "RetryPolicy",
         "SessionSpan",
         "Sink",
         "SinkRunner",

@@ -16,10 +16,10 @@ from typing import Any
 import httpx
 import orjson
 
+from tidings.core.backoff import Backoff
 from tidings.destinations.amplitude.delivery import (
     DEFAULT_MAX_AGE_MS,
     THROTTLE_WAIT_MS,
-    Backoff,
     Outcome,
     Pending,
     Plan,
@@ -78,7 +78,8 @@ class AmplitudeSender(BatchSender[Pending]):
         self.max_age_ms = max_age_ms
         self.max_rounds = max_rounds
         self.clock = clock
-        self.backoff = Backoff(backoff_base_ms, backoff_cap_ms, rng=rng or random.Random())
+        self.backoff = Backoff(backoff_base_ms, backoff_cap_ms)
+        self.rng = rng or random.Random()
         self.throttle_wait_ms = throttle_wait_ms
         self.limiters = {"httpapi": RateLimiter(HTTPAPI_EPS), "batch": RateLimiter(BATCH_EPS)}
         self.paused: str | None = None
@@ -93,7 +94,8 @@ class AmplitudeSender(BatchSender[Pending]):
         return order_key(item)
 
     def later(self, item: Pending, now_ms: int, reason: str) -> Outcome:
-        return Outcome(item.key, "retry", now_ms + self.backoff.delay_ms(item.attempts), reason)
+        at = now_ms + int(self.backoff.delay(item.attempts, self.rng.random()))
+        return Outcome(item.key, "retry", at, reason)
 
     def requests(
         self, items: Sequence[Pending], now_ms: int
@@ -220,6 +222,7 @@ class AmplitudeSender(BatchSender[Pending]):
                 request=record,
                 error=error,
                 backoff=self.backoff,
+                rng=self.rng,
                 max_age_ms=self.max_age_ms,
                 throttle_wait_ms=self.throttle_wait_ms,
             )
@@ -240,6 +243,7 @@ class AmplitudeSender(BatchSender[Pending]):
                 request=r,
                 error=e,
                 backoff=self.backoff,
+                rng=self.rng,
                 max_age_ms=self.max_age_ms,
             ),
         )
