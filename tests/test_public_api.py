@@ -192,7 +192,6 @@ PUBLIC = {
         "sign",
     ],
     "tidings.streams": [
-        "Backoff",
         "ConfiguredStreams",
         "ConsumerStats",
         "CursorLog",
@@ -202,6 +201,7 @@ PUBLIC = {
         "NatsSink",
         "PositionStore",
         "RecordSource",
+        "RetryPolicy",
         "SessionSpan",
         "Sink",
         "SinkRunner",

@@ -7,8 +7,8 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tidings.core.backoff import Backoff
 from tidings.destinations.amplitude.delivery import (
-    Backoff,
     BatchPolicy,
     Pending,
     next_day_ms,
@@ -46,8 +46,8 @@ def test_next_day() -> None:
 
 
 def test_backoff_is_capped_and_jittered() -> None:
-    backoff = Backoff(base_ms=1000, cap_ms=10_000, rng=random.Random(1))
-    delays = [backoff.delay_ms(a) for a in range(10)]
+    backoff, rng = Backoff(1000, 10_000), random.Random(1)
+    delays = [backoff.delay(a, rng.random()) for a in range(10)]
     assert all(500 <= d <= 10_000 for d in delays)
     assert delays[-1] >= 5_000
 

@@ -14,9 +14,11 @@ from tidings.destinations.amplitude import Pending, Subscription
 from tidings.destinations.amplitude.items import (
     decode_item,
     encode_item,
-    message_from_payload,
     order_key,
     order_key_of_bytes,
+)
+from tidings.destinations.logmessage import (
+    message_from_payload,
     reference_sdk_message,
     sdk_message,
 )
@@ -170,3 +172,23 @@ def test_the_one_pass_sdk_message_equals_the_reference(
     fast = sdk_message(payload, device_id=device_id, user_id=user_id)
     reference = reference_sdk_message(payload, device_id=device_id, user_id=user_id)
     assert orjson.dumps(fast) == orjson.dumps(reference)
+
+
+@pytest.mark.parametrize("device", [{}, {"deviceId": ""}, {"deviceId": None, "platform": "iOS"}])
+def test_an_event_without_a_device_id_goes_without_one(device: dict[str, Any]) -> None:
+    """No device id is left out: Amplitude gets the user id alone, never ``device_id: ""`` or
+    ``"undefined"`` (both refused as invalid ids)."""
+    from tidings.destinations.amplitude import preview
+
+    payload = {"event": {"id": "e1", "name": "Level Up", "timestamp": 1_700_000_000_000}}
+    payload["device"] = device
+    message = message_from_payload("event", payload, device_id=None, user_id="user-1")
+    assert message is not None and message["anonymousId"] is None
+    assert "id" not in message["context"].get("device", {})
+    reference = reference_sdk_message(payload, user_id="user-1")
+    assert orjson.dumps(message) == orjson.dumps(reference)
+    (request,) = preview(message, "logEvent")
+    (event,) = request["json"]["events"]
+    assert event["user_id"] == "user-1" and event["event_type"] == "Level Up"
+    assert "device_id" not in event and "idfv" not in event
+    assert b"undefined" not in orjson.dumps(request)

@@ -15,7 +15,7 @@ from amplitude_messages import message
 from tidings.core.errors import InvalidConfig
 from tidings.core.events import SYSTEM_EVENT_NAMES
 from tidings.destinations.amplitude import Destination, preview
-from tidings.destinations.amplitude.items import message_over, sdk_message
+from tidings.destinations.logmessage import message_over, sdk_message
 
 T0 = 1_764_300_000_000
 DEVICE = {"deviceId": "device-123456", "platform": "ios", "osVersion": "17.1"}

@@ -19,8 +19,8 @@ from storage_support import Backend, run
 
 from tidings.destinations.amplitude import Destination
 from tidings.destinations.amplitude.actions import Subscription
-from tidings.destinations.amplitude.items import sdk_message
 from tidings.destinations.amplitude.shared import SharedMessages
+from tidings.destinations.logmessage import sdk_message
 from tidings.pipeline import PipelineRunner
 from tidings.pipeline.delivery import (
     Deliveries,

@@ -8,6 +8,7 @@ import asyncio
 from collections import defaultdict
 from typing import Any
 
+import orjson
 from pipeline_support import T0, log_events, make_app
 from storage_support import Backend, run
 from webhook_receiver import SECRET, WebhookReceiver, event_id
@@ -224,3 +225,91 @@ def test_a_worker_killed_with_sigkill_loses_nothing(sql_backend: Backend) -> Non
                 second.kill()
         assert hook.state.forged == 0
         assert per_device(hook.accepted) == expected(ids, 6)
+
+
+def test_pinpoint_campaign_records_carry_the_projects_account(backend: Backend) -> None:
+    """The Pinpoint format's campaign records name the account they were sent from: the
+    project's ``awsAccountId``, else the project id, handed over before mapping."""
+    from pipeline_support import sdk_event
+
+    def shown(event_id: str, app_id: str) -> Any:
+        event = sdk_event(event_id, "d-1", app_id=app_id, name="CampaignShown")
+        payload = orjson.loads(event.payload)
+        payload["event"] |= {"type": "system", "properties": {"campaignId": "c-1"}}
+        return event._replace(type="system", payload=orjson.dumps(payload))
+
+    async def main(hook: WebhookReceiver) -> None:
+        store = await backend.open()
+        app_id = await make_app(store)
+        app = await store.get_app(app_id)
+        assert app is not None
+        project = await store.get_project(app.project_id)
+        assert project is not None
+        instance = await webhook(store, app_id, hook.url, format="pinpoint")
+        await store.ingest(
+            app_id,
+            [shown("ev-1", app_id)],
+            arrival_ms=T0,
+        )
+        await PipelineRunner(store, providers=[Deliveries(FAST).consumers]).run_until_idle()
+        merged = project.settings.merged({"awsAccountId": "123456789012"})
+        await store.update_project_settings(project.id, merged)
+        await store.ingest(
+            app_id,
+            [shown("ev-2", app_id)],
+            arrival_ms=T0,
+        )
+        await PipelineRunner(store, providers=[Deliveries(FAST).consumers]).run_until_idle()
+        sender = InstanceSender(store, instance, FAST)
+        await sender.drain()
+        sender.close()
+        sent = [e for _, raw, _ in hook.state.requests for e in orjson.loads(raw)["events"]]
+        accounts = {(e["event_id"][:4], e["event_type"]): e.get("awsAccountId") for e in sent}
+        assert accounts[("ev-1", "_inapp.message_displayed")] == project.id
+        assert accounts[("ev-2", "_inapp.message_displayed")] == "123456789012"
+        assert accounts[("ev-1", "CampaignShown")] is None  # app events carry no account
+        await store.close()
+
+    with WebhookReceiver() as hook:
+        run(main(hook))
+
+
+def test_one_injected_clock_drives_delivery(backend: Backend) -> None:
+    """Delivery reads time only through ``SenderOptions.clock``: enqueue and due times, the
+    signature's timestamp and the maximum age all follow it (here minutes ahead of the wall
+    clock, inside the receiver's tolerance), never the wall clock itself."""
+    import dataclasses
+    import time
+
+    async def main(hook: WebhookReceiver) -> None:
+        store = await backend.open()
+        app_id = await make_app(store)
+        instance = await webhook(store, app_id, hook.url)
+        start = int(time.time() * 1000) + 180_000
+        now = [start]
+        options = dataclasses.replace(FAST, clock=lambda: now[0], max_age_ms=60_000)
+        await log_events(store, app_id, 4, devices=1)
+        await PipelineRunner(store, providers=[Deliveries(options).consumers]).run_until_idle()
+        assert [r.enqueued_ms for r in await store.outbox_rows(instance.id, 10)] == [start] * 4
+        hook.state.throttle = 1  # one 429: retried one backoff after the injected now
+        sender = InstanceSender(store, instance, options)
+        await sender.step(force=True)
+        rows = await store.outbox_rows(instance.id, 10)
+        assert len(rows) == 4 and all(start + 10 <= r.due_ms <= start + 20 for r in rows)
+        ((headers, _, status),) = hook.state.requests
+        assert (status, headers["webhook-timestamp"]) == (429, str(start // 1000))
+        # Past the maximum age by this clock alone (the wall clock has them not even due): the
+        # 500 that follows makes them dead rather than retried.
+        now[0] = start + 61_000
+        with hook.failing_for(5.0):
+            await sender.step(force=True)
+        sender.close()
+        (_, (headers, _, status)) = hook.state.requests
+        assert (status, headers["webhook-timestamp"]) == (500, str(now[0] // 1000))
+        assert hook.state.forged == 0 and await store.outbox_rows(instance.id, 10) == []
+        letters = await dead_letters(store, instance.id)
+        assert len(letters) == 4 and all("HTTP 500" in d.reason for d in letters), letters
+        await store.close()
+
+    with WebhookReceiver() as hook:
+        run(main(hook))

@@ -155,3 +155,21 @@ def test_a_forked_child_leaves_the_parent_journal_alone(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_a_state_is_replayed_from_the_seq_it_was_saved_at(tmp_path: Path) -> None:
+    """A restart reads the saved state and its ``seq`` as one pair: when the old process saves
+    a newer pair in between, the events after the pair read are still replayed, not skipped."""
+    path = tmp_path / "s.sqlite3"
+    old = DeviceStore(path)
+    old.append(rows("a"), state=b'{"n":1}')
+    old.append(rows("b", "c"))
+    old.settle()
+    new = DeviceStore(path)
+    state, seq = new.saved_state()
+    assert state == b'{"n":1}'
+    old.save_state(b'{"n":3}')  # the old process, still running, saves after the read
+    assert new.events_after_state(seq) == [b'{"name":"b"}', b'{"name":"c"}']
+    assert new.events_after_state() == []  # what reading the seq afterwards would replay
+    new.close()
+    old.close()

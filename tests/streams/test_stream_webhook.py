@@ -13,10 +13,10 @@ import orjson
 import pytest
 
 from tidings.streams.sink import FilePosition, ListSource, SinkRunner, SinkUnavailableError
-from tidings.streams.webhook import Backoff, WebhookSink, read_dead_letters
+from tidings.streams.webhook import RetryPolicy, WebhookSink, read_dead_letters
 
 Records = Callable[..., list[dict[str, Any]]]
-FAST = Backoff(base_seconds=0.001, max_seconds=0.01, attempts=3)
+FAST = RetryPolicy(base_seconds=0.001, max_seconds=0.01, attempts=3)
 
 
 class Receiver:

@@ -3,10 +3,14 @@
 Attempt ``n`` (failures so far, from 0) has a step of ``base * 2**n``, capped at ``cap``; the
 wait is drawn from that step by the jitter:
 
-* ``"equal"`` (the SDK's uploads, destinations' retries): half the step fixed and half random,
-  ``step/2 + r*step/2``. The fixed half keeps retries from hammering a receiver that is coming
-  back; the random half spreads many senders apart.
-* ``"full"`` (the stream webhook sink's quick in-call retries): ``r*step``, anywhere from 0.
+* ``"equal"`` (the SDK's uploads, every destination kind's retries): half the step fixed and
+  half random, ``step/2 + r*step/2``. The fixed half keeps retries from hammering a receiver
+  that is coming back; the random half spreads many senders apart.
+* ``"full"`` (the stream webhook sink's quick in-call retries, ``tidings.streams.RetryPolicy``):
+  ``r*step``, anywhere from 0.
+
+This is the only backoff: the SDK (``tidings.sdk.transport``), the Amplitude kind, the webhook
+kind and the stream webhook sink all hold one of these, with their own random source.
 
 Pure: the random draw ``r`` in [0, 1) is a parameter, so every caller brings its own source
 (seeded in tests) and the unit is the caller's (seconds or milliseconds alike).

@@ -19,9 +19,21 @@ This layer knows nothing of the storage package: records come in as :class:`LogE
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, Protocol, TypeVar
+
+Clock = Callable[[], int]
+"""Epoch milliseconds. Delivery reads time only through one of these, handed down from the
+pipeline's options (tests and benchmarks bring their own); :func:`wall_ms` is the default."""
+
+
+def wall_ms() -> int:
+    """The wall clock in epoch milliseconds: the one place delivery reads it (the default
+    :data:`Clock`)."""
+    return int(time.time() * 1000)
+
 
 DAY_MS = 86_400_000
 DEFAULT_MAX_AGE_MS = DAY_MS
@@ -146,6 +158,8 @@ class SendOptions:
     backoff_cap_ms: int = 600_000
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Kind-specific knobs (e.g. Amplitude's throttle wait), by name."""
+    clock: Clock = wall_ms
+    """The sender's clock (due times, ages, signature timestamps)."""
 
 
 class Sender(Protocol):
@@ -173,6 +187,14 @@ class UsesCampaigns(Protocol):
     pipeline hands it the campaigns of the destination's apps as ``(id, campaign JSON)``."""
 
     def load_campaigns(self, campaigns: Iterable[tuple[str, Mapping[str, Any]]]) -> None: ...
+
+
+class UsesAccounts(Protocol):
+    """A destination whose items carry the account they were sent from (Pinpoint records'
+    ``awsAccountId``): before mapping, the pipeline hands it ``{app id: awsAccountId}`` for the
+    destination's apps (the project's setting, else the project id)."""
+
+    def load_accounts(self, accounts: Mapping[str, str]) -> None: ...
 
 
 class Destination(Protocol):
@@ -210,6 +232,9 @@ class DestinationKind(Protocol):
     """How people call it (dashboard, CLI)."""
     example: Mapping[str, Any]
     """A configuration to start from (the dashboard's form)."""
+    log_kinds: tuple[str, ...]
+    """Which event-log rows its destinations read: ``("event",)``, or ``("event",
+    "decision")`` for a kind that exports decisions too (replay reads only these)."""
 
     def check(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """The kind's part of a configuration (``settings``, and for some kinds

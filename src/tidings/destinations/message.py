@@ -139,7 +139,7 @@ def to_segment_message(
     if ctx.session_counter is not None and session:
         session["counter"] = ctx.session_counter
     dev: dict[str, Any] = {}
-    _put(dev, "id", device.device_id)
+    _put(dev, "id", device.device_id or None)
     _put(dev, "type", platform)
     _put(dev, "model", ctx.device_model)
     _put(dev, "manufacturer", ctx.device_manufacturer)
@@ -159,7 +159,7 @@ def to_segment_message(
         "type": "track",
         "event": event.name,
         "messageId": event.id,
-        "anonymousId": device.device_id,
+        "anonymousId": device.device_id or None,  # none is left out downstream, never ""
         "userId": ctx.user_id,
         "properties": dict(event.properties),
         "traits": dict(ctx.traits),

@@ -20,32 +20,27 @@ from typing import Any, Literal
 import orjson
 
 from tidings.core.datasets import check_kind
-from tidings.core.device import Device
 from tidings.core.errors import InvalidInput, TidingsError
 from tidings.core.events import (
     SESSION_STARTED,
     EventRecord,
     Primitive,
 )
-from tidings.core.ids import IdFactory
 from tidings.sdk import forking
-from tidings.sdk.config import LOG_LEVELS, Manifest, build_config, parse_manifest
+from tidings.sdk.config import LOG_LEVELS, build_config
 from tidings.sdk.conventions import check_conventions
 from tidings.sdk.datasets import data_set
 from tidings.sdk.delivery import Delivery
-from tidings.sdk.fetch import fetch_config
+from tidings.sdk.fetch import ConfigFetch
 from tidings.sdk.gates import (
     FAIL_OPEN,
     TIMED_OUT,
     UNAVAILABLE,
     GateDecision,
-    GateRegistry,
-    Presentation,
     Presenter,
     check_gate_args,
 )
 from tidings.sdk.identity import build_profile, load_identity
-from tidings.sdk.listeners import Registry, UnheardEvents
 from tidings.sdk.recorder import (
     DeepLinkListener,
     RateReviewHandler,
@@ -53,7 +48,7 @@ from tidings.sdk.recorder import (
     SystemEventsListener,
 )
 from tidings.sdk.store import DeviceStore
-from tidings.sdk.transport import Clock, Reply, Transport
+from tidings.sdk.transport import Clock, Transport
 from tidings.sdk.worker import Worker
 from tidings.version import VERSION
 
@@ -66,7 +61,7 @@ CHECKPOINT_EVERY = 200
 """Commits between write-ahead-log checkpoints, which the worker runs off the caller's path."""
 
 
-class Tidings(Recorder):
+class Tidings:
     """The Tidings client: record events, run campaigns on the device, upload in the background."""
 
     def __init__(  # noqa: PLR0917 - the documented constructor is positional
@@ -111,70 +106,42 @@ class Tidings(Recorder):
         log.setLevel(LOG_LEVELS[cfg.log_level])
         self.config = cfg
         self.sdk_version = SDK_VERSION
-        self._lock = threading.RLock()
-        self._closed = False
         self._shut = False
         self._atexit_timeout = atexit_timeout
-        self._store = DeviceStore(
+        store = DeviceStore(
             cfg.data_dir / "tidings.sqlite3",
             max_pending=cfg.max_queue_events,
             synchronous=cfg.synchronous,
         )
-        store = self._store
-        self._clock = Clock(int(store.get_json("clockOffset") or 0))
-        self._saved_offset = self._clock.offset_ms
-        identity = load_identity(store.get_json("identity"), self._clock.now_ms())
-        self._profile, self._extra = build_profile(identity, cfg.device, cfg.app_id)
+        clock = Clock(int(store.get_json("clockOffset") or 0))
+        self._saved_offset = clock.offset_ms
+        identity = load_identity(store.get_json("identity"), clock.now_ms())
+        profile, extra = build_profile(identity, cfg.device, cfg.app_id)
         store.put_json("identity", identity)
-        self._device = Device(
-            self._profile,
-            IdFactory(os.urandom),
-            state=self._load_state(),
-            session_timeout_ms=cfg.session_timeout_ms,
-        )
-        self._state_dirty_at: float | None = None
-        self._manifest = None
-        self._etag: str | None = None
-        self._config_revision: str | None = None
-        self._next_config_check = time.monotonic() + cfg.config_check_interval_s
-        cached = store.get_json("config")
-        if cached:
-            try:
-                self._apply(parse_manifest(cached["manifest"]))
-                self._etag = cached.get("etag")
-                self._config_revision = cached.get("revision")
-            except (InvalidInput, KeyError, TypeError) as exc:
-                log.warning("config: cached configuration ignored: %s", exc)
-        if self._manifest is None and cfg.default_config is not None:
-            self._apply(cfg.default_config)
-        self._replay()  # with the campaigns in force, so filtered counts and limits catch up
-        self._gates = GateRegistry()
-        self._live: set[Presentation] = set()
-        self._deep_links: Registry[DeepLinkListener] = Registry()
-        self._rate_review: Registry[RateReviewHandler] = Registry()
-        self._system: Registry[SystemEventsListener] = Registry()
-        self._unheard = UnheardEvents()
-        self._heard: list[EventRecord] = []
-        self._transport = Transport(cfg, self._clock)
-        self._delivery = Delivery(
+        rec = self._rec = Recorder(cfg, SDK_VERSION, store, clock, profile, extra)
+        self._transport = Transport(cfg, clock)
+        self._config = ConfigFetch(rec, self._transport)
+        self._config.load_cached()
+        rec.replay()  # with the campaigns in force, so filtered counts and limits catch up
+        rec.delivery = Delivery(
             store=store,
-            lock=self._lock,
+            lock=rec.lock,
             transport=self._transport,
-            envelope=self._envelope,
+            envelope=rec.envelope,
             batch_size=cfg.upload_batch_size,
             interval_s=cfg.upload_interval_s,
-            on_config_revision=self._upload_saw_revision,
+            on_config_revision=self._config.upload_saw_revision,
         )
-        self._worker = Worker(self._tick)
-        with self._lock:
-            now = self._clock.now_ms()
-            out = self._device.launch(now)
-            out += self._device.config_fetch_started(now)
-            self._commit(out)
+        rec.worker = Worker(self._tick)
+        with self._rec.lock:
+            now = self._rec.clock.now_ms()
+            out = self._rec.device.launch(now)
+            out += self._rec.device.config_fetch_started(now)
+            self._rec.commit(out)
         # Queued before the worker starts, so the launch fetch runs before its first tick (a
         # foreground config check could otherwise come first on a slow start).
-        self._worker.submit(self._fetch_config)
-        self._worker.start()
+        self._rec.worker.submit(self._config.run)
+        self._rec.worker.start()
         atexit.register(self._at_exit)
         forking.track_client(self)
 
@@ -198,11 +165,13 @@ class Tidings(Recorder):
 
         Raises :class:`tidings.InvalidEvent` (a ``ValueError``) naming the bad field.
         """
-        with self._lock:
-            if self._closed:
+        with self._rec.lock:
+            if self._rec.closed:
                 log.warning("sdk: track(%r) after close() was ignored", name)
                 return
-            self._commit(self._device.track(name, properties, self._clock.now_ms()), defer=True)
+            self._rec.commit(
+                self._rec.device.track(name, properties, self._rec.clock.now_ms()), defer=True
+            )
         if log.isEnabledFor(logging.DEBUG):
             check_conventions(name, properties)
 
@@ -211,17 +180,17 @@ class Tidings(Recorder):
     ) -> GateDecision:
         """As :meth:`track`; if a gate campaign fires, wait for its presenter. Never raises."""
         try:
-            with self._lock:
-                if self._closed:
+            with self._rec.lock:
+                if self._rec.closed:
                     return FAIL_OPEN
-                out = self._device.track(name, properties, self._clock.now_ms())
-                gated = self._commit(out, gated_timeout=timeout)
+                out = self._rec.device.track(name, properties, self._rec.clock.now_ms())
+                gated = self._rec.commit(out, gated_timeout=timeout)
         except Exception as exc:
             log.error("sdk: track_gated(%r) failed open: %s", name, exc)
             return FAIL_OPEN
         if gated is None:
             return FAIL_OPEN
-        if self._worker.is_current():
+        if self._rec.worker.is_current():
             log.warning("sdk: track_gated called from a callback cannot wait; it fails open")
             return FAIL_OPEN
         wait = gated.deadline - time.monotonic()
@@ -230,29 +199,33 @@ class Tidings(Recorder):
         return gated.decision()
 
     def set_user_id(self, user_id: str | None) -> None:
-        with self._lock:
-            self._device.set_user_id(user_id)
-            self._commit([])
+        with self._rec.lock:
+            self._rec.device.set_user_id(user_id)
+            self._rec.commit([])
 
     def set_custom_property(self, key: str, value: Primitive | Any) -> None:
-        with self._lock:
-            self._commit(self._device.set_custom_property(key, value, self._clock.now_ms()))
+        with self._rec.lock:
+            self._rec.commit(
+                self._rec.device.set_custom_property(key, value, self._rec.clock.now_ms())
+            )
 
     def set_custom_properties(self, mapping: Mapping[str, Any]) -> None:
-        with self._lock:
-            self._commit(self._device.set_custom_properties(mapping, self._clock.now_ms()))
+        with self._rec.lock:
+            self._rec.commit(
+                self._rec.device.set_custom_properties(mapping, self._rec.clock.now_ms())
+            )
 
     def get_custom_property(self, key: str) -> Primitive | None:
-        with self._lock:
-            return self._device.custom_properties.get(key)
+        with self._rec.lock:
+            return self._rec.device.custom_properties.get(key)
 
     def remove_custom_property(self, key: str) -> None:
-        with self._lock:
-            self._commit(self._device.remove_custom_property(key, self._clock.now_ms()))
+        with self._rec.lock:
+            self._rec.commit(self._rec.device.remove_custom_property(key, self._rec.clock.now_ms()))
 
     def clear_custom_properties(self) -> None:
-        with self._lock:
-            self._commit(self._device.clear_custom_properties(self._clock.now_ms()))
+        with self._rec.lock:
+            self._rec.commit(self._rec.device.clear_custom_properties(self._rec.clock.now_ms()))
 
     # --- inspection ------------------------------------------------------------------------------
 
@@ -260,19 +233,19 @@ class Tidings(Recorder):
         """The newest recorded events (custom and system), newest first."""
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
             raise InvalidInput("limit", "must be a non-negative integer")
-        with self._lock:
-            if self._closed:
+        with self._rec.lock:
+            if self._rec.closed:
                 log.warning("sdk: get_recent_events() after close() returns nothing")
                 return []
-            rows = self._store.recent_events(limit)
+            rows = self._rec.store.recent_events(limit)
         return [EventRecord.from_json(orjson.loads(raw)) for raw in rows]
 
     def get_data_set_snapshot(self, kind: str, **params: Any) -> dict[str, Any]:
         """One data set (docs/spec/events.md, "Data sets") as a plain dict."""
         check_kind(kind)
-        now = self._clock.now_ms()
-        with self._lock:
-            return data_set(self._device, kind, params, now)
+        now = self._rec.clock.now_ms()
+        with self._rec.lock:
+            return data_set(self._rec.device, kind, params, now)
 
     # --- listeners -------------------------------------------------------------------------------
 
@@ -283,41 +256,41 @@ class Tidings(Recorder):
         """
         if not callable(fn):
             raise InvalidInput("fn", "must be callable")
-        with self._lock:
-            token = self._system.add(fn)
-            backlog = self._unheard.drain()
+        with self._rec.lock:
+            token = self._rec.system.add(fn)
+            backlog = self._rec.unheard.drain()
             if backlog:
-                self._worker.submit(lambda: self._deliver_system(backlog))
+                self._rec.worker.submit(lambda: self._rec.deliver_system(backlog))
         return token
 
     def clear_system_events_listener(self, token: int) -> None:
-        with self._lock:
-            self._system.remove(token)
+        with self._rec.lock:
+            self._rec.system.remove(token)
 
     def register_deep_link_listener(self, fn: DeepLinkListener) -> int:
         """``fn(url, info) -> bool``; listeners are asked in order until one returns True."""
         if not callable(fn):
             raise InvalidInput("fn", "must be callable")
-        with self._lock:
-            return self._deep_links.add(fn)
+        with self._rec.lock:
+            return self._rec.deep_links.add(fn)
 
     def remove_deep_link_listener(self, token: int) -> None:
-        with self._lock:
-            self._deep_links.remove(token)
+        with self._rec.lock:
+            self._rec.deep_links.remove(token)
 
     def register_rate_review_handler(self, fn: RateReviewHandler) -> int:
         """``fn(info)`` when a RateReview campaign fires (the last one registered is used)."""
         if not callable(fn):
             raise InvalidInput("fn", "must be callable")
-        with self._lock:
-            token = self._rate_review.add(fn)
-            self._device.has_rate_review_handler = True
+        with self._rec.lock:
+            token = self._rec.rate_review.add(fn)
+            self._rec.device.has_rate_review_handler = True
             return token
 
     def remove_rate_review_handler(self, token: int) -> None:
-        with self._lock:
-            self._rate_review.remove(token)
-            self._device.has_rate_review_handler = bool(self._rate_review)
+        with self._rec.lock:
+            self._rec.rate_review.remove(token)
+            self._rec.device.has_rate_review_handler = bool(self._rec.rate_review)
 
     def register_gate(
         self,
@@ -328,40 +301,40 @@ class Tidings(Recorder):
     ) -> int:
         """Present DeepLink campaigns whose URL starts with ``base_url`` with ``presenter``."""
         check_gate_args(base_url, presenter, on_abort, timeout)
-        with self._lock:
-            return self._gates.register(base_url, presenter, on_abort, float(timeout))
+        with self._rec.lock:
+            return self._rec.gates.register(base_url, presenter, on_abort, float(timeout))
 
     def unregister_gate(self, token: int) -> None:
-        with self._lock:
-            self._gates.unregister(token)
+        with self._rec.lock:
+            self._rec.gates.unregister(token)
 
     # --- lifecycle -------------------------------------------------------------------------------
 
     def foreground(self) -> None:
         """The app came to the foreground: resume the session or start a warm one."""
-        with self._lock:
-            if self._closed:
+        with self._rec.lock:
+            if self._rec.closed:
                 return
-            now = self._clock.now_ms()
-            out = self._device.foreground(now)
+            now = self._rec.clock.now_ms()
+            out = self._rec.device.foreground(now)
             fetch = any(isinstance(o, EventRecord) and o.name == SESSION_STARTED for o in out)
-            fetch = fetch and self._device.config_is_stale(now)
+            fetch = fetch and self._rec.device.config_is_stale(now)
             if fetch:
-                out += self._device.config_fetch_started(now)
-            self._commit(out)
-            self._delivery.resume()
+                out += self._rec.device.config_fetch_started(now)
+            self._rec.commit(out)
+            self._rec.delivery.resume()
         if fetch:
-            self._worker.submit(self._fetch_config)
-        self._worker.wake()
+            self._rec.worker.submit(self._config.run)
+        self._rec.worker.wake()
 
     def background(self) -> None:
         """The app left the foreground: pause the session and upload what is queued."""
-        with self._lock:
-            if self._closed:
+        with self._rec.lock:
+            if self._rec.closed:
                 return
-            self._commit(self._device.background(self._clock.now_ms()))
-            self._delivery.oldest_at = time.monotonic() - self._delivery.interval_s
-        self._worker.wake()
+            self._rec.commit(self._rec.device.background(self._rec.clock.now_ms()))
+            self._rec.delivery.oldest_at = time.monotonic() - self._rec.delivery.interval_s
+        self._rec.worker.wake()
 
     def flush(self, timeout: float | None = None) -> bool:
         """Upload everything queued now; True when all of it was accepted by the server.
@@ -369,153 +342,99 @@ class Tidings(Recorder):
         Returns False at the first failed attempt (server down, keys refused) or at ``timeout``;
         nothing is lost either way, the regular schedule keeps retrying.
         """
-        if self._closed:
+        if self._rec.closed:
             return self._store_pending() == 0
         return self._flush(timeout)
 
     def _flush(self, timeout: float | None) -> bool:
-        self._delivery.resume()
-        if self._worker.is_current() or not self._worker.alive:
-            waiter = self._delivery.request_flush()
-            self._delivery.run()
+        self._rec.delivery.resume()
+        if self._rec.worker.is_current() or not self._rec.worker.alive:
+            waiter = self._rec.delivery.request_flush()
+            self._rec.delivery.run()
             return waiter.ok
-        waiter = self._delivery.request_flush()
-        self._worker.wake()
+        waiter = self._rec.delivery.request_flush()
+        self._rec.worker.wake()
         waiter.done.wait(timeout)
         return waiter.ok
 
     def close(self, timeout: float = 5.0) -> None:
         """Finish the session, upload what fits in ``timeout``, keep the rest on disk."""
-        with self._lock:
-            if self._closed:
+        with self._rec.lock:
+            if self._rec.closed:
                 return
-            self._commit(self._device.terminate(self._clock.now_ms()))
-            self._closed = True
+            self._rec.commit(self._rec.device.terminate(self._rec.clock.now_ms()))
+            self._rec.closed = True
         deadline = time.monotonic() + timeout
         if self._store_pending():
             self._flush(timeout)
-        self._worker.stop(max(0.0, deadline - time.monotonic()))
-        with self._lock:
+        self._rec.worker.stop(max(0.0, deadline - time.monotonic()))
+        with self._rec.lock:
             self._shut = True
-            self._delivery.fail_flushes()
+            self._rec.delivery.fail_flushes()
             self._save_clock()
             self._transport.close()
-            self._store.close()
+            self._rec.store.close()
         atexit.unregister(self._at_exit)
         forking.forget_client(self)
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self._rec.closed
 
     @property
     def device_id(self) -> str:
-        return self._profile.device_id
+        return self._rec.profile.device_id
 
     @property
     def paused(self) -> bool:
         """True while uploads are paused because the server refused the keys."""
-        return self._delivery.paused
+        return self._rec.delivery.paused
 
     def pending_count(self) -> int:
         """Events and decisions on disk waiting for upload."""
         return self._store_pending()
 
     def dropped_count(self) -> int:
-        with self._lock:
-            return 0 if self._shut else self._store.dropped()
+        with self._rec.lock:
+            return 0 if self._shut else self._rec.store.dropped()
 
     # --- internals -------------------------------------------------------------------------------
 
     def _store_pending(self) -> int:
-        with self._lock:
-            return self._store.pending
-
-    def _fetch_config(self) -> None:
-        fetch_config(self)
-
-    # --- the config fetch's host (tidings.sdk.fetch.ConfigHost) -----------------------------------
-
-    def _config_request(self) -> tuple[str | None, str, str | None] | None:
-        with self._lock:
-            if self._closed:
-                return None
-            self._next_config_check = time.monotonic() + self.config.config_check_interval_s
-            etag = self._etag if self._manifest is not None else None
-            return etag, self._profile.device_id, self._device.state.user_id
-
-    def _get_config(self, etag: str | None, device_id: str, user_id: str | None) -> Reply:
-        return self._transport.get_config(etag, device_id, user_id)
-
-    def _config_fetched(
-        self, manifest: Manifest, etag: str | None, body: Any, revision: str | None
-    ) -> None:
-        with self._lock:
-            self._apply(manifest)
-            self._etag = etag
-            self._config_revision = revision
-            if not self._closed:
-                cached = {"etag": etag, "manifest": body, "revision": revision}
-                self._store.put_json("config", cached)
-
-    def _config_unchanged(self, revision: str | None) -> None:
-        with self._lock:
-            self._config_revision = revision or self._config_revision
-
-    def _config_finished(self, success: bool, *, check: bool = False) -> None:
-        with self._lock:
-            if self._closed or not self._device.state.session.in_session:
-                return
-            current = self._manifest
-            campaigns = current.campaign_list if current is not None else []
-            now = self._clock.now_ms()
-            out = self._device.config_fetch_started(now) if check else []
-            out += self._device.config_fetch_finished(now, success, campaigns)
-            self._commit(out)
-
-    def _upload_saw_revision(self, revision: str | None) -> None:
-        """An upload answer names the server's config revision: check now when it moved, else
-        the configuration is known to be current and the periodic check can wait."""
-        if revision is None:
-            return
-        if revision != self._config_revision:
-            self._next_config_check = 0.0
-        else:
-            self._next_config_check = time.monotonic() + self.config.config_check_interval_s
+        with self._rec.lock:
+            return self._rec.store.pending
 
     def _check_config(self, now: float) -> float | None:
         """While in the foreground, check the configuration when due; the wait until the next."""
-        with self._lock:
-            if self._shut or not self._device.in_foreground:
+        with self._rec.lock:
+            if self._shut or not self._rec.device.in_foreground:
                 return None
-        if now >= self._next_config_check:
-            fetch_config(self, check=True)
-        return max(0.0, self._next_config_check - time.monotonic())
+        return self._config.check_if_due(now)
 
     def _tick(self) -> float | None:
         """Worker heartbeat: gate deadlines, uploads, clock persistence; returns the next wait."""
         now = time.monotonic()
-        for p in list(self._live):
+        for p in list(self._rec.live):
             if now >= p.deadline:
                 p.resolve(UNAVAILABLE, TIMED_OUT)
-        state_wait = self._save_state_if_due(now)
-        if self._store.staged:
-            with self._lock:
+        state_wait = self._rec.save_state_if_due(now)
+        if self._rec.store.staged:
+            with self._rec.lock:
                 if not self._shut:
-                    self._store.settle()
-        if self._store.commits >= CHECKPOINT_EVERY and not self._shut:
-            self._store.checkpoint()
+                    self._rec.store.settle()
+        if self._rec.store.commits >= CHECKPOINT_EVERY and not self._shut:
+            self._rec.store.checkpoint()
         if not self._shut:
-            self._delivery.run()
+            self._rec.delivery.run()
         config_wait = self._check_config(time.monotonic())
-        if self._clock.offset_ms != self._saved_offset:
-            with self._lock:
+        if self._rec.clock.offset_ms != self._saved_offset:
+            with self._rec.lock:
                 if not self._shut:
                     self._save_clock()
-        waits = [p.deadline - time.monotonic() for p in self._live]
+        waits = [p.deadline - time.monotonic() for p in self._rec.live]
         if state_wait is not None:
             waits.append(state_wait)
-        delivery = self._delivery.wait_s(time.monotonic())
+        delivery = self._rec.delivery.wait_s(time.monotonic())
         if delivery is not None:
             waits.append(delivery)
         if config_wait is not None:
@@ -523,8 +442,8 @@ class Tidings(Recorder):
         return max(0.0, min(waits)) if waits else None
 
     def _save_clock(self) -> None:
-        self._store.put_json("clockOffset", self._clock.offset_ms)
-        self._saved_offset = self._clock.offset_ms
+        self._rec.store.put_json("clockOffset", self._rec.clock.offset_ms)
+        self._saved_offset = self._rec.clock.offset_ms
 
     def _at_exit(self) -> None:
         try:
@@ -535,24 +454,25 @@ class Tidings(Recorder):
     # --- fork ------------------------------------------------------------------------------------
 
     def _before_fork(self) -> None:
-        self._lock.acquire()
-        self._store.side_lock.acquire()
+        self._rec.lock.acquire()
+        self._rec.store.side_lock.acquire()
 
     def _after_fork_parent(self) -> None:
-        self._store.side_lock.release()
-        self._lock.release()
+        self._rec.store.side_lock.release()
+        self._rec.lock.release()
 
     def _after_fork_child(self) -> None:
-        self._lock = threading.RLock()
-        self._delivery.lock = self._lock
-        self._delivery.flushes = []
-        self._live.clear()
+        self._rec.lock = threading.RLock()
+        self._rec.delivery.lock = self._rec.lock
+        self._rec.delivery.flushes = []
+        self._rec.live.clear()
         if self._shut:
             return
-        self._store.reopen()
-        self._transport = Transport(self.config, self._clock)
-        self._delivery.transport = self._transport
-        self._worker.reset_after_fork()
+        self._rec.store.reopen()
+        self._transport = Transport(self.config, self._rec.clock)
+        self._rec.delivery.transport = self._transport
+        self._config.transport = self._transport
+        self._rec.worker.reset_after_fork()
 
 
 __all__ = ["GateDecision", "Tidings", "TidingsError"]

@@ -1,14 +1,16 @@
 """The recording core of the client: commit outputs, save and recover state, perform actions.
 
-:class:`Recorder` is the part of :class:`~tidings.sdk.client.Tidings` that runs with the client's
-lock held: it turns the outputs of the pure device into one store transaction and into tasks for
-the worker (listeners, deep links, rate-review handlers, gate presenters). The public API around it
-lives in ``client.py``.
+:class:`Recorder` holds the device's state and is the part of the client
+(:class:`~tidings.sdk.client.Tidings`, which holds one) that runs with the client's lock held: it
+turns the outputs of the pure device into one store transaction and into tasks for the worker
+(listeners, deep links, rate-review handlers, gate presenters). The public API around it lives in
+``client.py``, the configuration fetch in ``fetch.py``.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +29,7 @@ from tidings.core.events import (
     SESSION_STARTED,
     EventRecord,
 )
+from tidings.core.ids import IdFactory
 from tidings.core.profile import DeviceProfile
 from tidings.sdk.config import ClientConfig, Manifest
 from tidings.sdk.delivery import Delivery
@@ -59,31 +62,71 @@ SystemEventsListener = Callable[[EventRecord], object]
 
 
 class Recorder:
-    """State and the lock-held half of the client (see the module docstring)."""
+    """The device's state and the lock-held half of the client (see the module docstring).
+
+    The client holds one and calls it; so does the config fetch. ``delivery`` and ``worker``
+    are attached by the client once built (they call back into the client).
+    """
 
     config: ClientConfig
     sdk_version: str
-    _lock: threading.RLock
-    _closed: bool
-    _store: DeviceStore
-    _clock: Clock
-    _profile: DeviceProfile
-    _extra: dict[str, str | None]
-    _device: Device
-    _manifest: Manifest | None
-    _state_dirty_at: float | None
-    _gates: GateRegistry
-    _live: set[Presentation]
-    _deep_links: Registry[DeepLinkListener]
-    _rate_review: Registry[RateReviewHandler]
-    _system: Registry[SystemEventsListener]
-    _unheard: UnheardEvents
-    _heard: list[EventRecord]
-    _delivery: Delivery
-    _worker: Worker
+    lock: threading.RLock
+    closed: bool
+    store: DeviceStore
+    clock: Clock
+    profile: DeviceProfile
+    extra: dict[str, str | None]
+    device: Device
+    manifest: Manifest | None
+    state_dirty_at: float | None
+    gates: GateRegistry
+    live: set[Presentation]
+    deep_links: Registry[DeepLinkListener]
+    rate_review: Registry[RateReviewHandler]
+    system: Registry[SystemEventsListener]
+    unheard: UnheardEvents
+    heard: list[EventRecord]
+    delivery: Delivery
+    worker: Worker
+    _state_seq: int
 
-    def _load_state(self) -> DeviceState:
-        raw = self._store.get("state")
+    def __init__(  # noqa: PLR0917 - the client's parts, built before it
+        self,
+        config: ClientConfig,
+        sdk_version: str,
+        store: DeviceStore,
+        clock: Clock,
+        profile: DeviceProfile,
+        extra: dict[str, str | None],
+    ) -> None:
+        self.config = config
+        self.sdk_version = sdk_version
+        self.lock = threading.RLock()
+        self.closed = False
+        self.store = store
+        self.clock = clock
+        self.profile = profile
+        self.extra = extra
+        self.device = Device(
+            profile,
+            IdFactory(os.urandom),
+            state=self.load_state(),
+            session_timeout_ms=config.session_timeout_ms,
+        )
+        self.state_dirty_at = None
+        self.manifest = None
+        self.gates = GateRegistry()
+        self.live = set()
+        self.deep_links = Registry()
+        self.rate_review = Registry()
+        self.system = Registry()
+        self.unheard = UnheardEvents()
+        self.heard = []
+
+    def load_state(self) -> DeviceState:
+        """The saved device state; :meth:`replay` brings it up to date from the ``seq`` it was
+        saved at (read with it)."""
+        raw, self._state_seq = self.store.saved_state()
         if raw is None:
             return DeviceState()
         try:
@@ -92,12 +135,12 @@ class Recorder:
             log.error("sdk: saved device state unreadable, starting fresh: %s", exc)
             return DeviceState()
 
-    def _replay(self) -> None:
+    def replay(self) -> None:
         """Bring the saved state up to date with events committed after it (a crash)."""
-        rows = self._store.events_after_state()
+        rows = self.store.events_after_state(self._state_seq)
         if not rows:
             return
-        device = self._device
+        device = self.device
         session = device.state.session
         ctx = device.context(foreground=False)
         for raw in rows:
@@ -119,45 +162,45 @@ class Recorder:
 
     def _replay_show(self, event: EventRecord) -> None:
         campaign_id = event.properties.get("campaignId")
-        found = [c for c in self._device.campaigns.campaigns if c.id == campaign_id]
+        found = [c for c in self.device.campaigns.campaigns if c.id == campaign_id]
         window = found[0].limit.interval_ms if found else None
-        engine = self._device.state.engine
+        engine = self.device.state.engine
         engine.record_show(str(campaign_id), event.timestamp, event.session_id, window)
-        day = local_day(event.timestamp, zone(self._profile.timezone))
+        day = local_day(event.timestamp, zone(self.profile.timezone))
         engine.record_project_show(event.session_id, day)
 
-    def _save_state_if_due(self, now: float) -> float | None:
+    def save_state_if_due(self, now: float) -> float | None:
         """Save deferred state half a second after it changed; the seconds left otherwise."""
-        with self._lock:
-            since = self._state_dirty_at
-            if since is None or self._closed:
+        with self.lock:
+            since = self.state_dirty_at
+            if since is None or self.closed:
                 return None
             left = since + STATE_SAVE_DELAY_S - now
             if left > 0:
                 return left
-            self._store.save_state(orjson.dumps(self._device.state.to_json()))
-            self._state_dirty_at = None
+            self.store.save_state(orjson.dumps(self.device.state.to_json()))
+            self.state_dirty_at = None
             return None
 
-    def _apply(self, manifest: Manifest) -> None:
-        device = self._device
+    def apply(self, manifest: Manifest) -> None:
+        device = self.device
         device.set_campaigns(CampaignEngine(manifest.campaigns, manifest.project))
         device.set_cohorts(manifest.cohorts)
         if manifest.session_timeout_ms is not None:
             device.sessions.timeout_ms = manifest.session_timeout_ms
         if manifest.config_refresh_ms is not None:
             device.config_refresh_ms = manifest.config_refresh_ms
-        self._manifest = manifest
+        self.manifest = manifest
 
-    def _envelope(self) -> UploadHead:
-        state = self._device.state
+    def envelope(self) -> UploadHead:
+        state = self.device.state
         return {
             "appId": self.config.app_id,
-            "device": device_block(self._profile, self._extra, self.sdk_version),
+            "device": device_block(self.profile, self.extra, self.sdk_version),
             "user": {"userId": state.user_id, "customProperties": dict(state.properties)},
         }
 
-    def _commit(
+    def commit(
         self, out: list[Output], *, gated_timeout: float | None = None, defer: bool = False
     ) -> Presentation | None:
         """Persist outputs (and the device state) in one transaction, then schedule their effects.
@@ -186,7 +229,7 @@ class Recorder:
                         observable.append(item)
                     if name == SESSION_STARTED and item.session_id:
                         kind = str(item.properties.get("type", "cold"))
-                        counter = self._device.state.session.counter
+                        counter = self.device.state.session.counter
                         started.append((item.session_id, counter, kind, item.timestamp))
                     elif name == SESSION_FINISHED and item.session_id:
                         ended.append((item.session_id, item.timestamp))
@@ -194,49 +237,49 @@ class Recorder:
                 decided = True
                 trigger = stamps.get(item.event_id)
                 body = item.to_json()
-                body["timestamp"] = trigger.timestamp if trigger else self._clock.now_ms()
-                body["id"] = self._device.ids.new_id(body["timestamp"])
+                body["timestamp"] = trigger.timestamp if trigger else self.clock.now_ms()
+                body["id"] = self.device.ids.new_id(body["timestamp"])
                 rows.append((KIND_DECISION, None, orjson.dumps(body)))
         state = None
         wake = False
         if defer and not started and not ended:
-            if self._state_dirty_at is None:
-                self._state_dirty_at = time.monotonic()
+            if self.state_dirty_at is None:
+                self.state_dirty_at = time.monotonic()
                 wake = True
         else:
-            state = orjson.dumps(self._device.state.to_json())
-            self._state_dirty_at = None
-        dropped = self._store.append(
+            state = orjson.dumps(self.device.state.to_json())
+            self.state_dirty_at = None
+        dropped = self.store.append(
             rows, state=state, sessions_started=started, sessions_ended=ended
         )
         if dropped:
             log.warning("sdk: the on-device queue is full; %d oldest events dropped", dropped)
-        if rows and self._delivery.appended(len(rows)):
+        if rows and self.delivery.appended(len(rows)):
             wake = True
-        staged = self._store.staged
+        staged = self.store.staged
         if staged - len(rows) < SETTLE_AT <= staged:
             wake = True  # the worker moves the journal into SQLite (paused uploads included)
         if observable:
             self._hand_over(observable)
         gated = self._dispatch(out, stamps, gated_timeout) if decided else None
         if wake:
-            self._worker.wake()
+            self.worker.wake()
         return gated
 
     def _hand_over(self, observable: list[EventRecord]) -> None:
         """Queue system events for the listener; one worker task serves every queued event."""
-        if not self._system:
+        if not self.system:
             for event in observable:
-                self._unheard.add(event)
+                self.unheard.add(event)
             return
-        if not self._heard:
-            self._worker.submit(self._drain_heard)
-        self._heard.extend(observable)
+        if not self.heard:
+            self.worker.submit(self._drain_heard)
+        self.heard.extend(observable)
 
     def _drain_heard(self) -> None:
-        with self._lock:
-            events, self._heard = self._heard, []
-        self._deliver_system(events)
+        with self.lock:
+            events, self.heard = self.heard, []
+        self.deliver_system(events)
 
     def _dispatch(
         self, out: list[Output], stamps: dict[str, EventRecord], gated_timeout: float | None
@@ -254,24 +297,24 @@ class Recorder:
     ) -> Presentation | None:
         props = trigger.properties if trigger is not None else {}
         if decision.campaign.type == "RateReview":
-            handlers = self._rate_review.items()
+            handlers = self.rate_review.items()
             if handlers:
                 info = action_info(decision, props, None)
-                self._worker.submit(lambda: handlers[-1](info))
+                self.worker.submit(lambda: handlers[-1](info))
             return None
         url = deep_link_url(decision)
         if url is None:
             return None
         info = action_info(decision, props, url)
-        gate = self._gates.match(url)
+        gate = self.gates.match(url)
         if gate is None:
-            self._worker.submit(lambda: self._deliver_deep_link(url, info))
+            self.worker.submit(lambda: self._deliver_deep_link(url, info))
             return None
         if gate.live is not None:
             log.info("campaign: gate %s is busy; %s skipped", gate.base_url, decision.campaign_id)
-            self._commit(
-                self._device.campaign_resolved(
-                    decision.campaign_id, SKIPPED_NO_CONTINUATION, None, self._clock.now_ms()
+            self.commit(
+                self.device.campaign_resolved(
+                    decision.campaign_id, SKIPPED_NO_CONTINUATION, None, self.clock.now_ms()
                 )
             )
             return None
@@ -280,8 +323,8 @@ class Recorder:
             gate, decision.campaign_id, url, info, timeout, self._on_resolved
         )
         gate.live = presentation
-        self._live.add(presentation)
-        self._worker.submit(lambda: self._present(presentation))
+        self.live.add(presentation)
+        self.worker.submit(lambda: self._present(presentation))
         return presentation
 
     def _present(self, p: Presentation) -> None:
@@ -295,36 +338,36 @@ class Recorder:
 
     def _on_resolved(self, p: Presentation) -> None:
         assert p.result is not None
-        with self._lock:
-            self._live.discard(p)
+        with self.lock:
+            self.live.discard(p)
             if p.gate.live is p:
                 p.gate.live = None
-            if self._closed or not self._device.state.session.in_session:
+            if self.closed or not self.device.state.session.in_session:
                 return
-            self._commit(
-                self._device.campaign_resolved(
-                    p.campaign_id, p.result, p.reason, self._clock.now_ms()
+            self.commit(
+                self.device.campaign_resolved(
+                    p.campaign_id, p.result, p.reason, self.clock.now_ms()
                 )
             )
         if p.reason == TIMED_OUT:
             dismiss = getattr(p.gate.presenter, "dismiss", None)
             if callable(dismiss):
-                self._worker.submit(dismiss)
+                self.worker.submit(dismiss)
 
-    def _deliver_system(self, events: list[EventRecord]) -> None:
+    def deliver_system(self, events: list[EventRecord]) -> None:
         for event in events:
-            for fn in self._system.items():
+            for fn in self.system.items():
                 try:
                     fn(event)
                 except Exception:
                     log.exception("sdk: the system-events listener raised; ignored")
 
     def _deliver_deep_link(self, url: str, info: dict[str, Any]) -> None:
-        for fn in self._deep_links.items():
+        for fn in self.deep_links.items():
             try:
                 if fn(url, dict(info)) is True:
                     return
             except Exception:
                 log.exception("deeplink: a deep-link listener raised; ignored")
-        if not self._deep_links:
+        if not self.deep_links:
             log.info("deeplink: no listener for %s", url)

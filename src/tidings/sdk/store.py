@@ -361,11 +361,24 @@ class DeviceStore:
             db.execute("ROLLBACK")
             raise
 
-    def events_after_state(self) -> list[bytes]:
-        """Events committed after the last state save (``track`` defers state saves)."""
+    def saved_state(self) -> tuple[bytes | None, int]:
+        """The saved device state and the ``seq`` it covers, read together (one statement, so
+        one snapshot): another process on the same directory may save a newer pair at any
+        moment, and a state read with a later pair's ``seq`` would skip events it never saw."""
+        rows = dict(
+            self._db.execute("SELECT key, value FROM kv WHERE key IN ('state', 'stateSeq')")
+        )
+        seq = rows.get("stateSeq")
+        state = rows.get("state")
+        return (None if state is None else bytes(state)), int(seq) if seq is not None else 0
+
+    def events_after_state(self, since: int | None = None) -> list[bytes]:
+        """Events committed after the last state save (``track`` defers state saves), or after
+        ``since`` (the ``seq`` of the state in hand, from :meth:`saved_state`)."""
         self.settle()
-        raw = self.get("stateSeq")
-        since = int(raw) if raw is not None else 0
+        if since is None:
+            raw = self.get("stateSeq")
+            since = int(raw) if raw is not None else 0
         cur = self._db.execute(
             "SELECT body FROM outbox WHERE kind = ? AND seq > ? ORDER BY seq", (KIND_EVENT, since)
         )

@@ -28,10 +28,9 @@ from tidings.streams.sink import (
     StreamError,
 )
 from tidings.streams.sinkconfig import SinkSpec, build_sink, check_sink
-from tidings.streams.webhook import Backoff, WebhookSink
+from tidings.streams.webhook import RetryPolicy, WebhookSink
 
 __all__ = [
-    "Backoff",
     "ConfiguredStreams",
     "ConsumerStats",
     "CursorLog",
@@ -41,6 +40,7 @@ __all__ = [
     "NatsSink",
     "PositionStore",
     "RecordSource",
+    "RetryPolicy",
     "SessionSpan",
     "Sink",
     "SinkRunner",

@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from tidings.core.backoff import Backoff as CoreBackoff
+from tidings.core.backoff import Backoff
 from tidings.streams.httppost import HttpPoster, Response
 from tidings.streams.sink import SinkUnavailableError
 
@@ -30,9 +30,10 @@ STREAM_VERSION = "1"
 
 
 @dataclass(frozen=True, slots=True)
-class Backoff:
-    """The sink's quick retries inside one delivery: :class:`tidings.core.backoff.Backoff` with
-    full jitter, attempt ``n`` waiting up to ``base * 2**n`` seconds."""
+class RetryPolicy:
+    """The sink's quick retries inside one delivery: how many tries, and their waits drawn from
+    the one :class:`tidings.core.backoff.Backoff` with full jitter (attempt ``n`` waits up to
+    ``base * 2**n`` seconds)."""
 
     base_seconds: float = 0.5
     max_seconds: float = 30.0
@@ -40,7 +41,7 @@ class Backoff:
     """Tries per :meth:`WebhookSink.deliver` call before giving up with SinkUnavailableError."""
 
     def delay(self, attempt: int, rng: random.Random) -> float:
-        return CoreBackoff(self.base_seconds, self.max_seconds, "full").delay(attempt, rng.random())
+        return Backoff(self.base_seconds, self.max_seconds, "full").delay(attempt, rng.random())
 
 
 class WebhookSink:
@@ -62,7 +63,7 @@ class WebhookSink:
         on_dead_letter: Callable[[dict[str, Any]], None] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float = 10.0,
-        backoff: Backoff | None = None,
+        backoff: RetryPolicy | None = None,
         max_batch: int = 500,
         sleep: Callable[[float], None] = time.sleep,
         seed: int | None = None,
@@ -79,7 +80,7 @@ class WebhookSink:
         }
         self.timeout = timeout
         self._poster = HttpPoster(url, headers=self.headers, timeout=timeout)
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff or RetryPolicy()
         self.max_batch = max_batch
         self.dead_letter_path = Path(dead_letter_path) if dead_letter_path is not None else None
         self.on_dead_letter = on_dead_letter

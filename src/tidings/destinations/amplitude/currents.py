@@ -38,8 +38,8 @@ from tidings.core.purchases import (
 )
 from tidings.destinations.amplitude.campaign_book import CampaignBook, Show
 from tidings.destinations.amplitude.convert import to_epoch_ms
-from tidings.destinations.amplitude.items import message_from_payload
 from tidings.destinations.amplitude.settings import Settings
+from tidings.destinations.logmessage import message_from_payload
 from tidings.destinations.message import AMPLITUDE_INTEGRATIONS, integration_enabled
 from tidings.destinations.request import Request
 

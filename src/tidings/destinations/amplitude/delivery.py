@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from tidings.core.backoff import Backoff as CoreBackoff
+from tidings.core.backoff import Backoff
 from tidings.destinations.kind import (
     DAY_MS,
     DEFAULT_MAX_AGE_MS,
@@ -25,13 +25,16 @@ from tidings.destinations.kind import (
 
 THROTTLE_WAIT_MS = 30_000
 IDENTIFY_THROTTLE_WAIT_MS = 15_000
+RETRY_BACKOFF = Backoff(1_000, 600_000)
+"""Amplitude items' retries: 1 s doubling up to 10 min, equal jitter (half the step fixed, so a
+recovering endpoint is not hammered; half random, so senders spread apart)."""
 
 __all__ = [
     "DAY_MS",
     "DEFAULT_MAX_AGE_MS",
     "IDENTIFY_THROTTLE_WAIT_MS",
+    "RETRY_BACKOFF",
     "THROTTLE_WAIT_MS",
-    "Backoff",
     "BatchPolicy",
     "Outcome",
     "OutcomeKind",
@@ -67,19 +70,6 @@ class Pending:
         return event.get("user_id"), event.get("device_id")
 
 
-@dataclass(slots=True)
-class Backoff:
-    """The retry backoff of Amplitude items: :class:`tidings.core.backoff.Backoff` with equal
-    jitter (half the step fixed, half random), ``base_ms`` doubling up to ``cap_ms``."""
-
-    base_ms: int = 1_000
-    cap_ms: int = 600_000
-    rng: random.Random = field(default_factory=random.Random)
-
-    def delay_ms(self, attempts: int) -> int:
-        return int(CoreBackoff(self.base_ms, self.cap_ms).delay(attempts, self.rng.random()))
-
-
 def next_day_ms(now_ms: int) -> int:
     """The next UTC midnight: when a daily quota has surely moved on."""
     return (now_ms // DAY_MS + 1) * DAY_MS
@@ -109,23 +99,25 @@ def plan_events(
     *,
     request: dict[str, Any] | None = None,
     error: str | None = None,
-    backoff: Backoff | None = None,
+    backoff: Backoff = RETRY_BACKOFF,
+    rng: random.Random | None = None,
     max_age_ms: int = DEFAULT_MAX_AGE_MS,
     throttle_wait_ms: int = THROTTLE_WAIT_MS,
 ) -> Plan[Pending]:
     """Decide per event after one ``/2/httpapi`` or ``/batch`` exchange.
 
-    ``status`` is ``None`` for a timeout or connection error (``error`` says which).
+    ``status`` is ``None`` for a timeout or connection error (``error`` says which); a retry
+    waits ``backoff`` (the one :class:`~tidings.core.backoff.Backoff`) with a draw of ``rng``.
     """
     body = body or {}
-    backoff = backoff or Backoff()
+    draw = (rng or random).random
     response = {"status": status, "body": dict(body)} if status is not None else {"error": error}
 
     def done(item: Pending, kind: OutcomeKind, reason: str = "", at: int | None = None) -> Outcome:
         return Outcome(item.key, kind, at, reason, request, response, item.attempts + 1)
 
     def later(item: Pending, reason: str) -> Outcome:
-        at = now_ms + backoff.delay_ms(item.attempts)
+        at = now_ms + int(backoff.delay(item.attempts, draw()))
         if at - item.enqueued_ms > max_age_ms:
             return done(item, "dead", f"{reason}; gave up after the maximum age")
         return done(item, "retry", reason, at)
@@ -190,7 +182,8 @@ def plan_form(
     *,
     request: dict[str, Any] | None = None,
     error: str | None = None,
-    backoff: Backoff | None = None,
+    backoff: Backoff = RETRY_BACKOFF,
+    rng: random.Random | None = None,
     max_age_ms: int = DEFAULT_MAX_AGE_MS,
 ) -> Plan[Pending]:
     """Decide for one form request (identify, group identify, user map): all or nothing."""
@@ -233,6 +226,7 @@ def plan_form(
         request=request,
         error=error,
         backoff=backoff,
+        rng=rng,
         max_age_ms=max_age_ms,
     )
     if plan.split:

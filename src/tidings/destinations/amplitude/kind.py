@@ -140,6 +140,7 @@ class AmplitudeDestination:
             max_batch_events=options.max_request_events,
             backoff_base_ms=options.backoff_base_ms,
             backoff_cap_ms=options.backoff_cap_ms,
+            clock=options.clock,
             **extra,
         )
 
@@ -165,6 +166,7 @@ class AmplitudeKind:
     name = "amplitude"
     title = "Amplitude"
     fields = ("settings", "subscriptions")
+    log_kinds: tuple[str, ...] = ("event",)
     example: Mapping[str, Any] = {
         "kind": "amplitude",
         "name": "Amplitude (production)",
@@ -213,6 +215,7 @@ class CurrentsKind(AmplitudeKind):
 
     name = "amplitude-currents"
     title = "Amplitude (Currents naming)"
+    log_kinds = ("event", "decision")
     example: Mapping[str, Any] = {
         "kind": "amplitude-currents",
         "name": "Amplitude (Currents)",

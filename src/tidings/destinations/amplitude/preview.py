@@ -15,8 +15,8 @@ from typing import Any
 from tidings.core.errors import InvalidConfig, InvalidInput
 from tidings.destinations.amplitude.actions import Subscription, presets
 from tidings.destinations.amplitude.instance import Destination
-from tidings.destinations.amplitude.items import message_from_payload
 from tidings.destinations.amplitude.settings import Settings
+from tidings.destinations.logmessage import message_from_payload
 from tidings.destinations.request import Request
 
 SEGMENT_TYPES = frozenset({"track", "identify", "page", "screen", "group", "alias"})

@@ -10,17 +10,16 @@ this module says how events become requests and what Amplitude's answers mean.
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
 import orjson
 
+from tidings.core.backoff import Backoff
 from tidings.destinations.amplitude.delivery import (
     DEFAULT_MAX_AGE_MS,
     THROTTLE_WAIT_MS,
-    Backoff,
     Outcome,
     Pending,
     Plan,
@@ -30,6 +29,7 @@ from tidings.destinations.amplitude.delivery import (
 from tidings.destinations.amplitude.items import order_key
 from tidings.destinations.amplitude.limiter import BATCH_EPS, HTTPAPI_EPS, RateLimiter
 from tidings.destinations.amplitude.settings import Settings
+from tidings.destinations.kind import Clock, wall_ms
 from tidings.destinations.request import Request
 from tidings.destinations.sending import ALL_DELIVERED, Batch, BatchSender
 from tidings.version import VERSION
@@ -38,10 +38,6 @@ MAX_EVENTS = 2000
 MAX_BYTES = {"httpapi": 1_000_000, "batch": 20_000_000}
 USER_AGENT = f"tidings-amplitude/{VERSION}"
 Decide = Callable[[int | None, dict[str, Any] | None, str | None, dict[str, Any]], Plan[Pending]]
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def events_body(body: dict[str, Any], events_json: bytes) -> bytes:
@@ -70,7 +66,7 @@ class AmplitudeSender(BatchSender[Pending]):
         timeout_s: float = 10.0,
         max_age_ms: int = DEFAULT_MAX_AGE_MS,
         max_rounds: int = 8,
-        clock: Callable[[], int] = _now_ms,
+        clock: Clock = wall_ms,
         rng: random.Random | None = None,
         backoff_base_ms: int = 1_000,
         backoff_cap_ms: int = 600_000,
@@ -82,7 +78,8 @@ class AmplitudeSender(BatchSender[Pending]):
         self.max_age_ms = max_age_ms
         self.max_rounds = max_rounds
         self.clock = clock
-        self.backoff = Backoff(backoff_base_ms, backoff_cap_ms, rng=rng or random.Random())
+        self.backoff = Backoff(backoff_base_ms, backoff_cap_ms)
+        self.rng = rng or random.Random()
         self.throttle_wait_ms = throttle_wait_ms
         self.limiters = {"httpapi": RateLimiter(HTTPAPI_EPS), "batch": RateLimiter(BATCH_EPS)}
         self.paused: str | None = None
@@ -97,7 +94,8 @@ class AmplitudeSender(BatchSender[Pending]):
         return order_key(item)
 
     def later(self, item: Pending, now_ms: int, reason: str) -> Outcome:
-        return Outcome(item.key, "retry", now_ms + self.backoff.delay_ms(item.attempts), reason)
+        at = now_ms + int(self.backoff.delay(item.attempts, self.rng.random()))
+        return Outcome(item.key, "retry", at, reason)
 
     def requests(
         self, items: Sequence[Pending], now_ms: int
@@ -224,6 +222,7 @@ class AmplitudeSender(BatchSender[Pending]):
                 request=record,
                 error=error,
                 backoff=self.backoff,
+                rng=self.rng,
                 max_age_ms=self.max_age_ms,
                 throttle_wait_ms=self.throttle_wait_ms,
             )
@@ -244,6 +243,7 @@ class AmplitudeSender(BatchSender[Pending]):
                 request=r,
                 error=e,
                 backoff=self.backoff,
+                rng=self.rng,
                 max_age_ms=self.max_age_ms,
             ),
         )

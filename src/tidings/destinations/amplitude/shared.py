@@ -30,15 +30,11 @@ from tidings.core.mapping import CompiledFields, Field, read_roots
 from tidings.destinations.amplitude.delivery import Pending
 from tidings.destinations.amplitude.events import READ_BY_BUILD, build_log_event, event_part
 from tidings.destinations.amplitude.generated import FieldsFunction, generated_fields
-from tidings.destinations.amplitude.items import (
-    EVENT_ROOTS,
-    message_from_payload,
-    message_over,
-    to_pending,
-)
+from tidings.destinations.amplitude.items import to_pending
 from tidings.destinations.amplitude.schema import EVENT_KEYS
 from tidings.destinations.amplitude.settings import Settings
 from tidings.destinations.amplitude.useragent import USER_AGENT_KEYS
+from tidings.destinations.logmessage import EVENT_ROOTS, message_from_payload, message_over
 
 SPLIT_ACTIONS = {"logEvent": False, "logEventV2": True}
 """The actions whose build splits (name: whether it is V2)."""

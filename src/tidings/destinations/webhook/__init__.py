@@ -1,6 +1,7 @@
 """The webhook destination kind: events POSTed as JSON, batched, signed per Standard Webhooks."""
 
-from tidings.destinations.webhook.kind import WebhookDestination, WebhookItem, WebhookKind
+from tidings.destinations.webhook.items import WebhookItem
+from tidings.destinations.webhook.kind import WebhookDestination, WebhookKind
 from tidings.destinations.webhook.sender import WebhookSender
 from tidings.destinations.webhook.signing import parse_secret, signature, signed_headers
 

@@ -22,42 +22,14 @@ import orjson
 
 from tidings.core.errors import InvalidConfig, InvalidInput
 from tidings.core.mapping import Trigger, parse_trigger
-from tidings.destinations.amplitude.items import message_from_payload
 from tidings.destinations.kind import LogEntry, Mapped, Outcome, Refused, SendOptions
+from tidings.destinations.logmessage import message_from_payload
+from tidings.destinations.webhook.items import WebhookItem, decode_item, encode_item
+from tidings.destinations.webhook.sender import WebhookSender
 from tidings.destinations.webhook.settings import WebhookSettings, check_settings
 from tidings.streams.fromlog import records_from_row
 
 MAX_SUBSCRIPTIONS = 50
-
-
-@dataclass(slots=True)
-class WebhookItem:
-    """One message to deliver: its id (``webhook-id`` when sent alone, and the receiver's
-    idempotency key), its JSON bytes, its order key, and whether it is a payload rendered
-    elsewhere (sent alone, unwrapped)."""
-
-    key: str
-    enqueued_ms: int
-    body: bytes
-    order: str = ""
-    rendered: bool = False
-    attempts: int = 0
-
-
-def encode_item(item: WebhookItem) -> bytes:
-    """The outbox bytes of an item (its key, age and attempts live in outbox columns)."""
-    head = b'{"order":' + orjson.dumps(item.order)
-    if item.rendered:
-        head += b',"rendered":true'
-    return head + b',"body":' + item.body + b"}"
-
-
-def decode_item(key: str, data: bytes, enqueued_ms: int, attempts: int) -> WebhookItem:
-    """The :class:`WebhookItem` :func:`encode_item` stored."""
-    stored = orjson.loads(data)
-    body = orjson.dumps(stored["body"])
-    order = str(stored.get("order") or "")
-    return WebhookItem(key, enqueued_ms, body, order, bool(stored.get("rendered")), attempts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +74,12 @@ class WebhookDestination:
     def __init__(self, settings: WebhookSettings, subscriptions: list[Subscription] | None):
         self.settings = settings
         self.subscriptions = subscriptions
+        self.accounts: Mapping[str, str] = {}
+
+    def load_accounts(self, accounts: Mapping[str, str]) -> None:
+        """Each app's ``awsAccountId``, for the campaign records of the Pinpoint format (the
+        pipeline's :class:`~tidings.destinations.kind.UsesAccounts` seam)."""
+        self.accounts = accounts
 
     def _wanted(self, message: Mapping[str, Any]) -> bool:
         if self.subscriptions is None:
@@ -127,7 +105,13 @@ class WebhookDestination:
                 continue
             order = record.device_id or record.user_id or ""
             if pinpoint:
-                bodies = [orjson.dumps(r) for r in records_from_row(record)]
+                account = self.accounts.get(record.app_id)
+                try:
+                    rows = records_from_row(record, account)
+                except InvalidInput as exc:
+                    refused.append(Refused(record.item_id, str(exc)))
+                    continue
+                bodies = [orjson.dumps(r) for r in rows]
             else:
                 bodies = [orjson.dumps(message)]
             for n, body in enumerate(bodies):
@@ -142,8 +126,6 @@ class WebhookDestination:
         return item.order
 
     def sender(self, options: SendOptions) -> Any:
-        from tidings.destinations.webhook.sender import WebhookSender
-
         return WebhookSender(self.settings, options)
 
     def dead_request(self, outcome: Outcome, item: WebhookItem) -> Any:
@@ -156,6 +138,7 @@ class WebhookKind:
     name = "webhook"
     title = "Webhook (Standard Webhooks)"
     fields = ("settings", "subscriptions")
+    log_kinds: tuple[str, ...] = ("event",)
     example: Mapping[str, Any] = {
         "kind": "webhook",
         "name": "My receiver",

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import random
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from tidings.core.backoff import Backoff
-from tidings.destinations.kind import Outcome, Plan, SendOptions
+from tidings.destinations.kind import Clock, Outcome, Plan, SendOptions
 from tidings.destinations.sending import ALL_DELIVERED, Batch, BatchSender
-from tidings.destinations.webhook.kind import WebhookItem
+from tidings.destinations.webhook.items import WebhookItem
 from tidings.destinations.webhook.settings import WebhookSettings
 from tidings.destinations.webhook.signing import signed_headers
 from tidings.streams.httppost import HttpPoster, Response
@@ -27,10 +26,6 @@ from tidings.version import VERSION
 
 USER_AGENT = f"tidings-webhook/{VERSION}"
 _RETRIED = frozenset({0, 408, 429})
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def batch_id(items: Sequence[WebhookItem]) -> str:
@@ -55,14 +50,14 @@ class WebhookSender(BatchSender[WebhookItem]):
         settings: WebhookSettings,
         options: SendOptions,
         *,
-        clock: Callable[[], int] = _now_ms,
+        clock: Clock | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
         self.max_age_ms = options.max_age_ms
         self.max_events = min(settings.max_events, options.max_request_events)
         self.backoff = Backoff(options.backoff_base_ms, options.backoff_cap_ms)
-        self.clock = clock
+        self.clock = clock or options.clock
         self.rng = rng or random.Random()
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
         self.poster = HttpPoster(

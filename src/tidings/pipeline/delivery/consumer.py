@@ -13,19 +13,15 @@ twice (each item carries the id of its log record).
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Sequence
 from functools import partial
 
-from tidings.destinations.kind import Destination, Sender
+from tidings.destinations.kind import Clock, Destination, Sender, wall_ms
 from tidings.pipeline.delivery.direct import DirectOptions, send_direct
 from tidings.pipeline.delivery.instances import Instance, set_paused
 from tidings.pipeline.delivery.mapping import map_records, outbox_items
 from tidings.storage import DeadLetterIn, LogRecord, OutboxItem, Store
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
+from tidings.streams.accounts import AccountIds
 
 
 def work_for_records(
@@ -42,11 +38,16 @@ def work_for_records(
 
 
 async def prepare(store: Store, instance: Instance, destination: Destination) -> None:
-    """What a destination must know before it maps: the campaigns of its apps, for a kind whose
-    items name campaigns (:class:`~tidings.destinations.kind.UsesCampaigns`)."""
+    """What a destination must know before it maps, read from the store's roles: the campaigns
+    of its apps, for a kind whose items name campaigns
+    (:class:`~tidings.destinations.kind.UsesCampaigns`), and each app's account, for a kind
+    whose items carry it (:class:`~tidings.destinations.kind.UsesAccounts`)."""
     load = getattr(destination, "load_campaigns", None)
     if load is not None:
         load([(c.id, c.body) for a in instance.app_ids for c in await store.list_campaigns(a)])
+    load_accounts = getattr(destination, "load_accounts", None)
+    if load_accounts is not None:
+        load_accounts(await AccountIds(store, ttl_seconds=0).of(instance.app_ids))
 
 
 async def enqueue_records(
@@ -55,16 +56,17 @@ async def enqueue_records(
     records: Sequence[LogRecord],
     destination: Destination | None = None,
     on_enqueued: Callable[[str], None] | None = None,
+    *,
+    clock: Clock = wall_ms,
 ) -> int:
-    """Durably enqueue what ``records`` give ``instance``; returns how many items."""
+    """Durably enqueue what ``records`` give ``instance``; returns how many items (due now, as
+    ``clock`` says)."""
     if destination is None:
         destination = instance.build()
     await prepare(store, instance, destination)
     # Mapping is CPU work: off the event loop, so the sender's database round trips and the
     # server's requests in the same process are not held up behind a whole batch.
-    items, dead = await asyncio.to_thread(
-        work_for_records, instance, records, now_ms(), destination
-    )
+    items, dead = await asyncio.to_thread(work_for_records, instance, records, clock(), destination)
     await store.enqueue(instance.id, items, dead)
     if items and on_enqueued is not None:
         on_enqueued(instance.id)
@@ -79,6 +81,8 @@ async def deliver_records(  # noqa: PLR0917 - one log batch and what it is deliv
     options: DirectOptions,
     sender_of: Callable[[], Sender],
     on_enqueued: Callable[[str], None] | None = None,
+    *,
+    clock: Clock = wall_ms,
 ) -> None:
     """Handle one log batch for ``instance``: send it straight, or enqueue it (module docs).
 
@@ -92,9 +96,9 @@ async def deliver_records(  # noqa: PLR0917 - one log batch and what it is deliv
     if instance.active and count >= options.min_events:
         waiting = await store.waiting_order_keys(instance.id, options.max_waiting_keys)
     if waiting is None:
-        await enqueue_records(store, instance, records, destination, on_enqueued)
+        await enqueue_records(store, instance, records, destination, on_enqueued, clock=clock)
         return
-    at = now_ms()
+    at = clock()
     step = max(1, options.chunk_events)
     chunks = [records[i : i + step] for i in range(0, len(records), step)]
     mapper = partial(map_records, destination, instance.app_ids, at_ms=at)

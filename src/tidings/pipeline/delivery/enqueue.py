@@ -10,7 +10,6 @@ receiver's idempotency key: the decision id, say); enqueueing the same id twice 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import orjson
 
 from tidings.core.errors import InvalidInput
+from tidings.destinations.kind import Clock, wall_ms
 from tidings.pipeline.delivery.instances import get_instance
 from tidings.storage import OutboxItem, Store
 
@@ -44,6 +44,8 @@ async def enqueue_rendered(
     instance_id: str,
     items: Sequence[RenderedItem],
     on_enqueued: Callable[[str], None] | None = None,
+    *,
+    clock: Clock = wall_ms,
 ) -> int:
     """Durably queue rendered payloads for the instance; returns how many distinct ids were
     handed over (an id already waiting is not queued twice).
@@ -56,7 +58,7 @@ async def enqueue_rendered(
     render = getattr(kind, "rendered", None)
     if render is None:
         raise InvalidInput("kind", f"{kind.name} destinations take no rendered payloads")
-    at = int(time.time() * 1000)
+    at = clock()
     rows: dict[str, OutboxItem] = {}
     for i, item in enumerate(items):
         if not item.id or "." in item.id or len(item.id) > 256:

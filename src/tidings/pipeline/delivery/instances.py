@@ -21,13 +21,12 @@ on; history is a replay (:func:`tidings.pipeline.delivery.replay`).
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from tidings.core.errors import InvalidConfig
-from tidings.destinations.kind import Destination, DestinationKind
+from tidings.destinations.kind import Destination, DestinationKind, wall_ms
 from tidings.destinations.kinds import KINDS, get_kind
 from tidings.storage import Document, NotFoundError, Store
 
@@ -227,7 +226,7 @@ async def set_paused(
     """Pause (``reason``) or resume (``None``) sending for an instance (``at_ms``: now)."""
     current = await get_instance(store, instance_id)
     if at_ms is None:
-        at_ms = int(time.time() * 1000)
+        at_ms = wall_ms()
     body = dict(current.body)
     body["paused"] = {"reason": reason, "at": at_ms} if reason is not None else None
     return Instance.from_document(await store.put_document(COLLECTION, instance_id, body))

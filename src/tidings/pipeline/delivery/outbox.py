@@ -14,27 +14,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from tidings.destinations.kind import (
     DEFAULT_MAX_AGE_MS,
     BatchPolicy,
+    Clock,
     Destination,
     Outcome,
     Sender,
     SendOptions,
+    wall_ms,
 )
 from tidings.pipeline.delivery.direct import DirectOptions
 from tidings.pipeline.delivery.instances import Instance, set_paused
 from tidings.storage import DeadLetterIn, OutboxRow, Settle, Store
 
 _log = logging.getLogger("tidings.pipeline.delivery")
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +54,8 @@ class SenderOptions:
     backoff_base_ms: int = 1_000
     backoff_cap_ms: int = 600_000
     extra: dict[str, Any] = field(default_factory=dict)
+    clock: Clock = wall_ms
+    """The one clock of delivery: due times, ages, pauses, replays (tests bring their own)."""
 
     def send_options(self, max_request_events: int | None = None) -> SendOptions:
         """What a kind's sender is made with."""
@@ -67,16 +66,17 @@ class SenderOptions:
             backoff_base_ms=self.backoff_base_ms,
             backoff_cap_ms=self.backoff_cap_ms,
             extra=self.extra,
+            clock=self.clock,
         )
 
 
 def _settle_for(
-    destination: Destination, outcome: Outcome, row: OutboxRow, item: Any
+    destination: Destination, outcome: Outcome, row: OutboxRow, item: Any, now_ms: int
 ) -> Settle | None:
     if outcome.kind == "delivered":
         return Settle(row.id)
     if outcome.kind == "retry":
-        at = outcome.retry_at_ms if outcome.retry_at_ms is not None else _now_ms()
+        at = outcome.retry_at_ms if outcome.retry_at_ms is not None else now_ms
         attempts = max(outcome.attempts, row.attempts)
         return Settle(row.id, retry_at=at, reason=outcome.reason, attempts=attempts)
     if outcome.kind == "dead":
@@ -126,7 +126,7 @@ class InstanceSender:
 
     async def step(self, *, force: bool = False) -> int:
         """Send one batch if one is ready; returns how many rows were settled."""
-        now = _now_ms()
+        now = self.options.clock()
         rows = await self.store.due(self.instance.id, now, self.options.batch.max_events)
         if not rows:
             return 0
@@ -155,7 +155,7 @@ class InstanceSender:
                 continue
             if outcome.kind == "paused":
                 paused = outcome.reason
-            one = _settle_for(self.destination, outcome, pair[0], pair[1])
+            one = _settle_for(self.destination, outcome, pair[0], pair[1], now)
             if one is not None:
                 settled.append(one)
         await self.store.settle(self.instance.id, settled)

@@ -8,21 +8,16 @@ receiver can tell a replayed item it already has from a new one.
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from tidings.core.errors import InvalidInput
 from tidings.core.timeparse import parse_instant
+from tidings.destinations.kind import Clock, wall_ms
 from tidings.pipeline.delivery.consumer import enqueue_records
 from tidings.pipeline.delivery.instances import Instance
 from tidings.storage import Document, LogKind, Store
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
 
 REPLAYS = "replays"
 """Replay requests recorded by the admin API: collection ``replays:{instance id}``."""
@@ -65,11 +60,13 @@ async def replay(
     *,
     page: int = 1000,
     on_progress: Callable[[ReplayProgress], None] | None = None,
+    clock: Clock = wall_ms,
 ) -> ReplayProgress:
     """Enqueue every event of the instance's apps with a timestamp in ``[from_ms, to_ms)``
-    (and every decision, for a Currents-mode instance: they export too)."""
+    (and every decision, for a kind whose ``log_kinds`` include them)."""
     progress = ReplayProgress()
-    kind: LogKind | None = None if instance.kind == "amplitude-currents" else "event"
+    reads = instance.destination_kind.log_kinds
+    kind: LogKind | None = None if "decision" in reads else "event"
     for app_id in instance.app_ids:
         after = 0
         while True:
@@ -78,7 +75,7 @@ async def replay(
             )
             if not records:
                 break
-            progress.items += await enqueue_records(store, instance, records)
+            progress.items += await enqueue_records(store, instance, records, clock=clock)
             progress.records += len(records)
             progress.last_timestamp = records[-1].timestamp
             after = records[-1].seq
@@ -99,7 +96,7 @@ async def request_replay(
     )
 
 
-async def run_pending_replays(store: Store, instance: Instance) -> int:
+async def run_pending_replays(store: Store, instance: Instance, clock: Clock = wall_ms) -> int:
     """Run the replay requests the admin API recorded for ``instance``; returns how many.
 
     The sender calls this while it holds the instance's lease, so one process runs each.
@@ -110,8 +107,8 @@ async def run_pending_replays(store: Store, instance: Instance) -> int:
         if doc.body.get("status") != "pending":
             continue
         body = dict(doc.body)
-        done = await replay(store, instance, int(body["from"]), int(body["to"]))
-        body.update(status="done", records=done.records, items=done.items, doneAt=_now_ms())
+        done = await replay(store, instance, int(body["from"]), int(body["to"]), clock=clock)
+        body.update(status="done", records=done.records, items=done.items, doneAt=clock())
         await store.put_document(collection, doc.id, body)
         count += 1
     return count

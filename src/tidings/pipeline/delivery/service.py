@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tidings.destinations.kind import Destination, Sender
-from tidings.pipeline.delivery.consumer import deliver_records, now_ms
+from tidings.pipeline.delivery.consumer import deliver_records
 from tidings.pipeline.delivery.instances import (
     Instance,
     cursor_name,
@@ -115,6 +115,7 @@ class Deliveries:
                 self.options.direct,
                 lambda: self.direct_sender(instance, destination),
                 self.wake,
+                clock=self.options.clock,
             )
 
         return Consumer(
@@ -164,14 +165,14 @@ class Deliveries:
                     sender = InstanceSender(store, instance, options)
                 else:
                     sender.reconfigure(instance)
-                if await run_pending_replays(store, instance):
+                if await run_pending_replays(store, instance, options.clock):
                     self.wake(instance_id)
                 if await sender.step():
                     continue
                 nxt = await store.next_due_ms(instance_id)
                 wait = options.poll_seconds
                 if nxt is not None:
-                    until_due = (nxt - now_ms()) / 1000
+                    until_due = (nxt - options.clock()) / 1000
                     flush_in = options.batch.max_wait_ms / 1000
                     wait = max(0.005, min(wait, max(until_due, 0.0) + 0.001, flush_in))
                 await self._wait(ctx, instance_id, wait)
