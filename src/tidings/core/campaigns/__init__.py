@@ -32,19 +32,33 @@ from tidings.core.campaigns.model import (
 )
 from tidings.core.campaigns.repeat import Repeat
 from tidings.core.campaigns.schedule import local_day, zone
+from tidings.core.campaigns.server import (
+    CHANNEL_TYPES,
+    IN_APP_CHANNEL,
+    SERVER_CHANNEL,
+    BodyTemplate,
+    ServerContent,
+    compile_body,
+    is_server_campaign,
+    parse_server_content,
+)
 from tidings.core.campaigns.state import EngineState
 from tidings.core.campaigns.trigger import EventFilter, parse_data_set_params, parse_event_filter
 
 __all__ = [
     "CAMPAIGN_CAP",
     "CAMPAIGN_RULES",
+    "CHANNEL_TYPES",
     "DAILY_CAP",
     "EXPIRED",
     "HOLDOUT",
+    "IN_APP_CHANNEL",
     "LOWER_PRIORITY",
     "QUIET_TIME",
+    "SERVER_CHANNEL",
     "SESSION_CAP",
     "SUCCESS",
+    "BodyTemplate",
     "Campaign",
     "CampaignEngine",
     "CampaignParts",
@@ -56,9 +70,12 @@ __all__ = [
     "Limit",
     "ProjectSettings",
     "Repeat",
+    "ServerContent",
     "Status",
     "Treatment",
+    "compile_body",
     "holdout_bucket",
+    "is_server_campaign",
     "local_day",
     "murmur3_32",
     "parse_campaign",
@@ -66,6 +83,7 @@ __all__ = [
     "parse_data_set_params",
     "parse_event_filter",
     "parse_project_settings",
+    "parse_server_content",
     "pick_treatment",
     "validate_campaign",
     "validate_campaigns",
