@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tidings.pipeline.campaigns import ServerCampaigns
+from tidings.pipeline.campaigns.consumer import DEFAULT_CACHE_SIZE
 from tidings.pipeline.delivery import Deliveries, SenderOptions
 from tidings.pipeline.runner import PipelineRunner
 from tidings.pipeline.streams import SinkConsumers
@@ -22,6 +24,8 @@ class PipelineSettings:
     lease_ms: int = 15_000
     idle_seconds: float = 1.0
     delivery: SenderOptions = field(default_factory=SenderOptions)
+    identity_cache: int = DEFAULT_CACHE_SIZE
+    """Persons whose server-campaign state is kept in memory (the rest is read when needed)."""
 
 
 @dataclass(slots=True)
@@ -31,6 +35,7 @@ class Pipeline:
     runner: PipelineRunner
     deliveries: Deliveries
     sinks: SinkConsumers
+    campaigns: ServerCampaigns
 
     async def start(self) -> None:
         await self.runner.start()
@@ -41,21 +46,22 @@ class Pipeline:
 
 
 def build_pipeline(store: Store, settings: PipelineSettings | None = None) -> Pipeline:
-    """The pipeline of one process on ``store``: destinations (a consumer per enabled instance,
-    a sender per active one) and configured stream sinks (a consumer per enabled sink, plus
-    their housekeeping)."""
+    """The pipeline of one process on ``store``: server-side campaigns (one evaluating
+    consumer), destinations (a consumer per enabled instance, a sender per active one) and
+    configured stream sinks (a consumer per enabled sink, plus their housekeeping)."""
     settings = settings or PipelineSettings()
     deliveries = Deliveries(settings.delivery)
     sinks = SinkConsumers(store)
+    campaigns = ServerCampaigns(cache_size=settings.identity_cache, on_enqueued=deliveries.wake)
     runner = PipelineRunner(
         store,
-        consumers=[],
+        consumers=[campaigns.consumer(store)],
         providers=[deliveries.consumers, sinks.consumers],
         services={"destinations": deliveries.service, "streams-housekeeping": sinks.housekeeping},
         lease_ms=settings.lease_ms,
         idle_seconds=settings.idle_seconds,
     )
-    return Pipeline(runner, deliveries, sinks)
+    return Pipeline(runner, deliveries, sinks, campaigns)
 
 
 async def start_pipeline(store: Store, settings: PipelineSettings | None = None) -> Pipeline:

@@ -19,6 +19,7 @@ from tidings.storage.clock import now_ms
 from tidings.storage.counting import fold_stats
 from tidings.storage.engine import Engine, Row, Tx
 from tidings.storage.eventlog import EventLogMixin
+from tidings.storage.identitystates import IdentityStatesMixin
 from tidings.storage.leases import LeasesMixin
 from tidings.storage.migrations import Migration, apply_pending, current_version
 from tidings.storage.outbox import OutboxMixin
@@ -145,7 +146,15 @@ def _require_app(tx: Tx, app_id: str) -> None:
         raise NotFoundError("app", app_id)
 
 
-class SqlStore(EventLogMixin, CatalogMixin, AdminTokenMixin, OutboxMixin, LeasesMixin, Store):
+class SqlStore(
+    EventLogMixin,
+    CatalogMixin,
+    AdminTokenMixin,
+    OutboxMixin,
+    LeasesMixin,
+    IdentityStatesMixin,
+    Store,
+):
     """A :class:`~tidings.storage.roles.Store` over an :class:`Engine`; subclasses only
     connect."""
 

@@ -19,6 +19,14 @@ from tidings.core.campaigns.engine import (
     Decision,
     Status,
 )
+from tidings.core.campaigns.identity import (
+    IdentityState,
+    Observation,
+    ServerDecision,
+    evaluate,
+    identity_of,
+    observe,
+)
 from tidings.core.campaigns.limits import Limit, ProjectSettings, parse_project_settings
 from tidings.core.campaigns.model import (
     CAMPAIGN_RULES,
@@ -67,17 +75,23 @@ __all__ = [
     "EngineState",
     "EvaluationContext",
     "EventFilter",
+    "IdentityState",
     "Limit",
+    "Observation",
     "ProjectSettings",
     "Repeat",
     "ServerContent",
+    "ServerDecision",
     "Status",
     "Treatment",
     "compile_body",
+    "evaluate",
     "holdout_bucket",
+    "identity_of",
     "is_server_campaign",
     "local_day",
     "murmur3_32",
+    "observe",
     "parse_campaign",
     "parse_campaigns",
     "parse_data_set_params",
