@@ -53,6 +53,8 @@ def decision_in(app_id: str, made: ServerDecision, timestamp: int) -> DecisionIn
     ctx = made.render_context
     device = dict(ctx["device"])
     user_id = ctx["user"]["userId"]
+    if not device.get("deviceId") and user_id:
+        device["deviceId"] = user_id  # the stream's endpoint id, as for a Segment message
     channel = made.content.channel_type if made.content is not None else "CUSTOM"
     return DecisionIn(
         id=made.id,
@@ -112,8 +114,9 @@ def failure_in(call: Mapping[str, Any], at_ms: int, reason: str) -> DecisionIn |
         "timestamp": at_ms,
         "reason": reason[:500],
     }
-    device = {"deviceId": user.get("deviceId")} if user.get("deviceId") else {}
     user_id = user.get("userId") if isinstance(user.get("userId"), str) else None
+    endpoint = user.get("deviceId") or user_id
+    device = {"deviceId": endpoint} if endpoint else {}
     return DecisionIn(
         id=failure_id,
         campaign_id=campaign_id,
