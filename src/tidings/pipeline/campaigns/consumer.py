@@ -15,8 +15,12 @@ are read from the store when an event of theirs arrives (one query per batch). T
 dropped whenever the cursor is not where this process left it (another process handled
 batches meanwhile) and for the persons of a batch whose commit failed.
 
-A person's history starts when the consumer first runs (it starts at the end of the log) and
-covers the events of apps that had an active server campaign when they were read.
+**Only what the campaigns read is read**: an event whose name no active server campaign of its
+app names (as its trigger or in an ``eventCount`` / ``eventDate`` condition), other than a
+Segment ``identify``, is passed over without parsing its payload or touching any state. So a
+person's history of an event starts when a campaign first names it (and the consumer first
+runs at the end of the log); traits come from ``identify`` calls and from the events that are
+read (an SDK event carries the user's custom properties and the device with it).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from tidings.core.campaigns import (
     parse_campaign,
     parse_project_settings,
 )
+from tidings.core.campaigns.targeting import history_filters
 from tidings.core.errors import InvalidInput
 from tidings.pipeline.campaigns.records import decision_in, failure_in, webhook_call
 from tidings.pipeline.delivery.instances import get_instance
@@ -57,6 +62,7 @@ from tidings.storage import (
 _log = logging.getLogger("tidings.pipeline.campaigns")
 
 CURSOR = "server-campaigns"
+IDENTIFY = "$identify"
 DEFAULT_CACHE_SIZE = 100_000
 DEFAULT_BATCH_SIZE = 2_000
 REVISION_CHECK_SECONDS = 1.0
@@ -82,6 +88,17 @@ class _App:
     cohorts: bool
     destinations: dict[str, Renderer | str]
     """destination id -> how its kind stores a rendered call, or why it cannot take one."""
+    watched: frozenset[str]
+    """Event names the campaigns read (triggers, eventCount / eventDate), and ``$identify``:
+    any other event is passed over without being parsed."""
+
+
+def _watched(campaigns: Sequence[Campaign]) -> frozenset[str]:
+    names = {IDENTIFY}
+    for campaign in campaigns:
+        names.add(campaign.trigger.name)
+        names.update(f.name for f in history_filters(campaign.targeting))
+    return frozenset(names)
 
 
 def _uses_cohorts(campaign: Campaign) -> bool:
@@ -127,6 +144,11 @@ class ServerCampaigns:
 
     # ------------------------------------------------------------------------- configuration
 
+    async def prepare(self, store: Store, app_id: str) -> bool:
+        """Load an app's server campaigns now (benchmarks, warm starts); whether it has any."""
+        app = await self._app(store, app_id)
+        return app is not None and app.engine is not None
+
     async def _app(self, store: Store, app_id: str) -> _App | None:
         now = self._clock()
         known = self._apps.get(app_id)
@@ -156,9 +178,10 @@ class ServerCampaigns:
             engine = CampaignEngine(campaigns, parse_project_settings(settings), channel="server")
             for campaign in campaigns:
                 for content in (campaign.server_contents or {}).values():
-                    destinations[content.destination_id] = await _renderer(
-                        store, content.destination_id
-                    )
+                    if content.destination_id not in destinations:
+                        destinations[content.destination_id] = await _renderer(
+                            store, content.destination_id
+                        )
         loaded = _App(
             revision,
             now,
@@ -166,6 +189,7 @@ class ServerCampaigns:
             app.project_id,
             any(_uses_cohorts(c) for c in campaigns),
             destinations,
+            _watched(campaigns),
         )
         self._apps[app_id] = loaded
         return loaded
@@ -187,7 +211,7 @@ class ServerCampaigns:
             if record.app_id not in apps:
                 apps[record.app_id] = await self._app(store, record.app_id)
             app = apps[record.app_id]
-            if app is None or app.engine is None:
+            if app is None or app.engine is None or record.name not in app.watched:
                 continue
             try:
                 obs = observe(orjson.loads(record.payload), record.device_id, record.user_id)
