@@ -8,9 +8,10 @@ name. The log is filled first (not timed): SDK-shaped events spread over the ide
 which 99 % match no trigger and 1 % trigger one campaign. Then ``ServerCampaigns.handle`` runs
 over the whole log, batch by batch, exactly as the pipeline drives it (states read from and
 committed to SQLite with the cursor, decisions appended, calls queued in the outbox); only that
-is timed. Printed: events/s with 10 and with 1,000 campaigns and the per-event cost ratio, and
-with ``--rss`` the resident memory after a run over 10K and over 1M identities (the state cache
-holds at most ``--cache`` persons).
+is timed. Printed: events/s with 10 and with 1,000 campaigns and the per-event cost ratio; the
+same with 10 campaigns when one of them counts the noise events (``eventCount``), so every event
+reads and writes its person's state; and with ``--rss`` the resident memory after such a run
+over 10K and over 1M identities (the state cache holds at most ``--cache`` persons).
 """
 
 from __future__ import annotations
@@ -44,7 +45,13 @@ def rss_mb() -> float:
     return 0.0
 
 
-def campaign(i: int, destination: str) -> dict[str, Any]:
+def campaign(i: int, destination: str, watch: bool) -> dict[str, Any]:
+    targeting: list[dict[str, Any]] = []
+    if i % 3 == 0:
+        targeting.append({"country": {"type": "include", "values": ["US", "PL"]}})
+    if watch and i == 0:  # every "Noise" event then counts in its person's history
+        noise = {"name": "Noise", "type": "custom", "params": []}
+        targeting.append({"eventCount": {"event": noise, "compareType": "greater", "value": 0}})
     return {
         "name": f"Campaign {i}",
         "type": "Webhook",
@@ -84,7 +91,9 @@ def event(n: int, name: str, user: str) -> EventIn:
     return EventIn(f"e{n}", name, "custom", T0 + n, orjson.dumps(payload), f"d-{user}", user)
 
 
-async def one(campaigns: int, identities: int, events: int, cache: int) -> dict[str, Any]:
+async def one(
+    campaigns: int, identities: int, events: int, cache: int, watch: bool
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         store = await open_store(f"sqlite:///{tmp}/bench.db", server_key=KEY)
         try:
@@ -98,15 +107,13 @@ async def one(campaigns: int, identities: int, events: int, cache: int) -> dict[
             }
             destination = (await create_instance(store, app_id, body)).id
             for i in range(campaigns):
-                await store.create_campaign(app_id, campaign(i, destination), "Active")
+                await store.create_campaign(app_id, campaign(i, destination, watch), "Active")
             rng = random.Random(7)
             batch: list[EventIn] = []
             for n in range(events):
                 user = f"u{rng.randrange(identities)}"
-                if rng.random() < 0.01:
-                    name = f"Trigger {rng.randrange(campaigns)}"
-                else:
-                    name = f"Noise {rng.randrange(50)}"
+                trigger = rng.random() < 0.01
+                name = f"Trigger {rng.randrange(campaigns)}" if trigger else "Noise"
                 batch.append(event(n, name, user))
                 if len(batch) == 5000:
                     await store.ingest(app_id, batch, arrival_ms=T0)
@@ -125,6 +132,7 @@ async def one(campaigns: int, identities: int, events: int, cache: int) -> dict[
                 cursor = records[-1].seq
             return {
                 "campaigns": campaigns,
+                "watch": watch,
                 "identities": identities,
                 "events": events,
                 "seconds": elapsed,
@@ -154,9 +162,12 @@ def main() -> None:
     parser.add_argument("--rss", action="store_true", help="also the 10K / 1M identity runs")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--campaigns", type=int, default=10, help=argparse.SUPPRESS)
+    parser.add_argument("--watch", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        result = asyncio.run(one(args.campaigns, args.identities, args.events, args.cache))
+        result = asyncio.run(
+            one(args.campaigns, args.identities, args.events, args.cache, args.watch)
+        )
         print(json.dumps(result))
         return
     common = ["--events", str(args.events), "--identities", str(args.identities)]
