@@ -201,3 +201,67 @@ def test_rendering_never_raises_and_whole_references_keep_the_value(
 def test_the_validator_never_raises(value: Any) -> None:
     for problem in validate_campaign(server_json(content={"destinationId": "d", "body": value})):
         assert problem.field.startswith("content")
+
+
+LIMITED = {
+    "triggering": {
+        "event": {"name": "Signed Up", "type": "custom"},
+        "limit": {"limit": 2, "limitType": "device", "interval": 1, "intervalDimension": "hour"},
+    },
+    "holdoutPercent": 20,
+    "treatments": [{"id": "A", "sizePercent": 50}, {"id": "B", "sizePercent": 50}],
+    "targeting": [
+        {
+            "customProperty": {
+                "key": "vip",
+                "valueType": "boolean",
+                "compareType": "notEqual",
+                "value": "false",
+            }
+        },
+    ],
+}
+
+messages = st.lists(
+    st.tuples(
+        st.sampled_from(["u1", "u2", None]),
+        st.sampled_from(["Signed Up", "Opened", "$identify"]),
+        st.integers(0, 3_600_000),
+        st.sampled_from([None, True, False]),
+    ),
+    max_size=25,
+)
+
+
+def _observation(n: int, user: str | None, name: str, at: int, vip: bool | None) -> Any:
+    from tidings.core.campaigns import observe
+
+    message: dict[str, Any] = {"type": "identify" if name == "$identify" else "track"}
+    message["userId" if user else "anonymousId"] = user or "anon"
+    if vip is not None:
+        message["traits"] = {"vip": vip}
+    event = {"id": f"e{n}", "name": name, "type": "custom", "timestamp": at, "properties": {}}
+    return observe({"source": "segment", "event": event, "message": message})
+
+
+@given(messages)
+def test_restoring_a_person_at_any_point_changes_no_later_decision(
+    steps: list[tuple[str | None, str, int, bool | None]],
+) -> None:
+    from tidings.core.campaigns import IdentityState, evaluate
+
+    engine = CampaignEngine([parse_campaign(server_json(**LIMITED))], channel="server")
+    straight: dict[str, IdentityState] = {}
+    restored: dict[str, IdentityState] = {}
+    now = T0
+    for n, (user, name, gap, vip) in enumerate(steps):
+        now += gap
+        obs = _observation(n, user, name, now, vip)
+        a = evaluate(engine, straight.setdefault(obs.identity, IdentityState()), obs, "app")
+        state = restored.get(obs.identity)
+        state = IdentityState() if state is None else IdentityState.from_bytes(state.to_bytes())
+        restored[obs.identity] = state
+        b = evaluate(engine, state, obs, "app")
+        assert [(d.id, d.status, d.decision.treatment_id, d.body) for d in a] == [
+            (d.id, d.status, d.decision.treatment_id, d.body) for d in b
+        ]
