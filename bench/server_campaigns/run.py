@@ -60,9 +60,7 @@ def campaign(i: int, destination: str, watch: bool) -> dict[str, Any]:
             "event": {"name": f"Trigger {i}", "type": "custom"},
             "limit": {"limit": 3, "limitType": "device"} if i % 2 else {},
         },
-        "targeting": [{"country": {"type": "include", "values": ["US", "PL"]}}]
-        if i % 3 == 0
-        else [],
+        "targeting": targeting,
         "content": {
             "destinationId": destination,
             "channelType": "EMAIL",
