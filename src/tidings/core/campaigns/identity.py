@@ -45,6 +45,7 @@ DEVICE_FIELDS: Final = (
     "manufacturer",
 )
 """The device facts a person's state keeps (the SDK upload's names)."""
+_DEVICE_FIELD_SET: Final = frozenset(DEVICE_FIELDS)
 MAX_TRAITS: Final = 200
 """Traits kept per person (the first ones win; a device's custom properties are bounded too)."""
 
@@ -63,6 +64,8 @@ class Observation:
 
 
 def _text(value: object) -> str | None:
+    if value.__class__ is str:
+        return value or None
     if isinstance(value, str) and value:
         return value
     if isinstance(value, int) and not isinstance(value, bool):
@@ -71,6 +74,8 @@ def _text(value: object) -> str | None:
 
 
 def _map(value: object) -> Mapping[str, Any]:
+    if value.__class__ is dict:  # what a parsed payload holds: skip the ABC check
+        return value
     return value if isinstance(value, Mapping) else {}
 
 
@@ -109,7 +114,7 @@ def observe(
         event,
         uid,
         did,
-        {k: device[k] for k in DEVICE_FIELDS if _text(device.get(k)) is not None},
+        {k: v for k, v in device.items() if k in _DEVICE_FIELD_SET and _text(v) is not None},
         _map(payload.get("customProperties")),
         counter if type(counter) is int and counter > 0 else None,
     )
