@@ -42,7 +42,7 @@ def test_every_problem_is_printed_with_its_path(tmp_path: Path) -> None:
     proc = run("campaigns", "validate", str(single), str(listed))
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stdout.splitlines() == [
-        f"{single}: type: must be one of DeepLink, RateReview",
+        f"{single}: type: must be one of DeepLink, RateReview, Webhook",
         f"{single}: priority: must be an integer",
         f"{single}: triggering.repeat.repeatValue: is required",
         f"{single}: holdoutPercent: must be between 0 and 100",

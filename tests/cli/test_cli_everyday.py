@@ -242,3 +242,52 @@ def test_stream_sink_errors_name_the_flag(db: Db) -> None:
     assert (proc.returncode, proc.stderr) == (2, "error: --dir is required for --kind jsonl\n")
     proc = tidings("streams", "add", "--kind", "webhook", "--app", app_id, *db.args, env=db.env)
     assert (proc.returncode, proc.stderr) == (2, "error: --url is required for --kind webhook\n")
+
+
+def test_server_campaigns_on_a_database(db: Db, tmp_path: Path) -> None:
+    """``tidings campaigns`` takes a server campaign; its destination is checked by path."""
+    app_id = db.apps[0]["appId"]
+    url = db.args[1]
+
+    async def destination() -> str:
+        from tidings.pipeline.delivery import create_instance
+
+        store = await open_store(url)
+        try:
+            body = {
+                "kind": "webhook",
+                "name": "Mailer",
+                "settings": {
+                    "url": "https://example.org/hook",
+                    "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                },
+                "subscriptions": [],
+            }
+            return (await create_instance(store, app_id, body)).id
+        finally:
+            await store.close()
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in KEY_VARIABLES:
+            patch.delenv(name, raising=False)
+        dst = asyncio.run(destination())
+    campaign = {
+        "id": "welcome-mail",
+        "name": "Welcome mail",
+        "type": "Webhook",
+        "triggering": {"event": {"name": "Signed Up", "type": "custom"}},
+        "content": {"destinationId": dst, "body": {"to": "{{traits.email}}"}},
+    }
+    source = tmp_path / "server.json"
+    source.write_text(json.dumps(campaign))
+    made = tidings("campaigns", "create", str(source), "--app", app_id, *db.args, env=db.env)
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["type"] == "Webhook"
+    started = tidings("campaigns", "start", "welcome-mail", *db.args, env=db.env)
+    assert json.loads(started.stdout)["state"] == "Active", started.stderr
+    source.write_text(
+        json.dumps({**campaign, "id": "other", "content": {"destinationId": "x", "body": {}}})
+    )
+    refused = tidings("campaigns", "create", str(source), "--app", app_id, *db.args, env=db.env)
+    assert refused.returncode == 2
+    assert "content.destinationId: no destination 'x'" in refused.stderr

@@ -246,3 +246,65 @@ def test_charts_stack_each_day_and_escape_their_labels() -> None:
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     assert 'aria-label="Decisions &lt;by&gt; status"' in svg
     assert "No data yet" in str(stacked_bars("Empty", ["2026-11-28"], {"SUCCESS": [0]}))
+
+
+SERVER: dict[str, Any] = {
+    "name": "Welcome mail",
+    "type": "Webhook",
+    "channel": "server",
+    "triggering": {
+        "event": {"name": "Signed Up", "type": "custom", "params": []},
+        "repeat": {"repeatType": "every", "repeatEntity": "event", "repeatValue": [1]},
+        "limit": {"limit": 1, "limitType": "device"},
+    },
+    "targeting": [],
+    "content": {
+        "destinationId": "",
+        "channelType": "EMAIL",
+        "body": {"to": "{{traits.email}}", "text": "Welcome to {{event.properties.plan}}"},
+    },
+}
+
+
+async def _webhook(asgi: AsgiHarness) -> str:
+    from tidings.pipeline.delivery import create_instance
+
+    body = {
+        "kind": "webhook",
+        "name": "Mailer",
+        "settings": {
+            "url": "https://example.org/hook",
+            "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        },
+        "subscriptions": [],
+    }
+    return (await create_instance(asgi.store, asgi.app_id, body)).id
+
+
+async def test_a_server_campaign_round_trips_and_previews_its_body(asgi: AsgiHarness) -> None:
+    campaign = copy.deepcopy(SERVER)
+    campaign["content"]["destinationId"] = await _webhook(asgi)
+    stored = await asgi.store.create_campaign(asgi.app_id, copy.deepcopy(campaign), "Draft")
+    await asgi.client.post("/signin", data={"token": asgi.token})
+    page = await asgi.client.get(f"/campaigns/{stored.id}")
+    assert page.status_code == 200
+    assert "Mailer (webhook)" in page.text
+    pairs = [(k, v) for k, v in _controls(page.text) if k != "action"]
+    r = await _post(asgi, f"/campaigns/{stored.id}", [*pairs, ("action", "save")])
+    assert r.status_code == 303, r.text
+    again = await asgi.store.get_campaign(stored.id)
+    assert again is not None
+    server_owned = ("id", "state", "createdAt")
+    assert {k: v for k, v in again.body.items() if k not in server_owned} == campaign
+
+    r = await _post(asgi, f"/campaigns/{stored.id}", [*pairs, ("action", "preview")])
+    assert r.status_code == 200
+    assert "preview-result" in r.text
+    assert "ann@example.org" in r.text and "Welcome to pro" in r.text
+
+    broken = [(k, '{"to": "{{nope.x}}"}' if k == "content.body" else v) for k, v in pairs]
+    r = await _post(asgi, f"/campaigns/{stored.id}", [*broken, ("action", "save")])
+    assert r.status_code == 400
+    assert 'id="f-content-body-error"' in r.text and "must start with one of" in r.text
+    r = await _post(asgi, f"/campaigns/{stored.id}", [*broken, ("action", "preview")])
+    assert "content.body.to: reference" in r.text

@@ -6,7 +6,7 @@ secret is answered 401 and counted in ``forged``. Verified requests are recorded
 events kept in the order they were first accepted (deduplicated by their id, as a receiver
 using the id as idempotency key would). Tests script faults: every request fails with 500 for
 a while, a 429 with ``Retry-After``, answers slower than the sender's timeout, or a 400 for any
-request holding a given event.
+request holding a given event (a rendered payload, sent alone, is known by its ``webhook-id``).
 """
 
 from __future__ import annotations
@@ -115,14 +115,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(401)
             return
         body = json.loads(raw)
-        events = body.get("events") if isinstance(body, dict) and "events" in body else [body]
+        batch = isinstance(body, dict) and "events" in body
+        events = body.get("events") if batch else [body]
+        # A rendered payload (sent alone) is known by its webhook-id.
+        key = event_id if batch else (lambda _e: headers.get("webhook-id", ""))
         with state.lock:
             if time.monotonic() < state.failing_until:
                 status = 500
             elif state.throttle:
                 state.throttle -= 1
                 status = 429
-            elif any(event_id(e) in state.refuse for e in events):
+            elif any(key(e) in state.refuse for e in events):
                 status = 400
             else:
                 status = 0
@@ -137,7 +140,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         with state.lock:
             for event in events:
-                if event_id(event) not in state.seen:
-                    state.seen.add(event_id(event))
+                if key(event) not in state.seen:
+                    state.seen.add(key(event))
                     state.accepted.append(event)
         self._reply(200)

@@ -233,7 +233,10 @@ async def test_an_invalid_campaign_lists_every_problem_with_its_path(sq: Harness
     assert r.status_code == 400, r.text
     error = r.json()["error"]
     assert error["code"] == "invalid_campaign"
-    assert error["message"] == "type: must be one of DeepLink, RateReview (and 4 more problems)"
+    assert (
+        error["message"]
+        == "type: must be one of DeepLink, RateReview, Webhook (and 4 more problems)"
+    )
     assert [e["path"] for e in error["errors"]] == [
         "type",
         "priority",

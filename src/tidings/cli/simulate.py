@@ -45,7 +45,11 @@ def render_scenario(label: str, data: bytes, *, decisions: bool) -> Rendered:
         lines = simulate(parse_scenario(raw))
     except InvalidInput as exc:
         return Rendered(2, b"", f"{label}: {exc}\n")
-    out = [orjson.dumps(line) for line in lines if decisions or "decision" not in line]
+    out = [
+        orjson.dumps(line)
+        for line in lines
+        if decisions or ("decision" not in line and "call" not in line)
+    ]
     return Rendered(0, b"".join(part + b"\n" for part in out), "")
 
 

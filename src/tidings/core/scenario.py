@@ -27,7 +27,9 @@ STEP_KINDS = (
     "foreground",
     "resolve",
     "terminate",
+    "server_event",
 )
+SERVER_SOURCES = ("segment",)
 
 _DEVICE_STRINGS = {
     "deviceId": "device_id",
@@ -163,6 +165,10 @@ def _check_args(do: str, obj: Mapping[str, Any], path: str) -> None:
         _object(obj.get("properties"), f"{path}.properties")
     elif do == "set_user_id":
         _string(obj, "userId", path, nullable=True)
+    elif do == "server_event":
+        if obj.get("source") not in SERVER_SOURCES:
+            raise _fail(f"{path}.source", f"must be one of {', '.join(SERVER_SOURCES)}")
+        _object(obj.get("message"), f"{path}.message")
     elif do == "resolve":
         _string(obj, "campaignId", path)
         result = obj.get("result")
@@ -209,8 +215,8 @@ def parse_scenario(raw: object) -> Scenario:
         step = _parse_step(raw_step, i, previous)
         previous = step.at
         steps.append(step)
-    if steps[0].do != "launch":
-        raise _fail("steps[0].do", "the first step must be launch")
+    if steps[0].do not in ("launch", "server_event"):
+        raise _fail("steps[0].do", "the first step must be launch (or a server_event)")
     return Scenario(
         device=device,
         steps=tuple(steps),

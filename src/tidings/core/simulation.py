@@ -10,7 +10,18 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from tidings.core.campaigns import CampaignEngine, Decision, parse_campaign, parse_project_settings
+from tidings.core.campaigns import (
+    SERVER_CHANNEL,
+    SUCCESS,
+    Campaign,
+    CampaignEngine,
+    Decision,
+    IdentityState,
+    evaluate,
+    observe,
+    parse_campaign,
+    parse_project_settings,
+)
 from tidings.core.device import Device, DeviceState
 from tidings.core.errors import InvalidCampaign, InvalidEvent, InvalidScenario
 from tidings.core.ids import IdFactory
@@ -19,9 +30,10 @@ from tidings.core.scenario import Scenario, Step, step_error
 Line = dict[str, Any]
 
 
-def build_engine(scenario: Scenario) -> CampaignEngine:
-    """The scenario's campaigns and project caps, validated with their JSON paths."""
-    campaigns = []
+def build_engine(scenario: Scenario, channel: str = "in_app") -> CampaignEngine:
+    """The scenario's campaigns and project caps, validated with their JSON paths: the device's
+    engine, or with ``channel="server"`` the server's (server campaigns)."""
+    campaigns: list[Campaign] = []
     for i, raw in enumerate(scenario.campaigns):
         try:
             campaigns.append(parse_campaign(raw))
@@ -31,7 +43,10 @@ def build_engine(scenario: Scenario) -> CampaignEngine:
         project = parse_project_settings(scenario.project)
     except InvalidCampaign as exc:
         raise InvalidScenario(_join("project", exc.field), exc.reason) from None
-    return CampaignEngine(campaigns, project)
+    return CampaignEngine(campaigns, project, channel=channel)
+
+
+SIMULATED_APP = "simulated-app"
 
 
 def _join(prefix: str, path: str) -> str:
@@ -56,6 +71,8 @@ class Simulation:
             campaigns=self.engine,
             cohorts=scenario.cohorts,
         )
+        self.server = build_engine(scenario, SERVER_CHANNEL)
+        self.people: dict[str, IdentityState] = {}
         self.running = False
 
     def run(self) -> Iterator[Line]:
@@ -72,6 +89,8 @@ class Simulation:
 
     def _step(self, step: Step) -> list[Any]:
         device, now, args = self.device, step.at, step.args
+        if step.do == "server_event":
+            return self._server_event(step)
         if step.do == "launch":
             self.running = True
             out = device.launch(now)
@@ -107,10 +126,53 @@ class Simulation:
             )
         raise InvalidScenario(f"{step.path}.do", f"unknown step {step.do!r}")  # pragma: no cover
 
+    def _server_event(self, step: Step) -> list[Any]:
+        """A message that reaches the server from elsewhere (a backend's Segment call): its
+        event, and with it the server campaigns' decisions and the calls they would make."""
+        from tidings.core.segment import parse_message
+
+        parsed = parse_message(
+            step.args["message"],
+            msg_type=None,
+            received_ms=step.at,
+            new_id=f"server-event-{step.index}",
+            path="message",
+        )
+        app_id = self.scenario.device.application or SIMULATED_APP
+        event = parsed.event.to_json()
+        payload = {"source": "segment", "event": event, "message": parsed.message}
+        obs = observe(payload, parsed.anonymous_id, parsed.user_id)
+        assert obs is not None  # a Segment message names a user or an anonymous id
+        state = self.people.setdefault(obs.identity, IdentityState())
+        out: list[Any] = [_Line({"serverEvent": {"identity": obs.identity, **event}})]
+        for made in evaluate(self.server, state, obs, app_id, self.scenario.cohorts):
+            out.append(_Line({"decision": {"id": made.id, **made.decision.to_json()}}))
+            if made.status == SUCCESS and made.content is not None:
+                call = {
+                    "webhookId": made.id,
+                    "destinationId": made.content.destination_id,
+                    "channelType": made.content.channel_type,
+                    "body": made.body,
+                }
+                out.append(_Line({"call": call}))
+        return out
+
     def _fetch_config(self, now: int) -> list[Any]:
         out = self.device.config_fetch_started(now)
         configured = [(c.id, c.name) for c in self.engine.campaigns]
         return out + self.device.config_fetch_finished(now, True, configured)
+
+
+class _Line:
+    """An output line that is already JSON-able (server events, decisions and calls)."""
+
+    __slots__ = ("line",)
+
+    def __init__(self, line: Line) -> None:
+        self.line = line
+
+    def to_json(self) -> Line:
+        return self.line
 
 
 def _refresh_ms(scenario: Scenario) -> int:

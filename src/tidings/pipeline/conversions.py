@@ -29,9 +29,9 @@ from tidings.core.campaigns import (
     Conversion,
     Exposure,
     Goal,
+    attribution_key,
     conversions_of,
     exposure_of,
-    identity_of,
     longest_window_ms,
     parse_conversions,
 )
@@ -139,7 +139,7 @@ class ConversionAttribution:
             for row in rows
             if row.kind == "event"
             and row.name in names
-            and (identity := identity_of(row.device_id, row.user_id)) is not None
+            and (identity := attribution_key(row.device_id, row.user_id)) is not None
         ]
         if not candidates:
             return []

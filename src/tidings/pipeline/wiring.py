@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tidings.pipeline.campaigns import ServerCampaigns
+from tidings.pipeline.campaigns.consumer import DEFAULT_CACHE_SIZE
 from tidings.pipeline.conversions import ConversionAttribution
 from tidings.pipeline.delivery import Deliveries, SenderOptions
 from tidings.pipeline.runner import PipelineRunner
@@ -23,6 +25,8 @@ class PipelineSettings:
     lease_ms: int = 15_000
     idle_seconds: float = 1.0
     delivery: SenderOptions = field(default_factory=SenderOptions)
+    identity_cache: int = DEFAULT_CACHE_SIZE
+    """Persons whose server-campaign state is kept in memory (the rest is read when needed)."""
 
 
 @dataclass(slots=True)
@@ -32,6 +36,7 @@ class Pipeline:
     runner: PipelineRunner
     deliveries: Deliveries
     sinks: SinkConsumers
+    campaigns: ServerCampaigns
     conversions: ConversionAttribution
 
     async def start(self) -> None:
@@ -43,22 +48,24 @@ class Pipeline:
 
 
 def build_pipeline(store: Store, settings: PipelineSettings | None = None) -> Pipeline:
-    """The pipeline of one process on ``store``: conversion attribution, destinations (a
-    consumer per enabled instance, a sender per active one) and configured stream sinks (a
-    consumer per enabled sink, plus their housekeeping)."""
+    """The pipeline of one process on ``store``: server-side campaigns (one evaluating
+    consumer), conversion attribution, destinations (a consumer per enabled instance, a sender
+    per active one) and configured stream sinks (a consumer per enabled sink, plus their
+    housekeeping)."""
     settings = settings or PipelineSettings()
     deliveries = Deliveries(settings.delivery)
     sinks = SinkConsumers(store)
+    campaigns = ServerCampaigns(cache_size=settings.identity_cache, on_enqueued=deliveries.wake)
     conversions = ConversionAttribution(store)
     runner = PipelineRunner(
         store,
-        consumers=[conversions.consumer()],
+        consumers=[campaigns.consumer(store), conversions.consumer()],
         providers=[deliveries.consumers, sinks.consumers],
         services={"destinations": deliveries.service, "streams-housekeeping": sinks.housekeeping},
         lease_ms=settings.lease_ms,
         idle_seconds=settings.idle_seconds,
     )
-    return Pipeline(runner, deliveries, sinks, conversions)
+    return Pipeline(runner, deliveries, sinks, campaigns, conversions)
 
 
 async def start_pipeline(store: Store, settings: PipelineSettings | None = None) -> Pipeline:

@@ -22,6 +22,7 @@ from tidings.core.campaigns import validate_campaign
 from tidings.core.events import json_type
 from tidings.server.admin_access import AdminAccess, admin_access
 from tidings.server.body import read_json_object
+from tidings.server.campaign_destinations import check_destinations
 from tidings.server.errors import ApiError, bad_request, invalid_input, json_response
 from tidings.server.paging import page_body, page_query
 from tidings.server.state import server_state
@@ -317,6 +318,7 @@ async def add_campaign(access: AdminAccess, app_id: str, body: dict[str, Any]) -
     store = access.store
     app = await app_in_scope(access, app_id)
     _check_campaign(body, await allowed_schemes(store, app.id))
+    await check_destinations(store, app.id, body)
     state = body.get("state") or "Draft"
     wanted_id = body.get("id")
     if wanted_id is not None and await store.get_campaign(wanted_id) is not None:
@@ -352,6 +354,7 @@ async def replace_campaign(request: Request) -> Response:
             "state: change it with POST /admin/api/campaigns/{id}/state",
         )
     _check_campaign(body, await allowed_schemes(store, current.app_id))
+    await check_destinations(store, current.app_id, body)
     stored = {k: v for k, v in body.items() if k not in ("id", "createdAt", "state")}
     return json_response(campaign_json(await store.replace_campaign(current.id, stored)))
 
@@ -393,6 +396,7 @@ async def change_campaign_state(
         )
     if wanted == "Active":
         _check_campaign(dict(current.body), await allowed_schemes(store, current.app_id))
+        await check_destinations(store, current.app_id, current.body)
     return await store.set_campaign_state(current.id, wanted)
 
 

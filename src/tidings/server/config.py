@@ -16,6 +16,7 @@ import hashlib
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tidings.core.campaigns import is_server_campaign
 from tidings.server.auth import public_key_header
 from tidings.server.errors import ApiError, bad_request, json_response
 from tidings.server.state import store_of
@@ -85,7 +86,8 @@ async def manifest_response(request: Request, key: SigningKey) -> Response:
     campaigns = await store.list_campaigns(key.app_id, "Active")
     manifest = {
         "version": version,
-        "campaigns": [dict(c.body) for c in campaigns],
+        # Server campaigns run on the server only: a device never sees them.
+        "campaigns": [dict(c.body) for c in campaigns if not is_server_campaign(c.body)],
         "settings": project.settings.device_json(),
         "cohorts": cohorts,
     }

@@ -9,6 +9,7 @@ from tidings.storage.deliveryrecords import (
     OutboxRow,
     Settle,
 )
+from tidings.storage.identitystates import IdentityCommit
 from tidings.storage.logrecords import (
     DecisionIn,
     EventIn,
@@ -51,6 +52,7 @@ from tidings.storage.roles import (
     Cursors,
     DeadLetters,
     EventLog,
+    IdentityStates,
     Leases,
     Outbox,
     Stats,
@@ -84,6 +86,8 @@ __all__ = [
     "EventCatalogEntry",
     "EventIn",
     "EventLog",
+    "IdentityCommit",
+    "IdentityStates",
     "IngestOutcome",
     "IngestResult",
     "IssuedAdminToken",

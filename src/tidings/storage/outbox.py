@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 import orjson
 
+from tidings.storage.catalogs import CatalogGuard, CatalogLimits
 from tidings.storage.clock import now_ms, wall_ms
 from tidings.storage.deliveryrecords import (
     DeadLetter,
@@ -22,6 +23,7 @@ from tidings.storage.deliveryrecords import (
     dead_letter_id,
 )
 from tidings.storage.engine import Engine, Tx
+from tidings.storage.logrecords import DecisionIn
 from tidings.storage.paging import keyset
 
 _ROW = (
@@ -129,10 +131,31 @@ def _selected(tx: Tx, destination_id: str, ids: Sequence[str] | None) -> list[De
     return [d for d in letters if d.id in wanted]
 
 
+def _append_log(tx: Tx, log: Sequence[tuple[str, DecisionIn]], guard: CatalogGuard) -> None:
+    from tidings.storage.eventlog import ingest_tx
+    from tidings.storage.identitystates import group_decisions
+
+    for app_id, decisions in group_decisions(log).items():
+        ingest_tx(
+            tx,
+            app_id,
+            events=[],
+            decisions=decisions,
+            arrival_ms=wall_ms(),
+            request_id=None,
+            render=None,
+            custom_properties=None,
+            guard=guard,
+            limits=CatalogLimits(),
+        )
+
+
 class OutboxMixin:
     """The outbox and dead-letter roles of ``SqlStore``."""
 
     _engine: Engine
+    _catalogs: CatalogGuard
+    _wake_appended: Callable[[], None]
 
     async def enqueue(
         self,
@@ -184,7 +207,12 @@ class OutboxMixin:
         )
         return int(value) if value is not None else None
 
-    async def settle(self, destination_id: str, outcomes: Sequence[Settle]) -> None:
+    async def settle(
+        self,
+        destination_id: str,
+        outcomes: Sequence[Settle],
+        log: Sequence[tuple[str, DecisionIn]] = (),
+    ) -> None:
         at = now_ms()
         delivered = [o.row_id for o in outcomes if o.retry_at is None and o.dead is None]
         retries = [
@@ -204,8 +232,12 @@ class OutboxMixin:
             )
             _insert_dead(tx, destination_id, [o.dead for o in dead if o.dead is not None], at)
             tx.executemany("DELETE FROM outbox WHERE id = ?", [(o.row_id,) for o in dead])
+            if log:
+                _append_log(tx, log, self._catalogs)
 
         await self._engine.write(run)
+        if log:
+            self._wake_appended()
 
     async def outbox_rows(self, destination_id: str, limit: int = 1000) -> list[OutboxRow]:
         rows = await self._engine.read(

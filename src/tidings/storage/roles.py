@@ -5,8 +5,9 @@ cohorts and configuration documents such as destinations and stream sinks), :cla
 (append, read by sequence or time, recent), :class:`Cursors` (named positions in the log),
 :class:`Leases` (one process at a time per named piece of work, and cursor commits fenced by
 them), :class:`Outbox` and :class:`DeadLetters` (what a destination still owes, and what it gave
-up on), :class:`Stats` (catalogs and campaign counters) and :class:`Attribution` (campaign
-conversions). :class:`Store` is all of them plus a
+up on), :class:`Stats` (catalogs and campaign counters), :class:`Attribution` (campaign
+conversions) and :class:`IdentityStates` (what the server-campaign consumer remembers per
+person). :class:`Store` is all of them plus a
 lifecycle; ``SqlStore`` (SQLite, PostgreSQL) and ``MemoryStore`` implement it.
 
 The pipeline, the destinations and the streams are written against these protocols only; which
@@ -44,6 +45,7 @@ from tidings.storage.deliveryrecords import (
     OutboxRow,
     Settle,
 )
+from tidings.storage.identitystates import IdentityCommit
 from tidings.storage.logrecords import (
     DecisionIn,
     EventIn,
@@ -470,9 +472,18 @@ class Outbox(Protocol):
     async def next_due_ms(self, destination_id: str) -> int | None:
         """The earliest ``due_ms`` of the destination's outbox, or ``None`` when it is empty."""
 
-    async def settle(self, destination_id: str, outcomes: Sequence[Settle]) -> None:
+    async def settle(
+        self,
+        destination_id: str,
+        outcomes: Sequence[Settle],
+        log: Sequence[tuple[str, DecisionIn]] = (),
+    ) -> None:
         """Apply the outcomes of one send in one transaction: delivered rows go, retried rows
-        get their due time, attempts and reason, dead ones move to the dead letters."""
+        get their due time, attempts and reason, dead ones move to the dead letters.
+
+        ``log`` is ``(app id, decision)`` appended to the event log in the same transaction
+        (deduplicated by decision id, counted in stats): what a dead item means for a campaign
+        (``CUSTOM_DELIVERY_FAILURE``) is recorded exactly when the item dies."""
 
     async def outbox_rows(self, destination_id: str, limit: int = 1000) -> list[OutboxRow]:
         """Rows waiting for the destination, in enqueue order (operators, tests)."""
@@ -514,8 +525,33 @@ class DeadLetters(Protocol):
         """Delete dead letters (all, or ``ids``); returns how many."""
 
 
+class IdentityStates(Protocol):
+    """Per-identity state of the server-campaign consumer, committed with its cursor."""
+
+    async def load_identity_states(self, keys: Sequence[str]) -> dict[str, bytes]:
+        """The stored states of those keys that have one."""
+
+    async def commit_identity_batch(self, commit: IdentityCommit, arrival_ms: int) -> bool:
+        """Write a handled batch in one transaction: states, decisions appended to the log
+        (stats included, arriving at ``arrival_ms``), outbox items, and the cursor moved to
+        ``commit.last_seq``, only when the cursor is still before ``commit.first_seq``; False
+        (and nothing written) when it is not."""
+
+    async def identity_state_count(self) -> int:
+        """How many identities have a stored state."""
+
+
 class Store(
-    ConfigStore, EventLog, Cursors, Leases, Outbox, DeadLetters, Stats, Attribution, Protocol
+    ConfigStore,
+    EventLog,
+    Cursors,
+    Leases,
+    Outbox,
+    DeadLetters,
+    Stats,
+    Attribution,
+    IdentityStates,
+    Protocol,
 ):
     """Everything Tidings persists, in one object. Obtain one with
     :func:`tidings.storage.open_store`.

@@ -20,6 +20,7 @@ from tidings.storage.clock import now_ms
 from tidings.storage.counting import fold_stats
 from tidings.storage.engine import Engine, Row, Tx
 from tidings.storage.eventlog import EventLogMixin
+from tidings.storage.identitystates import IdentityStatesMixin
 from tidings.storage.leases import LeasesMixin
 from tidings.storage.migrations import Migration, apply_pending, current_version
 from tidings.storage.outbox import OutboxMixin
@@ -147,7 +148,14 @@ def _require_app(tx: Tx, app_id: str) -> None:
 
 
 class SqlStore(
-    AttributionMixin, EventLogMixin, CatalogMixin, AdminTokenMixin, OutboxMixin, LeasesMixin, Store
+    AttributionMixin,
+    EventLogMixin,
+    CatalogMixin,
+    AdminTokenMixin,
+    OutboxMixin,
+    LeasesMixin,
+    IdentityStatesMixin,
+    Store,
 ):
     """A :class:`~tidings.storage.roles.Store` over an :class:`Engine`; subclasses only
     connect."""

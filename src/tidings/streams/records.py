@@ -355,7 +355,9 @@ def decision_record(
 ) -> Record:
     """The ``_campaign.send`` record of one campaign decision, as uploaded or made server-side.
 
-    ``decision`` is ``{id, campaignId, status, treatmentId, source, eventId, timestamp}``;
+    ``decision`` is ``{id, campaignId, status, treatmentId, source, eventId, timestamp}``
+    (``activityId``, when present, is the ``campaign_activity_id`` instead of ``id``: a later
+    record about the same send, such as ``CUSTOM_DELIVERY_FAILURE``, has its own id);
     ``delivery_type`` is ``IN_APP`` for actions the SDK performs and ``CUSTOM`` for server-side
     webhook actions. The endpoint's ``ChannelType`` is ``channel_type`` (the endpoint's own type,
     for a custom channel), else the delivery type itself, as Pinpoint's single-type channels
@@ -374,7 +376,7 @@ def decision_record(
     treatment = decision.get("treatmentId")
     attributes = {
         "campaign_id": campaign_id,
-        "campaign_activity_id": decision_id,
+        "campaign_activity_id": _text_or(decision.get("activityId"), decision_id),
         "treatment_id": "0" if treatment is None else str(treatment),
         "delivery_type": delivery_type,
         "campaign_send_status": status,
@@ -422,6 +424,10 @@ def conversion_record(conversion: Mapping[str, Any], ctx: StreamContext, arrival
         record_id=f"{record_id}/conversion",
         request_id=attributes["conversion_event_id"],
     )
+
+
+def _text_or(value: object, default: str) -> str:
+    return value if isinstance(value, str) and value else default
 
 
 def _required_str(mapping: Mapping[str, Any], key: str) -> str:

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from tidings.core.campaigns import (
     CLOCK_TOLERANCE_MS,
     Exposure,
+    attribution_key,
     conversions_of,
     exposure_of,
-    identity_of,
     parse_campaign,
     parse_conversions,
     validate_campaign,
@@ -86,7 +86,7 @@ def test_exposures_come_from_success_and_holdout_decisions_only() -> None:
 )
 def test_an_event_converts_only_inside_the_window(decided: int, offset: int, hours: int) -> None:
     goals = parse_conversions([_goal("Buy", hours), _goal("Other", hours)])
-    exposure = Exposure("app", "c1", "d1", identity_of("dev", None) or "", "A", decided)
+    exposure = Exposure("app", "c1", "d1", attribution_key("dev", None) or "", "A", decided)
     found = conversions_of(
         "e1", "Buy", "custom", {}, decided + offset, exposures=[exposure], goals={"c1": goals}
     )

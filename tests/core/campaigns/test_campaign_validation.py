@@ -149,7 +149,7 @@ def test_a_campaign_file_prefixes_items_and_rejects_duplicate_ids() -> None:
     bad = {**campaign_json("b"), "type": None}
     errors = validate_campaigns([campaign_json("a"), bad, campaign_json("a"), 3])
     assert [(e.field, e.reason) for e in errors] == [
-        ("[1].type", "is required (one of DeepLink, RateReview)"),
+        ("[1].type", "is required (one of DeepLink, RateReview, Webhook)"),
         ("[2].id", "duplicate campaign id 'a' (also [0])"),
         ("[3]", "must be an object"),
     ]

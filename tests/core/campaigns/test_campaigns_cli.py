@@ -41,7 +41,7 @@ def test_errors_exit_two_with_file_and_path(tmp_path: Path) -> None:
     assert result.exit_code == 2
     lines = result.output.splitlines()
     assert f"{listed}: [1].triggering.repeat.repeatValue[0]: must be an integer >= 1" in lines
-    assert f"{listed}: [2].type: must be one of DeepLink, RateReview" in lines
+    assert f"{listed}: [2].type: must be one of DeepLink, RateReview, Webhook" in lines
     assert f"{single}: triggering.repeat.repeatValue[0]: must be an integer >= 1" in lines
 
 

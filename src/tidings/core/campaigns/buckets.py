@@ -13,6 +13,7 @@ from typing import Any
 import mmh3
 
 from tidings.core.campaigns import reader as r
+from tidings.core.campaigns.server import SERVER_TYPES, parse_server_content
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,8 @@ def _treatment(value: object, path: str, campaign_type: str) -> Treatment:
     if not 0 <= size <= 100:
         r.fail(r.join(path, "sizePercent"), "must be between 0 and 100")
     content = r.opt_obj(item, "content", path)
+    if content is not None and campaign_type in SERVER_TYPES:
+        parse_server_content(content, f"{path}.content")
     if content is not None and campaign_type == "DeepLink":
         url = content.get("url")
         if not isinstance(url, str) or not url:

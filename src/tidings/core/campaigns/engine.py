@@ -17,6 +17,7 @@ from tidings.core.campaigns.context import EvaluationContext
 from tidings.core.campaigns.limits import Limit, ProjectSettings
 from tidings.core.campaigns.model import Campaign
 from tidings.core.campaigns.schedule import local_day, local_minute, zone
+from tidings.core.campaigns.server import IN_APP_CHANNEL
 from tidings.core.campaigns.state import EngineState
 from tidings.core.campaigns.targeting import history_filters
 from tidings.core.campaigns.trigger import EventFilter, Signature
@@ -71,7 +72,9 @@ class CampaignEngine:
     The engine is immutable after construction and holds no per-device data: the same engine
     serves any number of devices, each with its own :class:`EngineState`.
     ``watch`` adds event filters whose history the state should keep for data sets
-    (``@events`` / ``@triggeredEvent`` with params).
+    (``@events`` / ``@triggeredEvent`` with params). ``channel`` says whose campaigns take part:
+    ``in_app`` (a device's, the default) or ``server`` (the server's evaluating consumer), so a
+    device never acts on a server campaign and the server never on an in-app one.
     """
 
     __slots__ = ("_by_trigger", "_campaigns", "_filters", "project")
@@ -82,9 +85,12 @@ class CampaignEngine:
         project: ProjectSettings | None = None,
         *,
         watch: Iterable[EventFilter] = (),
+        channel: str = IN_APP_CHANNEL,
     ) -> None:
         self.project = project if project is not None else ProjectSettings()
-        active = sorted((c for c in campaigns if c.active), key=lambda c: c.rank_key)
+        active = sorted(
+            (c for c in campaigns if c.active and c.channel == channel), key=lambda c: c.rank_key
+        )
         self._campaigns: tuple[Campaign, ...] = tuple(active)
         by_trigger: dict[tuple[str, str], list[Campaign]] = {}
         filters: dict[tuple[str, str], dict[Signature, EventFilter]] = {}

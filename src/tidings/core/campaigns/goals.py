@@ -80,7 +80,7 @@ def parse_conversions(raw: object, path: str = "conversions") -> tuple[Goal, ...
     return tuple(g for g in goals if g is not None)
 
 
-def identity_of(device_id: str | None, user_id: str | None) -> str | None:
+def attribution_key(device_id: str | None, user_id: str | None) -> str | None:
     """The key attribution joins on: ``d:<device id>``, else ``u:<user id>``, else ``None``."""
     if device_id:
         return f"d:{device_id}"
@@ -123,7 +123,7 @@ def exposure_of(
     status = decision.get("status")
     if status not in EXPOSED_STATUSES:
         return None
-    identity = identity_of(device_id, user_id)
+    identity = attribution_key(device_id, user_id)
     decision_id = decision.get("id")
     campaign_id = decision.get("campaignId")
     timestamp = decision.get("timestamp")

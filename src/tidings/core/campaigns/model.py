@@ -19,6 +19,15 @@ from tidings.core.campaigns.limits import NO_LIMIT, Limit, parse_limit
 from tidings.core.campaigns.links import check_deep_link
 from tidings.core.campaigns.repeat import DEFAULT_REPEAT, Repeat, parse_repeat
 from tidings.core.campaigns.schedule import QuietTime, Schedule, parse_quiet_time, parse_schedule
+from tidings.core.campaigns.server import (
+    CHANNELS,
+    IN_APP_CHANNEL,
+    SERVER_CHANNEL,
+    SERVER_ONLY_SLOTS_REFUSED,
+    SERVER_TYPES,
+    ServerContent,
+    parse_server_content,
+)
 from tidings.core.campaigns.targeting import Slot, parse_targeting
 from tidings.core.campaigns.trigger import EventFilter, parse_event_filter
 from tidings.core.errors import InvalidCampaign
@@ -26,7 +35,7 @@ from tidings.core.events import NEVER_SHOWN_TRIGGERS, SESSION_STARTED
 
 T = TypeVar("T")
 
-CAMPAIGN_TYPES: Final = ("DeepLink", "RateReview")
+CAMPAIGN_TYPES: Final = ("DeepLink", "RateReview", *SERVER_TYPES)
 CAMPAIGN_STATES: Final = ("Draft", "Active", "Cancel")
 
 
@@ -52,10 +61,22 @@ class Campaign:
     raw: Mapping[str, Any]
     conversions: tuple[Goal, ...] = ()
     """Conversion goals (at most three): what the campaign's results measure."""
+    channel: str = IN_APP_CHANNEL
+    server_contents: Mapping[str, ServerContent] | None = None
+    """A server campaign's parsed contents: ``""`` the campaign's own, else by treatment id."""
 
     @property
     def active(self) -> bool:
         return self.state == "Active"
+
+    def server_content(self, treatment_id: str) -> ServerContent | None:
+        """The content a server decision for ``treatment_id`` renders (the treatment's own
+        when it has one, else the campaign's); ``None`` for an in-app campaign."""
+        contents = self.server_contents
+        if contents is None:
+            return None
+        found = contents.get(treatment_id)
+        return found if found is not None else contents.get("")
 
     @property
     def rank_key(self) -> tuple[int, int, str]:
@@ -92,6 +113,8 @@ class CampaignParts:
     quiet_time: QuietTime | None = None
     holdout_percent: float | None = None
     conversions: tuple[Goal, ...] | None = None
+    channel: str | None = None
+    server_contents: Mapping[str, ServerContent] | None = None
 
 
 def _session_started_repeat(parts: CampaignParts) -> None:
@@ -115,8 +138,19 @@ def _trigger_can_show(parts: CampaignParts) -> None:
         r.fail("triggering.event.name", f"a campaign triggered on {trigger.name} can never show")
 
 
+def _server_targeting(parts: CampaignParts) -> None:
+    """A server campaign may not target what only a device knows (install date and version)."""
+    if parts.channel != SERVER_CHANNEL or parts.targeting is None:
+        return
+    raw = parts.root.get("targeting") or []
+    for i, item in enumerate(raw):
+        for name in SERVER_ONLY_SLOTS_REFUSED:
+            if isinstance(item, Mapping) and item.get(name) is not None:
+                r.fail(f"targeting[{i}].{name}", "is not available to server campaigns")
+
+
 CampaignRule = Callable[[CampaignParts], None]
-CAMPAIGN_RULES: list[CampaignRule] = [_trigger_can_show, _session_started_repeat]
+CAMPAIGN_RULES: list[CampaignRule] = [_trigger_can_show, _session_started_repeat, _server_targeting]
 """Rules across parts of a campaign, run after every part was read; each raises
 :class:`InvalidCampaign` naming the path it is about."""
 
@@ -159,6 +193,7 @@ def _read(
     p.id = attempt(_id, root, require_id)
     p.name = attempt(_name, root)
     p.type = attempt(r.enum, root, "type", "", CAMPAIGN_TYPES)
+    p.channel = attempt(_channel, root, p.type)
     p.state = attempt(r.enum, root, "state", "", CAMPAIGN_STATES, default="Draft")
     p.priority = attempt(r.integer, root, "priority", "", default=0)
     p.created_at = attempt(r.integer, root, "createdAt", "", minimum=0, default=0)
@@ -182,6 +217,8 @@ def _read(
         if p.treatments is not None:
             p.content = attempt(_content, root, p.type, p.treatments)
             attempt(_check_links, p.content, p.treatments, allowed_schemes)
+            if p.type in SERVER_TYPES:
+                p.server_contents = attempt(_server_contents, p.type, p.content, p.treatments)
 
     p.schedule = attempt(_optional, root, "schedule", "", parse_schedule, None)
     p.quiet_time = attempt(_optional, root, "quietTime", "", parse_quiet_time, None)
@@ -217,6 +254,8 @@ def _build(p: CampaignParts) -> Campaign:
         treatments=p.treatments,
         raw=p.root,
         conversions=p.conversions,
+        channel=p.channel if p.channel is not None else IN_APP_CHANNEL,
+        server_contents=p.server_contents,
     )
 
 
@@ -230,6 +269,34 @@ def _id(root: r.JsonObj, required: bool) -> str | None:
             "is required (a non-empty string)" if cid is None else "must be a non-empty string",
         )
     return cid
+
+
+def _channel(root: r.JsonObj, ctype: str | None) -> str:
+    """``in_app`` (the default) or ``server``; a ``Webhook`` campaign is a server campaign
+    (absent ``channel`` follows the type), and only a ``Webhook`` campaign may be one."""
+    server = ctype in SERVER_TYPES
+    default = SERVER_CHANNEL if server else IN_APP_CHANNEL
+    channel = r.enum(root, "channel", "", CHANNELS, default=default)
+    if ctype is not None and server != (channel == SERVER_CHANNEL):
+        if server:
+            r.fail("channel", f"must be {SERVER_CHANNEL!r} for a {ctype} campaign")
+        r.fail("type", f"must be one of {', '.join(SERVER_TYPES)} for a server campaign")
+    return channel
+
+
+def _server_contents(
+    ctype: str, content: Mapping[str, Any] | None, treatments: tuple[Treatment, ...]
+) -> Mapping[str, ServerContent] | None:
+    """The parsed contents of a server campaign (its own under ``""``, then per treatment)."""
+    if ctype not in SERVER_TYPES:
+        return None
+    out: dict[str, ServerContent] = {}
+    if content is not None:
+        out[""] = parse_server_content(content, "content")
+    for i, treatment in enumerate(treatments):
+        if treatment.content is not None:
+            out[treatment.id] = parse_server_content(treatment.content, f"treatments[{i}].content")
+    return out
 
 
 def _name(root: r.JsonObj) -> str | None:
@@ -324,6 +391,13 @@ def _content(
         if raw is not None and raw != {}:
             r.fail("content", "must be null or absent for a RateReview campaign")
         return None
+    if ctype in SERVER_TYPES:
+        if raw is None:
+            if treatments and all(t.content is not None for t in treatments):
+                return None
+            r.fail("content", f"is required for a {ctype} campaign")
+        parse_server_content(raw, "content")
+        return r.obj(raw, "content")
     if raw is None:
         if treatments and all(t.content is not None for t in treatments):
             return None

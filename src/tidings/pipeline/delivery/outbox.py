@@ -27,9 +27,10 @@ from tidings.destinations.kind import (
     SendOptions,
     wall_ms,
 )
+from tidings.pipeline.delivery.campaign_calls import failure_of_rendered
 from tidings.pipeline.delivery.direct import DirectOptions
 from tidings.pipeline.delivery.instances import Instance, set_paused
-from tidings.storage import DeadLetterIn, OutboxRow, Settle, Store
+from tidings.storage import DeadLetterIn, DecisionIn, OutboxRow, Settle, Store
 
 _log = logging.getLogger("tidings.pipeline.delivery")
 
@@ -92,6 +93,15 @@ def _settle_for(
     return None  # paused, held: the row stays as it is
 
 
+def _campaign_failure(item: Any, now: int, reason: str) -> tuple[str, DecisionIn] | None:
+    """A dead rendered payload that was a server campaign's call is a delivery failure of that
+    decision: its record goes into the log in the transaction that buries the item."""
+    body = getattr(item, "body", None)
+    if not getattr(item, "rendered", False) or not isinstance(body, bytes):
+        return None
+    return failure_of_rendered(body, now, reason)
+
+
 def _undecodable(row: OutboxRow, exc: Exception) -> Settle:
     reason = f"stored item cannot be decoded: {type(exc).__name__}: {exc}"
     return Settle(row.id, dead=DeadLetterIn(row.item_key, row.attempts, reason, row.body))
@@ -149,6 +159,7 @@ class InstanceSender:
         sender.resume()
         outcomes = await asyncio.to_thread(sender.send, items, now) if items else []
         paused: str | None = None
+        log: list[tuple[str, DecisionIn]] = []
         for outcome in outcomes:
             pair = by_key.get(outcome.key)
             if pair is None:
@@ -158,7 +169,11 @@ class InstanceSender:
             one = _settle_for(self.destination, outcome, pair[0], pair[1], now)
             if one is not None:
                 settled.append(one)
-        await self.store.settle(self.instance.id, settled)
+                if one.dead is not None:
+                    failure = _campaign_failure(pair[1], now, one.dead.reason)
+                    if failure is not None:
+                        log.append(failure)
+        await self.store.settle(self.instance.id, settled, log)
         if paused is not None:
             _log.warning("destination %s paused: %s", self.instance.id, paused)
             await set_paused(self.store, self.instance.id, paused, now)

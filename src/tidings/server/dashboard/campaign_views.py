@@ -11,10 +11,16 @@ from starlette.responses import RedirectResponse, Response
 from tidings.core.campaigns import validate_campaign
 from tidings.core.errors import InvalidCampaign
 from tidings.core.events import NEVER_SHOWN_TRIGGERS, NON_TRIGGERING_EVENTS, SYSTEM_EVENT_NAMES
+from tidings.pipeline.delivery import list_instances
 from tidings.server.admin import DELETABLE_STATES, TRANSITIONS
-from tidings.server.dashboard import dryrun, paths
+from tidings.server.dashboard import bodypreview, dryrun, paths
 from tidings.server.dashboard.charts import stacked_bars
-from tidings.server.dashboard.forms import apply_action, campaign_from_form, new_campaign
+from tidings.server.dashboard.forms import (
+    apply_action,
+    body_text,
+    campaign_from_form,
+    new_campaign,
+)
 from tidings.server.dashboard.pager import PAGE_SIZE, pager
 from tidings.server.dashboard.pages import (
     AppContext,
@@ -145,6 +151,11 @@ async def _pickers(s: Store, ctx: AppContext) -> dict[str, Any]:
         "properties": await s.property_catalog(ctx.app.id, limit=PICKER_CHOICES),
         "cohorts": await s.list_cohorts(ctx.project.id, limit=PICKER_CHOICES),
         "project_apps": ctx.apps,
+        "destinations": [
+            (i.id, f"{i.name} ({i.kind})")
+            for i in await list_instances(s, ctx.app.id)
+            if getattr(i.destination_kind, "rendered", None) is not None
+        ],
     }
 
 
@@ -157,8 +168,10 @@ async def _editor(
     *,
     errors: dict[str, str] | None = None,
     dry: dryrun.DryRun | None = None,
+    body_preview: bodypreview.BodyPreview | None = None,
     status: int = 200,
 ) -> Response:
+    content = draft.get("content")
     return render(
         request,
         "editor.html",
@@ -170,6 +183,9 @@ async def _editor(
             "errors": errors or {},
             "dry": dry or dryrun.DryRun(script=dryrun.default_script(draft)),
             "default_script": dryrun.default_script(draft),
+            "body_text": body_text(content.get("body") if isinstance(content, dict) else None),
+            "preview": body_preview
+            or bodypreview.BodyPreview(sample=bodypreview.default_sample(draft)),
             "transitions": TRANSITIONS,
             "saved": request.query_params.get("saved") == "1",
             "action_url": f"/campaigns/{campaign.id}"
@@ -233,6 +249,10 @@ async def _submit(
         return await _editor(
             request, token, ctx, draft, campaign, errors=errors, dry=dry, status=status
         )
+    if action == "preview":
+        sample = _first(form, "preview.sample").replace("\r\n", "\n").strip()
+        shown = bodypreview.preview(draft, sample)
+        return await _editor(request, token, ctx, draft, campaign, dry=kept, body_preview=shown)
     if action == "add-rule":
         action = f"add-rule:{_first(form, 'rule-kind')}"
     if action != "save":

@@ -95,8 +95,15 @@ INTERVAL_UNITS: Final[list[Option]] = [
     ("day", "days"),
 ]
 CAMPAIGN_TYPES: Final[list[Option]] = [
-    ("DeepLink", "Deep link"),
-    ("RateReview", "Rate & review prompt"),
+    ("DeepLink", "Deep link (on the device)"),
+    ("RateReview", "Rate & review prompt (on the device)"),
+    ("Webhook", "Webhook call (on the server)"),
+]
+CHANNEL_TYPES: Final[list[Option]] = [
+    ("CUSTOM", "Custom"),
+    ("EMAIL", "Email"),
+    ("SMS", "SMS"),
+    ("PUSH", "Push"),
 ]
 
 ALL: Final = {

@@ -39,7 +39,7 @@ class DryRun:
         return sum(1 for r in self.rows if r.get("status") == "SUCCESS")
 
 
-def _param_value(param: dict[str, Any]) -> Any:
+def param_value(param: dict[str, Any]) -> Any:
     """A property value that satisfies one trigger param filter."""
     value, vtype, op = param.get("value", ""), param.get("valueType"), param.get("compareType")
     if vtype == "number":
@@ -65,7 +65,7 @@ def default_script(draft: dict[str, Any]) -> str:
             steps += [{"at": "+5s", "do": "background"}, {"at": "+2m", "do": "foreground"}]
     elif name not in SYSTEM_EVENT_NAMES:
         props = {
-            p["name"]: _param_value(p)
+            p["name"]: param_value(p)
             for p in event.get("params") or []
             if isinstance(p, dict) and p.get("name")
         }

@@ -16,6 +16,9 @@ import re
 from datetime import UTC, datetime
 from typing import Any, Final
 
+import orjson
+
+from tidings.core.campaigns.server import SERVER_TYPES
 from tidings.core.events import SYSTEM_EVENT_NAMES
 from tidings.server.dashboard import paths
 from tidings.server.dashboard.goal_form import ADD_GOAL, add_goal, goals_from_form
@@ -27,6 +30,7 @@ MANAGED: Final = (
     "createdAt",
     "name",
     "type",
+    "channel",
     "priority",
     "triggering",
     "targeting",
@@ -147,6 +151,25 @@ def _set(out: dict[str, Any], key: str, value: Any) -> None:
     if value is None or value == "" or (isinstance(value, list | dict) and not value):
         return
     out[key] = value
+
+
+def json_or_text(text: str) -> Any:
+    """A JSON text as its value; text that is not JSON stays text, for the core to refuse."""
+    if not text:
+        return ""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text
+
+
+def body_text(value: object) -> str:
+    """A body template as the editor's textarea shows it (indented JSON; text as it is)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        return value
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
 
 
 def local_to_ms(text: str) -> int | str:
@@ -297,6 +320,14 @@ def campaign_from_form(form: Form, base: dict[str, Any] | None = None) -> dict[s
 
     out["targeting"] = [_slot(form, f"targeting[{i}]") for i in _indices(form, "targeting")]
 
+    if ctype in SERVER_TYPES:
+        out["channel"] = "server"
+        content = {
+            "destinationId": _one(form, "content.destinationId"),
+            "channelType": _one(form, "content.channelType") or "CUSTOM",
+            "body": json_or_text(_one(form, "content.body")),
+        }
+        out["content"] = {k: v for k, v in content.items() if v != ""}
     if ctype == "DeepLink":
         base_content = base.get("content")
         content = dict(base_content) if isinstance(base_content, dict) else {}
@@ -322,6 +353,11 @@ def campaign_from_form(form: Form, base: dict[str, Any] | None = None) -> dict[s
     if holdout:
         out["holdoutPercent"] = _number(holdout)
 
+    kept_contents = {
+        str(t.get("id")): copy.deepcopy(t["content"])
+        for t in base.get("treatments") or []
+        if isinstance(t, dict) and isinstance(t.get("content"), dict)
+    }
     treatments = []
     for i in _indices(form, "treatments"):
         p = f"treatments[{i}]"
@@ -332,6 +368,8 @@ def campaign_from_form(form: Form, base: dict[str, Any] | None = None) -> dict[s
         url = _one(form, f"{p}.content.url")
         if url and ctype == "DeepLink":
             item["content"] = {"url": url}
+        elif ctype in SERVER_TYPES and item["id"] in kept_contents:
+            item["content"] = kept_contents[item["id"]]  # edited through the API, kept here
         treatments.append(item)
     _set(out, "treatments", treatments)
     _set(out, "conversions", goals_from_form(form, _event))

@@ -87,7 +87,10 @@ def anchor(path: str) -> str:
     """The field that shows an error reported at ``path``.
 
     A list typed into one input (repeat values, country codes) is reported per item by the core
-    (``values[1]``) but edited as one text field, so the item index is dropped.
+    (``values[1]``) but edited as one text field, so the item index is dropped; a server
+    campaign's body is edited as one JSON text, so a problem inside it shows under that text.
     """
+    if path.startswith(("content.body.", "content.body[")):
+        return "content.body"
     match = _LIST_ITEM.match(path)
     return match.group(1) if match else path

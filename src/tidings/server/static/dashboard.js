@@ -24,7 +24,7 @@ function narrowOperators(scope) {
   });
 }
 
-// The deep-link URL fields only matter for deep-link campaigns.
+// The deep-link URL fields only matter for deep-link campaigns, the webhook fields for server ones.
 function toggleDeepLink(form) {
   var radios = form.querySelectorAll("input[name=type]");
   if (!radios.length) return;
@@ -32,6 +32,8 @@ function toggleDeepLink(form) {
     var checked = form.querySelector("input[name=type]:checked");
     var deepLink = !checked || checked.value === "DeepLink";
     form.querySelectorAll(".deeplink-only").forEach(function (el) { el.hidden = !deepLink; });
+    var server = !!checked && checked.value === "Webhook";
+    form.querySelectorAll(".server-only").forEach(function (el) { el.hidden = !server; });
   };
   radios.forEach(function (r) { r.addEventListener("change", apply); });
   apply();

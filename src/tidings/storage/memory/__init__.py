@@ -14,12 +14,15 @@ import asyncio
 from tidings.storage.memory.attribution import MemoryAttribution
 from tidings.storage.memory.config import MemoryConfig
 from tidings.storage.memory.delivery import MemoryDelivery
+from tidings.storage.memory.identity import MemoryIdentityStates
 from tidings.storage.memory.log import MemoryLog
 from tidings.storage.memory.state import MemoryState
 from tidings.storage.roles import Store
 
 
-class MemoryStore(MemoryConfig, MemoryAttribution, MemoryLog, MemoryDelivery, Store):
+class MemoryStore(
+    MemoryConfig, MemoryAttribution, MemoryLog, MemoryDelivery, MemoryIdentityStates, Store
+):
     """A store whose data lives in a :class:`MemoryState` (a fresh one by default)."""
 
     backend = "memory"

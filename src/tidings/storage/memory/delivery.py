@@ -17,6 +17,8 @@ from tidings.storage.deliveryrecords import (
     Settle,
     dead_letter_id,
 )
+from tidings.storage.identitystates import group_decisions
+from tidings.storage.logrecords import DecisionIn
 from tidings.storage.memory.state import MemoryState
 from tidings.storage.paging import page_of
 
@@ -25,6 +27,8 @@ class MemoryDelivery:
     """Leases, outboxes and dead letters over a :class:`MemoryState`."""
 
     _state: MemoryState
+    _append_decisions: Callable[[str, Sequence[DecisionIn], int], bool]
+    _wake_appended: Callable[[], None]
 
     # leases ----------------------------------------------------------------------------------
 
@@ -141,9 +145,17 @@ class MemoryDelivery:
         with self._state.lock:
             return min((r.due_ms for r in self._rows(destination_id)), default=None)
 
-    async def settle(self, destination_id: str, outcomes: Sequence[Settle]) -> None:
+    async def settle(
+        self,
+        destination_id: str,
+        outcomes: Sequence[Settle],
+        log: Sequence[tuple[str, DecisionIn]] = (),
+    ) -> None:
         at = now_ms()
+        appended = False
         with self._state.lock:
+            for app_id, decisions in group_decisions(log).items():
+                appended |= self._append_decisions(app_id, decisions, wall_ms())
             outbox = self._state.outbox
             for o in outcomes:
                 if o.dead is not None:
@@ -157,6 +169,8 @@ class MemoryDelivery:
                         )
                 else:
                     self._remove(o.row_id)
+        if appended:
+            self._wake_appended()
 
     async def outbox_rows(self, destination_id: str, limit: int = 1000) -> list[OutboxRow]:
         with self._state.lock:

@@ -151,6 +151,19 @@ class MemoryLog:
             self._wake_appended()
         return IngestResult(response, outcome, False)
 
+    def _append_decisions(
+        self, app_id: str, decisions: Sequence[DecisionIn], arrival_ms: int
+    ) -> bool:
+        """Append decisions and count their stats; the caller holds the lock. Returns whether
+        any was new."""
+        state = self._state
+        flags = self._fresh(app_id, "decision", decisions)
+        _, stats = tally([], [], decisions, flags)
+        self._append(app_id, "decision", decisions, flags, arrival_ms)
+        for key, n in stats.items():
+            state.campaign_stats[key] = state.campaign_stats.get(key, 0) + n
+        return any(flags)
+
     def _refused(self, app_id: str, events: Sequence[EventIn], limit: int) -> list[int]:
         """Indices of events whose new custom name would take the app's catalog past
         ``limit`` (the SQL store's rule)."""

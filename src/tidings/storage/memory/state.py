@@ -91,3 +91,5 @@ class MemoryState:
     """(destination, item key) -> row id."""
     next_outbox_id: int = 1
     dead_letters: dict[str, DeadLetter] = field(default_factory=dict)
+    identity_states: dict[str, bytes] = field(default_factory=dict)
+    """state key -> the server-campaign consumer's blob for that identity."""

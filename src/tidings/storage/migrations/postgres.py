@@ -5,6 +5,7 @@ from __future__ import annotations
 from tidings.storage.migrations import Migration
 from tidings.storage.migrations.conversions import POSTGRES_CONVERSIONS
 from tidings.storage.migrations.delivery import POSTGRES_DEAD_LETTER_KEYS, POSTGRES_DELIVERY
+from tidings.storage.migrations.identitystates import POSTGRES_IDENTITY_STATES
 from tidings.storage.migrations.logbatches import POSTGRES_LOG_BATCHES
 from tidings.storage.migrations.requests import POSTGRES_REQUEST_HASH
 from tidings.storage.migrations.tokens import POSTGRES_ADMIN_TOKENS
@@ -82,4 +83,5 @@ MIGRATIONS: list[Migration] = [
     POSTGRES_ADMIN_TOKENS,
     POSTGRES_REQUEST_HASH,
     POSTGRES_CONVERSIONS,
+    POSTGRES_IDENTITY_STATES,
 ]
