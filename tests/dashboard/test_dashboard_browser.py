@@ -97,10 +97,11 @@ def test_build_start_and_watch_a_campaign(
 
     # The core's error is shown next to the field, tied to it for assistive technology.
     error = page.locator("#f-triggering-repeat-repeatValue-error")
-    expect(error).to_contain_text("must be an integer >= 1")
+    expect(error).to_contain_text("enter a whole number of at least 1")
     expect(repeat).to_have_attribute("aria-invalid", "true")
     expect(repeat).to_have_attribute("aria-describedby", re.compile("repeatValue-error"))
-    expect(page.locator("#error-summary")).to_contain_text("triggering.repeat.repeatValue")
+    expect(page.locator("#error-summary")).to_contain_text("Repeat: occurrences")
+    expect(page.locator("#error-summary")).to_be_focused()
     _shot(page, "editor-error")
 
     repeat.fill("1")

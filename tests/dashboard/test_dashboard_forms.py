@@ -18,7 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tidings.core.campaigns import parse_campaign
-from tidings.server.dashboard import paths
+from tidings.core.errors import InvalidCampaign
+from tidings.server.dashboard import paths, wording
 from tidings.server.dashboard.session import csrf_token
 
 pytestmark = pytest.mark.anyio
@@ -246,3 +247,30 @@ def test_charts_stack_each_day_and_escape_their_labels() -> None:
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     assert 'aria-label="Decisions &lt;by&gt; status"' in svg
     assert "No data yet" in str(stacked_bars("Empty", ["2026-11-28"], {"SUCCESS": [0]}))
+
+
+def test_problems_are_worded_with_the_editor_labels() -> None:
+    found = [
+        InvalidCampaign("triggering.limit.limitType", "must be one of session, device"),
+        InvalidCampaign("targeting[1].osVersion.compareType", "is required (one of equal, less)"),
+        InvalidCampaign("triggering.event.params[0].value", "must be a number value"),
+        InvalidCampaign("treatments[2].sizePercent", "must be a number"),
+        InvalidCampaign("triggering.repeat.repeatValue[3]", "must be an integer >= 1"),
+    ]
+    shown = [(p.anchor, p.summary) for p in wording.problems(found)]
+    assert shown == [
+        ("triggering.limit.limitType", "Frequency limit: choose per session or per device"),
+        (
+            "targeting[1].osVersion.compareType",
+            "Rule 2 (OS version) operator: choose equal or less",
+        ),
+        (
+            "triggering.event.params[0].value",
+            "Trigger event, property filter 1 value: must be a number value",
+        ),
+        ("treatments[2].sizePercent", "Treatment 3 size %: enter a number"),
+        (
+            "triggering.repeat.repeatValue",
+            "Repeat: occurrences: enter a whole number of at least 1",
+        ),
+    ]

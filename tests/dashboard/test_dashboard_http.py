@@ -264,7 +264,7 @@ async def test_a_core_error_is_shown_next_to_its_field(asgi: AsgiHarness) -> Non
     assert 'aria-invalid="true"' in field.group(0)
     assert 'aria-describedby="f-triggering-limit-limitType-error"' in field.group(0)
     assert 'id="f-triggering-limit-limitType-error"' in r.text
-    assert "is required when limit is set" in r.text
+    assert "Frequency limit</a>: choose per session or per device" in r.text
     assert await asgi.store.list_campaigns(asgi.app_id) == []
 
 
@@ -284,7 +284,7 @@ async def test_every_core_error_is_listed_and_shown_at_its_field(asgi: AsgiHarne
     )
     assert r.status_code == 400
     summary = re.search(
-        r'<div class="banner error" role="alert" id="error-summary">.*?</div>', r.text, re.S
+        r'<div class="banner error" role="alert" id="error-summary"[^>]*>.*?</div>', r.text, re.S
     )
     assert summary is not None
     listed = re.findall(r'<li><a href="#([^"]+)">', summary.group(0))

@@ -282,3 +282,29 @@ def test_a_valid_campaign_with_one_part_replaced_reports_paths_that_exist(data: 
             assert paths(list(info.value.errors)) == paths(errors)
         else:
             assert parse_campaign(doc).id == doc["id"]
+
+
+def test_every_field_of_one_part_is_reported_together() -> None:
+    """A filter, its params, a limit and a treatment report all their bad fields in one pass."""
+    doc = copy.deepcopy(RICH)
+    doc["triggering"]["event"] = {
+        "name": "",
+        "type": "custom",
+        "params": [{"name": "", "compareType": "~", "valueType": "string", "value": "x"}],
+    }
+    doc["triggering"]["limit"] = {"limit": "q", "limitType": "", "interval": 0}
+    doc["treatments"] = [{"id": "", "sizePercent": "x"}]
+    doc["content"] = {"url": "javascript:alert(1)"}
+    fields = [p.field for p in validate_campaign(doc)]
+    assert fields == [
+        "triggering.event.name",
+        "triggering.event.params[0].name",
+        "triggering.event.params[0].compareType",
+        "triggering.limit.limit",
+        "triggering.limit.limitType",
+        "triggering.limit.interval",
+        "triggering.limit.intervalDimension",
+        "treatments[0].id",
+        "treatments[0].sizePercent",
+        "content.url",
+    ]

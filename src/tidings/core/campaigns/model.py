@@ -178,6 +178,9 @@ def _read(
         if p.treatments is not None:
             p.content = attempt(_content, root, p.type, p.treatments)
             attempt(_check_links, p.content, p.treatments, allowed_schemes)
+        elif root.get("content") is not None:  # the content is still checked on its own
+            content = attempt(_content, root, p.type, ())
+            attempt(_check_links, content, (), allowed_schemes)
 
     p.schedule = attempt(_optional, root, "schedule", "", parse_schedule, None)
     p.quiet_time = attempt(_optional, root, "quietTime", "", parse_quiet_time, None)

@@ -12,7 +12,7 @@ from tidings.core.campaigns import validate_campaign
 from tidings.core.errors import InvalidCampaign
 from tidings.core.events import NEVER_SHOWN_TRIGGERS, NON_TRIGGERING_EVENTS, SYSTEM_EVENT_NAMES
 from tidings.server.admin import DELETABLE_STATES, TRANSITIONS
-from tidings.server.dashboard import dryrun, paths
+from tidings.server.dashboard import dryrun, paths, wording
 from tidings.server.dashboard.charts import stacked_bars
 from tidings.server.dashboard.forms import apply_action, campaign_from_form, new_campaign
 from tidings.server.dashboard.pager import PAGE_SIZE, pager
@@ -156,7 +156,9 @@ async def _editor(
     campaign: StoredCampaign | None,
     *,
     errors: dict[str, str] | None = None,
+    summary: list[wording.Problem] | None = None,
     dry: dryrun.DryRun | None = None,
+    focus: str | None = None,
     status: int = 200,
 ) -> Response:
     return render(
@@ -168,6 +170,10 @@ async def _editor(
             "c": draft,
             "campaign": campaign,
             "errors": errors or {},
+            "summary": summary
+            if summary is not None
+            else [wording.Problem(k, wording.label(k), v) for k, v in (errors or {}).items()],
+            "focus": focus,
             "dry": dry or dryrun.DryRun(script=dryrun.default_script(draft)),
             "default_script": dryrun.default_script(draft),
             "transitions": TRANSITIONS,
@@ -236,12 +242,24 @@ async def _submit(
     if action == "add-rule":
         action = f"add-rule:{_first(form, 'rule-kind')}"
     if action != "save":
+        before = len(draft.get("targeting") or [])
         apply_action(draft, action)
-        return await _editor(request, token, ctx, draft, campaign, dry=kept)
+        focus = None
+        if action.startswith("add-rule:") and len(draft.get("targeting") or []) > before:
+            focus = paths.dom_id(f"targeting[{before}]")  # the new rule, not the top of the page
+        return await _editor(request, token, ctx, draft, campaign, dry=kept, focus=focus)
     problems = validate_campaign(draft, allowed_schemes=ctx.project.settings.deep_link_schemes)
     if problems:
         return await _editor(
-            request, token, ctx, draft, campaign, errors=error_map(problems), dry=kept, status=400
+            request,
+            token,
+            ctx,
+            draft,
+            campaign,
+            errors=error_map(problems),
+            summary=wording.problems(problems),
+            dry=kept,
+            status=400,
         )
     s = store(request)
     if campaign is None:
@@ -254,9 +272,9 @@ async def _submit(
 def error_map(problems: list[InvalidCampaign]) -> dict[str, str]:
     """Every problem by the editor field that shows it (two on one field share its message)."""
     out: dict[str, str] = {}
-    for problem in problems:
-        where = paths.anchor(problem.field) or "campaign"
-        out[where] = f"{out[where]}; {problem.reason}" if where in out else problem.reason
+    for problem in wording.problems(problems):
+        where, message = problem.anchor, problem.message
+        out[where] = f"{out[where]}; {message}" if where in out else message
     return out
 
 

@@ -164,6 +164,28 @@ function firstEvents(section) {
   poll();
 }
 
+// After a failed save the error summary takes focus; after "Add rule" the new rule does.
+function focusOnLoad() {
+  var target = document.querySelector("[data-focus-on-load]");
+  if (target) {
+    target.focus({ preventScroll: true });
+    target.scrollIntoView({ block: "center" });
+  }
+  // A summary link moves focus to its field (a plain fragment link only scrolls).
+  document.querySelectorAll("#error-summary a[href^='#']").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      var field = document.getElementById(link.getAttribute("href").slice(1));
+      if (!field) return;
+      event.preventDefault();
+      if (!field.matches("input, select, textarea, button")) {
+        field = field.querySelector("input:not([type=hidden]), select, textarea") || field;
+      }
+      field.focus({ preventScroll: true });
+      field.scrollIntoView({ block: "center" });
+    });
+  });
+}
+
 function copyButtons() {
   document.querySelectorAll("button[data-copy]").forEach(function (button) {
     button.addEventListener("click", function () {
@@ -188,4 +210,5 @@ document.addEventListener("DOMContentLoaded", function () {
   var first = document.getElementById("first-events");
   if (first) firstEvents(first);
   copyButtons();
+  focusOnLoad();
 });

@@ -1,0 +1,84 @@
+"""The campaign editor in headless Chromium: every problem of a save at once, where focus goes,
+and two people editing one campaign."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from dash_support import ARTIFACTS, LiveServer
+from playwright.sync_api import Page, expect
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
+def _sign_in(page: Page, live: LiveServer) -> None:
+    page.goto(live.url + "/signin")
+    page.get_by_label("Admin token").fill(live.admin_token)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Apps")).to_be_visible()
+
+
+def _shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"editor-{name}.png"), full_page=True)
+
+
+def test_every_problem_is_listed_after_one_save(live: LiveServer, browser_context: Any) -> None:
+    page: Page = browser_context.new_page()
+    _sign_in(page, live)
+    page.goto(f"{live.url}/apps/{live.app['appId']}/campaigns/new")
+    page.get_by_label("Name", exact=True).fill("Many mistakes")
+    page.locator("#f-triggering-repeat-repeatValue").fill("0")
+    page.locator("#f-triggering-limit-limit").fill("2")
+    page.locator("#f-triggering-limit-interval").fill("0")
+    page.locator("#f-triggering-limit-count").fill("-1")
+    page.get_by_label("Holdout %").fill("150")
+    page.get_by_label("Priority").fill("1.5")
+    page.get_by_label("Deep link URL").first.fill("javascript:alert(1)")
+    page.get_by_role("button", name="Save as draft").click()
+
+    summary = page.locator("#error-summary")
+    expect(summary).to_be_focused()
+    wanted = {
+        "Trigger event": "enter a value",
+        "Repeat: occurrences": "enter a whole number of at least 1",
+        "Frequency limit": "choose per session or per device",
+        "Frequency window": "enter a whole number of at least 1",
+        "Frequency window unit": "choose a unit for the window",
+        "Total shows": "enter a whole number of at least 0",
+        "Holdout %": "must be between 0 and 100",
+        "Priority": "enter a whole number",
+        "Deep link URL": "scheme is not allowed",
+    }
+    items = summary.locator("li")
+    expect(items).to_have_count(len(wanted))
+    expect(summary.get_by_role("heading")).to_contain_text(f"{len(wanted)} problems")
+    for label, message in wanted.items():
+        expect(
+            summary.locator("li", has=page.get_by_role("link", name=label, exact=True))
+        ).to_contain_text(message)
+    _shot(page, "all-errors")
+
+    # Each summary entry leads to its field, and focus goes there.
+    summary.get_by_role("link", name="Frequency limit", exact=True).click()
+    expect(page.locator("#f-triggering-limit-limitType")).to_be_focused()
+    expect(page.locator("#f-triggering-limit-limitType")).to_have_attribute("aria-invalid", "true")
+    summary.get_by_role("link", name="Holdout %", exact=True).click()
+    expect(page.get_by_label("Holdout %")).to_be_focused()
+    assert page.evaluate("window.scrollY") > 0
+
+
+def test_add_rule_moves_focus_to_the_new_rule(live: LiveServer, browser_context: Any) -> None:
+    page: Page = browser_context.new_page()
+    _sign_in(page, live)
+    page.goto(f"{live.url}/apps/{live.app['appId']}/campaigns/new")
+    for kind in ("country", "appVersion"):
+        page.get_by_label("Add a rule").select_option(kind)
+        page.get_by_role("button", name="Add rule").click()
+    rule = page.locator("#f-targeting-1")
+    expect(rule).to_be_focused()
+    expect(rule).to_contain_text("App version")
+    assert page.evaluate("window.scrollY") > 0, "the page stayed at the new rule, not the top"
+    assert re.search(r"/campaigns/new$", page.url)
