@@ -163,6 +163,7 @@ PUBLIC = {
         "StoreUnavailable",
         "StoredCampaign",
         "StoredResponse",
+        "VersionConflict",
         "display_url",
         "open_store",
         "parse_db_url",

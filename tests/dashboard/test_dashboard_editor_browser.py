@@ -82,3 +82,55 @@ def test_add_rule_moves_focus_to_the_new_rule(live: LiveServer, browser_context:
     expect(rule).to_contain_text("App version")
     assert page.evaluate("window.scrollY") > 0, "the page stayed at the new rule, not the top"
     assert re.search(r"/campaigns/new$", page.url)
+
+
+def _create_campaign(page: Page, live: LiveServer, name: str) -> str:
+    page.goto(f"{live.url}/apps/{live.app['appId']}/campaigns/new")
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("or a custom event not seen yet").first.fill("PurchaseCompleted")
+    page.get_by_label("Deep link URL").first.fill("acme://thanks")
+    page.get_by_role("button", name="Save as draft").click()
+    expect(page.get_by_role("status")).to_contain_text("Saved.")
+    return page.url.split("?")[0]
+
+
+def test_a_save_over_someone_elses_edit_says_what_changed(
+    live: LiveServer, browser_context: Any
+) -> None:
+    alice: Page = browser_context.new_page()
+    _sign_in(alice, live)
+    url = _create_campaign(alice, live, "Spring sale")
+    bob: Page = browser_context.new_page()
+    bob.goto(url)
+    alice.goto(url)
+
+    # Alice renames it and raises the priority; Bob, whose editor is older, edits the link.
+    alice.get_by_label("Name", exact=True).fill("Spring sale (EU)")
+    alice.get_by_label("Priority").fill("5")
+    alice.get_by_role("button", name="Save", exact=True).click()
+    expect(alice.get_by_role("status")).to_contain_text("Saved.")
+
+    bob.get_by_label("Deep link URL").first.fill("acme://spring")
+    bob.get_by_role("button", name="Save", exact=True).click()
+    conflict = bob.locator("#conflict")
+    expect(conflict).to_be_focused()
+    expect(conflict).to_contain_text("changed since you opened it")
+    rows = conflict.locator("tbody tr")
+    expect(rows).to_have_count(2)
+    expect(conflict.locator("tr", has_text="Name")).to_contain_text("Spring sale")
+    expect(conflict.locator("tr", has_text="Name").locator("td").nth(1)).to_have_text(
+        "Spring sale (EU)"
+    )
+    expect(conflict.locator("tr", has_text="Priority").locator("td").nth(0)).to_have_text("0")
+    expect(conflict.locator("tr", has_text="Priority").locator("td").nth(1)).to_have_text("5")
+    # Nothing of Bob's was saved, and his edit is still in the form.
+    expect(bob.get_by_label("Deep link URL").first).to_have_value("acme://spring")
+    _shot(bob, "conflict")
+    alice.reload()
+    expect(alice.get_by_label("Deep link URL").first).to_have_value("acme://thanks")
+
+    # Saving again replaces Alice's version knowingly.
+    bob.get_by_role("button", name="Save", exact=True).click()
+    expect(bob.get_by_role("status")).to_contain_text("Saved.")
+    expect(bob.get_by_label("Deep link URL").first).to_have_value("acme://spring")
+    expect(bob.get_by_label("Name", exact=True)).to_have_value("Spring sale")

@@ -22,6 +22,7 @@ from tidings.core.campaigns import validate_campaign
 from tidings.core.events import json_type
 from tidings.server.admin_access import AdminAccess, admin_access
 from tidings.server.body import read_json_object
+from tidings.server.campaign_versions import conflict, etag, if_match
 from tidings.server.errors import ApiError, bad_request, invalid_input, json_response
 from tidings.server.paging import page_body, page_query
 from tidings.server.state import server_state
@@ -36,6 +37,7 @@ from tidings.storage import (
     ProjectConfig,
     Store,
     StoredCampaign,
+    VersionConflict,
 )
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -335,13 +337,17 @@ async def create_campaign(request: Request) -> Response:
 async def get_campaign(request: Request) -> Response:
     access = await admin_access(request)
     campaign = await find_campaign(access, request.path_params["campaign_id"])
-    return json_response(campaign_json(campaign))
+    return json_response(campaign_json(campaign), headers={"ETag": etag(campaign)})
 
 
 async def replace_campaign(request: Request) -> Response:
+    """Replace a campaign; with ``If-Match``, only the version the client read (else 412)."""
     access = await admin_access(request)
     store = access.store
     current = await find_campaign(access, request.path_params["campaign_id"])
+    expected = if_match(request)
+    if expected is not None and expected != current.version:
+        return conflict(current)
     body = await _body(request)
     if body.get("id", current.id) != current.id:
         raise bad_request("id", "does not match the campaign in the path")
@@ -353,7 +359,11 @@ async def replace_campaign(request: Request) -> Response:
         )
     _check_campaign(body, await allowed_schemes(store, current.app_id))
     stored = {k: v for k, v in body.items() if k not in ("id", "createdAt", "state")}
-    return json_response(campaign_json(await store.replace_campaign(current.id, stored)))
+    try:
+        saved = await store.replace_campaign(current.id, stored, if_version=expected)
+    except VersionConflict as exc:  # saved by someone else between the read and the write
+        return conflict(exc.current)
+    return json_response(campaign_json(saved), headers={"ETag": etag(saved)})
 
 
 async def remove_campaign(access: AdminAccess, campaign_id: str) -> StoredCampaign:

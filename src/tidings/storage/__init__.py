@@ -45,6 +45,7 @@ from tidings.storage.records import (
     StoreError,
     StoreOptions,
     StoreUnavailable,
+    VersionConflict,
 )
 from tidings.storage.roles import (
     ConfigStore,
@@ -112,6 +113,7 @@ __all__ = [
     "StoreUnavailable",
     "StoredCampaign",
     "StoredResponse",
+    "VersionConflict",
     "display_url",
     "open_store",
     "parse_db_url",

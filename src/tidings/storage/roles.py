@@ -202,8 +202,13 @@ class ConfigStore(Protocol):
     async def campaign_counts(self, app_id: str) -> dict[str, int]:
         """How many campaigns the app has in each state (states without any are absent)."""
 
-    async def replace_campaign(self, campaign_id: str, body: Mapping[str, Any]) -> StoredCampaign:
-        """Replace the body; ``id``, ``state`` and ``createdAt`` are kept from the stored one."""
+    async def replace_campaign(
+        self, campaign_id: str, body: Mapping[str, Any], *, if_version: str | None = None
+    ) -> StoredCampaign:
+        """Replace the body; ``id``, ``state`` and ``createdAt`` are kept from the stored one.
+
+        With ``if_version``, only when the stored campaign's :attr:`StoredCampaign.version` is that
+        one (checked in the same transaction as the write); else :class:`VersionConflict`."""
 
     async def set_campaign_state(self, campaign_id: str, state: CampaignState) -> StoredCampaign:
         """Set the state. Transition rules (Draft → Active → Cancel → Active) are the caller's."""

@@ -12,7 +12,7 @@ from tidings.core.campaigns import validate_campaign
 from tidings.core.errors import InvalidCampaign
 from tidings.core.events import NEVER_SHOWN_TRIGGERS, NON_TRIGGERING_EVENTS, SYSTEM_EVENT_NAMES
 from tidings.server.admin import DELETABLE_STATES, TRANSITIONS
-from tidings.server.dashboard import dryrun, paths, wording
+from tidings.server.dashboard import conflicts, dryrun, paths, wording
 from tidings.server.dashboard.charts import stacked_bars
 from tidings.server.dashboard.forms import apply_action, campaign_from_form, new_campaign
 from tidings.server.dashboard.pager import PAGE_SIZE, pager
@@ -28,7 +28,13 @@ from tidings.server.dashboard.render import render
 from tidings.server.dashboard.session import Form, checked_form, safe_next
 from tidings.server.dashboard.snippets import sdk_js_snippet
 from tidings.server.paging import page_body, page_query
-from tidings.storage import CAMPAIGN_STATES, CampaignStats, Store, StoredCampaign
+from tidings.storage import (
+    CAMPAIGN_STATES,
+    CampaignStats,
+    Store,
+    StoredCampaign,
+    VersionConflict,
+)
 
 TABS = ("All", *CAMPAIGN_STATES)
 
@@ -159,8 +165,13 @@ async def _editor(
     summary: list[wording.Problem] | None = None,
     dry: dryrun.DryRun | None = None,
     focus: str | None = None,
+    conflict: tuple[list[conflicts.Change], int] | None = None,
+    opened: StoredCampaign | None = None,
     status: int = 200,
 ) -> Response:
+    """The editor page. ``opened`` is the stored campaign the form now builds on (its version and
+    body go into hidden fields); it is ``campaign`` unless a conflicting save replaced it."""
+    opened = opened or campaign
     return render(
         request,
         "editor.html",
@@ -174,6 +185,9 @@ async def _editor(
             if summary is not None
             else [wording.Problem(k, wording.label(k), v) for k, v in (errors or {}).items()],
             "focus": focus,
+            "conflict": conflict,
+            "version": opened.version if opened else "",
+            "opened_json": conflicts.opened_json(dict(opened.body)) if opened else "",
             "dry": dry or dryrun.DryRun(script=dryrun.default_script(draft)),
             "default_script": dryrun.default_script(draft),
             "transitions": TRANSITIONS,
@@ -264,9 +278,45 @@ async def _submit(
     s = store(request)
     if campaign is None:
         saved = await s.create_campaign(ctx.app.id, draft, "Draft")
-    else:
-        saved = await s.replace_campaign(campaign.id, draft)
+        return RedirectResponse(f"/campaigns/{saved.id}?saved=1", status_code=303)
+    version = _first(form, "version") or None
+    try:
+        if version is not None and version != campaign.version:
+            raise VersionConflict(campaign)
+        saved = await s.replace_campaign(campaign.id, draft, if_version=version)
+    except VersionConflict as exc:
+        return await _conflict_page(
+            request, token, ctx, draft, current=exc.current, form=form, kept=kept
+        )
     return RedirectResponse(f"/campaigns/{saved.id}?saved=1", status_code=303)
+
+
+async def _conflict_page(
+    request: Request,
+    token: str,
+    ctx: AppContext,
+    draft: dict[str, Any],
+    *,
+    current: StoredCampaign,
+    form: Form,
+    kept: dryrun.DryRun | None,
+) -> Response:
+    """The campaign changed since the editor was opened: nothing is saved; the form keeps this
+    person's edits, now on top of the current version (a second save replaces it knowingly),
+    and lists what the other edit changed."""
+    opened = conflicts.read_opened(_first(form, "opened"))
+    found = conflicts.changes(opened, dict(current.body)) if opened is not None else ([], 0)
+    return await _editor(
+        request,
+        token,
+        ctx,
+        draft,
+        current,
+        dry=kept,
+        conflict=found,
+        opened=current,
+        status=409,
+    )
 
 
 def error_map(problems: list[InvalidCampaign]) -> dict[str, str]:

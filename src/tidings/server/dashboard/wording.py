@@ -78,6 +78,9 @@ PART_LABELS: Final = {
 }
 """The last part of a path inside a rule, a treatment or a property filter."""
 
+STATE_LABELS: Final = {"Draft": "Draft", "Active": "Active", "Cancel": "Stopped"}
+"""How a campaign state reads: the stored ``Cancel`` is a stopped campaign."""
+
 CHOICE_WORDS: Final = {
     "session": "per session",
     "device": "per device",
