@@ -116,7 +116,15 @@ def test_build_start_and_watch_a_campaign(
     page.get_by_role("link", name="Campaigns", exact=True).click()
     page.get_by_role("link", name=re.compile("^Draft")).click()
     row = page.get_by_role("row", name=re.compile("Annual thank-you"))
+    # Starting asks first; declining leaves it a Draft.
+    page.once("dialog", lambda dialog: dialog.dismiss())
     row.get_by_role("button", name=re.compile("^Start")).click()
+    expect(row).to_contain_text("Draft")
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: asked.append(dialog.message) or dialog.accept())
+    row.get_by_role("button", name=re.compile("^Start")).click()
+    expect(page.locator("#state-banner")).to_contain_text("“Annual thank-you” is now Active")
+    assert asked and asked[0].startswith("Start “Annual thank-you”?")
     page.get_by_role("link", name=re.compile("^Active")).click()
     row = page.get_by_role("row", name=re.compile("Annual thank-you"))
     expect(row).to_contain_text("Active")
@@ -163,10 +171,13 @@ def test_build_start_and_watch_a_campaign(
 
     # Stop it; delete it.
     page.goto(f"{live.url}/apps/{app_id}/campaigns?state=Active")
+    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("row", name=re.compile("Annual thank-you")).get_by_role(
         "button", name=re.compile("^Stop")
     ).click()
-    page.get_by_role("link", name=re.compile("^Cancel")).click()
+    expect(page.locator("#state-banner")).to_contain_text("is now Stopped")
+    page.get_by_role("link", name=re.compile("^Stopped")).click()
+    expect(page.get_by_role("row", name=re.compile("Annual thank-you"))).to_contain_text("Stopped")
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("row", name=re.compile("Annual thank-you")).get_by_role(
         "button", name=re.compile("^Delete")

@@ -4,6 +4,7 @@ stop / delete following the admin API's state machine, and per-campaign stats.""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -115,7 +116,15 @@ async def change_state(request: Request, token: str) -> Response:
         message = f"“{name}” cannot start: {listed}. Fix it in the editor."
         return await _list_page(request, token, ctx, message, 400)
     await s.set_campaign_state(campaign.id, wanted)  # type: ignore[arg-type]
-    return RedirectResponse(back, status_code=303)
+    notice = {"notice": "started" if wanted == "Active" else "stopped", "name": str(name)}
+    return RedirectResponse(_with_query(back, notice), status_code=303)
+
+
+def _with_query(url: str, extra: dict[str, str]) -> str:
+    """``url`` with ``extra`` query parameters (replacing any of the same name)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in extra]
+    return urlunsplit(parts._replace(query=urlencode([*query, *extra.items()])))
 
 
 @signed_in
