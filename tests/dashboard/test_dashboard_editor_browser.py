@@ -4,11 +4,14 @@ and two people editing one campaign."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from dash_support import ARTIFACTS, LiveServer
 from playwright.sync_api import Page, expect
+
+from tidings.sdk import Tidings
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -134,3 +137,68 @@ def test_a_save_over_someone_elses_edit_says_what_changed(
     expect(bob.get_by_role("status")).to_contain_text("Saved.")
     expect(bob.get_by_label("Deep link URL").first).to_have_value("acme://spring")
     expect(bob.get_by_label("Name", exact=True)).to_have_value("Spring sale")
+
+
+SEEDED = [
+    ("dev-us-1", "US", "2.1.0"),
+    ("dev-us-2", "US", "1.4.0"),
+    ("dev-de-1", "DE", "2.0.0"),
+    ("dev-pl-1", "PL", "2.2.0"),
+    ("dev-pl-2", "PL", "1.0.0"),
+    ("dev-fr-1", "FR", "3.0.0"),
+]
+
+
+def _seed_devices(live: LiveServer, directory: Path) -> None:
+    """Each device uploads once through the real SDK; the server keeps its profile."""
+    for device_id, country, version in SEEDED:
+        client = Tidings(
+            **live.sdk_kwargs(),
+            data_dir=directory / device_id,
+            upload_interval=0.05,
+            device={"device_id": device_id, "country": country, "app_version": version},
+        )
+        client.track("AppOpened", {})
+        assert client.flush(10)
+        client.close()
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.split("."))
+
+
+def test_the_audience_estimate_counts_the_devices_that_match(
+    live: LiveServer, browser_context: Any, tmp_path: Path
+) -> None:
+    _seed_devices(live, tmp_path)
+    page: Page = browser_context.new_page()
+    _sign_in(page, live)
+    page.goto(f"{live.url}/apps/{live.app['appId']}/campaigns/new")
+    audience = page.locator("#audience")
+    expect(audience).to_contain_text(f"{len(SEEDED)} devices ({len(SEEDED)} seen")
+
+    page.get_by_label("Add a rule").select_option("country")
+    page.get_by_role("button", name="Add rule").click()
+    page.get_by_label("Country codes").fill("US, PL")
+    in_countries = [d for d in SEEDED if d[1] in ("US", "PL")]
+    expect(audience).to_contain_text(f"{len(in_countries)} devices ({len(in_countries)} seen")
+    expect(audience).to_have_attribute("data-devices", str(len(in_countries)))
+
+    page.get_by_label("Add a rule").select_option("appVersion")
+    page.get_by_role("button", name="Add rule").click()
+    page.locator("#f-targeting-1-appVersion-compareType").select_option("greaterOrEqual")
+    page.locator("#f-targeting-1-appVersion-value").fill("2.0")
+    wanted = [d for d in in_countries if _version(d[2]) >= (2, 0)]
+    expect(audience).to_have_attribute("data-devices", str(len(wanted)))
+    expect(audience).to_contain_text(
+        f"{len(wanted)} devices ({len(wanted)} seen in the last 30 days)"
+    )
+    expect(audience).to_contain_text(f"of {len(SEEDED)} devices known")
+    _shot(page, "audience")
+
+    # A rule on event history cannot be judged on the server: the estimate says so.
+    page.get_by_label("Add a rule").select_option("eventCount")
+    page.get_by_role("button", name="Add rule").click()
+    page.get_by_label("or a custom event not seen yet").first.fill("PurchaseCompleted")
+    expect(audience).to_contain_text("not counted")
+    expect(audience).to_contain_text("About")

@@ -20,6 +20,7 @@ from tidings.storage.logrecords import (
     StoredResponse,
 )
 from tidings.storage.memory import MemoryStore
+from tidings.storage.profilerecords import DeviceProfileRecord, ProfileCounts, ProfileUpdate
 from tidings.storage.records import (
     CAMPAIGN_STATES,
     ApiKeyInfo,
@@ -54,6 +55,7 @@ from tidings.storage.roles import (
     EventLog,
     Leases,
     Outbox,
+    Profiles,
     Stats,
     Store,
 )
@@ -81,6 +83,7 @@ __all__ = [
     "DeadLetterIn",
     "DeadLetters",
     "DecisionIn",
+    "DeviceProfileRecord",
     "Document",
     "EventCatalogEntry",
     "EventIn",
@@ -99,6 +102,9 @@ __all__ = [
     "Outbox",
     "OutboxItem",
     "OutboxRow",
+    "ProfileCounts",
+    "ProfileUpdate",
+    "Profiles",
     "Project",
     "ProjectConfig",
     "PropertyCatalogEntry",

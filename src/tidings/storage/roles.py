@@ -50,6 +50,7 @@ from tidings.storage.logrecords import (
     StoredResponse,
 )
 from tidings.storage.paging import After
+from tidings.storage.profilerecords import DeviceProfileRecord, ProfileCounts, ProfileUpdate
 from tidings.storage.records import (
     ApiKeyInfo,
     AppCredentials,
@@ -482,7 +483,34 @@ class DeadLetters(Protocol):
         """Delete dead letters (all, or ``ids``); returns how many."""
 
 
-class Store(ConfigStore, EventLog, Cursors, Leases, Outbox, DeadLetters, Stats, Protocol):
+class Profiles(Protocol):
+    """Last-known device profiles (:mod:`tidings.storage.profilerecords`), written in batches
+    and read as uniform samples for audience estimates."""
+
+    async def upsert_profiles(self, updates: Sequence[ProfileUpdate]) -> None:
+        """Apply updates (of any apps and devices, in order) in one transaction."""
+
+    async def profile_counts(self, app_id: str, seen_since_ms: int) -> ProfileCounts:
+        """The app's profiles, and those last seen at or after ``seen_since_ms``."""
+
+    async def profile_sample(
+        self,
+        app_id: str,
+        below: int,
+        limit: int,
+        *,
+        project_id: str | None = None,
+        cohort_ids: Sequence[str] = (),
+    ) -> list[DeviceProfileRecord]:
+        """Profiles whose ``sample_key`` is below ``below`` (a uniform sample), at most
+        ``limit``, in ``sample_key`` order. Each carries those of ``cohort_ids`` (cohorts of
+        ``project_id``) that its device id or user id is a member of."""
+
+    async def get_profile(self, app_id: str, device_id: str) -> DeviceProfileRecord | None:
+        """One device's profile, or ``None``."""
+
+
+class Store(ConfigStore, EventLog, Cursors, Leases, Outbox, DeadLetters, Stats, Profiles, Protocol):
     """Everything Tidings persists, in one object. Obtain one with
     :func:`tidings.storage.open_store`.
 

@@ -23,6 +23,7 @@ from tidings.storage.leases import LeasesMixin
 from tidings.storage.migrations import Migration, apply_pending, current_version
 from tidings.storage.outbox import OutboxMixin
 from tidings.storage.paging import After, keyset
+from tidings.storage.profilestore import ProfilesMixin
 from tidings.storage.records import (
     ApiKeyInfo,
     AppCredentials,
@@ -146,7 +147,9 @@ def _require_app(tx: Tx, app_id: str) -> None:
         raise NotFoundError("app", app_id)
 
 
-class SqlStore(EventLogMixin, CatalogMixin, AdminTokenMixin, OutboxMixin, LeasesMixin, Store):
+class SqlStore(
+    EventLogMixin, CatalogMixin, AdminTokenMixin, OutboxMixin, LeasesMixin, ProfilesMixin, Store
+):
     """A :class:`~tidings.storage.roles.Store` over an :class:`Engine`; subclasses only
     connect."""
 

@@ -4,6 +4,14 @@ Sans-IO: :meth:`CampaignEngine.process` takes one recorded event, the device con
 device's :class:`EngineState`, and returns the decisions; time is the event's timestamp.
 """
 
+from tidings.core.campaigns.audience import (
+    AudienceEstimate,
+    AudienceRules,
+    KnownDevice,
+    ProfileView,
+    audience_rules,
+    estimate,
+)
 from tidings.core.campaigns.buckets import Treatment, holdout_bucket, murmur3_32, pick_treatment
 from tidings.core.campaigns.context import EvaluationContext
 from tidings.core.campaigns.engine import (
@@ -45,6 +53,8 @@ __all__ = [
     "QUIET_TIME",
     "SESSION_CAP",
     "SUCCESS",
+    "AudienceEstimate",
+    "AudienceRules",
     "Campaign",
     "CampaignEngine",
     "CampaignParts",
@@ -53,11 +63,15 @@ __all__ = [
     "EngineState",
     "EvaluationContext",
     "EventFilter",
+    "KnownDevice",
     "Limit",
+    "ProfileView",
     "ProjectSettings",
     "Repeat",
     "Status",
     "Treatment",
+    "audience_rules",
+    "estimate",
     "holdout_bucket",
     "local_day",
     "murmur3_32",

@@ -186,6 +186,49 @@ function focusOnLoad() {
   });
 }
 
+// "About N devices match Who": re-estimated 400 ms after the Who stops changing.
+function audienceEstimate(form) {
+  var out = document.getElementById("audience");
+  if (!out) return;
+  var who = document.querySelector("section[aria-labelledby=step-who]");
+  var timer = null;
+  var asked = 0;
+  var run = function () {
+    var mine = ++asked;
+    var data = new URLSearchParams();
+    new FormData(form).forEach(function (value, key) {
+      if (key !== "action" && typeof value === "string") data.append(key, value);
+    });
+    out.setAttribute("aria-busy", "true");
+    fetch(out.getAttribute("data-url"), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+      body: data
+    }).then(function (response) {
+      if (response.redirected || !response.ok) throw new Error("unavailable");
+      return response.json();
+    }).then(function (result) {
+      if (mine !== asked) return; // a newer estimate is on its way
+      out.textContent = result.text;
+      out.setAttribute("data-devices", result.complete ? String(result.devices) : "");
+      out.removeAttribute("aria-busy");
+    }).catch(function () {
+      if (mine === asked) out.textContent = "Audience estimate unavailable (signed out or server unreachable).";
+      out.removeAttribute("aria-busy");
+    });
+  };
+  var later = function () {
+    if (timer) window.clearTimeout(timer);
+    timer = window.setTimeout(run, 400);
+  };
+  if (who) {
+    who.addEventListener("input", later);
+    who.addEventListener("change", later);
+  }
+  run();
+}
+
 function copyButtons() {
   document.querySelectorAll("button[data-copy]").forEach(function (button) {
     button.addEventListener("click", function () {
@@ -203,6 +246,7 @@ function copyButtons() {
 document.addEventListener("DOMContentLoaded", function () {
   narrowOperators(document);
   document.querySelectorAll("form.editor").forEach(toggleDeepLink);
+  document.querySelectorAll("form.editor").forEach(audienceEstimate);
   toggleByCheckbox();
   confirmForms();
   var stream = document.getElementById("stream");

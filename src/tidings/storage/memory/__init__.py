@@ -14,11 +14,12 @@ import asyncio
 from tidings.storage.memory.config import MemoryConfig
 from tidings.storage.memory.delivery import MemoryDelivery
 from tidings.storage.memory.log import MemoryLog
+from tidings.storage.memory.profiles import MemoryProfiles
 from tidings.storage.memory.state import MemoryState
 from tidings.storage.roles import Store
 
 
-class MemoryStore(MemoryConfig, MemoryLog, MemoryDelivery, Store):
+class MemoryStore(MemoryConfig, MemoryLog, MemoryDelivery, MemoryProfiles, Store):
     """A store whose data lives in a :class:`MemoryState` (a fresh one by default)."""
 
     backend = "memory"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tidings.storage.migrations import Migration
 from tidings.storage.migrations.delivery import POSTGRES_DEAD_LETTER_KEYS, POSTGRES_DELIVERY
 from tidings.storage.migrations.logbatches import POSTGRES_LOG_BATCHES
+from tidings.storage.migrations.profiles import POSTGRES_DEVICE_PROFILES
 from tidings.storage.migrations.requests import POSTGRES_REQUEST_HASH
 from tidings.storage.migrations.tokens import POSTGRES_ADMIN_TOKENS
 
@@ -80,4 +81,5 @@ MIGRATIONS: list[Migration] = [
     POSTGRES_DEAD_LETTER_KEYS,
     POSTGRES_ADMIN_TOKENS,
     POSTGRES_REQUEST_HASH,
+    POSTGRES_DEVICE_PROFILES,
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tidings.storage.migrations import Migration
 from tidings.storage.migrations.delivery import SQLITE_DEAD_LETTER_KEYS, SQLITE_DELIVERY
 from tidings.storage.migrations.logbatches import SQLITE_LOG_BATCHES
+from tidings.storage.migrations.profiles import SQLITE_DEVICE_PROFILES
 from tidings.storage.migrations.requests import SQLITE_REQUEST_HASH
 from tidings.storage.migrations.tokens import SQLITE_ADMIN_TOKENS
 
@@ -79,4 +80,5 @@ MIGRATIONS: list[Migration] = [
     SQLITE_DEAD_LETTER_KEYS,
     SQLITE_ADMIN_TOKENS,
     SQLITE_REQUEST_HASH,
+    SQLITE_DEVICE_PROFILES,
 ]
