@@ -108,6 +108,7 @@ function liveStream(table) {
           body.insertBefore(tr, body.firstChild);
         });
         while (body.rows.length > 500) body.deleteRow(body.rows.length - 1);
+        reflowTables();
         if (data.events.length) {
           var empty = document.getElementById("stream-empty");
           if (empty) empty.remove();
@@ -229,6 +230,20 @@ function audienceEstimate(form) {
   run();
 }
 
+// On a phone a table shows one row as a card; each cell is labelled with its column's header.
+function reflowTables() {
+  document.querySelectorAll("main table").forEach(function (table) {
+    var heads = table.querySelectorAll("thead th");
+    if (!heads.length) return;
+    var names = Array.prototype.map.call(heads, function (th) { return th.textContent.trim(); });
+    table.querySelectorAll("tbody tr").forEach(function (tr) {
+      Array.prototype.forEach.call(tr.children, function (cell, i) {
+        if (names[i] && cell.tagName === "TD") cell.setAttribute("data-label", names[i]);
+      });
+    });
+  });
+}
+
 function copyButtons() {
   document.querySelectorAll("button[data-copy]").forEach(function (button) {
     button.addEventListener("click", function () {
@@ -254,5 +269,6 @@ document.addEventListener("DOMContentLoaded", function () {
   var first = document.getElementById("first-events");
   if (first) firstEvents(first);
   copyButtons();
+  reflowTables();
   focusOnLoad();
 });
