@@ -104,13 +104,19 @@ def test_build_start_and_watch_a_campaign(
     expect(page.locator("#error-summary")).to_be_focused()
     _shot(page, "editor-error")
 
+    # Country codes are checked too, in the same save.
+    countries = page.locator("#f-targeting-0-country-values-error")
+    expect(countries).to_contain_text("'XX' is not an ISO 3166-1 alpha-2 country code")
+    expect(countries).to_contain_text("'YY' is not")
+    expect(page.locator("#error-summary")).to_contain_text("Rule 1 (Country) values")
+    page.get_by_label("Country codes").fill("gb, fr")
     repeat.fill("1")
     page.get_by_role("button", name="Run dry run").click()
     expect(page.locator("#dry-result")).to_contain_text("3 time(s) the campaign would fire")
     _shot(page, "editor-dry-run")
     page.get_by_role("button", name="Save as draft").click()
     expect(page.get_by_role("status")).to_contain_text("Saved.")
-    expect(page.locator("#f-targeting-0-country-values")).to_have_value("XX, YY")
+    expect(page.locator("#f-targeting-0-country-values")).to_have_value("GB, FR")
 
     # Start it from the list (Draft tab → Active tab).
     page.get_by_role("link", name="Campaigns", exact=True).click()

@@ -181,6 +181,9 @@ async def _post(h: AsgiHarness, url: str, pairs: list[tuple[str, str]]) -> httpx
 async def test_a_rich_campaign_round_trips_through_the_editor(asgi: AsgiHarness) -> None:
     parse_campaign({**RICH, "id": "check"})  # the fixture itself is valid
     stored = await asgi.store.create_campaign(asgi.app_id, copy.deepcopy(RICH), "Draft")
+    app = await asgi.store.get_app(asgi.app_id)
+    assert app is not None
+    await asgi.store.upsert_cohort(app.project_id, "power-users", "Power users")  # it names one
     await asgi.client.post("/signin", data={"token": asgi.token})
     page = await asgi.client.get(f"/campaigns/{stored.id}")
     assert page.status_code == 200

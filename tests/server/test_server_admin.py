@@ -469,3 +469,20 @@ async def test_both_destination_trees_configure_one_instance_alike(sq: Harness) 
     assert r.json()["settings"] == {"apiKey": "k2", "endpoint": "europe"}
     r = await c.put("/admin/api/destinations/dst_nope", json=body, headers=h)
     assert (r.status_code, r.json()["error"]["code"]) == (404, "destination_not_found")
+
+
+async def test_cohort_rules_must_name_cohorts_of_the_project(srv: Harness) -> None:
+    c, h = srv.client, srv.admin
+    await srv.store.upsert_cohort(srv.project["id"], "vip", "VIP")
+    bad = campaign(targeting=[{"cohort": {"type": "include", "values": ["vip", "nope"]}}])
+    r = await c.post(f"/admin/api/apps/{srv.app_id}/campaigns", json=bad, headers=h)
+    assert r.status_code == 400
+    assert r.json()["error"]["errors"] == [
+        {
+            "path": "targeting[0].cohort.values[1]",
+            "message": "no cohort 'nope' in this project (import it first)",
+        }
+    ]
+    good = campaign(targeting=[{"cohort": {"type": "include", "values": ["vip"]}}])
+    r = await c.post(f"/admin/api/apps/{srv.app_id}/campaigns", json=good, headers=h)
+    assert r.status_code == 201, r.text

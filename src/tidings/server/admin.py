@@ -11,7 +11,6 @@ machine: Draft → Active → Cancel → Active; only Draft and Cancel may be de
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from typing import Any
 
 import orjson
@@ -22,6 +21,7 @@ from tidings.core.campaigns import validate_campaign
 from tidings.core.events import json_type
 from tidings.server.admin_access import AdminAccess, admin_access
 from tidings.server.body import read_json_object
+from tidings.server.campaign_checks import unknown_cohorts
 from tidings.server.campaign_versions import conflict, etag, if_match
 from tidings.server.errors import ApiError, bad_request, invalid_input, json_response
 from tidings.server.paging import page_body, page_query
@@ -105,13 +105,6 @@ async def find_campaign(access: AdminAccess, campaign_id: str) -> StoredCampaign
     if campaign is None:
         raise ApiError(404, "campaign_not_found", f"id: no campaign {campaign_id!r}")
     return campaign
-
-
-async def allowed_schemes(store: Store, app_id: str) -> Collection[str] | None:
-    """The deep-link schemes the app's project allows (``None``: any but the blocked ones)."""
-    app = await store.get_app(app_id)
-    project = await store.get_project(app.project_id) if app is not None else None
-    return project.settings.deep_link_schemes if project is not None else None
 
 
 # --------------------------------------------------------------------------- projects
@@ -273,10 +266,15 @@ async def revoke_write_key(request: Request) -> Response:
 # --------------------------------------------------------------------------- campaigns
 
 
-def _check_campaign(body: dict[str, Any], schemes: Collection[str] | None) -> None:
-    """The core validator's rules with the project's deep-link schemes, every problem in one
-    400 (``error.errors``)."""
+async def _check_campaign(store: Store, app_id: str, body: dict[str, Any]) -> None:
+    """The core validator's rules with the project's deep-link schemes, and the cohorts it
+    names must exist: every problem in one 400 (``error.errors``)."""
+    app = await store.get_app(app_id)
+    project = await store.get_project(app.project_id) if app is not None else None
+    schemes = project.settings.deep_link_schemes if project is not None else None
     errors = validate_campaign(body, allowed_schemes=schemes)
+    if project is not None:
+        errors += await unknown_cohorts(store, project.id, body)
     if errors:
         raise invalid_input(errors, "invalid_campaign")
 
@@ -318,7 +316,7 @@ async def add_campaign(access: AdminAccess, app_id: str, body: dict[str, Any]) -
     """Create a campaign of an app from its JSON body (``state`` defaults to Draft)."""
     store = access.store
     app = await app_in_scope(access, app_id)
-    _check_campaign(body, await allowed_schemes(store, app.id))
+    await _check_campaign(store, app.id, body)
     state = body.get("state") or "Draft"
     wanted_id = body.get("id")
     if wanted_id is not None and await store.get_campaign(wanted_id) is not None:
@@ -357,7 +355,7 @@ async def replace_campaign(request: Request) -> Response:
             "state_change_not_allowed",
             "state: change it with POST /admin/api/campaigns/{id}/state",
         )
-    _check_campaign(body, await allowed_schemes(store, current.app_id))
+    await _check_campaign(store, current.app_id, body)
     stored = {k: v for k, v in body.items() if k not in ("id", "createdAt", "state")}
     try:
         saved = await store.replace_campaign(current.id, stored, if_version=expected)
@@ -402,7 +400,7 @@ async def change_campaign_state(
             "(Draft → Active → Cancel → Active)",
         )
     if wanted == "Active":
-        _check_campaign(dict(current.body), await allowed_schemes(store, current.app_id))
+        await _check_campaign(store, current.app_id, dict(current.body))
     return await store.set_campaign_state(current.id, wanted)
 
 

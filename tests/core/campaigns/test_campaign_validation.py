@@ -308,3 +308,21 @@ def test_every_field_of_one_part_is_reported_together() -> None:
         "treatments[0].sizePercent",
         "content.url",
     ]
+
+
+def test_country_codes_must_be_iso_3166_alpha2_in_a_submission() -> None:
+    doc = copy.deepcopy(RICH)
+    doc["targeting"] = [{"country": {"type": "include", "values": ["us", "UK", "USA", "pl"]}}]
+    found = [(p.field, p.reason) for p in validate_campaign(doc)]
+    assert found == [
+        (
+            "targeting[0].country.values[1]",
+            "'UK' is not an ISO 3166-1 alpha-2 country code (e.g. US, GB)",
+        ),
+        (
+            "targeting[0].country.values[2]",
+            "'USA' is not an ISO 3166-1 alpha-2 country code (e.g. US, GB)",
+        ),
+    ]
+    # A stored campaign still parses (devices stay lenient): an unknown code matches nobody.
+    parse_campaign({**doc, "id": "c1"})

@@ -13,6 +13,7 @@ from tidings.core.campaigns import validate_campaign
 from tidings.core.errors import InvalidCampaign
 from tidings.core.events import NEVER_SHOWN_TRIGGERS, NON_TRIGGERING_EVENTS, SYSTEM_EVENT_NAMES
 from tidings.server.admin import DELETABLE_STATES, TRANSITIONS
+from tidings.server.campaign_checks import unknown_cohorts
 from tidings.server.dashboard import conflicts, dryrun, paths, wording
 from tidings.server.dashboard.charts import stacked_bars
 from tidings.server.dashboard.forms import apply_action, campaign_from_form, new_campaign
@@ -272,6 +273,7 @@ async def _submit(
             focus = paths.dom_id(f"targeting[{before}]")  # the new rule, not the top of the page
         return await _editor(request, token, ctx, draft, campaign, dry=kept, focus=focus)
     problems = validate_campaign(draft, allowed_schemes=ctx.project.settings.deep_link_schemes)
+    problems += await unknown_cohorts(store(request), ctx.project.id, draft)
     if problems:
         return await _editor(
             request,
