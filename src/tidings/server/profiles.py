@@ -135,3 +135,25 @@ class ProfileWriter:
             await asyncio.sleep(self.max_wait_ms / 1000)
             if self._pending:
                 await self.flush(store)
+
+
+COUNT_TTL_MS: Final = 30_000
+"""How long an app's profile count is reused: an editor asks again at every change of its rules,
+and counting a million rows each time would cost more than judging the sample."""
+
+
+class ProfileCountCache:
+    """Profile counts per app, reused for :data:`COUNT_TTL_MS` (bounded to 10,000 apps)."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, tuple[int, int]] = {}
+
+    async def total(self, store: Store, app_id: str, now_ms: int) -> int:
+        cached = self._counts.get(app_id)
+        if cached is not None and now_ms - cached[0] < COUNT_TTL_MS:
+            return cached[1]
+        total = (await store.profile_counts(app_id, 0)).total
+        if len(self._counts) >= 10_000:
+            self._counts.clear()
+        self._counts[app_id] = (now_ms, total)
+        return total

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from starlette.requests import Request
 
 from tidings.server.metrics import Metrics
-from tidings.server.profiles import ProfileWriter
+from tidings.server.profiles import ProfileCountCache, ProfileWriter
 from tidings.server.settings import ServerIds, ServerSettings
 from tidings.storage import Store, StoreUnavailable
 
@@ -22,6 +22,7 @@ class ServerState:
     metrics: Metrics = field(default_factory=Metrics)
     ids: ServerIds | None = None
     profiles: ProfileWriter = field(default_factory=ProfileWriter)
+    profile_counts: ProfileCountCache = field(default_factory=ProfileCountCache)
 
     def __post_init__(self) -> None:
         if self.ids is None:

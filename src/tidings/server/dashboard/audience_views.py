@@ -60,6 +60,7 @@ async def estimate_page(request: Request, token: str) -> Response:
             ctx.app.id,
             draft.get("targeting"),
             state.settings.now_ms(),
+            counts=state.profile_counts,
         )
     except InvalidCampaign as exc:
         problems = wording.problems(exc.errors)
