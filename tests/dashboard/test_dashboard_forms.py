@@ -7,6 +7,7 @@ field the template forgets, misnames or renders with the wrong value fails here.
 from __future__ import annotations
 
 import copy
+import json
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlencode
@@ -19,8 +20,9 @@ from hypothesis import strategies as st
 
 from tidings.core.campaigns import parse_campaign
 from tidings.core.errors import InvalidCampaign
-from tidings.server.dashboard import paths, wording
+from tidings.server.dashboard import dryrun, paths, wording
 from tidings.server.dashboard.session import csrf_token
+from tidings.storage import ProjectConfig
 
 pytestmark = pytest.mark.anyio
 
@@ -277,3 +279,49 @@ def test_problems_are_worded_with_the_editor_labels() -> None:
             "Repeat: occurrences: enter a whole number of at least 1",
         ),
     ]
+
+
+def test_the_default_dry_run_device_fits_the_who() -> None:
+    """The default script's device satisfies the rules a device's attributes can satisfy, so a
+    dry run of a fresh campaign fires (the core engine judges it, as on a device)."""
+    draft = {
+        "name": "Fit",
+        "type": "DeepLink",
+        "triggering": {
+            "event": {"name": "Buy", "type": "custom", "params": []},
+            "repeat": {"repeatType": "every", "repeatEntity": "event", "repeatValue": [1]},
+        },
+        "targeting": [
+            {"country": {"type": "include", "values": ["pl", "de"]}},
+            {"appVersion": {"compareType": "greater", "value": "2.9"}},
+            {"osVersion": {"compareType": "less", "value": "17.2"}},
+            {"cohort": {"type": "include", "values": ["vip"]}},
+            {
+                "customProperty": {
+                    "key": "tier",
+                    "valueType": "number",
+                    "compareType": "greater",
+                    "value": "3",
+                }
+            },
+            {
+                "customProperty": {
+                    "key": "plan",
+                    "valueType": "string",
+                    "compareType": "notEqual",
+                    "value": "free",
+                }
+            },
+        ],
+        "content": {"url": "acme://x"},
+    }
+    script = dryrun.default_script(draft)
+    doc = json.loads(script)
+    assert doc["device"]["country"] == "PL" and doc["device"]["appVersion"] == "2.10"
+    assert doc["device"]["osVersion"] == "17.1" and doc["cohorts"] == ["vip"]
+    result = dryrun.run(draft, "c-fit", script, ProjectConfig())
+    assert result.ran and result.fired == 3, result.rows
+    # Excluding the device's country instead: the device is elsewhere, and it still fires.
+    draft["targeting"][0] = {"country": {"type": "exclude", "values": ["US"]}}
+    doc = json.loads(dryrun.default_script(draft))
+    assert doc["device"]["country"] == "GB"
