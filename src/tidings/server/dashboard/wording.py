@@ -9,6 +9,7 @@ wording changes here; which values are wrong is decided by the core alone.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -159,7 +160,7 @@ def label(path: str) -> str:
     return path or "Campaign"
 
 
-def problems(found: list[InvalidCampaign]) -> list[Problem]:
+def problems(found: Sequence[InvalidCampaign]) -> list[Problem]:
     """Every problem, in the order the core found them, by the field that shows it."""
     return [
         Problem(paths.anchor(p.field) or "campaign", label(p.field), plain_reason(p.reason))
