@@ -97,25 +97,40 @@ def test_build_start_and_watch_a_campaign(
 
     # The core's error is shown next to the field, tied to it for assistive technology.
     error = page.locator("#f-triggering-repeat-repeatValue-error")
-    expect(error).to_contain_text("must be an integer >= 1")
+    expect(error).to_contain_text("enter a whole number of at least 1")
     expect(repeat).to_have_attribute("aria-invalid", "true")
     expect(repeat).to_have_attribute("aria-describedby", re.compile("repeatValue-error"))
-    expect(page.locator("#error-summary")).to_contain_text("triggering.repeat.repeatValue")
+    expect(page.locator("#error-summary")).to_contain_text("Repeat: occurrences")
+    expect(page.locator("#error-summary")).to_be_focused()
     _shot(page, "editor-error")
 
+    # Country codes are checked too, in the same save.
+    countries = page.locator("#f-targeting-0-country-values-error")
+    expect(countries).to_contain_text("'XX' is not an ISO 3166-1 alpha-2 country code")
+    expect(countries).to_contain_text("'YY' is not")
+    expect(page.locator("#error-summary")).to_contain_text("Rule 1 (Country) values")
+    page.get_by_label("Country codes").fill("gb, fr")
     repeat.fill("1")
     page.get_by_role("button", name="Run dry run").click()
     expect(page.locator("#dry-result")).to_contain_text("3 time(s) the campaign would fire")
     _shot(page, "editor-dry-run")
     page.get_by_role("button", name="Save as draft").click()
     expect(page.get_by_role("status")).to_contain_text("Saved.")
-    expect(page.locator("#f-targeting-0-country-values")).to_have_value("XX, YY")
+    expect(page.locator("#f-targeting-0-country-values")).to_have_value("GB, FR")
 
     # Start it from the list (Draft tab → Active tab).
     page.get_by_role("link", name="Campaigns", exact=True).click()
     page.get_by_role("link", name=re.compile("^Draft")).click()
     row = page.get_by_role("row", name=re.compile("Annual thank-you"))
+    # Starting asks first; declining leaves it a Draft.
+    page.once("dialog", lambda dialog: dialog.dismiss())
     row.get_by_role("button", name=re.compile("^Start")).click()
+    expect(row).to_contain_text("Draft")
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: asked.append(dialog.message) or dialog.accept())
+    row.get_by_role("button", name=re.compile("^Start")).click()
+    expect(page.locator("#state-banner")).to_contain_text("“Annual thank-you” is now Active")
+    assert asked and asked[0].startswith("Start “Annual thank-you”?")
     page.get_by_role("link", name=re.compile("^Active")).click()
     row = page.get_by_role("row", name=re.compile("Annual thank-you"))
     expect(row).to_contain_text("Active")
@@ -162,10 +177,13 @@ def test_build_start_and_watch_a_campaign(
 
     # Stop it; delete it.
     page.goto(f"{live.url}/apps/{app_id}/campaigns?state=Active")
+    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("row", name=re.compile("Annual thank-you")).get_by_role(
         "button", name=re.compile("^Stop")
     ).click()
-    page.get_by_role("link", name=re.compile("^Cancel")).click()
+    expect(page.locator("#state-banner")).to_contain_text("is now Stopped")
+    page.get_by_role("link", name=re.compile("^Stopped")).click()
+    expect(page.get_by_role("row", name=re.compile("Annual thank-you"))).to_contain_text("Stopped")
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("row", name=re.compile("Annual thank-you")).get_by_role(
         "button", name=re.compile("^Delete")

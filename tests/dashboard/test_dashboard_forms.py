@@ -7,6 +7,7 @@ field the template forgets, misnames or renders with the wrong value fails here.
 from __future__ import annotations
 
 import copy
+import json
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlencode
@@ -18,8 +19,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tidings.core.campaigns import parse_campaign
-from tidings.server.dashboard import paths
+from tidings.core.errors import InvalidCampaign
+from tidings.server.dashboard import dryrun, paths, wording
 from tidings.server.dashboard.session import csrf_token
+from tidings.storage import ProjectConfig
 
 pytestmark = pytest.mark.anyio
 
@@ -180,6 +183,9 @@ async def _post(h: AsgiHarness, url: str, pairs: list[tuple[str, str]]) -> httpx
 async def test_a_rich_campaign_round_trips_through_the_editor(asgi: AsgiHarness) -> None:
     parse_campaign({**RICH, "id": "check"})  # the fixture itself is valid
     stored = await asgi.store.create_campaign(asgi.app_id, copy.deepcopy(RICH), "Draft")
+    app = await asgi.store.get_app(asgi.app_id)
+    assert app is not None
+    await asgi.store.upsert_cohort(app.project_id, "power-users", "Power users")  # it names one
     await asgi.client.post("/signin", data={"token": asgi.token})
     page = await asgi.client.get(f"/campaigns/{stored.id}")
     assert page.status_code == 200
@@ -308,3 +314,76 @@ async def test_a_server_campaign_round_trips_and_previews_its_body(asgi: AsgiHar
     assert 'id="f-content-body-error"' in r.text and "must start with one of" in r.text
     r = await _post(asgi, f"/campaigns/{stored.id}", [*broken, ("action", "preview")])
     assert "content.body.to: reference" in r.text
+
+
+def test_problems_are_worded_with_the_editor_labels() -> None:
+    found = [
+        InvalidCampaign("triggering.limit.limitType", "must be one of session, device"),
+        InvalidCampaign("targeting[1].osVersion.compareType", "is required (one of equal, less)"),
+        InvalidCampaign("triggering.event.params[0].value", "must be a number value"),
+        InvalidCampaign("treatments[2].sizePercent", "must be a number"),
+        InvalidCampaign("triggering.repeat.repeatValue[3]", "must be an integer >= 1"),
+    ]
+    shown = [(p.anchor, p.summary) for p in wording.problems(found)]
+    assert shown == [
+        ("triggering.limit.limitType", "Frequency limit: choose per session or per device"),
+        (
+            "targeting[1].osVersion.compareType",
+            "Rule 2 (OS version) operator: choose equal or less",
+        ),
+        (
+            "triggering.event.params[0].value",
+            "Trigger event, property filter 1 value: must be a number value",
+        ),
+        ("treatments[2].sizePercent", "Treatment 3 size %: enter a number"),
+        (
+            "triggering.repeat.repeatValue",
+            "Repeat: occurrences: enter a whole number of at least 1",
+        ),
+    ]
+
+
+def test_the_default_dry_run_device_fits_the_who() -> None:
+    """The default script's device satisfies the rules a device's attributes can satisfy, so a
+    dry run of a fresh campaign fires (the core engine judges it, as on a device)."""
+    draft = {
+        "name": "Fit",
+        "type": "DeepLink",
+        "triggering": {
+            "event": {"name": "Buy", "type": "custom", "params": []},
+            "repeat": {"repeatType": "every", "repeatEntity": "event", "repeatValue": [1]},
+        },
+        "targeting": [
+            {"country": {"type": "include", "values": ["pl", "de"]}},
+            {"appVersion": {"compareType": "greater", "value": "2.9"}},
+            {"osVersion": {"compareType": "less", "value": "17.2"}},
+            {"cohort": {"type": "include", "values": ["vip"]}},
+            {
+                "customProperty": {
+                    "key": "tier",
+                    "valueType": "number",
+                    "compareType": "greater",
+                    "value": "3",
+                }
+            },
+            {
+                "customProperty": {
+                    "key": "plan",
+                    "valueType": "string",
+                    "compareType": "notEqual",
+                    "value": "free",
+                }
+            },
+        ],
+        "content": {"url": "acme://x"},
+    }
+    script = dryrun.default_script(draft)
+    doc = json.loads(script)
+    assert doc["device"]["country"] == "PL" and doc["device"]["appVersion"] == "2.10"
+    assert doc["device"]["osVersion"] == "17.1" and doc["cohorts"] == ["vip"]
+    result = dryrun.run(draft, "c-fit", script, ProjectConfig())
+    assert result.ran and result.fired == 3, result.rows
+    # Excluding the device's country instead: the device is elsewhere, and it still fires.
+    draft["targeting"][0] = {"country": {"type": "exclude", "values": ["US"]}}
+    doc = json.loads(dryrun.default_script(draft))
+    assert doc["device"]["country"] == "GB"

@@ -264,7 +264,7 @@ async def test_a_core_error_is_shown_next_to_its_field(asgi: AsgiHarness) -> Non
     assert 'aria-invalid="true"' in field.group(0)
     assert 'aria-describedby="f-triggering-limit-limitType-error"' in field.group(0)
     assert 'id="f-triggering-limit-limitType-error"' in r.text
-    assert "is required when limit is set" in r.text
+    assert "Frequency limit</a>: choose per session or per device" in r.text
     assert await asgi.store.list_campaigns(asgi.app_id) == []
 
 
@@ -284,7 +284,7 @@ async def test_every_core_error_is_listed_and_shown_at_its_field(asgi: AsgiHarne
     )
     assert r.status_code == 400
     summary = re.search(
-        r'<div class="banner error" role="alert" id="error-summary">.*?</div>', r.text, re.S
+        r'<div class="banner error" role="alert" id="error-summary"[^>]*>.*?</div>', r.text, re.S
     )
     assert summary is not None
     listed = re.findall(r'<li><a href="#([^"]+)">', summary.group(0))
@@ -488,9 +488,20 @@ async def test_the_editor_offers_the_moves_of_the_state_machine(asgi: AsgiHarnes
         f"/campaigns/{campaign_id}/state",
         data={"state": "Active", "csrf": csrf, "next": f"/campaigns/{campaign_id}"},
     )
-    assert r.headers["location"] == f"/campaigns/{campaign_id}"
-    page = (await asgi.client.get(f"/campaigns/{campaign_id}")).text
+    assert r.headers["location"].startswith(f"/campaigns/{campaign_id}?notice=started&name=")
+    page = (await asgi.client.get(r.headers["location"])).text
     assert "Stop campaign" in page and "Start campaign" not in page
+    assert re.search(r'id="state-banner">“[^”]+” is now Active', page)
+    assert '<span class="state state-active">Active</span>' in page
+    assert 'data-confirm="Stop campaign' in page
+    r = await asgi.client.post(
+        f"/campaigns/{campaign_id}/state",
+        data={"state": "Cancel", "csrf": csrf, "next": f"/campaigns/{campaign_id}?x=1"},
+    )
+    assert r.headers["location"].startswith(f"/campaigns/{campaign_id}?x=1&notice=stopped&")
+    page = (await asgi.client.get(r.headers["location"])).text
+    assert "is now Stopped" in page
+    assert '<span class="state state-cancel">Stopped</span>' in page
 
 
 async def test_the_trigger_picker_does_not_offer_session_finished(asgi: AsgiHarness) -> None:

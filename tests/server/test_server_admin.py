@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -179,6 +180,46 @@ async def test_campaign_create_with_state_and_replace(srv: Harness) -> None:
     assert r.status_code == 400
     r = await c.post(f"/admin/api/apps/{srv.app_id}/campaigns", json=campaign(id=cid), headers=h)
     assert r.status_code == 409
+
+
+async def test_put_with_if_match_refuses_a_stale_version(srv: Harness) -> None:
+    c, h = srv.client, srv.admin
+    r = await c.post(f"/admin/api/apps/{srv.app_id}/campaigns", json=campaign(), headers=h)
+    cid = r.json()["id"]
+    read = await c.get(f"/admin/api/campaigns/{cid}", headers=h)
+    tag = read.headers["ETag"]
+    assert re.fullmatch(r'"[0-9a-f]{20}"', tag)
+    # Someone else saves first: the campaign's version changes.
+    first = await c.put(
+        f"/admin/api/campaigns/{cid}", json=campaign(name="Theirs"), headers={**h, "If-Match": tag}
+    )
+    assert first.status_code == 200, first.text
+    assert first.headers["ETag"] != tag
+    stale = await c.put(
+        f"/admin/api/campaigns/{cid}", json=campaign(name="Mine"), headers={**h, "If-Match": tag}
+    )
+    assert stale.status_code == 412
+    assert stale.json()["error"]["code"] == "campaign_changed"
+    assert stale.headers["ETag"] == first.headers["ETag"]
+    assert (await c.get(f"/admin/api/campaigns/{cid}", headers=h)).json()["name"] == "Theirs"
+    # With the current tag (weak form accepted) or "*", the write goes through.
+    fresh = await c.put(
+        f"/admin/api/campaigns/{cid}",
+        json=campaign(name="Mine"),
+        headers={**h, "If-Match": "W/" + first.headers["ETag"]},
+    )
+    assert fresh.status_code == 200 and fresh.json()["name"] == "Mine"
+    star = await c.put(
+        f"/admin/api/campaigns/{cid}", json=campaign(name="Any"), headers={**h, "If-Match": "*"}
+    )
+    assert star.status_code == 200
+    # A state change is a change too: a tag read before a start is stale after it.
+    before = star.headers["ETag"]
+    await c.post(f"/admin/api/campaigns/{cid}/state", json={"state": "Active"}, headers=h)
+    r = await c.put(
+        f"/admin/api/campaigns/{cid}", json=campaign(name="X"), headers={**h, "If-Match": before}
+    )
+    assert r.status_code == 412
 
 
 @pytest.mark.parametrize(
@@ -431,3 +472,20 @@ async def test_both_destination_trees_configure_one_instance_alike(sq: Harness) 
     assert r.json()["settings"] == {"apiKey": "k2", "endpoint": "europe"}
     r = await c.put("/admin/api/destinations/dst_nope", json=body, headers=h)
     assert (r.status_code, r.json()["error"]["code"]) == (404, "destination_not_found")
+
+
+async def test_cohort_rules_must_name_cohorts_of_the_project(srv: Harness) -> None:
+    c, h = srv.client, srv.admin
+    await srv.store.upsert_cohort(srv.project["id"], "vip", "VIP")
+    bad = campaign(targeting=[{"cohort": {"type": "include", "values": ["vip", "nope"]}}])
+    r = await c.post(f"/admin/api/apps/{srv.app_id}/campaigns", json=bad, headers=h)
+    assert r.status_code == 400
+    assert r.json()["error"]["errors"] == [
+        {
+            "path": "targeting[0].cohort.values[1]",
+            "message": "no cohort 'nope' in this project (import it first)",
+        }
+    ]
+    good = campaign(targeting=[{"cohort": {"type": "include", "values": ["vip"]}}])
+    r = await c.post(f"/admin/api/apps/{srv.app_id}/campaigns", json=good, headers=h)
+    assert r.status_code == 201, r.text

@@ -62,6 +62,8 @@ def _cli_problems(tmp_path: Path, docs: list[dict[str, Any]]) -> list[list[str]]
 async def test_the_api_and_the_cli_report_the_same_problems(sq: Harness, tmp_path: Path) -> None:
     cli = _cli_problems(tmp_path, DOCUMENTS)
     assert [bool(problems) for problems in cli] == [False, False, True, True, True]
+    # The API also checks that a named cohort exists (the command line has no database).
+    await sq.store.upsert_cohort(sq.project["id"], "vip", "VIP")
     for doc, expected in zip(DOCUMENTS, cli, strict=True):
         r = await sq.client.post(
             f"/admin/api/apps/{sq.app_id}/campaigns", json=doc, headers=sq.admin

@@ -6,7 +6,7 @@ import pytest
 from storage_support import T0, Backend, decision, event, new_app, run
 
 from tidings.core.events import SYSTEM_EVENT_NAMES
-from tidings.storage import CohortChange, NotFoundError, ProjectConfig
+from tidings.storage import CohortChange, NotFoundError, ProjectConfig, VersionConflict
 
 
 def test_projects_and_settings(backend: Backend) -> None:
@@ -32,6 +32,34 @@ def test_projects_and_settings(backend: Backend) -> None:
                 await store.update_project_settings("prj_missing", patched)
             with pytest.raises(NotFoundError):
                 await store.create_app("prj_missing", "a", "ios")
+
+    run(go())
+
+
+def test_replace_campaign_if_version(backend: Backend) -> None:
+    async def go() -> None:
+        async with await backend.open() as store:
+            app_id = (await new_app(store)).app_id
+            c = await store.create_campaign(app_id, {"name": "A", "type": "DeepLink"})
+            opened = c.version
+            assert (await store.get_campaign(c.id)) is not None
+            same = await store.get_campaign(c.id)
+            assert same is not None and same.version == opened  # a digest of what is stored
+            theirs = await store.replace_campaign(c.id, {"name": "B"}, if_version=opened)
+            assert theirs.version != opened
+            with pytest.raises(VersionConflict) as caught:
+                await store.replace_campaign(c.id, {"name": "C"}, if_version=opened)
+            assert caught.value.current.body["name"] == "B"
+            assert caught.value.current.version == theirs.version
+            stored = await store.get_campaign(c.id)
+            assert stored is not None and stored.body["name"] == "B"
+            # Writing the same body back gives the same version; a state change gives another.
+            again = await store.replace_campaign(c.id, {"name": "B"}, if_version=theirs.version)
+            assert again.version == theirs.version
+            started = await store.set_campaign_state(c.id, "Active")
+            assert started.version != theirs.version
+            with pytest.raises(NotFoundError):
+                await store.replace_campaign("c_missing", {}, if_version=opened)
 
     run(go())
 

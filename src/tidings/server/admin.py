@@ -11,7 +11,6 @@ machine: Draft → Active → Cancel → Active; only Draft and Cancel may be de
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from typing import Any
 
 import orjson
@@ -22,7 +21,9 @@ from tidings.core.campaigns import validate_campaign
 from tidings.core.events import json_type
 from tidings.server.admin_access import AdminAccess, admin_access
 from tidings.server.body import read_json_object
+from tidings.server.campaign_checks import unknown_cohorts
 from tidings.server.campaign_destinations import check_destinations
+from tidings.server.campaign_versions import conflict, etag, if_match
 from tidings.server.errors import ApiError, bad_request, invalid_input, json_response
 from tidings.server.paging import page_body, page_query
 from tidings.server.state import server_state
@@ -37,6 +38,7 @@ from tidings.storage import (
     ProjectConfig,
     Store,
     StoredCampaign,
+    VersionConflict,
 )
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -104,13 +106,6 @@ async def find_campaign(access: AdminAccess, campaign_id: str) -> StoredCampaign
     if campaign is None:
         raise ApiError(404, "campaign_not_found", f"id: no campaign {campaign_id!r}")
     return campaign
-
-
-async def allowed_schemes(store: Store, app_id: str) -> Collection[str] | None:
-    """The deep-link schemes the app's project allows (``None``: any but the blocked ones)."""
-    app = await store.get_app(app_id)
-    project = await store.get_project(app.project_id) if app is not None else None
-    return project.settings.deep_link_schemes if project is not None else None
 
 
 # --------------------------------------------------------------------------- projects
@@ -272,12 +267,19 @@ async def revoke_write_key(request: Request) -> Response:
 # --------------------------------------------------------------------------- campaigns
 
 
-def _check_campaign(body: dict[str, Any], schemes: Collection[str] | None) -> None:
-    """The core validator's rules with the project's deep-link schemes, every problem in one
-    400 (``error.errors``)."""
+async def _check_campaign(store: Store, app_id: str, body: dict[str, Any]) -> None:
+    """The core validator's rules with the project's deep-link schemes, and the cohorts it
+    names must exist: every problem in one 400 (``error.errors``); then what a server campaign
+    calls must be a destination of its app that takes calls."""
+    app = await store.get_app(app_id)
+    project = await store.get_project(app.project_id) if app is not None else None
+    schemes = project.settings.deep_link_schemes if project is not None else None
     errors = validate_campaign(body, allowed_schemes=schemes)
+    if project is not None:
+        errors += await unknown_cohorts(store, project.id, body)
     if errors:
         raise invalid_input(errors, "invalid_campaign")
+    await check_destinations(store, app_id, body)
 
 
 def _state_param(value: object, where: str) -> str:
@@ -317,8 +319,7 @@ async def add_campaign(access: AdminAccess, app_id: str, body: dict[str, Any]) -
     """Create a campaign of an app from its JSON body (``state`` defaults to Draft)."""
     store = access.store
     app = await app_in_scope(access, app_id)
-    _check_campaign(body, await allowed_schemes(store, app.id))
-    await check_destinations(store, app.id, body)
+    await _check_campaign(store, app.id, body)
     state = body.get("state") or "Draft"
     wanted_id = body.get("id")
     if wanted_id is not None and await store.get_campaign(wanted_id) is not None:
@@ -337,13 +338,17 @@ async def create_campaign(request: Request) -> Response:
 async def get_campaign(request: Request) -> Response:
     access = await admin_access(request)
     campaign = await find_campaign(access, request.path_params["campaign_id"])
-    return json_response(campaign_json(campaign))
+    return json_response(campaign_json(campaign), headers={"ETag": etag(campaign)})
 
 
 async def replace_campaign(request: Request) -> Response:
+    """Replace a campaign; with ``If-Match``, only the version the client read (else 412)."""
     access = await admin_access(request)
     store = access.store
     current = await find_campaign(access, request.path_params["campaign_id"])
+    expected = if_match(request)
+    if expected is not None and expected != current.version:
+        return conflict(current)
     body = await _body(request)
     if body.get("id", current.id) != current.id:
         raise bad_request("id", "does not match the campaign in the path")
@@ -353,10 +358,13 @@ async def replace_campaign(request: Request) -> Response:
             "state_change_not_allowed",
             "state: change it with POST /admin/api/campaigns/{id}/state",
         )
-    _check_campaign(body, await allowed_schemes(store, current.app_id))
-    await check_destinations(store, current.app_id, body)
+    await _check_campaign(store, current.app_id, body)
     stored = {k: v for k, v in body.items() if k not in ("id", "createdAt", "state")}
-    return json_response(campaign_json(await store.replace_campaign(current.id, stored)))
+    try:
+        saved = await store.replace_campaign(current.id, stored, if_version=expected)
+    except VersionConflict as exc:  # saved by someone else between the read and the write
+        return conflict(exc.current)
+    return json_response(campaign_json(saved), headers={"ETag": etag(saved)})
 
 
 async def remove_campaign(access: AdminAccess, campaign_id: str) -> StoredCampaign:
@@ -395,8 +403,7 @@ async def change_campaign_state(
             "(Draft → Active → Cancel → Active)",
         )
     if wanted == "Active":
-        _check_campaign(dict(current.body), await allowed_schemes(store, current.app_id))
-        await check_destinations(store, current.app_id, current.body)
+        await _check_campaign(store, current.app_id, dict(current.body))
     return await store.set_campaign_state(current.id, wanted)
 
 

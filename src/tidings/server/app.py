@@ -28,6 +28,7 @@ from tidings.server import (
     admin_destinations,
     admin_streams,
     admin_tokens,
+    audience,
     cohorts,
     config,
     dashboard,
@@ -237,6 +238,14 @@ ROUTES: list[tuple[RouteDoc, Handler]] = [
         "adminToken",
     ),
     _r(
+        "POST",
+        f"{_A}/apps/{{app_id}}/audience",
+        audience.estimate_route,
+        "Estimate how many known devices a Who (targeting) matches",
+        "admin",
+        "adminToken",
+    ),
+    _r(
         "PUT",
         f"{_A}/campaigns/{{campaign_id}}",
         admin.replace_campaign,
@@ -359,12 +368,15 @@ def create_app_for_url(
 
             runner = await start_pipeline(state.store)
         pruning = asyncio.create_task(prune_stored_responses(state.store, state.settings))
+        profiles = asyncio.create_task(state.profiles.run(state.store))
         try:
             yield
         finally:
-            pruning.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pruning
+            for task in (pruning, profiles):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await state.profiles.flush(state.store)  # the last updates, before the store closes
             if runner is not None:
                 await runner.stop()
             store, state.store = state.store, None

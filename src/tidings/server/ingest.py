@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tidings.core.logpayload import decision_payload, event_prefix
+from tidings.server import profiles
 from tidings.server.auth import path_with_query, signed_headers, verified_digest
 from tidings.server.body import (
     NUL_ESCAPE,
@@ -302,6 +303,11 @@ async def store_upload(
         metrics.count("sdk", "decision", "rejected", len(rejected_decisions))
         metrics.count("sdk", "event", "dropped_on_device", upload.dropped)
     assert result.response is not None
+    if not result.replayed:
+        update = profiles.from_upload(
+            key.app_id, upload.device, upload.user_id, upload.custom_properties, now_ms
+        )
+        await state.profiles.add(store, update, now_ms)
     # Read after the write, so a device learns of a campaign started while it was uploading.
     revision = await store.config_revision(key.app_id)
     return _stored(result.response, replayed=result.replayed, revision=revision)

@@ -40,6 +40,7 @@ from tidings.server.body import (
 from tidings.server.catalog_refusals import CODE as CATALOG_FULL
 from tidings.server.catalog_refusals import body_indices, catalog_full, refusal_message
 from tidings.server.errors import ApiError, bad_request, json_response
+from tidings.server.profiles import from_identify
 from tidings.server.state import ServerState, server_state, store_of
 from tidings.storage import Application, EventIn
 
@@ -133,6 +134,18 @@ def _event_in(app_id: str, parsed: SegmentMessage) -> EventIn:
     )
 
 
+async def _keep_profiles(request: Request, app_id: str, parsed: list[SegmentMessage]) -> None:
+    """``identify`` calls update their device's last-known profile (traits are merged)."""
+    state = server_state(request)
+    now = state.settings.now_ms()
+    for message in parsed:
+        if message.event.name != "$identify":
+            continue
+        update = from_identify(app_id, message.message, message.anonymous_id, message.user_id, now)
+        if update is not None:
+            await state.profiles.add(store_of(request), update, now)
+
+
 def _name_field(message: object, where: str) -> str:
     """Where a message's event name comes from: ``event`` for track, ``name`` otherwise."""
     kind = message.get("type") if isinstance(message, dict) else None
@@ -183,6 +196,7 @@ def single(msg_type: str) -> Callable[[Request], Awaitable[Response]]:
         if result.outcome is not None:
             state.metrics.count(SEGMENT_SOURCE, "message", "accepted", result.outcome.accepted)
             state.metrics.count(SEGMENT_SOURCE, "message", "duplicate", result.outcome.duplicates)
+        await _keep_profiles(request, app.id, [parsed])
         return json_response({"success": True})
 
     endpoint.__name__ = f"segment_{msg_type}"
@@ -210,6 +224,7 @@ async def batch(request: Request) -> Response:
     window = state.settings.time_range.at(received)
     sent_at = body.get("sentAt")
     events: list[EventIn] = []
+    identified: list[SegmentMessage] = []
     rejected: list[dict[str, Any]] = []
     assert state.ids is not None
     for i, message in enumerate(messages):
@@ -232,6 +247,7 @@ async def batch(request: Request) -> Response:
             )
             continue
         events.append(_event_in(app.id, parsed))
+        identified.append(parsed)
     if events:
         limits = state.settings.catalog_limits
         result = await store_of(request).ingest(
@@ -256,6 +272,7 @@ async def batch(request: Request) -> Response:
                     key=lambda r: r["index"],
                 )
     state.metrics.count(SEGMENT_SOURCE, "message", "rejected", len(rejected))
+    await _keep_profiles(request, app.id, identified)
     response: dict[str, Any] = {"success": True}
     if rejected:
         response["rejected"] = rejected

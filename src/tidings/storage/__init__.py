@@ -21,6 +21,7 @@ from tidings.storage.logrecords import (
     StoredResponse,
 )
 from tidings.storage.memory import MemoryStore
+from tidings.storage.profilerecords import DeviceProfileRecord, ProfileCounts, ProfileUpdate
 from tidings.storage.records import (
     CAMPAIGN_STATES,
     ApiKeyInfo,
@@ -46,6 +47,7 @@ from tidings.storage.records import (
     StoreError,
     StoreOptions,
     StoreUnavailable,
+    VersionConflict,
 )
 from tidings.storage.roles import (
     ConfigStore,
@@ -55,6 +57,7 @@ from tidings.storage.roles import (
     IdentityStates,
     Leases,
     Outbox,
+    Profiles,
     Stats,
     Store,
 )
@@ -82,6 +85,7 @@ __all__ = [
     "DeadLetterIn",
     "DeadLetters",
     "DecisionIn",
+    "DeviceProfileRecord",
     "Document",
     "EventCatalogEntry",
     "EventIn",
@@ -102,6 +106,9 @@ __all__ = [
     "Outbox",
     "OutboxItem",
     "OutboxRow",
+    "ProfileCounts",
+    "ProfileUpdate",
+    "Profiles",
     "Project",
     "ProjectConfig",
     "PropertyCatalogEntry",
@@ -116,6 +123,7 @@ __all__ = [
     "StoreUnavailable",
     "StoredCampaign",
     "StoredResponse",
+    "VersionConflict",
     "display_url",
     "open_store",
     "parse_db_url",

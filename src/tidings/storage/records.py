@@ -6,9 +6,12 @@ Plain frozen dataclasses with their camelCase JSON shapes: every role of the sto
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+
+import orjson
 
 CampaignState = Literal["Draft", "Active", "Cancel"]
 CAMPAIGN_STATES: tuple[CampaignState, ...] = ("Draft", "Active", "Cancel")
@@ -51,6 +54,15 @@ class NotFoundError(StoreError, LookupError):
         self.kind = kind
         self.ident = ident
         super().__init__(f"{kind} {ident!r} not found")
+
+
+class VersionConflict(StoreError):
+    """A write expected a version of a campaign that is no longer the stored one: someone else
+    saved it in between. ``current`` is what is stored now."""
+
+    def __init__(self, current: StoredCampaign) -> None:
+        self.current = current
+        super().__init__(f"campaign {current.id!r} changed (now version {current.version})")
 
 
 # --------------------------------------------------------------------------- settings, projects
@@ -232,6 +244,13 @@ class StoredCampaign:
     created_at: int
     updated_at: int
     body: Mapping[str, Any]
+
+    @property
+    def version(self) -> str:
+        """A digest of the stored body (state included): the campaign's ETag. Any change to
+        what is stored changes it, however close in time two writes are."""
+        canonical = orjson.dumps(self.body, option=orjson.OPT_SORT_KEYS)
+        return hashlib.sha256(canonical).hexdigest()[:20]
 
 
 @dataclass(frozen=True, slots=True)

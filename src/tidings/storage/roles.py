@@ -6,9 +6,10 @@ cohorts and configuration documents such as destinations and stream sinks), :cla
 :class:`Leases` (one process at a time per named piece of work, and cursor commits fenced by
 them), :class:`Outbox` and :class:`DeadLetters` (what a destination still owes, and what it gave
 up on), :class:`Stats` (catalogs and campaign counters), :class:`Attribution` (campaign
-conversions) and :class:`IdentityStates` (what the server-campaign consumer remembers per
-person). :class:`Store` is all of them plus a
-lifecycle; ``SqlStore`` (SQLite, PostgreSQL) and ``MemoryStore`` implement it.
+conversions), :class:`IdentityStates` (what the server-campaign consumer remembers per
+person) and :class:`Profiles` (last-known device profiles for audience estimates).
+:class:`Store` is all of them plus a lifecycle; ``SqlStore`` (SQLite, PostgreSQL) and
+``MemoryStore`` implement it.
 
 The pipeline, the destinations and the streams are written against these protocols only; which
 backend serves them (and how: SQL, in memory, a JetStream log beside SQL configuration) is the
@@ -56,6 +57,7 @@ from tidings.storage.logrecords import (
     StoredResponse,
 )
 from tidings.storage.paging import After
+from tidings.storage.profilerecords import DeviceProfileRecord, ProfileCounts, ProfileUpdate
 from tidings.storage.records import (
     ApiKeyInfo,
     AppCredentials,
@@ -208,8 +210,13 @@ class ConfigStore(Protocol):
     async def campaign_counts(self, app_id: str) -> dict[str, int]:
         """How many campaigns the app has in each state (states without any are absent)."""
 
-    async def replace_campaign(self, campaign_id: str, body: Mapping[str, Any]) -> StoredCampaign:
-        """Replace the body; ``id``, ``state`` and ``createdAt`` are kept from the stored one."""
+    async def replace_campaign(
+        self, campaign_id: str, body: Mapping[str, Any], *, if_version: str | None = None
+    ) -> StoredCampaign:
+        """Replace the body; ``id``, ``state`` and ``createdAt`` are kept from the stored one.
+
+        With ``if_version``, only when the stored campaign's :attr:`StoredCampaign.version` is that
+        one (checked in the same transaction as the write); else :class:`VersionConflict`."""
 
     async def set_campaign_state(self, campaign_id: str, state: CampaignState) -> StoredCampaign:
         """Set the state. Transition rules (Draft → Active → Cancel → Active) are the caller's."""
@@ -541,6 +548,33 @@ class IdentityStates(Protocol):
         """How many identities have a stored state."""
 
 
+class Profiles(Protocol):
+    """Last-known device profiles (:mod:`tidings.storage.profilerecords`), written in batches
+    and read as uniform samples for audience estimates."""
+
+    async def upsert_profiles(self, updates: Sequence[ProfileUpdate]) -> None:
+        """Apply updates (of any apps and devices, in order) in one transaction."""
+
+    async def profile_counts(self, app_id: str, seen_since_ms: int) -> ProfileCounts:
+        """The app's profiles, and those last seen at or after ``seen_since_ms``."""
+
+    async def profile_sample(
+        self,
+        app_id: str,
+        below: int,
+        limit: int,
+        *,
+        project_id: str | None = None,
+        cohort_ids: Sequence[str] = (),
+    ) -> list[DeviceProfileRecord]:
+        """Profiles whose ``sample_key`` is below ``below`` (a uniform sample), at most
+        ``limit``, in ``sample_key`` order. Each carries those of ``cohort_ids`` (cohorts of
+        ``project_id``) that its device id or user id is a member of."""
+
+    async def get_profile(self, app_id: str, device_id: str) -> DeviceProfileRecord | None:
+        """One device's profile, or ``None``."""
+
+
 class Store(
     ConfigStore,
     EventLog,
@@ -551,6 +585,7 @@ class Store(
     Stats,
     Attribution,
     IdentityStates,
+    Profiles,
     Protocol,
 ):
     """Everything Tidings persists, in one object. Obtain one with

@@ -25,6 +25,7 @@ from tidings.storage.leases import LeasesMixin
 from tidings.storage.migrations import Migration, apply_pending, current_version
 from tidings.storage.outbox import OutboxMixin
 from tidings.storage.paging import After, keyset
+from tidings.storage.profilestore import ProfilesMixin
 from tidings.storage.records import (
     ApiKeyInfo,
     AppCredentials,
@@ -41,6 +42,7 @@ from tidings.storage.records import (
     SigningKey,
     StoredCampaign,
     StoreUnavailable,
+    VersionConflict,
 )
 from tidings.storage.roles import Store
 from tidings.storage.tokens import AdminTokenMixin
@@ -155,6 +157,7 @@ class SqlStore(
     OutboxMixin,
     LeasesMixin,
     IdentityStatesMixin,
+    ProfilesMixin,
     Store,
 ):
     """A :class:`~tidings.storage.roles.Store` over an :class:`Engine`; subclasses only
@@ -521,15 +524,23 @@ class SqlStore(
         return {str(state): int(count) for state, count in rows}
 
     async def _rewrite_campaign(
-        self, campaign_id: str, body: Mapping[str, Any] | None, state: CampaignState | None
+        self,
+        campaign_id: str,
+        body: Mapping[str, Any] | None,
+        state: CampaignState | None,
+        if_version: str | None = None,
     ) -> StoredCampaign:
         at = now_ms()
 
         def run(tx: Tx) -> StoredCampaign:
+            # Every write transaction is serialised (SQLite's write lock, PostgreSQL's group
+            # lock), so the version read here is the one the write replaces.
             row = tx.one(f"SELECT {_CAMPAIGN_COLUMNS} FROM campaigns WHERE id = ?", (campaign_id,))
             if row is None:
                 raise NotFoundError("campaign", campaign_id)
             old = _campaign(row)
+            if if_version is not None and old.version != if_version:
+                raise VersionConflict(old)
             new_state = state or old.state
             base = body if body is not None else old.body
             full = {**base, "id": old.id, "state": new_state, "createdAt": old.created_at}
@@ -543,8 +554,10 @@ class SqlStore(
 
         return await self._engine.write(run)
 
-    async def replace_campaign(self, campaign_id: str, body: Mapping[str, Any]) -> StoredCampaign:
-        return await self._rewrite_campaign(campaign_id, body, None)
+    async def replace_campaign(
+        self, campaign_id: str, body: Mapping[str, Any], *, if_version: str | None = None
+    ) -> StoredCampaign:
+        return await self._rewrite_campaign(campaign_id, body, None, if_version)
 
     async def set_campaign_state(self, campaign_id: str, state: CampaignState) -> StoredCampaign:
         return await self._rewrite_campaign(campaign_id, None, state)

@@ -282,3 +282,47 @@ def test_a_valid_campaign_with_one_part_replaced_reports_paths_that_exist(data: 
             assert paths(list(info.value.errors)) == paths(errors)
         else:
             assert parse_campaign(doc).id == doc["id"]
+
+
+def test_every_field_of_one_part_is_reported_together() -> None:
+    """A filter, its params, a limit and a treatment report all their bad fields in one pass."""
+    doc = copy.deepcopy(RICH)
+    doc["triggering"]["event"] = {
+        "name": "",
+        "type": "custom",
+        "params": [{"name": "", "compareType": "~", "valueType": "string", "value": "x"}],
+    }
+    doc["triggering"]["limit"] = {"limit": "q", "limitType": "", "interval": 0}
+    doc["treatments"] = [{"id": "", "sizePercent": "x"}]
+    doc["content"] = {"url": "javascript:alert(1)"}
+    fields = [p.field for p in validate_campaign(doc)]
+    assert fields == [
+        "triggering.event.name",
+        "triggering.event.params[0].name",
+        "triggering.event.params[0].compareType",
+        "triggering.limit.limit",
+        "triggering.limit.limitType",
+        "triggering.limit.interval",
+        "triggering.limit.intervalDimension",
+        "treatments[0].id",
+        "treatments[0].sizePercent",
+        "content.url",
+    ]
+
+
+def test_country_codes_must_be_iso_3166_alpha2_in_a_submission() -> None:
+    doc = copy.deepcopy(RICH)
+    doc["targeting"] = [{"country": {"type": "include", "values": ["us", "UK", "USA", "pl"]}}]
+    found = [(p.field, p.reason) for p in validate_campaign(doc)]
+    assert found == [
+        (
+            "targeting[0].country.values[1]",
+            "'UK' is not an ISO 3166-1 alpha-2 country code (e.g. US, GB)",
+        ),
+        (
+            "targeting[0].country.values[2]",
+            "'USA' is not an ISO 3166-1 alpha-2 country code (e.g. US, GB)",
+        ),
+    ]
+    # A stored campaign still parses (devices stay lenient): an unknown code matches nobody.
+    parse_campaign({**doc, "id": "c1"})

@@ -4,6 +4,14 @@ Sans-IO: :meth:`CampaignEngine.process` takes one recorded event, the device con
 device's :class:`EngineState`, and returns the decisions; time is the event's timestamp.
 """
 
+from tidings.core.campaigns.audience import (
+    AudienceEstimate,
+    AudienceRules,
+    KnownDevice,
+    ProfileView,
+    audience_rules,
+    estimate,
+)
 from tidings.core.campaigns.buckets import Treatment, holdout_bucket, murmur3_32, pick_treatment
 from tidings.core.campaigns.context import EvaluationContext
 from tidings.core.campaigns.engine import (
@@ -90,6 +98,8 @@ __all__ = [
     "SERVER_CHANNEL",
     "SESSION_CAP",
     "SUCCESS",
+    "AudienceEstimate",
+    "AudienceRules",
     "BodyTemplate",
     "Campaign",
     "CampaignEngine",
@@ -104,8 +114,10 @@ __all__ = [
     "Goal",
     "GroupResult",
     "IdentityState",
+    "KnownDevice",
     "Limit",
     "Observation",
+    "ProfileView",
     "ProjectSettings",
     "Repeat",
     "Results",
@@ -114,10 +126,12 @@ __all__ = [
     "Status",
     "Treatment",
     "attribution_key",
+    "audience_rules",
     "build_results",
     "compile_body",
     "conversions_of",
     "day_range",
+    "estimate",
     "evaluate",
     "exposure_of",
     "holdout_bucket",

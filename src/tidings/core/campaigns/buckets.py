@@ -84,11 +84,16 @@ def _treatment(value: object, path: str, campaign_type: str) -> Treatment:
     raw_id = item.get("id")
     if isinstance(raw_id, int) and not isinstance(raw_id, bool):
         raw_id = str(raw_id)
+    problems = r.Problems()  # the id and the size are reported together
     if not isinstance(raw_id, str) or not raw_id:
-        r.fail(r.join(path, "id"), r.required_or("must be a non-empty string", raw_id))
-    size = r.number(item, "sizePercent", path)
-    if not 0 <= size <= 100:
-        r.fail(r.join(path, "sizePercent"), "must be between 0 and 100")
+        problems.attempt(
+            r.fail, r.join(path, "id"), r.required_or("must be a non-empty string", raw_id)
+        )
+    size = problems.attempt(r.number, item, "sizePercent", path)
+    if size is not None and not 0 <= size <= 100:
+        problems.attempt(r.fail, r.join(path, "sizePercent"), "must be between 0 and 100")
+    problems.raise_first()
+    assert isinstance(raw_id, str) and size is not None
     content = r.opt_obj(item, "content", path)
     if content is not None and campaign_type in SERVER_TYPES:
         parse_server_content(content, f"{path}.content")

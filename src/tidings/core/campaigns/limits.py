@@ -42,28 +42,33 @@ NO_LIMIT: Final = Limit()
 
 
 def parse_limit(raw: object, path: str) -> Limit:
+    """Every problem of the limit is reported together (each field is checked on its own)."""
     item = r.obj(raw, path)
-    limit = r.opt_integer(item, "limit", path, minimum=0)
+    problems = r.Problems()
+    limit = problems.attempt(r.opt_integer, item, "limit", path, minimum=0)
     limit_type = item.get("limitType")
     if limit_type is not None and limit_type not in LIMIT_TYPES:
-        r.fail(r.join(path, "limitType"), f"must be one of {', '.join(LIMIT_TYPES)}")
-    if (limit is None) != (limit_type is None):
-        missing = "limitType" if limit_type is None else "limit"
-        r.fail(
-            r.join(path, missing),
-            "is required when " + ("limit" if missing == "limitType" else "limitType") + " is set",
+        problems.attempt(
+            r.fail, r.join(path, "limitType"), f"must be one of {', '.join(LIMIT_TYPES)}"
         )
-    interval = r.opt_integer(item, "interval", path, minimum=1)
+    elif (item.get("limit") is None) != (limit_type is None):
+        missing = "limitType" if limit_type is None else "limit"
+        other = "limit" if missing == "limitType" else "limitType"
+        problems.attempt(r.fail, r.join(path, missing), f"is required when {other} is set")
+    interval = problems.attempt(r.opt_integer, item, "interval", path, minimum=1)
     dimension = item.get("intervalDimension")
     if dimension is not None and dimension not in INTERVAL_DIMENSIONS:
-        r.fail(
-            r.join(path, "intervalDimension"), f"must be one of {', '.join(INTERVAL_DIMENSIONS)}"
+        problems.attempt(
+            r.fail,
+            r.join(path, "intervalDimension"),
+            f"must be one of {', '.join(INTERVAL_DIMENSIONS)}",
         )
-    if (interval is None) != (dimension is None):
+    elif (item.get("interval") is None) != (dimension is None):
         missing = "intervalDimension" if dimension is None else "interval"
         other = "interval" if missing == "intervalDimension" else "intervalDimension"
-        r.fail(r.join(path, missing), f"is required when {other} is set")
-    count = r.opt_integer(item, "count", path, minimum=0)
+        problems.attempt(r.fail, r.join(path, missing), f"is required when {other} is set")
+    count = problems.attempt(r.opt_integer, item, "count", path, minimum=0)
+    problems.raise_first()
     interval_ms = None if interval is None else interval * UNIT_MS[str(dimension)]
     return Limit(limit, None if limit_type is None else str(limit_type), interval_ms, count)
 

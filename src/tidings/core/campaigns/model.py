@@ -14,6 +14,7 @@ from typing import Any, Final, TypeVar
 
 from tidings.core.campaigns import reader as r
 from tidings.core.campaigns.buckets import Treatment, parse_treatments
+from tidings.core.campaigns.countries import is_country_code
 from tidings.core.campaigns.goals import Goal, parse_conversions
 from tidings.core.campaigns.limits import NO_LIMIT, Limit, parse_limit
 from tidings.core.campaigns.links import check_deep_link
@@ -166,7 +167,26 @@ def validate_campaign(
     ``allowed_schemes``, a project's own list, narrows them further (see
     :mod:`tidings.core.campaigns.links`). Never raises on any JSON value.
     """
-    return _read(obj, require_id=False, allowed_schemes=allowed_schemes)[1].found
+    found = _read(obj, require_id=False, allowed_schemes=allowed_schemes)[1].found
+    return found + _unknown_countries(obj, {p.field for p in found})
+
+
+def _unknown_countries(obj: object, reported: set[str]) -> list[InvalidCampaign]:
+    """Country rule values that are not ISO 3166-1 alpha-2 codes (a submission-only check:
+    parsing a stored campaign stays lenient, see :mod:`.countries`)."""
+    if not isinstance(obj, Mapping) or not isinstance(obj.get("targeting"), list):
+        return []
+    out = []
+    for i, item in enumerate(obj["targeting"]):
+        rule = item.get("country") if isinstance(item, Mapping) else None
+        values = rule.get("values") if isinstance(rule, Mapping) else None
+        for j, value in enumerate(values if isinstance(values, list) else []):
+            path = f"targeting[{i}].country.values[{j}]"
+            known = not isinstance(value, str) or not value or is_country_code(value)
+            if not known and path not in reported:
+                reason = f"{value!r} is not an ISO 3166-1 alpha-2 country code (e.g. US, GB)"
+                out.append(InvalidCampaign(path, reason))
+    return out
 
 
 def parse_campaign(obj: object, *, allowed_schemes: Collection[str] | None = None) -> Campaign:
@@ -219,6 +239,9 @@ def _read(
             attempt(_check_links, p.content, p.treatments, allowed_schemes)
             if p.type in SERVER_TYPES:
                 p.server_contents = attempt(_server_contents, p.type, p.content, p.treatments)
+        elif root.get("content") is not None:  # the content is still checked on its own
+            content = attempt(_content, root, p.type, ())
+            attempt(_check_links, content, (), allowed_schemes)
 
     p.schedule = attempt(_optional, root, "schedule", "", parse_schedule, None)
     p.quiet_time = attempt(_optional, root, "quietTime", "", parse_quiet_time, None)

@@ -70,13 +70,29 @@ def _text(value: Scalar) -> str:
 
 def parse_param(raw: object, path: str) -> EventParam:
     item = r.obj(raw, path)
-    name = r.string(item, "name", path)
-    compare_type = r.enum(item, "compareType", path, tuple(TRIGGER_OPS), default="===")
-    value_type: ValueType = r.enum(  # type: ignore[assignment]
-        item, "valueType", path, PARAM_VALUE_TYPES, default="string"
+    problems = r.Problems()
+    name = problems.attempt(r.string, item, "name", path)
+    compare_type = problems.attempt(
+        r.enum, item, "compareType", path, tuple(TRIGGER_OPS), default="==="
     )
-    value = parse_scalar(item.get("value"), value_type, r.join(path, "value"))
-    return EventParam(name, compare_type, value_type, value, TRIGGER_OPS[compare_type])
+    value_type = problems.attempt(r.enum, item, "valueType", path, PARAM_VALUE_TYPES, "string")
+    value = None
+    if value_type is not None:
+        value = problems.attempt(
+            parse_scalar,
+            item.get("value"),
+            value_type,  # type: ignore[arg-type]
+            r.join(path, "value"),
+        )
+    problems.raise_first()
+    assert name is not None and compare_type is not None and value is not None
+    return EventParam(
+        name,
+        compare_type,
+        value_type,  # type: ignore[arg-type]
+        value,
+        TRIGGER_OPS[compare_type],
+    )
 
 
 def parse_scalar(raw: object, value_type: ValueType, path: str) -> Scalar:
@@ -94,15 +110,18 @@ def parse_scalar(raw: object, value_type: ValueType, path: str) -> Scalar:
 def parse_event_filter(raw: object, path: str, *, default_type: str | None = None) -> EventFilter:
     """Parse ``{name, type, params}``; ``type`` falls back to ``default_type`` when given."""
     item = r.obj(raw, path)
-    name = r.string(item, "name", path)
-    type_ = r.enum(item, "type", path, EVENT_TYPES, default=default_type)
+    problems = r.Problems()  # name, type and every param are reported together
+    name = problems.attempt(r.string, item, "name", path)
+    type_ = problems.attempt(r.enum, item, "type", path, EVENT_TYPES, default=default_type)
     params_raw = item.get("params")
     params: tuple[EventParam, ...] = ()
     if params_raw is not None:
         params_path = r.join(path, "params")
-        problems = r.Problems()
-        params = tuple(problems.each(r.arr(params_raw, params_path), params_path, parse_param))
-        problems.raise_first()
+        listed = problems.attempt(r.arr, params_raw, params_path)
+        if listed is not None:
+            params = tuple(problems.each(listed, params_path, parse_param))
+    problems.raise_first()
+    assert name is not None and type_ is not None
     return make_filter(name, type_, params)
 
 

@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from tidings.server.dashboard import (
+    audience_views,
     auth_views,
     campaign_views,
     cohort_views,
@@ -40,6 +41,7 @@ def routes() -> list[BaseRoute]:
         Route("/apps/{app_id}/campaigns", campaign_views.campaign_list, methods=["GET"]),
         Route("/apps/{app_id}/campaigns/new", campaign_views.new_page, methods=["GET"]),
         Route("/apps/{app_id}/campaigns/new", campaign_views.create, methods=["POST"]),
+        Route("/apps/{app_id}/audience", audience_views.estimate_page, methods=["POST"]),
         Route("/campaigns/{campaign_id}", campaign_views.edit_page, methods=["GET"]),
         Route("/campaigns/{campaign_id}", campaign_views.update, methods=["POST"]),
         Route("/campaigns/{campaign_id}/state", campaign_views.change_state, methods=["POST"]),

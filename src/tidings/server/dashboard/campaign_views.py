@@ -4,6 +4,7 @@ stop / delete following the admin API's state machine, and per-campaign stats.""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -13,7 +14,8 @@ from tidings.core.errors import InvalidCampaign
 from tidings.core.events import NEVER_SHOWN_TRIGGERS, NON_TRIGGERING_EVENTS, SYSTEM_EVENT_NAMES
 from tidings.pipeline.delivery import list_instances
 from tidings.server.admin import DELETABLE_STATES, TRANSITIONS
-from tidings.server.dashboard import bodypreview, dryrun, paths
+from tidings.server.campaign_checks import unknown_cohorts
+from tidings.server.dashboard import bodypreview, conflicts, dryrun, paths, wording
 from tidings.server.dashboard.charts import stacked_bars
 from tidings.server.dashboard.forms import (
     apply_action,
@@ -34,7 +36,13 @@ from tidings.server.dashboard.render import render
 from tidings.server.dashboard.session import Form, checked_form, safe_next
 from tidings.server.dashboard.snippets import sdk_js_snippet
 from tidings.server.paging import page_body, page_query
-from tidings.storage import CAMPAIGN_STATES, CampaignStats, Store, StoredCampaign
+from tidings.storage import (
+    CAMPAIGN_STATES,
+    CampaignStats,
+    Store,
+    StoredCampaign,
+    VersionConflict,
+)
 
 TABS = ("All", *CAMPAIGN_STATES)
 
@@ -115,7 +123,15 @@ async def change_state(request: Request, token: str) -> Response:
         message = f"“{name}” cannot start: {listed}. Fix it in the editor."
         return await _list_page(request, token, ctx, message, 400)
     await s.set_campaign_state(campaign.id, wanted)  # type: ignore[arg-type]
-    return RedirectResponse(back, status_code=303)
+    notice = {"notice": "started" if wanted == "Active" else "stopped", "name": str(name)}
+    return RedirectResponse(_with_query(back, notice), status_code=303)
+
+
+def _with_query(url: str, extra: dict[str, str]) -> str:
+    """``url`` with ``extra`` query parameters (replacing any of the same name)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in extra]
+    return urlunsplit(parts._replace(query=urlencode([*query, *extra.items()])))
 
 
 @signed_in
@@ -167,10 +183,17 @@ async def _editor(
     campaign: StoredCampaign | None,
     *,
     errors: dict[str, str] | None = None,
+    summary: list[wording.Problem] | None = None,
     dry: dryrun.DryRun | None = None,
     body_preview: bodypreview.BodyPreview | None = None,
+    focus: str | None = None,
+    conflict: tuple[list[conflicts.Change], int] | None = None,
+    opened: StoredCampaign | None = None,
     status: int = 200,
 ) -> Response:
+    """The editor page. ``opened`` is the stored campaign the form now builds on (its version and
+    body go into hidden fields); it is ``campaign`` unless a conflicting save replaced it."""
+    opened = opened or campaign
     content = draft.get("content")
     return render(
         request,
@@ -181,6 +204,13 @@ async def _editor(
             "c": draft,
             "campaign": campaign,
             "errors": errors or {},
+            "summary": summary
+            if summary is not None
+            else [wording.Problem(k, wording.label(k), v) for k, v in (errors or {}).items()],
+            "focus": focus,
+            "conflict": conflict,
+            "version": opened.version if opened else "",
+            "opened_json": conflicts.opened_json(dict(opened.body)) if opened else "",
             "dry": dry or dryrun.DryRun(script=dryrun.default_script(draft)),
             "default_script": dryrun.default_script(draft),
             "body_text": body_text(content.get("body") if isinstance(content, dict) else None),
@@ -256,27 +286,76 @@ async def _submit(
     if action == "add-rule":
         action = f"add-rule:{_first(form, 'rule-kind')}"
     if action != "save":
+        before = len(draft.get("targeting") or [])
         apply_action(draft, action)
-        return await _editor(request, token, ctx, draft, campaign, dry=kept)
+        focus = None
+        if action.startswith("add-rule:") and len(draft.get("targeting") or []) > before:
+            focus = paths.dom_id(f"targeting[{before}]")  # the new rule, not the top of the page
+        return await _editor(request, token, ctx, draft, campaign, dry=kept, focus=focus)
     problems = validate_campaign(draft, allowed_schemes=ctx.project.settings.deep_link_schemes)
+    problems += await unknown_cohorts(store(request), ctx.project.id, draft)
     if problems:
         return await _editor(
-            request, token, ctx, draft, campaign, errors=error_map(problems), dry=kept, status=400
+            request,
+            token,
+            ctx,
+            draft,
+            campaign,
+            errors=error_map(problems),
+            summary=wording.problems(problems),
+            dry=kept,
+            status=400,
         )
     s = store(request)
     if campaign is None:
         saved = await s.create_campaign(ctx.app.id, draft, "Draft")
-    else:
-        saved = await s.replace_campaign(campaign.id, draft)
+        return RedirectResponse(f"/campaigns/{saved.id}?saved=1", status_code=303)
+    version = _first(form, "version") or None
+    try:
+        if version is not None and version != campaign.version:
+            raise VersionConflict(campaign)
+        saved = await s.replace_campaign(campaign.id, draft, if_version=version)
+    except VersionConflict as exc:
+        return await _conflict_page(
+            request, token, ctx, draft, current=exc.current, form=form, kept=kept
+        )
     return RedirectResponse(f"/campaigns/{saved.id}?saved=1", status_code=303)
+
+
+async def _conflict_page(
+    request: Request,
+    token: str,
+    ctx: AppContext,
+    draft: dict[str, Any],
+    *,
+    current: StoredCampaign,
+    form: Form,
+    kept: dryrun.DryRun | None,
+) -> Response:
+    """The campaign changed since the editor was opened: nothing is saved; the form keeps this
+    person's edits, now on top of the current version (a second save replaces it knowingly),
+    and lists what the other edit changed."""
+    opened = conflicts.read_opened(_first(form, "opened"))
+    found = conflicts.changes(opened, dict(current.body)) if opened is not None else ([], 0)
+    return await _editor(
+        request,
+        token,
+        ctx,
+        draft,
+        current,
+        dry=kept,
+        conflict=found,
+        opened=current,
+        status=409,
+    )
 
 
 def error_map(problems: list[InvalidCampaign]) -> dict[str, str]:
     """Every problem by the editor field that shows it (two on one field share its message)."""
     out: dict[str, str] = {}
-    for problem in problems:
-        where = paths.anchor(problem.field) or "campaign"
-        out[where] = f"{out[where]}; {problem.reason}" if where in out else problem.reason
+    for problem in wording.problems(problems):
+        where, message = problem.anchor, problem.message
+        out[where] = f"{out[where]}; {message}" if where in out else message
     return out
 
 

@@ -61,16 +61,21 @@ def stacked_bars(title: str, days: Sequence[str], series: Mapping[str, Sequence[
     label = escape(title)
     if not days or not any(totals):
         return Markup(
-            f'<svg class="chart" viewBox="0 0 {WIDTH} 60" role="img" aria-label="{label}: no data">'
+            f'<div class="chart-scroll" tabindex="0" role="group" aria-label="{label} (scrolls)">'
+            f'<svg class="chart" viewBox="0 0 {WIDTH} 60" role="img"'
+            f' aria-label="{label}: no data">'
             f'<text x="{WIDTH // 2}" y="34" text-anchor="middle" class="chart-empty">'
-            "No data yet</text></svg>"
+            "No data yet</text></svg></div>"
         )
     top = _nice_max(max(totals))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / len(days)
     bar_w = max(2.0, min(48.0, slot * 0.7))
     parts: list[str] = [
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{label}">',
+        # A phone scrolls the chart, not the page, so its text never shrinks below 11 px.
+        f'<div class="chart-scroll" tabindex="0" role="group" aria-label="{label} (scrolls)">'
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img"'
+        f' aria-label="{label}">',
         f"<title>{label}</title>",
     ]
     for tick in (0, top // 2, top):
@@ -91,8 +96,8 @@ def stacked_bars(title: str, days: Sequence[str], series: Mapping[str, Sequence[
             y -= h
             parts.append(
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
-                f'fill="{colour(key, k_index)}"><title>{escape(day)} {escape(key)}: '
-                f"{value}</title></rect>"
+                f'fill="{colour(key, k_index)}" class="segment">'
+                f"<title>{escape(day)} {escape(key)}: {value}</title></rect>"
             )
         if i % label_every == 0:
             parts.append(
@@ -106,6 +111,6 @@ def stacked_bars(title: str, days: Sequence[str], series: Mapping[str, Sequence[
             f'fill="{colour(key, k_index)}"/>'
             f'<text x="{legend_x + 14}" y="{HEIGHT - 5}" class="legend">{escape(key)}</text>'
         )
-        legend_x += 24 + 7 * len(key)
-    parts.append("</svg>")
+        legend_x += 24 + 8 * len(key)
+    parts.append("</svg></div>")
     return Markup("".join(parts))

@@ -55,11 +55,89 @@ def param_value(param: dict[str, Any]) -> Any:
     return f"not {value}" if op == "!==" else str(value)
 
 
+_SPARE_COUNTRIES: Final = ("US", "GB", "DE", "PL", "FR", "JP", "BR", "IN")
+
+
+def _bumped(version: str, step: int) -> str:
+    """``version`` with its last part moved by ``step`` (never below 0)."""
+    parts = [p for p in str(version).split(".") if p] or ["1"]
+    digits = "".join(ch for ch in parts[-1] if ch.isdigit()) or "0"
+    parts[-1] = str(max(0, int(digits) + step))
+    return ".".join(parts)
+
+
+def _version_for(rule: dict[str, Any]) -> str | None:
+    op, value = rule.get("compareType"), str(rule.get("value") or "1.0.0")
+    if op in ("equal", "greaterOrEqual", "lessOrEqual"):
+        return value
+    if op in ("greater", "notEqual"):
+        return _bumped(value, 1)
+    if op == "less":
+        return _bumped(value, -1)
+    return None if op == "isNotSet" else "1.0.0"
+
+
+def _property_for(rule: dict[str, Any]) -> tuple[bool, Any]:
+    """A custom property value that satisfies the rule (``False``: leave it unset)."""
+    op, vtype, value = rule.get("compareType"), rule.get("valueType"), rule.get("value")
+    if op in ("isNotSet", "notEqual") or vtype == "datetime":
+        return False, None
+    if vtype == "number":
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            number = 0.0
+        number += {"greater": 1, "less": -1}.get(str(op), 0)
+        return True, int(number) if number.is_integer() else number
+    if vtype == "boolean":
+        return True, str(value).lower() == "true"
+    return True, "set" if op == "isSet" else str(value)
+
+
+def fit_who(draft: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[dict[str, Any]]]:
+    """A device, its cohorts and property steps that satisfy the draft's Who where it can be
+    satisfied by device attributes (event-history rules are left to the steps)."""
+    device: dict[str, Any] = {"deviceId": "dry-run", "platform": "iOS", "appVersion": "1.0.0"}
+    cohorts: list[str] = []
+    steps: list[dict[str, Any]] = []
+    versions = ("osVersion", "appVersion", "appInstallVersion")
+    for item in draft.get("targeting") or []:
+        if not isinstance(item, dict) or len(item) != 1:
+            continue
+        ((slot, rule),) = item.items()
+        if not isinstance(rule, dict):
+            continue
+        values = [v for v in rule.get("values") or [] if isinstance(v, str) and v]
+        include = rule.get("type", "include") == "include"
+        if slot in versions:
+            version = _version_for(rule)
+            if version is None:
+                device.pop(slot, None)
+            else:
+                device[slot] = version
+        elif slot == "country":
+            spare = [c for c in _SPARE_COUNTRIES if c not in {v.upper() for v in values}]
+            device["country"] = values[0].upper() if include and values else spare[0]
+        elif slot == "application" and include and values:
+            device["application"] = values[0]
+        elif slot == "cohort" and include and values:
+            cohorts.append(values[0])
+        elif slot == "customProperty" and rule.get("key"):
+            wanted, value = _property_for(rule)
+            if wanted:
+                steps.append(
+                    {"at": "+1s", "do": "set_property", "key": rule["key"], "value": value}
+                )
+    return device, cohorts, steps
+
+
 def default_script(draft: dict[str, Any]) -> str:
-    """A launch, then the trigger three times, five seconds apart."""
+    """A device that fits the Who, a launch, then the trigger three times, five seconds apart."""
     event = (draft.get("triggering") or {}).get("event") or {}
     name = event.get("name") or "PurchaseCompleted"
+    device, cohorts, property_steps = fit_who(draft)
     steps: list[dict[str, Any]] = [{"at": "2026-01-01T10:00:00Z", "do": "launch"}]
+    steps += property_steps
     if name == SESSION_STARTED:
         for _ in range(3):
             steps += [{"at": "+5s", "do": "background"}, {"at": "+2m", "do": "foreground"}]
@@ -73,10 +151,9 @@ def default_script(draft: dict[str, Any]) -> str:
         if props:
             step["properties"] = props
         steps += [dict(step) for _ in range(3)]
-    script = {
-        "device": {"deviceId": "dry-run", "platform": "iOS", "appVersion": "1.0.0"},
-        "steps": steps,
-    }
+    script: dict[str, Any] = {"device": device, "steps": steps}
+    if cohorts:
+        script["cohorts"] = cohorts
     return orjson.dumps(script, option=orjson.OPT_INDENT_2).decode()
 
 

@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse
 from tidings.server.dashboard import choices, paths
 from tidings.server.dashboard.forms import SLOT_LABELS, SLOTS, ms_to_local
 from tidings.server.dashboard.session import CSRF_FIELD, csrf_token
+from tidings.server.dashboard.wording import STATE_LABELS
 
 
 def _when(ms: object) -> str:
@@ -49,6 +50,7 @@ ENV.filters["domid"] = paths.dom_id
 ENV.globals["SLOTS"] = SLOTS
 ENV.globals["SLOT_LABELS"] = SLOT_LABELS
 ENV.globals["jget"] = paths.get
+ENV.globals["STATE_LABELS"] = STATE_LABELS
 ENV.globals.update(choices.ALL)
 
 

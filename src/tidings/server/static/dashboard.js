@@ -110,6 +110,7 @@ function liveStream(table) {
           body.insertBefore(tr, body.firstChild);
         });
         while (body.rows.length > 500) body.deleteRow(body.rows.length - 1);
+        reflowTables();
         if (data.events.length) {
           var empty = document.getElementById("stream-empty");
           if (empty) empty.remove();
@@ -166,6 +167,85 @@ function firstEvents(section) {
   poll();
 }
 
+// After a failed save the error summary takes focus; after "Add rule" the new rule does.
+function focusOnLoad() {
+  var target = document.querySelector("[data-focus-on-load]");
+  if (target) {
+    target.focus({ preventScroll: true });
+    target.scrollIntoView({ block: "center" });
+  }
+  // A summary link moves focus to its field (a plain fragment link only scrolls).
+  document.querySelectorAll("#error-summary a[href^='#']").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      var field = document.getElementById(link.getAttribute("href").slice(1));
+      if (!field) return;
+      event.preventDefault();
+      if (!field.matches("input, select, textarea, button")) {
+        field = field.querySelector("input:not([type=hidden]), select, textarea") || field;
+      }
+      field.focus({ preventScroll: true });
+      field.scrollIntoView({ block: "center" });
+    });
+  });
+}
+
+// "About N devices match Who": re-estimated 400 ms after the Who stops changing.
+function audienceEstimate(form) {
+  var out = document.getElementById("audience");
+  if (!out) return;
+  var who = document.querySelector("section[aria-labelledby=step-who]");
+  var timer = null;
+  var asked = 0;
+  var run = function () {
+    var mine = ++asked;
+    var data = new URLSearchParams();
+    new FormData(form).forEach(function (value, key) {
+      if (key !== "action" && typeof value === "string") data.append(key, value);
+    });
+    out.setAttribute("aria-busy", "true");
+    fetch(out.getAttribute("data-url"), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+      body: data
+    }).then(function (response) {
+      if (response.redirected || !response.ok) throw new Error("unavailable");
+      return response.json();
+    }).then(function (result) {
+      if (mine !== asked) return; // a newer estimate is on its way
+      out.textContent = result.text;
+      out.setAttribute("data-devices", result.complete ? String(result.devices) : "");
+      out.removeAttribute("aria-busy");
+    }).catch(function () {
+      if (mine === asked) out.textContent = "Audience estimate unavailable (signed out or server unreachable).";
+      out.removeAttribute("aria-busy");
+    });
+  };
+  var later = function () {
+    if (timer) window.clearTimeout(timer);
+    timer = window.setTimeout(run, 400);
+  };
+  if (who) {
+    who.addEventListener("input", later);
+    who.addEventListener("change", later);
+  }
+  run();
+}
+
+// On a phone a table shows one row as a card; each cell is labelled with its column's header.
+function reflowTables() {
+  document.querySelectorAll("main table").forEach(function (table) {
+    var heads = table.querySelectorAll("thead th");
+    if (!heads.length) return;
+    var names = Array.prototype.map.call(heads, function (th) { return th.textContent.trim(); });
+    table.querySelectorAll("tbody tr").forEach(function (tr) {
+      Array.prototype.forEach.call(tr.children, function (cell, i) {
+        if (names[i] && cell.tagName === "TD") cell.setAttribute("data-label", names[i]);
+      });
+    });
+  });
+}
+
 function copyButtons() {
   document.querySelectorAll("button[data-copy]").forEach(function (button) {
     button.addEventListener("click", function () {
@@ -183,6 +263,7 @@ function copyButtons() {
 document.addEventListener("DOMContentLoaded", function () {
   narrowOperators(document);
   document.querySelectorAll("form.editor").forEach(toggleDeepLink);
+  document.querySelectorAll("form.editor").forEach(audienceEstimate);
   toggleByCheckbox();
   confirmForms();
   var stream = document.getElementById("stream");
@@ -190,4 +271,6 @@ document.addEventListener("DOMContentLoaded", function () {
   var first = document.getElementById("first-events");
   if (first) firstEvents(first);
   copyButtons();
+  reflowTables();
+  focusOnLoad();
 });

@@ -16,12 +16,19 @@ from tidings.storage.memory.config import MemoryConfig
 from tidings.storage.memory.delivery import MemoryDelivery
 from tidings.storage.memory.identity import MemoryIdentityStates
 from tidings.storage.memory.log import MemoryLog
+from tidings.storage.memory.profiles import MemoryProfiles
 from tidings.storage.memory.state import MemoryState
 from tidings.storage.roles import Store
 
 
 class MemoryStore(
-    MemoryConfig, MemoryAttribution, MemoryLog, MemoryDelivery, MemoryIdentityStates, Store
+    MemoryConfig,
+    MemoryAttribution,
+    MemoryLog,
+    MemoryDelivery,
+    MemoryIdentityStates,
+    MemoryProfiles,
+    Store,
 ):
     """A store whose data lives in a :class:`MemoryState` (a fresh one by default)."""
 

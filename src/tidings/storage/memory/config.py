@@ -26,6 +26,7 @@ from tidings.storage.records import (
     ProjectConfig,
     SigningKey,
     StoredCampaign,
+    VersionConflict,
 )
 from tidings.storage.tokens import LAST_USE_RESOLUTION_MS, AdminToken, IssuedAdminToken
 
@@ -341,12 +342,18 @@ class MemoryConfig:
         return counts
 
     async def _rewrite(
-        self, campaign_id: str, body: Mapping[str, Any] | None, state: CampaignState | None
+        self,
+        campaign_id: str,
+        body: Mapping[str, Any] | None,
+        state: CampaignState | None,
+        if_version: str | None = None,
     ) -> StoredCampaign:
         with self._state.lock:
             row = self._state.campaigns.get(campaign_id)
             if row is None:
                 raise NotFoundError("campaign", campaign_id)
+            if if_version is not None and (old := self._campaign(row)).version != if_version:
+                raise VersionConflict(old)
             old_state, row.state = row.state, state or row.state
             base = _copy(body) if body is not None else row.body
             row.body = {**base, "id": row.id, "state": row.state, "createdAt": row.created_at}
@@ -355,8 +362,10 @@ class MemoryConfig:
                 self._bump_app(row.app_id)
             return self._campaign(row)
 
-    async def replace_campaign(self, campaign_id: str, body: Mapping[str, Any]) -> StoredCampaign:
-        return await self._rewrite(campaign_id, body, None)
+    async def replace_campaign(
+        self, campaign_id: str, body: Mapping[str, Any], *, if_version: str | None = None
+    ) -> StoredCampaign:
+        return await self._rewrite(campaign_id, body, None, if_version)
 
     async def set_campaign_state(self, campaign_id: str, state: CampaignState) -> StoredCampaign:
         return await self._rewrite(campaign_id, None, state)

@@ -14,6 +14,7 @@ from typing import Any
 from tidings.core.campaigns import Exposure
 from tidings.storage.deliveryrecords import DeadLetter, OutboxRow
 from tidings.storage.logrecords import LogRecord, StoredResponse
+from tidings.storage.profilerecords import DeviceProfileRecord
 from tidings.storage.records import Document, PropertyType
 from tidings.storage.tokens import AdminToken
 
@@ -61,6 +62,8 @@ class MemoryState:
     members: dict[tuple[str, str], set[tuple[str, str]]] = field(default_factory=dict)
     """(project, cohort) -> ``{(kind "u" | "d", member id)}``."""
     documents: dict[tuple[str, str], Document] = field(default_factory=dict)
+    profiles: dict[tuple[str, str], DeviceProfileRecord] = field(default_factory=dict)
+    """(app, device) -> the last-known profile."""
 
     log: list[LogRecord] = field(default_factory=list)
     log_ids: set[tuple[str, str, str]] = field(default_factory=set)

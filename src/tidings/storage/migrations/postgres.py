@@ -7,6 +7,7 @@ from tidings.storage.migrations.conversions import POSTGRES_CONVERSIONS
 from tidings.storage.migrations.delivery import POSTGRES_DEAD_LETTER_KEYS, POSTGRES_DELIVERY
 from tidings.storage.migrations.identitystates import POSTGRES_IDENTITY_STATES
 from tidings.storage.migrations.logbatches import POSTGRES_LOG_BATCHES
+from tidings.storage.migrations.profiles import POSTGRES_DEVICE_PROFILES
 from tidings.storage.migrations.requests import POSTGRES_REQUEST_HASH
 from tidings.storage.migrations.tokens import POSTGRES_ADMIN_TOKENS
 
@@ -84,4 +85,5 @@ MIGRATIONS: list[Migration] = [
     POSTGRES_REQUEST_HASH,
     POSTGRES_CONVERSIONS,
     POSTGRES_IDENTITY_STATES,
+    POSTGRES_DEVICE_PROFILES,
 ]

@@ -7,6 +7,7 @@ from tidings.storage.migrations.conversions import SQLITE_CONVERSIONS
 from tidings.storage.migrations.delivery import SQLITE_DEAD_LETTER_KEYS, SQLITE_DELIVERY
 from tidings.storage.migrations.identitystates import SQLITE_IDENTITY_STATES
 from tidings.storage.migrations.logbatches import SQLITE_LOG_BATCHES
+from tidings.storage.migrations.profiles import SQLITE_DEVICE_PROFILES
 from tidings.storage.migrations.requests import SQLITE_REQUEST_HASH
 from tidings.storage.migrations.tokens import SQLITE_ADMIN_TOKENS
 
@@ -83,4 +84,5 @@ MIGRATIONS: list[Migration] = [
     SQLITE_REQUEST_HASH,
     SQLITE_CONVERSIONS,
     SQLITE_IDENTITY_STATES,
+    SQLITE_DEVICE_PROFILES,
 ]
