@@ -263,7 +263,7 @@ class PipelineRunner:
                 status.leased = False
 
     async def _wait_append(self, cursor: str) -> None:
-        after = await self.store.get_cursor(cursor)
+        after = await self.store.caught_up_to(cursor)
         waiter = asyncio.create_task(self.store.wait_for_append(after, self.idle_seconds))
         stopper = asyncio.create_task(self._stopping.wait())
         try:

@@ -256,6 +256,15 @@ class EventLogMixin:
     async def stored_response(self, app_id: str, request_id: str) -> StoredResponse | None:
         return await self._engine.read(lambda tx: _stored_response(tx, app_id, request_id))
 
+    async def keep_response(
+        self, app_id: str, request_id: str, response: StoredResponse, created_at: int
+    ) -> tuple[StoredResponse, bool]:
+        """Store a request's response once (for a log kept outside the database, which appends
+        first and answers after): returns the stored response and whether it is ``response``."""
+        return await self._engine.write(
+            lambda tx: keep_response_tx(tx, app_id, request_id, response, created_at)
+        )
+
     async def prune_responses(self, older_than_ms: int) -> int:
         def run(tx: Tx) -> int:
             cur = tx.execute("DELETE FROM request_responses WHERE created_at < ?", (older_than_ms,))
@@ -345,3 +354,25 @@ class EventLogMixin:
     async def list_cursors(self) -> dict[str, int]:
         rows = await self._engine.read(lambda tx: tx.all("SELECT name, seq FROM cursors"))
         return {name: int(seq) for name, seq in rows}
+
+
+def keep_response_tx(
+    tx: Tx,
+    app_id: str,
+    request_id: str,
+    response: StoredResponse,
+    created_at: int,
+) -> tuple[StoredResponse, bool]:
+    """Store ``response`` for the request unless one is stored already; returns the stored
+    response and whether it is this one (the first finisher of concurrent attempts wins)."""
+    claimed = tx.one(
+        "INSERT INTO request_responses (app_id, request_id, status, body, created_at, body_hash)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (app_id, request_id) DO NOTHING"
+        " RETURNING request_id",
+        (app_id, request_id, response.status, response.body, created_at, response.request_hash),
+    )
+    if claimed is not None:
+        return response, True
+    stored = _stored_response(tx, app_id, request_id)
+    assert stored is not None
+    return stored, False

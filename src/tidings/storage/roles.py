@@ -356,6 +356,12 @@ class Cursors(Protocol):
     async def list_cursors(self) -> dict[str, int]:
         """Every cursor and its position."""
 
+    async def caught_up_to(self, cursor: str) -> int:
+        """The sequence up to which the cursor's consumer has seen the log: at least its
+        position; later where a cursor reads only part of the log (a partition) and found
+        nothing more of it, so a consumer waits for appends past that, not past its position."""
+        return await self.get_cursor(cursor)
+
 
 class Stats(Protocol):
     """Catalogs and campaign counters, kept by the appends that imply them."""
