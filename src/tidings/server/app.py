@@ -331,8 +331,12 @@ def create_app_for_url(
     *,
     pipeline: bool = False,
     key_file: Path | None = None,
+    log: str | None = None,
 ) -> Starlette:
     """An app that opens ``db_url`` when the server starts and closes it when it stops.
+
+    ``log`` (a ``nats://`` URL) puts the event log on JetStream beside the database: an upload
+    is answered once the stream acknowledged its items.
 
     The server key is ``server_key``, else read from ``key_file``, else found as
     :func:`tidings.storage.open_store` finds it.
@@ -343,7 +347,7 @@ def create_app_for_url(
     state = ServerState(settings or ServerSettings())
 
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        state.store = await open_store(db_url, server_key=server_key, key_file=key_file)
+        state.store = await open_store(db_url, server_key=server_key, key_file=key_file, log=log)
         runner = None
         if pipeline:
             from tidings.pipeline import start_pipeline
