@@ -263,6 +263,11 @@ class ConfigStore(Protocol):
 class EventLog(Protocol):
     """The durable, ordered log of events and decisions, with idempotent appends."""
 
+    partitions: int
+    """How many partitions the log has: 1 for a log in the database; a JetStream log splits
+    records by device (cursors ``<consumer>@p<n>`` read one partition, see
+    :mod:`tidings.core.partitions`)."""
+
     async def ingest(
         self,
         app_id: str,

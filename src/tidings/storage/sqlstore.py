@@ -150,6 +150,7 @@ class SqlStore(EventLogMixin, CatalogMixin, AdminTokenMixin, OutboxMixin, Leases
     connect."""
 
     migrations: Sequence[Migration] = ()
+    partitions = 1
     open_errors: tuple[type[Exception], ...] = (OSError,)
     """What the driver raises when a database cannot be opened (unreachable, unreadable...)."""
 

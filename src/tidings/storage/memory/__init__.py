@@ -22,6 +22,7 @@ class MemoryStore(MemoryConfig, MemoryLog, MemoryDelivery, Store):
     """A store whose data lives in a :class:`MemoryState` (a fresh one by default)."""
 
     backend = "memory"
+    partitions = 1
 
     def __init__(self, state: MemoryState | None = None) -> None:
         self._state = state if state is not None else MemoryState()
