@@ -122,6 +122,7 @@ PUBLIC = {
         "Cohort",
         "CohortChange",
         "ConfigStore",
+        "Counted",
         "Cursors",
         "DEFAULT_DB_URL",
         "DatabaseMissing",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tidings.pipeline.counting import Counting
 from tidings.pipeline.delivery import Deliveries, SenderOptions
 from tidings.pipeline.runner import PipelineRunner
 from tidings.pipeline.streams import SinkConsumers
@@ -42,15 +43,16 @@ class Pipeline:
 
 def build_pipeline(store: Store, settings: PipelineSettings | None = None) -> Pipeline:
     """The pipeline of one process on ``store``: destinations (a consumer per enabled instance,
-    a sender per active one) and configured stream sinks (a consumer per enabled sink, plus
-    their housekeeping)."""
+    a sender per active one), configured stream sinks (a consumer per enabled sink, plus
+    their housekeeping) and, where appends do not count themselves (a JetStream log), the
+    counting consumer that keeps the catalogs and campaign stats."""
     settings = settings or PipelineSettings()
     deliveries = Deliveries(settings.delivery)
     sinks = SinkConsumers(store)
     runner = PipelineRunner(
         store,
         consumers=[],
-        providers=[deliveries.consumers, sinks.consumers],
+        providers=[deliveries.consumers, sinks.consumers, Counting(store).consumers],
         services={"destinations": deliveries.service, "streams-housekeeping": sinks.housekeeping},
         lease_ms=settings.lease_ms,
         idle_seconds=settings.idle_seconds,

@@ -10,6 +10,7 @@ from tidings.storage.deliveryrecords import (
     Settle,
 )
 from tidings.storage.logrecords import (
+    Counted,
     DecisionIn,
     EventIn,
     IngestOutcome,
@@ -72,6 +73,7 @@ __all__ = [
     "Cohort",
     "CohortChange",
     "ConfigStore",
+    "Counted",
     "Cursors",
     "DatabaseMissing",
     "DatabaseUrl",

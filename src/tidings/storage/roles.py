@@ -41,6 +41,7 @@ from tidings.storage.deliveryrecords import (
     Settle,
 )
 from tidings.storage.logrecords import (
+    Counted,
     DecisionIn,
     EventIn,
     IngestResult,
@@ -263,6 +264,10 @@ class ConfigStore(Protocol):
 class EventLog(Protocol):
     """The durable, ordered log of events and decisions, with idempotent appends."""
 
+    counts_on_append: bool
+    """Whether :meth:`ingest` updates the catalogs and campaign stats itself (a log in the
+    database); when false the pipeline's counting consumer does, from the log."""
+
     partitions: int
     """How many partitions the log has: 1 for a log in the database; a JetStream log splits
     records by device (cursors ``<consumer>@p<n>`` read one partition, see
@@ -389,6 +394,11 @@ class Stats(Protocol):
 
     async def campaign_stats(self, campaign_id: str) -> CampaignStats:
         """Counters of one campaign (all zero when nothing was recorded)."""
+
+    async def count_batch(self, cursor: str, batch: Sequence[Counted]) -> int:
+        """For a log whose appends do not count (``counts_on_append`` false): add the counts of
+        the items of ``batch`` past ``cursor`` and move ``cursor`` to the batch's end, in one
+        step, so a batch handed over twice is counted once; returns how many were counted."""
 
 
 class Leases(Protocol):

@@ -83,6 +83,7 @@ class JetStreamStore:
         return self.control.backend
 
     log_backend = "jetstream"
+    counts_on_append = False
 
     @classmethod
     async def open(cls, control: SqlStore, log: LogUrl, *, create: bool = True) -> JetStreamStore:

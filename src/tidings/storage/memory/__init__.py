@@ -23,6 +23,7 @@ class MemoryStore(MemoryConfig, MemoryLog, MemoryDelivery, Store):
 
     backend = "memory"
     partitions = 1
+    counts_on_append = True
 
     def __init__(self, state: MemoryState | None = None) -> None:
         self._state = state if state is not None else MemoryState()
