@@ -281,8 +281,16 @@ class PipelineRunner:
     async def _prepare_cursor(self, consumer: Consumer) -> None:
         if not consumer.start_at_end or consumer.name in self._prepared:
             return
-        if consumer.name not in await self.store.list_cursors():
-            await self.store.commit_cursor(consumer.name, await self.store.last_seq())
+        cursors = await self.store.list_cursors()
+        if consumer.name not in cursors:
+            # A partition cursor starts where its consumer's own cursor was put when the
+            # consumer was made (a sink's creation), so records appended between its creation
+            # and this process's first look are not skipped; else at the log's end.
+            base, partition = split_cursor(consumer.name)
+            start = cursors.get(base) if partition is not None else None
+            if start is None:
+                start = await self.store.last_seq()
+            await self.store.commit_cursor(consumer.name, start)
         self._prepared.add(consumer.name)
 
     async def _drive(self, consumer: Consumer, status: ConsumerStatus) -> None:
