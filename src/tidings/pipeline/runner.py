@@ -51,8 +51,7 @@ from typing import Any
 
 from tidings.core.partitions import partition_cursor, split_cursor
 from tidings.storage import LogRecord, Store
-
-MEMBER_PREFIX = "pipeline-member:"
+from tidings.storage.logstatus import MEMBER_PREFIX
 
 _log = logging.getLogger("tidings.pipeline")
 

@@ -46,11 +46,13 @@ from tidings.server.errors import (
     unavailable_response,
 )
 from tidings.server.maintenance import prune_stored_responses
+from tidings.server.metrics import render_lag
 from tidings.server.middleware import ServerTimeMiddleware
 from tidings.server.openapi import RouteDoc, admin_route, openapi_document
 from tidings.server.settings import ServerSettings
 from tidings.server.state import ServerState, server_state
 from tidings.storage import NotFoundError, Store, StoreError, StoreUnavailable, open_store
+from tidings.storage.logstatus import log_status
 from tidings.version import VERSION
 
 log = logging.getLogger("tidings.server")
@@ -74,7 +76,13 @@ async def healthz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    body = server_state(request).metrics.render()
+    state = server_state(request)
+    body = state.metrics.render()
+    store = state.store
+    if store is not None and store.partitions > 1:
+        # Lag per consumer and partition, where the log is partitioned (scaled out).
+        with contextlib.suppress(Exception):
+            body += render_lag(await log_status(store))
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 

@@ -526,6 +526,11 @@ class Store(ConfigStore, EventLog, Cursors, Leases, Outbox, DeadLetters, Stats, 
     async def ping(self) -> bool:
         """True when the database answers a trivial query."""
 
+    async def lag(self, cursor: str) -> int:
+        """How many records wait for the cursor (for a partition cursor: in its partition);
+        by sequence numbers here, exact where the backend counts (JetStream)."""
+        return max(0, await self.last_seq() - await self.get_cursor(cursor))
+
     async def __aenter__(self) -> Store:
         return self
 

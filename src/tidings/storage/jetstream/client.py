@@ -301,6 +301,23 @@ class Readers:
         finally:
             await reader.close()
 
+    async def pending(self, filter_subject: str, after_seq: int) -> int:
+        """How many messages matching the filter are stored after ``after_seq``."""
+        config = ConsumerConfig(
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=after_seq + 1,
+            ack_policy=AckPolicy.NONE,
+            filter_subject=filter_subject,
+            inactive_threshold=10.0,
+            mem_storage=True,
+        )
+        info = await self._js.add_consumer(self._stream, config)
+        try:
+            return int(info.num_pending or 0)
+        finally:
+            with contextlib.suppress(Exception):
+                await self._js.delete_consumer(self._stream, info.name)
+
     async def close(self) -> None:
         readers, self._readers = list(self._readers.values()), OrderedDict()
         for reader in readers:

@@ -344,6 +344,13 @@ class JetStreamStore:
         position = await self.control.get_cursor(cursor)
         return max(position, self._caught_up.get(cursor, 0))
 
+    async def lag(self, cursor: str) -> int:
+        """Exact: what JetStream counts as pending for the cursor's subject filter after its
+        position (an ephemeral consumer's ``num_pending``)."""
+        position = await self.control.get_cursor(cursor)
+        _, partition = split_cursor(cursor)
+        return await self._readers.pending(self._filter(partition), position)
+
     async def _scan(
         self, filter_subject: str, after_seq: int, keep: Any, limit: int, upto: int | None = None
     ) -> list[LogRecord]:
