@@ -160,6 +160,7 @@ PUBLIC = {
         "Cohort",
         "CohortChange",
         "ConfigStore",
+        "Counted",
         "Cursors",
         "DEFAULT_DB_URL",
         "DatabaseMissing",

@@ -37,3 +37,9 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
 def sql_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     """A database other processes can open too (a worker process, a server by URL)."""
     yield from _backend(request.param, tmp_path)
+
+
+@pytest.fixture
+def js_backend(tmp_path: Path) -> Iterator[Backend]:
+    """The event log on JetStream (a stream of its own, 4 partitions) beside SQLite."""
+    yield from _backend("jetstream", tmp_path)

@@ -23,6 +23,13 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
     yield from _backend(request.param, tmp_path)
 
 
+@pytest.fixture(params=["memory", "sqlite", "postgresql", "jetstream"])
+def log_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """Every event log: the three stores' own, and JetStream beside a SQLite control plane
+    (a stream of its own on the NATS server at 127.0.0.1:4222)."""
+    yield from _backend(request.param, tmp_path)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def sql_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     """The databases: what only they do (group commit, reconnects, files, keys at rest)."""

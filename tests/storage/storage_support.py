@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import Coroutine, Iterator
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import nats
 import orjson
 import psycopg
 from psycopg import sql
@@ -60,6 +62,8 @@ class Backend:
     url: str
     path: Path | None = None
     schema: str | None = None
+    log: str | None = None
+    """The ``nats://`` event log URL of the ``jetstream`` backend (a stream of its own)."""
     state: MemoryState = field(default_factory=MemoryState)
     """The data of the ``memory`` backend: every store opened on it sees the same data, the way
     a reopened database file does."""
@@ -67,7 +71,9 @@ class Backend:
     async def open(self, server_key: bytes = SERVER_KEY, **options: Any) -> Store:
         if self.name == "memory":
             return MemoryStore(self.state)
-        return await open_store(self.url, server_key=server_key, options=StoreOptions(**options))
+        return await open_store(
+            self.url, server_key=server_key, options=StoreOptions(**options), log=self.log
+        )
 
     def raw_rows(self) -> list[tuple[str, tuple[Any, ...]]]:
         """Every row of every table, read behind the store's back (for at-rest checks)."""
@@ -112,10 +118,36 @@ def backend_named(name: str, tmp_path: Path, schema_prefix: str) -> Iterator[Bac
         path = tmp_path / "tidings.db"
         yield Backend("sqlite", f"sqlite:///{path}", path=path)
         return
+    if name == "jetstream":
+        path = tmp_path / "control.db"
+        with own_stream() as log:
+            yield Backend("jetstream", f"sqlite:///{path}", path=path, log=log)
+        return
     schema = f"{schema_prefix}_{uuid.uuid4().hex[:12]}"
     yield Backend("postgresql", f"{PG_BASE}?schema={schema}", schema=schema)
     with psycopg.connect(PG_BASE, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+NATS_URL = os.environ.get("TIDINGS_TEST_NATS", "nats://127.0.0.1:4222")
+
+
+@contextlib.contextmanager
+def own_stream(partitions: int = 4, servers: str = NATS_URL) -> Iterator[str]:
+    """A log URL naming a stream of its own (deleted afterwards) on the test NATS server."""
+    tag = uuid.uuid4().hex[:12]
+    stream = f"T_{tag}"
+    yield f"{servers}?stream={stream}&subjects=t{tag}&partitions={partitions}"
+
+    async def drop() -> None:
+        nc = await nats.connect(servers.split(",", maxsplit=1)[0], connect_timeout=3)
+        try:
+            with contextlib.suppress(Exception):
+                await nc.jetstream().delete_stream(stream)
+        finally:
+            await nc.close()
+
+    asyncio.run(drop())
 
 
 T0 = 1_764_300_000_000  # 2025-11-28 03:20 UTC

@@ -1,4 +1,8 @@
-"""Event log: idempotency, request replay, ordering, cursors, time ranges."""
+"""Event log: idempotency, request replay, ordering, cursors, time ranges.
+
+Every event log keeps these rules (``log_backend``: memory, SQLite, PostgreSQL and JetStream);
+the few that need the log and the database in one transaction run on ``backend``.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,9 @@ import pytest
 from storage_support import T0, Backend, decision, event, new_app, render, run, stored_ids
 
 
-def test_same_event_twice_is_stored_once(backend: Backend) -> None:
+def test_same_event_twice_is_stored_once(log_backend: Backend) -> None:
     async def go() -> None:
-        async with await backend.open() as store:
+        async with await log_backend.open() as store:
             app = await new_app(store)
             first = await store.ingest(app.app_id, [event("e1"), event("e2")], arrival_ms=T0)
             again = await store.ingest(app.app_id, [event("e2"), event("e3")], arrival_ms=T0)
@@ -24,9 +28,9 @@ def test_same_event_twice_is_stored_once(backend: Backend) -> None:
     run(go())
 
 
-def test_duplicate_inside_one_batch_counts_once(backend: Backend) -> None:
+def test_duplicate_inside_one_batch_counts_once(log_backend: Backend) -> None:
     async def go() -> None:
-        async with await backend.open() as store:
+        async with await log_backend.open() as store:
             app = await new_app(store)
             result = await store.ingest(
                 app.app_id, [event("e1"), event("e1"), event("e2")], arrival_ms=T0
@@ -38,9 +42,9 @@ def test_duplicate_inside_one_batch_counts_once(backend: Backend) -> None:
     run(go())
 
 
-def test_same_decision_twice_is_stored_once(backend: Backend) -> None:
+def test_same_decision_twice_is_stored_once(log_backend: Backend) -> None:
     async def go() -> None:
-        async with await backend.open() as store:
+        async with await log_backend.open() as store:
             app = await new_app(store)
             one = await store.ingest(app.app_id, [], [decision("d1")], arrival_ms=T0)
             two = await store.ingest(
@@ -50,15 +54,27 @@ def test_same_decision_twice_is_stored_once(backend: Backend) -> None:
             assert list(one.outcome.decisions) == [True]
             assert list(two.outcome.decisions) == [False, True]
             assert await stored_ids(store, "decision") == ["d1", "d2"]
+
+    run(go())
+
+
+def test_decisions_are_counted_once_at_append(backend: Backend) -> None:
+    """Where the log is in the database, the stats are written in the append's transaction."""
+
+    async def go() -> None:
+        async with await backend.open() as store:
+            app = await new_app(store)
+            await store.ingest(app.app_id, [], [decision("d1")], arrival_ms=T0)
+            await store.ingest(app.app_id, [], [decision("d1"), decision("d2")], arrival_ms=T0)
             stats = await store.campaign_stats("c_1")
             assert stats.decisions == {"SUCCESS": 2}
 
     run(go())
 
 
-def test_event_and_decision_ids_are_separate_namespaces_per_app(backend: Backend) -> None:
+def test_event_and_decision_ids_are_separate_namespaces_per_app(log_backend: Backend) -> None:
     async def go() -> None:
-        async with await backend.open() as store:
+        async with await log_backend.open() as store:
             a = await new_app(store, "a")
             b = await new_app(store, "b")
             await store.ingest(a.app_id, [event("x")], [decision("x")], arrival_ms=T0)
@@ -71,9 +87,9 @@ def test_event_and_decision_ids_are_separate_namespaces_per_app(backend: Backend
     run(go())
 
 
-def test_same_request_id_replays_the_first_response(backend: Backend) -> None:
+def test_same_request_id_replays_the_first_response(log_backend: Backend) -> None:
     async def go() -> None:
-        async with await backend.open() as store:
+        async with await log_backend.open() as store:
             app = await new_app(store)
             first = await store.ingest(
                 app.app_id,
@@ -113,9 +129,9 @@ def test_same_request_id_replays_the_first_response(backend: Backend) -> None:
     run(go())
 
 
-def test_concurrent_retries_of_one_request_store_once(backend: Backend) -> None:
+def test_concurrent_retries_of_one_request_store_once(log_backend: Backend) -> None:
     async def go() -> None:
-        async with await backend.open() as store:
+        async with await log_backend.open() as store:
             app = await new_app(store)
             events = [event(f"e{i}") for i in range(20)]
             results = await asyncio.gather(
@@ -134,6 +150,8 @@ def test_concurrent_retries_of_one_request_store_once(backend: Backend) -> None:
 
 
 def test_failed_render_rolls_back_the_whole_request(backend: Backend) -> None:
+    """One transaction per request: the stores whose log is in the database roll back."""
+
     def broken(_: object) -> object:
         raise RuntimeError("render failed")
 
@@ -158,9 +176,9 @@ def test_failed_render_rolls_back_the_whole_request(backend: Backend) -> None:
     run(go())
 
 
-def test_request_id_without_render_is_refused(backend: Backend) -> None:
+def test_request_id_without_render_is_refused(log_backend: Backend) -> None:
     async def go() -> None:
-        async with await backend.open() as store:
+        async with await log_backend.open() as store:
             app = await new_app(store)
             with pytest.raises(ValueError, match="render"):
                 await store.ingest(app.app_id, [event("e1")], arrival_ms=T0, request_id="r")
@@ -168,9 +186,9 @@ def test_request_id_without_render_is_refused(backend: Backend) -> None:
     run(go())
 
 
-def test_log_records_keep_payload_bytes_and_arrival(backend: Backend) -> None:
+def test_log_records_keep_payload_bytes_and_arrival(log_backend: Backend) -> None:
     async def go() -> None:
-        async with await backend.open() as store:
+        async with await log_backend.open() as store:
             app = await new_app(store)
             ev = event("e1", properties={"price": 9.5})
             await store.ingest(app.app_id, [ev], [decision("d1")], arrival_ms=T0 + 42)
@@ -186,9 +204,9 @@ def test_log_records_keep_payload_bytes_and_arrival(backend: Backend) -> None:
     run(go())
 
 
-def test_time_range_and_recent(backend: Backend) -> None:
+def test_time_range_and_recent(log_backend: Backend) -> None:
     async def go() -> None:
-        async with await backend.open() as store:
+        async with await log_backend.open() as store:
             a = await new_app(store, "a")
             b = await new_app(store, "b")
             await store.ingest(
@@ -208,9 +226,9 @@ def test_time_range_and_recent(backend: Backend) -> None:
     run(go())
 
 
-def test_prune_responses(backend: Backend) -> None:
+def test_prune_responses(log_backend: Backend) -> None:
     async def go() -> None:
-        async with await backend.open() as store:
+        async with await log_backend.open() as store:
             app = await new_app(store)
             await store.ingest(app.app_id, [], arrival_ms=T0, request_id="old", render=render)
             await store.ingest(app.app_id, [], arrival_ms=T0 + 10, request_id="new", render=render)
@@ -221,9 +239,9 @@ def test_prune_responses(backend: Backend) -> None:
     run(go())
 
 
-def test_cursors_are_at_least_once_and_independent(backend: Backend) -> None:
+def test_cursors_are_at_least_once_and_independent(log_backend: Backend) -> None:
     async def go() -> None:
-        async with await backend.open() as store:
+        async with await log_backend.open() as store:
             app = await new_app(store)
             await store.ingest(app.app_id, [event(f"e{i}") for i in range(5)], arrival_ms=T0)
             first = await store.read_after("stats", 3)
@@ -245,16 +263,16 @@ def test_cursors_are_at_least_once_and_independent(backend: Backend) -> None:
     run(go())
 
 
-def test_cursor_resumes_after_reopen(backend: Backend) -> None:
+def test_cursor_resumes_after_reopen(log_backend: Backend) -> None:
     async def go() -> None:
-        store = await backend.open()
+        store = await log_backend.open()
         app = await new_app(store)
         await store.ingest(app.app_id, [event(f"e{i}") for i in range(4)], arrival_ms=T0)
         batch = await store.read_after("stream", 2)
         await store.commit_cursor("stream", batch[-1].seq)
         await store.close()
 
-        store = await backend.open()
+        store = await log_backend.open()
         try:
             assert [r.item_id for r in await store.read_after("stream", 10)] == ["e2", "e3"]
             await store.ingest(app.app_id, [event("e4")], arrival_ms=T0)
@@ -269,9 +287,9 @@ def test_cursor_resumes_after_reopen(backend: Backend) -> None:
     run(go())
 
 
-def test_wait_for_append_wakes_consumers(backend: Backend) -> None:
+def test_wait_for_append_wakes_consumers(log_backend: Backend) -> None:
     async def go() -> None:
-        async with await backend.open() as store, await backend.open() as other:
+        async with await log_backend.open() as store, await log_backend.open() as other:
             app = await new_app(store)
             assert not await store.wait_for_append(0, timeout=0.05)  # empty log
             waiter = asyncio.create_task(store.wait_for_append(0, timeout=30))

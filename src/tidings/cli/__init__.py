@@ -12,6 +12,7 @@ from tidings.cli import campaigns as _campaigns  # noqa: F401
 from tidings.cli import destinations as _destinations  # noqa: F401
 from tidings.cli import serve as _serve  # noqa: F401
 from tidings.cli import simulate as _simulate  # noqa: F401
+from tidings.cli import status as _status  # noqa: F401
 from tidings.cli import stream_tail as _stream_tail  # noqa: F401
 from tidings.cli import streams as _streams  # noqa: F401
 from tidings.cli import tokens as _tokens  # noqa: F401

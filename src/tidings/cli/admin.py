@@ -21,7 +21,14 @@ import orjson
 import typer
 
 from tidings.cli.app import app
-from tidings.cli.database import DEFAULT_DB, DbOption, KeyFileOption, fail, run_on_database
+from tidings.cli.database import (
+    DEFAULT_DB,
+    DbOption,
+    KeyFileOption,
+    LogOption,
+    fail,
+    run_on_database,
+)
 
 if TYPE_CHECKING:
     from tidings.storage import Store
@@ -33,14 +40,22 @@ DEFAULT_PROJECT = "default"
 
 
 @app.command("migrate")
-def migrate(db: DbOption = DEFAULT_DB, key_file: KeyFileOption = None) -> None:
-    """Create the database if it does not exist, and bring its schema up to date."""
+def migrate(
+    db: DbOption = DEFAULT_DB, key_file: KeyFileOption = None, log: LogOption = None
+) -> None:
+    """Create the database if it does not exist, and bring its schema up to date; with
+    ``--log``, create or update the JetStream stream of the event log too."""
 
     async def work(store: Store) -> int:
         return await store.schema_version()
 
-    version = run_on_database(db, key_file, work, create=True)
+    version = run_on_database(db, key_file, work, create=True, log=log)
     typer.echo(f"schema version {version}")
+    if log:
+        from tidings.storage.jetstream import parse_log_url
+
+        target = parse_log_url(log)
+        typer.echo(f"event log {target.display()}: {target.partitions} partitions")
 
 
 @apps_app.command("create")

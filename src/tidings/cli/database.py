@@ -35,6 +35,18 @@ DbOption = Annotated[
         help="Database URL: sqlite:///path/to.db or postgresql://user@host/dbname.",
     ),
 ]
+LogOption = Annotated[
+    str | None,
+    typer.Option(
+        "--log",
+        envvar="TIDINGS_LOG",
+        help=(
+            "Put the event log on NATS JetStream: nats://h1:4222,h2:4222?partitions=16 "
+            "(the database keeps everything else). Default: the log is in the database."
+        ),
+        show_default=False,
+    ),
+]
 KeyFileOption = Annotated[
     Path | None,
     typer.Option(
@@ -59,15 +71,23 @@ def _notice(message: str) -> None:
     typer.echo(message, err=True)
 
 
-async def open_database(db: str, key_file: Path | None = None, *, create: bool = False) -> Store:
-    """Open ``db`` for a command; any reason it cannot be opened exits 2 with one line."""
+async def open_database(
+    db: str, key_file: Path | None = None, *, create: bool = False, log: str | None = None
+) -> Store:
+    """Open ``db`` (and the ``log``, when given) for a command; any reason it cannot be opened
+    exits 2 with one line."""
     from tidings.core.errors import InvalidConfig
     from tidings.storage import StoreError, open_store
 
     try:
-        return await open_store(db, key_file=key_file, create=create, notify=_notice)
+        if log:  # a wrong --log is reported before anything is created
+            from tidings.storage.jetstream import parse_log_url
+
+            parse_log_url(log)
+        return await open_store(db, key_file=key_file, create=create, notify=_notice, log=log)
     except InvalidConfig as exc:
-        raise fail(f"--db: {exc.reason}") from None
+        option = "--log" if exc.field.startswith("log") else "--db"
+        raise fail(f"{option}: {exc}" if option == "--log" else f"--db: {exc.reason}") from None
     except StoreError as exc:
         raise fail(str(exc)) from None
 
@@ -78,6 +98,7 @@ def run_on_database(
     work: Callable[[Store], Awaitable[T]],
     *,
     create: bool = False,
+    log: str | None = None,
 ) -> T:
     """Open the database, run ``work`` on it and close it.
 
@@ -88,7 +109,7 @@ def run_on_database(
     from tidings.storage import NotFoundError, StoreError
 
     async def main() -> T:
-        store = await open_database(db, key_file, create=create)
+        store = await open_database(db, key_file, create=create, log=log)
         try:
             return await work(store)
         finally:

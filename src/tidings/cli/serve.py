@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tidings.cli.app import app
-from tidings.cli.database import DEFAULT_DB, DbOption, KeyFileOption, run_on_database
+from tidings.cli.database import DEFAULT_DB, DbOption, KeyFileOption, LogOption, run_on_database
 
 if TYPE_CHECKING:
     from tidings.storage import Store
@@ -52,6 +52,7 @@ def first_start_hint(db: str) -> str:
 def serve(  # noqa: PLR0917 - one parameter per command-line option
     db: DbOption = DEFAULT_DB,
     key_file: KeyFileOption = None,
+    log: LogOption = None,
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port (0 picks a free one).")] = 8000,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
@@ -92,7 +93,7 @@ def serve(  # noqa: PLR0917 - one parameter per command-line option
 
     # Opened once here (created, migrated, its key checked) so that a problem is one line now,
     # not a traceback from inside the server's start-up.
-    apps = run_on_database(db, key_file, count_apps, create=True)
+    apps = run_on_database(db, key_file, count_apps, create=True, log=log)
 
     from tidings.server.app import create_app_for_url
     from tidings.server.connections import ConnectionLimits, run_server
@@ -112,5 +113,5 @@ def serve(  # noqa: PLR0917 - one parameter per command-line option
     if port:
         typer.echo(f"dashboard: http://{host}:{port}/ (sign in with an admin token)")
     tune_gc()
-    app = create_app_for_url(db, pipeline=pipeline, key_file=key_file)
+    app = create_app_for_url(db, pipeline=pipeline, key_file=key_file, log=log)
     run_server(app, host, port, limits, log_level, access_log)

@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tidings.cli.app import app
-from tidings.cli.database import DEFAULT_DB, DbOption, KeyFileOption, fail, open_database
+from tidings.cli.database import (
+    DEFAULT_DB,
+    DbOption,
+    KeyFileOption,
+    LogOption,
+    fail,
+    open_database,
+)
 from tidings.cli.serve import tune_gc
 
 if TYPE_CHECKING:
@@ -31,6 +38,7 @@ async def run_worker(
     settings: PipelineSettings | None = None,
     key_file: Path | None = None,
     stop: asyncio.Event | None = None,
+    log: str | None = None,
 ) -> None:
     """Open the store, run the pipeline until ``stop`` (or SIGINT/SIGTERM), close cleanly."""
     from tidings.pipeline import start_pipeline
@@ -40,7 +48,7 @@ async def run_worker(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
-    store = await open_database(db, key_file)
+    store = await open_database(db, key_file, log=log)
     try:
         runner = await start_pipeline(store, settings)
         try:
@@ -55,6 +63,7 @@ async def run_worker(
 def worker(  # noqa: PLR0917 - one parameter per command-line option
     db: DbOption = DEFAULT_DB,
     key_file: KeyFileOption = None,
+    log: LogOption = None,
     lease_ms: Annotated[
         int,
         typer.Option(
@@ -96,6 +105,6 @@ def worker(  # noqa: PLR0917 - one parameter per command-line option
     typer.echo(f"tidings worker on {display_url(db)} (Ctrl-C to stop)", err=True)
     tune_gc()
     try:
-        asyncio.run(run_worker(db, settings=settings, key_file=key_file))
+        asyncio.run(run_worker(db, settings=settings, key_file=key_file, log=log))
     except StoreError as exc:
         raise fail(str(exc)) from None

@@ -25,6 +25,14 @@ each consumer is driven by one process at a time: the runner holds a lease named
 consumer (the store's lease role) and commits the cursor only in the same transaction that checks it
 still holds that lease. A process that dies lets its leases expire (``lease_ms``) and another one
 takes over from the committed cursor.
+
+**Partitions.** On a partitioned log (JetStream) each consumer runs as one consumer per
+partition (cursor and lease ``<name>@p<n>``), so the partitions of one sink or destination are
+driven by several processes at once while each device's records stay in order. Processes
+announce themselves with a membership lease (``pipeline-member:<holder>``); each takes at most
+``ceil(partitions / live members)`` partitions of a consumer and gives back what is over that
+share, so partitions spread out when a process joins and are taken over (after ``lease_ms``)
+when one leaves or dies.
 """
 
 from __future__ import annotations
@@ -35,12 +43,15 @@ import inspect
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tidings.core.partitions import partition_cursor, split_cursor
 from tidings.storage import LogRecord, Store
+from tidings.storage.logstatus import MEMBER_PREFIX
 
 _log = logging.getLogger("tidings.pipeline")
 
@@ -131,6 +142,7 @@ class PipelineRunner:
     _running: dict[str, _Running] = field(default_factory=dict)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _prepared: set[str] = field(default_factory=set)
+    _members: int = 1
 
     # ------------------------------------------------------------------------------ lifecycle
 
@@ -139,6 +151,9 @@ class PipelineRunner:
         self._stopping.clear()
         await self._refresh()
         self._tasks.append(asyncio.create_task(self._refresh_loop(), name="pipeline-refresh"))
+        if self.store.partitions > 1:
+            await self._announce()
+            self._tasks.append(asyncio.create_task(self._member_loop(), name="pipeline-members"))
         ctx = ServiceContext(self._stopping, self.holder, self.lease_ms)
         for name, service in self.services.items():
             self._tasks.append(
@@ -181,12 +196,61 @@ class PipelineRunner:
                 return
 
     async def current_consumers(self) -> list[Consumer]:
-        """The fixed consumers plus what every provider asks for now."""
+        """The fixed consumers plus what every provider asks for now; on a partitioned log,
+        one per consumer and partition."""
         out: dict[str, Consumer] = {c.name: c for c in self.consumers}
         for provider in self.providers:
             for consumer in await provider(self.store):
                 out[consumer.name] = consumer
-        return list(out.values())
+        parts = self.store.partitions
+        if parts <= 1:
+            return list(out.values())
+        return [
+            Consumer(partition_cursor(c.name, p), c.handle, c.batch_size, c.start_at_end)
+            for c in out.values()
+            for p in range(parts)
+        ]
+
+    # ------------------------------------------------------------------------------ members
+
+    async def _announce(self) -> None:
+        """Renew this process's membership and count the live members."""
+        await self.store.acquire_lease(MEMBER_PREFIX + self.holder, self.holder, self.lease_ms)
+        at = int(time.time() * 1000)
+        leases = await self.store.list_leases()
+        live = [x for x in leases if x.name.startswith(MEMBER_PREFIX) and x.expires_at > at]
+        self._members = max(1, len(live))
+
+    async def _member_loop(self) -> None:
+        ctx = ServiceContext(self._stopping, self.holder, self.lease_ms)
+        try:
+            while not await ctx.sleep(self.lease_ms / 3000):
+                try:
+                    await self._announce()
+                except Exception as exc:
+                    _log.warning("pipeline: membership renewal failed: %s", exc)
+        finally:
+            with contextlib.suppress(Exception):
+                await self.store.release_lease(MEMBER_PREFIX + self.holder, self.holder)
+
+    def _share(self) -> int:
+        """How many partitions of one consumer this process may hold."""
+        return -(-self.store.partitions // self._members)
+
+    def _held(self, base: str) -> int:
+        return sum(
+            1
+            for name, running in self._running.items()
+            if running.status.leased and split_cursor(name)[0] == base
+        )
+
+    def _over_share(self, name: str, leased: bool) -> bool:
+        """Whether this process should not (or no longer) hold the partition ``name``."""
+        base, partition = split_cursor(name)
+        if partition is None or self.store.partitions <= 1:
+            return False
+        held = self._held(base)
+        return held > self._share() if leased else held >= self._share()
 
     # ------------------------------------------------------------------------------ internals
 
@@ -216,8 +280,16 @@ class PipelineRunner:
     async def _prepare_cursor(self, consumer: Consumer) -> None:
         if not consumer.start_at_end or consumer.name in self._prepared:
             return
-        if consumer.name not in await self.store.list_cursors():
-            await self.store.commit_cursor(consumer.name, await self.store.last_seq())
+        cursors = await self.store.list_cursors()
+        if consumer.name not in cursors:
+            # A partition cursor starts where its consumer's own cursor was put when the
+            # consumer was made (a sink's creation), so records appended between its creation
+            # and this process's first look are not skipped; else at the log's end.
+            base, partition = split_cursor(consumer.name)
+            start = cursors.get(base) if partition is not None else None
+            if start is None:
+                start = await self.store.last_seq()
+            await self.store.commit_cursor(consumer.name, start)
         self._prepared.add(consumer.name)
 
     async def _drive(self, consumer: Consumer, status: ConsumerStatus) -> None:
@@ -226,6 +298,13 @@ class PipelineRunner:
         backoff = 0.5
         try:
             while not self._stopping.is_set():
+                if self._over_share(consumer.name, status.leased):
+                    if status.leased:  # give it back: another process is short of its share
+                        status.leased = False
+                        await self.store.release_lease(consumer.name, self.holder)
+                    if await ctx.sleep(self.lease_ms / 3000):
+                        break
+                    continue
                 status.leased = await self.store.acquire_lease(
                     consumer.name, self.holder, self.lease_ms
                 )
@@ -263,7 +342,7 @@ class PipelineRunner:
                 status.leased = False
 
     async def _wait_append(self, cursor: str) -> None:
-        after = await self.store.get_cursor(cursor)
+        after = await self.store.caught_up_to(cursor)
         waiter = asyncio.create_task(self.store.wait_for_append(after, self.idle_seconds))
         stopper = asyncio.create_task(self._stopping.wait())
         try:

@@ -7,15 +7,19 @@ and ``tidings worker`` run is the list below, and the objects that keep state be
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from tidings.pipeline.campaigns import ServerCampaigns
 from tidings.pipeline.campaigns.consumer import DEFAULT_CACHE_SIZE
 from tidings.pipeline.conversions import ConversionAttribution
+from tidings.pipeline.counting import Counting
 from tidings.pipeline.delivery import Deliveries, SenderOptions
 from tidings.pipeline.runner import PipelineRunner
 from tidings.pipeline.streams import SinkConsumers
 from tidings.storage import Store
+
+_log = logging.getLogger("tidings.pipeline")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,17 +54,28 @@ class Pipeline:
 def build_pipeline(store: Store, settings: PipelineSettings | None = None) -> Pipeline:
     """The pipeline of one process on ``store``: server-side campaigns (one evaluating
     consumer), conversion attribution, destinations (a consumer per enabled instance, a sender
-    per active one) and configured stream sinks (a consumer per enabled sink, plus their
-    housekeeping)."""
+    per active one), configured stream sinks (a consumer per enabled sink, plus their
+    housekeeping) and, where appends do not count themselves (a JetStream log), the counting
+    consumer that keeps the catalogs and campaign stats.
+
+    Server-side campaigns and conversion attribution keep one cursor committed with their own
+    state and write their results into the log of the database, so they run on a log with one
+    partition (SQLite, PostgreSQL, memory); on a partitioned JetStream log they are left out
+    (docs/scale-out.md, "Decisions") rather than run wrongly."""
     settings = settings or PipelineSettings()
     deliveries = Deliveries(settings.delivery)
     sinks = SinkConsumers(store)
     campaigns = ServerCampaigns(cache_size=settings.identity_cache, on_enqueued=deliveries.wake)
     conversions = ConversionAttribution(store)
+    single_log = getattr(store, "partitions", 1) == 1
+    if not single_log:
+        _log.warning(
+            "server-side campaigns and conversion attribution do not run on a partitioned log"
+        )
     runner = PipelineRunner(
         store,
-        consumers=[campaigns.consumer(store), conversions.consumer()],
-        providers=[deliveries.consumers, sinks.consumers],
+        consumers=[campaigns.consumer(store), conversions.consumer()] if single_log else [],
+        providers=[deliveries.consumers, sinks.consumers, Counting(store).consumers],
         services={"destinations": deliveries.service, "streams-housekeeping": sinks.housekeeping},
         lease_ms=settings.lease_ms,
         idle_seconds=settings.idle_seconds,

@@ -48,11 +48,13 @@ from tidings.server.errors import (
     unavailable_response,
 )
 from tidings.server.maintenance import prune_stored_responses
+from tidings.server.metrics import render_lag
 from tidings.server.middleware import ServerTimeMiddleware
 from tidings.server.openapi import RouteDoc, admin_route, openapi_document
 from tidings.server.settings import ServerSettings
 from tidings.server.state import ServerState, server_state
 from tidings.storage import NotFoundError, Store, StoreError, StoreUnavailable, open_store
+from tidings.storage.logstatus import log_status
 from tidings.version import VERSION
 
 log = logging.getLogger("tidings.server")
@@ -76,7 +78,13 @@ async def healthz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    body = server_state(request).metrics.render()
+    state = server_state(request)
+    body = state.metrics.render()
+    store = state.store
+    if store is not None and store.partitions > 1:
+        # Lag per consumer and partition, where the log is partitioned (scaled out).
+        with contextlib.suppress(Exception):
+            body += render_lag(await log_status(store))
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
@@ -349,8 +357,12 @@ def create_app_for_url(
     *,
     pipeline: bool = False,
     key_file: Path | None = None,
+    log: str | None = None,
 ) -> Starlette:
     """An app that opens ``db_url`` when the server starts and closes it when it stops.
+
+    ``log`` (a ``nats://`` URL) puts the event log on JetStream beside the database: an upload
+    is answered once the stream acknowledged its items.
 
     The server key is ``server_key``, else read from ``key_file``, else found as
     :func:`tidings.storage.open_store` finds it.
@@ -361,7 +373,7 @@ def create_app_for_url(
     state = ServerState(settings or ServerSettings())
 
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        state.store = await open_store(db_url, server_key=server_key, key_file=key_file)
+        state.store = await open_store(db_url, server_key=server_key, key_file=key_file, log=log)
         runner = None
         if pipeline:
             from tidings.pipeline import start_pipeline

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from tidings.storage.logstatus import LogStatus
+
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -82,3 +84,16 @@ class Metrics:
             labels = _labels((("source", source), ("kind", kind), ("outcome", outcome)))
             lines.append(f"tidings_ingested_items_total{labels} {n}")
         return "\n".join(lines) + "\n"
+
+
+def render_lag(status: LogStatus) -> str:
+    """``tidings_consumer_lag{consumer,partition}``: records waiting per consumer cursor."""
+    lines = [
+        "# HELP tidings_consumer_lag Event-log records waiting for a consumer, per partition.",
+        "# TYPE tidings_consumer_lag gauge",
+    ]
+    for c in status.cursors:
+        part = "" if c.partition is None else str(c.partition)
+        labels = _labels((("consumer", c.consumer), ("partition", part)))
+        lines.append(f"tidings_consumer_lag{labels} {c.lag}")
+    return "\n".join(lines) + "\n"

@@ -11,6 +11,7 @@ from tidings.storage.deliveryrecords import (
 )
 from tidings.storage.identitystates import IdentityCommit
 from tidings.storage.logrecords import (
+    Counted,
     DecisionIn,
     EventIn,
     IngestOutcome,
@@ -77,6 +78,7 @@ __all__ = [
     "Cohort",
     "CohortChange",
     "ConfigStore",
+    "Counted",
     "Cursors",
     "DatabaseMissing",
     "DatabaseUrl",

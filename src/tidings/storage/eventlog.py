@@ -14,9 +14,10 @@ from typing import Any
 from tidings.storage import logbatch
 from tidings.storage.catalogs import CatalogGuard, CatalogLimits
 from tidings.storage.clock import now_ms
-from tidings.storage.counting import tally
+from tidings.storage.counting import CatalogTally, StatsTally, tally
 from tidings.storage.engine import Engine, Tx
 from tidings.storage.logrecords import (
+    Counted,
     DecisionIn,
     EventIn,
     IngestOutcome,
@@ -70,19 +71,8 @@ append_items = _append
 """Append one kind of item (``tidings.storage.attribution`` logs first conversions with it)."""
 
 
-def _update_catalogs(
-    tx: Tx,
-    app_id: str,
-    *,
-    events: Sequence[EventIn],
-    flags: Sequence[bool],
-    decisions: Sequence[DecisionIn],
-    decision_flags: Sequence[bool],
-    custom_properties: Mapping[str, Any] | None,
-    guard: CatalogGuard,
-    limits: CatalogLimits,
-) -> None:
-    catalog, stats = tally(events, flags, decisions, decision_flags)
+def write_tallies(tx: Tx, app_id: str, catalog: CatalogTally, stats: StatsTally) -> None:
+    """Add one batch's catalog and campaign-stat counts (upserts)."""
     tx.executemany(
         "INSERT INTO event_catalog (app_id, name, type, count, last_seen) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (app_id, name, type) DO UPDATE SET"
@@ -97,6 +87,22 @@ def _update_catalogs(
         " count = campaign_stats.count + excluded.count",
         [(*key, n) for key, n in stats.items()],
     )
+
+
+def _update_catalogs(
+    tx: Tx,
+    app_id: str,
+    *,
+    events: Sequence[EventIn],
+    flags: Sequence[bool],
+    decisions: Sequence[DecisionIn],
+    decision_flags: Sequence[bool],
+    custom_properties: Mapping[str, Any] | None,
+    guard: CatalogGuard,
+    limits: CatalogLimits,
+) -> None:
+    catalog, stats = tally(events, flags, decisions, decision_flags)
+    write_tallies(tx, app_id, catalog, stats)
     if custom_properties:
         guard.record_properties(tx, app_id, custom_properties, limits.property_keys)
 
@@ -183,8 +189,43 @@ def ingest_tx(
     return IngestResult(response, outcome, False)
 
 
+def count_batch_tx(tx: Tx, cursor: str, batch: Sequence[Counted], at_ms: int) -> int:
+    """Add the counts of the items of ``batch`` past ``cursor`` and move the cursor to the
+    batch's end, in this one transaction; returns how many items were counted."""
+    if not batch:
+        return 0
+    # Take the cursor row first (PostgreSQL locks it for this transaction), so two processes
+    # handed the same batch count it once: the second finds the cursor already past it.
+    tx.execute(
+        "INSERT INTO cursors (name, seq, updated_at) VALUES (?, 0, ?) ON CONFLICT (name)"
+        " DO UPDATE SET updated_at = excluded.updated_at",
+        (cursor, at_ms),
+    )
+    position = int(tx.scalar("SELECT seq FROM cursors WHERE name = ?", (cursor,)) or 0)
+    fresh = [c for c in batch if c.seq > position]
+    by_app: dict[str, tuple[list[EventIn], list[DecisionIn]]] = {}
+    for c in fresh:
+        events, decisions = by_app.setdefault(c.app_id, ([], []))
+        if isinstance(c.item, EventIn):
+            events.append(c.item)
+        else:
+            decisions.append(c.item)
+    for app_id, (events, decisions) in by_app.items():
+        catalog, stats = tally(events, [True] * len(events), decisions, [True] * len(decisions))
+        write_tallies(tx, app_id, catalog, stats)
+    last = max(c.seq for c in batch)
+    tx.execute("UPDATE cursors SET seq = ? WHERE name = ? AND seq < ?", (last, cursor, last))
+    return len(fresh)
+
+
 class EventLogMixin:
     """The event-log and cursor roles of ``SqlStore``."""
+
+    async def count_batch(self, cursor: str, batch: Sequence[Counted]) -> int:
+        """Fold a batch read from a log kept outside the database into the catalogs and
+        campaign stats, exactly once per log position: see :class:`Counted`."""
+        at = now_ms()
+        return await self._engine.write(lambda tx: count_batch_tx(tx, cursor, batch, at))
 
     _engine: Engine
     _append_waiters: set[asyncio.Future[None]]
@@ -259,6 +300,15 @@ class EventLogMixin:
 
     async def stored_response(self, app_id: str, request_id: str) -> StoredResponse | None:
         return await self._engine.read(lambda tx: _stored_response(tx, app_id, request_id))
+
+    async def keep_response(
+        self, app_id: str, request_id: str, response: StoredResponse, created_at: int
+    ) -> tuple[StoredResponse, bool]:
+        """Store a request's response once (for a log kept outside the database, which appends
+        first and answers after): returns the stored response and whether it is ``response``."""
+        return await self._engine.write(
+            lambda tx: keep_response_tx(tx, app_id, request_id, response, created_at)
+        )
 
     async def prune_responses(self, older_than_ms: int) -> int:
         def run(tx: Tx) -> int:
@@ -349,3 +399,25 @@ class EventLogMixin:
     async def list_cursors(self) -> dict[str, int]:
         rows = await self._engine.read(lambda tx: tx.all("SELECT name, seq FROM cursors"))
         return {name: int(seq) for name, seq in rows}
+
+
+def keep_response_tx(
+    tx: Tx,
+    app_id: str,
+    request_id: str,
+    response: StoredResponse,
+    created_at: int,
+) -> tuple[StoredResponse, bool]:
+    """Store ``response`` for the request unless one is stored already; returns the stored
+    response and whether it is this one (the first finisher of concurrent attempts wins)."""
+    claimed = tx.one(
+        "INSERT INTO request_responses (app_id, request_id, status, body, created_at, body_hash)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (app_id, request_id) DO NOTHING"
+        " RETURNING request_id",
+        (app_id, request_id, response.status, response.body, created_at, response.request_hash),
+    )
+    if claimed is not None:
+        return response, True
+    stored = _stored_response(tx, app_id, request_id)
+    assert stored is not None
+    return stored, False

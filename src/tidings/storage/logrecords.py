@@ -145,3 +145,17 @@ class LogRecord(NamedTuple):
     device_id: str | None = None
     user_id: str | None = None
     prefix: bytes = b""
+
+
+class Counted(NamedTuple):
+    """An item read back from the log at ``seq``, to be counted in the catalogs and stats.
+
+    A store whose log is outside its database (JetStream) counts by reading the log: the
+    counting consumer hands batches to ``count_batch(cursor, batch)``, which adds the counts of
+    the items past the cursor and moves the cursor in one transaction, so a batch handed over
+    twice (at least once) is counted once.
+    """
+
+    seq: int
+    app_id: str
+    item: EventIn | DecisionIn

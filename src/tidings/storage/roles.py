@@ -48,6 +48,7 @@ from tidings.storage.deliveryrecords import (
 )
 from tidings.storage.identitystates import IdentityCommit
 from tidings.storage.logrecords import (
+    Counted,
     DecisionIn,
     EventIn,
     IngestResult,
@@ -276,6 +277,15 @@ class ConfigStore(Protocol):
 class EventLog(Protocol):
     """The durable, ordered log of events and decisions, with idempotent appends."""
 
+    counts_on_append: bool
+    """Whether :meth:`ingest` updates the catalogs and campaign stats itself (a log in the
+    database); when false the pipeline's counting consumer does, from the log."""
+
+    partitions: int
+    """How many partitions the log has: 1 for a log in the database; a JetStream log splits
+    records by device (cursors ``<consumer>@p<n>`` read one partition, see
+    :mod:`tidings.core.partitions`)."""
+
     async def ingest(
         self,
         app_id: str,
@@ -369,6 +379,12 @@ class Cursors(Protocol):
     async def list_cursors(self) -> dict[str, int]:
         """Every cursor and its position."""
 
+    async def caught_up_to(self, cursor: str) -> int:
+        """The sequence up to which the cursor's consumer has seen the log: at least its
+        position; later where a cursor reads only part of the log (a partition) and found
+        nothing more of it, so a consumer waits for appends past that, not past its position."""
+        return await self.get_cursor(cursor)
+
 
 class Stats(Protocol):
     """Catalogs and campaign counters, kept by the appends that imply them."""
@@ -391,6 +407,11 @@ class Stats(Protocol):
 
     async def campaign_stats(self, campaign_id: str) -> CampaignStats:
         """Counters of one campaign (all zero when nothing was recorded)."""
+
+    async def count_batch(self, cursor: str, batch: Sequence[Counted]) -> int:
+        """For a log whose appends do not count (``counts_on_append`` false): add the counts of
+        the items of ``batch`` past ``cursor`` and move ``cursor`` to the batch's end, in one
+        step, so a batch handed over twice is counted once; returns how many were counted."""
 
 
 class Attribution(Protocol):
@@ -614,6 +635,11 @@ class Store(
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query."""
+
+    async def lag(self, cursor: str) -> int:
+        """How many records wait for the cursor (for a partition cursor: in its partition);
+        by sequence numbers here, exact where the backend counts (JetStream)."""
+        return max(0, await self.last_seq() - await self.get_cursor(cursor))
 
     async def __aenter__(self) -> Store:
         return self

@@ -164,6 +164,8 @@ class SqlStore(
     connect."""
 
     migrations: Sequence[Migration] = ()
+    partitions = 1
+    counts_on_append = True
     open_errors: tuple[type[Exception], ...] = (OSError,)
     """What the driver raises when a database cannot be opened (unreachable, unreadable...)."""
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tidings.core.errors import InvalidConfig
-from tidings.storage.records import DatabaseMissing, OpenError, StoreOptions
+from tidings.storage.records import DatabaseMissing, OpenError, StoreOptions, StoreUnavailable
 from tidings.storage.roles import Store
 from tidings.storage.serverkey import FoundKey, bind_server_key, find_server_key, postgres_key_file
 
@@ -92,6 +92,7 @@ async def open_store(
     options: StoreOptions | None = None,
     create: bool = True,
     notify: Callable[[str], None] | None = None,
+    log: str | None = None,
 ) -> Store:
     """Open (and migrate) the store a URL names; bound to the running event loop.
 
@@ -100,6 +101,9 @@ async def open_store(
     ``create=False`` a missing SQLite file is an error (:class:`DatabaseMissing`) instead of a
     new, empty database. ``notify`` hears about what was made (a database, a key file).
     Anything that keeps the database from opening raises :class:`OpenError`, one line long.
+
+    ``log`` (a ``nats://`` URL) puts the event log on a JetStream stream (made when missing)
+    beside the database, which keeps everything else: see :mod:`tidings.storage.jetstream`.
     """
     target = parse_db_url(url)
     shown = display_url(url)
@@ -145,4 +149,19 @@ async def open_store(
             notify(f"created new database at {path}")
         if bound.new_file is not None:
             notify(f"created server key file {bound.new_file} (keep it: {shown} needs it)")
-    return store
+    return await _with_log(store, log) if log else store
+
+
+async def _with_log(store: SqlStore, url: str) -> Store:
+    """The store with its event log on JetStream; the database is closed if that fails."""
+    from tidings.storage.jetstream import JetStreamStore, LogConfigMismatch, parse_log_url
+
+    try:
+        target = parse_log_url(url)
+        return cast(Store, await JetStreamStore.open(store, target))
+    except (LogConfigMismatch, StoreUnavailable) as exc:
+        await store.close()
+        raise OpenError(str(exc)) from exc
+    except BaseException:
+        await store.close()
+        raise

@@ -33,6 +33,8 @@ class MemoryStore(
     """A store whose data lives in a :class:`MemoryState` (a fresh one by default)."""
 
     backend = "memory"
+    partitions = 1
+    counts_on_append = True
 
     def __init__(self, state: MemoryState | None = None) -> None:
         self._state = state if state is not None else MemoryState()

@@ -19,6 +19,7 @@ from tidings.storage.counting import (
     tally,
 )
 from tidings.storage.logrecords import (
+    Counted,
     DecisionIn,
     EventIn,
     IngestOutcome,
@@ -260,6 +261,27 @@ class MemoryLog:
         with self._state.lock:
             position = self._state.cursors.get(cursor, 0)
         return await self.read_log(position, limit)
+
+    async def count_batch(self, cursor: str, batch: Sequence[Counted]) -> int:
+        state = self._state
+        with state.lock:
+            position = state.cursors.get(cursor, 0)
+            fresh = [c for c in batch if c.seq > position]
+            for c in fresh:
+                events = [c.item] if isinstance(c.item, EventIn) else []
+                decisions = [c.item] if isinstance(c.item, DecisionIn) else []
+                catalog, stats = tally(
+                    events, [True] * len(events), decisions, [True] * len(decisions)
+                )
+                for (name, typ), (count, last) in catalog.items():
+                    entry = state.event_catalog.setdefault((c.app_id, name, typ), [0, last])
+                    entry[0] += count
+                    entry[1] = max(entry[1], last)
+                for key, n in stats.items():
+                    state.campaign_stats[key] = state.campaign_stats.get(key, 0) + n
+            if batch:
+                state.cursors[cursor] = max(position, *(c.seq for c in batch))
+            return len(fresh)
 
     async def commit_cursor(self, cursor: str, seq: int) -> None:
         with self._state.lock:

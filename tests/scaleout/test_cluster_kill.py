@@ -1,0 +1,242 @@
+"""The scale-out topology under SIGKILL: a three-node NATS cluster (started here, on loopback),
+two ``tidings serve --log`` processes and a ``tidings worker --log`` on one PostgreSQL database,
+a JSON Lines sink. While signed uploads arrive at both servers, one NATS node, one server and
+the worker are killed and started again. Every acknowledged event must reach the sink, each
+device's in order; duplicates only as at-least-once allows (identical copies, same event_id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+import orjson
+import pytest
+from nats_cluster import Cluster
+from storage_support import backend_named
+
+from loopback import ServeProcess, free_port, start_serve
+from tidings.server.auth import sign
+from tidings.storage import open_store
+from tidings.streams.jsonl import app_directory_name, read_jsonl_dir
+
+pytestmark = [pytest.mark.slow, pytest.mark.nats, pytest.mark.reliability, pytest.mark.postgres]
+
+SERVER_KEY = bytes(range(96, 128))
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+CLI = "import sys; from tidings.cli import app; app(sys.argv[1:], prog_name='tidings')"
+T0 = 1_764_300_000_000
+ENV = {**os.environ, "PYTHONPATH": SRC, "TIDINGS_SECRET_KEY": SERVER_KEY.hex()}
+
+
+async def _ready(url: str) -> None:
+    """Wait for the cluster's JetStream to elect its leader."""
+    for _ in range(100):
+        try:
+            nc = await nats.connect(
+                url.split(",", maxsplit=1)[0], connect_timeout=1, max_reconnect_attempts=1
+            )
+            try:
+                await nc.jetstream().account_info()
+                return
+            finally:
+                await nc.close()
+        except Exception:
+            await asyncio.sleep(0.2)
+    raise AssertionError("the NATS cluster did not become ready")
+
+
+async def _bootstrap(db: str, log: str) -> tuple[str, dict[str, Any]]:
+    store = await open_store(db, server_key=SERVER_KEY, log=log)
+    try:
+        token = await store.create_admin_token("cluster-test")
+        project = await store.create_project("Scaled")
+        app = await store.create_app(project.id, "Scaled app", "ios")
+        return token, app.to_json()
+    finally:
+        await store.close()
+
+
+def _bodies(devices: range, uploads: int) -> list[dict[str, Any]]:
+    out = []
+    for u in range(uploads):
+        for d in devices:
+            t = T0 + u * 1000
+            events = [
+                {
+                    "id": f"dev-{d}-{u:03d}-{i}",
+                    "name": "Tapped",
+                    "type": "custom",
+                    "timestamp": t + i,
+                    "sessionId": f"s-{d}",
+                    "properties": {"n": i},
+                }
+                for i in range(5)
+            ]
+            out.append(
+                {
+                    "device": {"deviceId": f"dev-{d}", "platform": "ios", "osVersion": "17.4"},
+                    "user": {"userId": f"user-{d}"},
+                    "sessions": [{"id": f"s-{d}", "counter": 1, "type": "cold", "startedAt": T0}],
+                    "events": events,
+                    "decisions": [],
+                }
+            )
+    return out
+
+
+class Uploader(threading.Thread):
+    """Signed uploads in order, each retried with its request id until answered 200."""
+
+    def __init__(self, base: str, app: dict[str, Any], bodies: list[dict[str, Any]]) -> None:
+        super().__init__(daemon=True)
+        self.base, self.app, self.bodies = base, app, bodies
+        self.sent = 0
+
+    def run(self) -> None:
+        with httpx.Client(timeout=10) as client:
+            for body in self.bodies:
+                raw, request_id = orjson.dumps(body), str(uuid.uuid4())
+                while True:
+                    ts = str(int(time.time()))
+                    headers = {
+                        "Content-Type": "application/json",
+                        "X-Api-Key": self.app["apiKeyPublic"],
+                        "X-Timestamp": ts,
+                        "X-Request-Id": request_id,
+                        "X-Signature": sign(
+                            self.app["apiKeySecret"], "POST", "/api/v1/session", raw, ts
+                        ),
+                    }
+                    try:
+                        r = client.post(f"{self.base}/api/v1/session", content=raw, headers=headers)
+                        if r.status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    time.sleep(0.05)
+                self.sent += 1
+
+
+class Server:
+    def __init__(self, db: str, log: str) -> None:
+        self.db, self.log, self.port = db, log, free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc: ServeProcess | None = None
+
+    def start(self) -> None:
+        options = ["--log", self.log, "--no-pipeline"]
+        self.proc = start_serve(self.db, ENV, port=self.port, options=options)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.stop(timeout_s=20)
+            self.proc = None
+
+
+def _worker(db: str, log: str) -> subprocess.Popen[bytes]:
+    args = ["worker", "--db", db, "--log", log, "--lease-ms", "1500", "--log-level", "warning"]
+    return subprocess.Popen(
+        [sys.executable, "-c", CLI, *args], env=ENV, stdout=subprocess.DEVNULL, stderr=None
+    )
+
+
+def _wait(predicate: Any, what: str, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _ids_in(directory: Path) -> set[str]:
+    out: set[str] = set()
+    for path in directory.glob("*/*"):
+        if path.is_file():
+            for line in path.read_bytes().splitlines():
+                if line.strip():
+                    out.add(orjson.loads(line)["event_id"])
+    return out
+
+
+def test_killing_a_nats_node_a_server_and_the_worker_loses_nothing(tmp_path: Path) -> None:
+    cluster = Cluster(tmp_path / "nats")
+    cluster.start_all()
+    pg = backend_named("postgresql", tmp_path, "tidings_scale")
+    backend = next(pg)
+    log = f"{cluster.url}?stream=T_{uuid.uuid4().hex[:10]}&subjects=scale&partitions=4"
+    servers: list[Server] = []
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        asyncio.run(_ready(cluster.url))
+        token, app = asyncio.run(_bootstrap(backend.url, log))
+        servers = [Server(backend.url, log), Server(backend.url, log)]
+        for server in servers:
+            server.start()
+        out = tmp_path / "sink"
+        made = httpx.post(
+            f"{servers[0].base}/admin/api/apps/{app['appId']}/streams",
+            json={"kind": "jsonl", "settings": {"directory": str(out)}},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert made.status_code == 201, made.text
+        worker = _worker(backend.url, log)
+
+        halves = [_bodies(range(0, 4), 12), _bodies(range(4, 8), 12)]
+        uploaders = [Uploader(s.base, app, b) for s, b in zip(servers, halves, strict=True)]
+        for uploader in uploaders:
+            uploader.start()
+        _wait(lambda: all(u.sent >= 8 for u in uploaders), "the first uploads")
+        cluster.kill(1)
+        servers[1].kill()
+        worker.kill()
+        worker.wait(timeout=10)
+        _wait(lambda: uploaders[0].sent >= 20, "uploads while a node is down")
+        cluster.start(1)
+        servers[1].start()
+        worker = _worker(backend.url, log)
+        for uploader in uploaders:
+            uploader.join(timeout=180)
+            assert not uploader.is_alive()
+
+        expected = {e["id"] for half in halves for body in half for e in body["events"]}
+        _wait(lambda: _ids_in(out) >= expected, "every event in the sink", seconds=120)
+        worker.terminate()
+        assert worker.wait(timeout=30) == 0
+        worker = None
+    finally:
+        if worker is not None:
+            worker.kill()
+            worker.wait()
+        for server in servers:
+            server.stop()
+        cluster.stop_all()
+        next(pg, None)
+
+    records = read_jsonl_dir(out / app_directory_name(app["appId"]))
+    first: dict[str, dict[str, Any]] = {}
+    for record in records:
+        copy = first.setdefault(record["event_id"], record)
+        assert copy == record, "a duplicate must be an identical copy"
+    assert set(first) == expected  # nothing lost, nothing foreign
+    per_device: dict[str, list[int]] = {}
+    for record in records:
+        per_device.setdefault(record["client"]["client_id"], []).append(record["event_timestamp"])
+    for stamps in per_device.values():
+        firsts = list(dict.fromkeys(stamps))
+        assert firsts == sorted(firsts)
