@@ -275,11 +275,14 @@ def test_a_valid_campaign_with_one_part_replaced_reports_paths_that_exist(data: 
         doc = _replace(doc, where, data.draw(json_values))
     errors = validate_campaign(doc)
     _assert_paths_exist(doc, errors)
+    # Country codes are checked on submission only: a stored campaign with an unknown code still
+    # parses (on a device it matches nobody), so parsing reports everything else.
+    parsed = [e for e in errors if "ISO 3166-1" not in e.reason]
     if isinstance(doc, dict) and isinstance(doc.get("id"), str) and doc["id"]:
-        if errors:
+        if parsed:
             with pytest.raises(InvalidCampaign) as info:
                 parse_campaign(doc)
-            assert paths(list(info.value.errors)) == paths(errors)
+            assert paths(list(info.value.errors)) == paths(parsed)
         else:
             assert parse_campaign(doc).id == doc["id"]
 
