@@ -21,6 +21,8 @@ from tidings.core.campaigns import (
 )
 from tidings.core.events import EventRecord
 from tidings.core.profile import DeviceProfile
+from tidings.core.scenario import parse_scenario
+from tidings.core.simulation import Simulation, simulate
 
 
 def _explained(device: Device, name: str = "Purchase", **kw: Any) -> dict[str, Explanation]:
@@ -215,3 +217,30 @@ def test_no_decision_always_has_a_reason_and_a_reason_means_no_decision(
         assert decided | reasons.keys() == ids  # and a reason whenever it made none
         for why in reasons.values():
             assert why.reason
+
+
+def _scenario(campaign: dict[str, Any], *steps: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "device": {"deviceId": "d1", "platform": "iOS", "osVersion": "16.0"},
+        "campaigns": [campaign],
+        "steps": [{"at": "2026-01-05T10:00:00Z", "do": "launch"}, *steps],
+    }
+
+
+def test_simulation_explains_only_when_asked_and_only_for_triggering_events() -> None:
+    targeting = [{"osVersion": {"compareType": "greaterOrEqual", "value": "17.0"}}]
+    doc = _scenario(
+        campaign_json("c1", targeting=targeting),
+        {"at": "+5s", "do": "track", "name": "Other"},
+        {"at": "+5s", "do": "track", "name": "Purchase"},
+    )
+    plain = simulate(parse_scenario(doc))
+    lines = list(Simulation(parse_scenario(doc), explain=True).run())
+    whys = [line["noDecision"] for line in lines if "noDecision" in line]
+    assert [line for line in lines if "noDecision" not in line] == plain
+    assert len(whys) == 1
+    assert whys[0]["source"] == "Purchase"
+    assert whys[0]["campaignId"] == "c1"
+    assert whys[0]["reason"] == "Who rule 1 (OS version) did not match"
+    purchase = next(i for i, line in enumerate(lines) if line.get("name") == "Purchase")
+    assert "noDecision" in lines[purchase + 1]
