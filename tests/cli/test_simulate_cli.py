@@ -133,3 +133,34 @@ def test_invalid_campaign_exits_2_with_its_path(tmp_path: Path) -> None:
     proc = run("simulate", str(path))
     assert proc.returncode == 2
     assert "campaigns[0].triggering.repeat.repeatValue[0]" in proc.stderr
+
+
+def test_explain_adds_why_lines_and_leaves_the_rest_unchanged(tmp_path: Path) -> None:
+    campaign = {
+        "id": "c1",
+        "name": "Offer",
+        "type": "DeepLink",
+        "state": "Active",
+        "triggering": {"event": {"name": "Buy", "type": "custom", "params": []}},
+        "targeting": [{"country": {"type": "include", "values": ["PL"]}}],
+        "content": {"url": "app://offer"},
+    }
+    path = write(
+        tmp_path,
+        {
+            "device": {"deviceId": "d1", "platform": "iOS", "country": "DE"},
+            "campaigns": [campaign],
+            "steps": [
+                {"at": "2026-11-28T10:00:00Z", "do": "launch"},
+                {"at": "+5s", "do": "track", "name": "Buy"},
+            ],
+        },
+    )
+    plain = run("simulate", "--decisions", str(path))
+    explained = run("simulate", "--decisions", "--explain", str(path))
+    assert plain.returncode == explained.returncode == 0, explained.stderr
+    lines = [json.loads(line) for line in explained.stdout.splitlines()]
+    whys = [line["noDecision"] for line in lines if "noDecision" in line]
+    assert [w["reason"] for w in whys] == ["Who rule 1 (Country) did not match"]
+    kept = [json.dumps(line) for line in lines if "noDecision" not in line]
+    assert kept == [json.dumps(json.loads(line)) for line in plain.stdout.splitlines()]

@@ -348,6 +348,53 @@ async def test_the_dry_run_shows_what_would_fire(asgi: AsgiHarness) -> None:
     assert "steps[0].do" in r.text
 
 
+async def test_a_dry_run_with_no_decision_says_which_rule_failed(asgi: AsgiHarness) -> None:
+    """The device is in PL but on iOS 16: the second Who rule (OS version) fails, and the result
+    says so for the campaign and on each triggering event; the reason is the engine's own."""
+    csrf = await _sign_in(asgi)
+    script = {
+        "device": {"deviceId": "dry", "platform": "iOS", "osVersion": "16.0", "country": "PL"},
+        "steps": [
+            {"at": "2026-01-01T10:00:00Z", "do": "launch"},
+            {"at": "+1s", "do": "track", "name": "Browse"},
+            {"at": "+1s", "do": "track", "name": "PurchaseCompleted"},
+            {"at": "+1s", "do": "track", "name": "PurchaseCompleted"},
+        ],
+    }
+    who = {
+        "targeting[0].slot": "country",
+        "targeting[0].country.type": "include",
+        "targeting[0].country.values": "PL",
+        "targeting[1].slot": "osVersion",
+        "targeting[1].osVersion.compareType": "greaterOrEqual",
+        "targeting[1].osVersion.value": "17.0",
+    }
+    url = f"/apps/{asgi.app_id}/campaigns/new"
+    form = _form(csrf, action="dryrun", **who, **{"dryrun.script": orjson.dumps(script).decode()})
+    r = await asgi.client.post(url, data=form)
+    assert r.status_code == 200
+    assert "<strong>0</strong> time(s) the campaign would fire" in r.text
+    summary = r.text[r.text.index('id="dry-reasons"') :]
+    summary = summary[: summary.index("</ul>")]
+    assert "Annual offer" in summary
+    assert "No decision: Who rule 2 (OS version) did not match" in summary
+    assert r.text.count("<code>Who rule 2 (OS version) did not match</code>") == 2
+    assert "Browse" in r.text and "not this event" not in r.text  # other events stay quiet
+
+    # The trigger never comes: the reason says so.
+    quiet = {**script, "steps": script["steps"][:2]}
+    form["dryrun.script"] = orjson.dumps(quiet).decode()
+    r = await asgi.client.post(url, data=form)
+    assert "never sends the trigger PurchaseCompleted (custom)" in r.text
+
+    # The device fits: it fires, and no reason is shown.
+    fitting = {**script, "device": {**script["device"], "osVersion": "17.2"}}
+    form["dryrun.script"] = orjson.dumps(fitting).decode()
+    r = await asgi.client.post(url, data=form)
+    assert "<strong>2</strong> time(s) the campaign would fire" in r.text
+    assert 'id="dry-reasons"' not in r.text
+
+
 async def test_stats_and_stream_read_what_devices_sent(asgi: AsgiHarness) -> None:
     from tidings.storage import DecisionIn, EventIn
 

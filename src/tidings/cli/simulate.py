@@ -2,7 +2,9 @@
 
 ``--campaigns FILE`` (repeatable) adds the campaigns of a campaign file (one object or a list, as
 ``tidings campaigns validate`` reads them) to the scenario's own, so one campaign file can be tried
-against several scenarios without copying it into each.
+against several scenarios without copying it into each. ``--explain`` adds a ``noDecision`` line
+after each event that triggers a campaign which made no decision, naming the first rule that
+failed; without it the output is exactly the documented one (the JavaScript runner matches it).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ class Rendered:
     stderr: str
 
 
-def render_scenario(label: str, data: bytes, *, decisions: bool) -> Rendered:
+def render_scenario(label: str, data: bytes, *, decisions: bool, explain: bool = False) -> Rendered:
     """The whole output of ``tidings simulate`` for a scenario file's bytes.
 
     Kept apart from the command so the JavaScript runner's output can be compared with it in
@@ -35,14 +37,14 @@ def render_scenario(label: str, data: bytes, *, decisions: bool) -> Rendered:
     """
     from tidings.core.errors import InvalidInput
     from tidings.core.scenario import parse_scenario
-    from tidings.core.simulation import simulate
+    from tidings.core.simulation import Simulation
 
     try:
         raw = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         return Rendered(2, b"", f"{label}: not valid JSON: {exc}\n")
     try:
-        lines = simulate(parse_scenario(raw))
+        lines = list(Simulation(parse_scenario(raw), explain=explain).run())
     except InvalidInput as exc:
         return Rendered(2, b"", f"{label}: {exc}\n")
     out = [
@@ -57,6 +59,12 @@ def render_scenario(label: str, data: bytes, *, decisions: bool) -> Rendered:
 def simulate_command(
     scenario: Path = typer.Argument(..., help="Scenario JSON file."),
     decisions: bool = typer.Option(False, "--decisions", help="Also print campaign decisions."),
+    explain: bool = typer.Option(
+        False,
+        "--explain",
+        help="After an event that triggers a campaign which made no decision, print a"
+        " noDecision line naming the first rule that failed.",
+    ),
     campaigns: list[Path] = typer.Option(
         [],
         "--campaigns",
@@ -80,7 +88,7 @@ def simulate_command(
             data = scenario.read_bytes()
         except OSError as exc:
             _fail(f"{scenario}: cannot read: {exc.strerror or exc}")
-    rendered = render_scenario(str(scenario), data, decisions=decisions)
+    rendered = render_scenario(str(scenario), data, decisions=decisions, explain=explain)
     sys.stdout.buffer.write(rendered.stdout)
     sys.stdout.buffer.flush()
     if rendered.code:

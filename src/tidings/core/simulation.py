@@ -16,21 +16,28 @@ from tidings.core.campaigns import (
     Campaign,
     CampaignEngine,
     Decision,
+    EngineState,
+    EvaluationContext,
+    Explanation,
     IdentityState,
     evaluate,
+    explain,
     observe,
     parse_campaign,
     parse_project_settings,
 )
 from tidings.core.device import Device, DeviceState
 from tidings.core.errors import InvalidCampaign, InvalidEvent, InvalidScenario
+from tidings.core.events import EventRecord
 from tidings.core.ids import IdFactory
 from tidings.core.scenario import Scenario, Step, step_error
 
 Line = dict[str, Any]
 
 
-def build_engine(scenario: Scenario, channel: str = "in_app") -> CampaignEngine:
+def build_engine(
+    scenario: Scenario, channel: str = "in_app", *, factory: type[CampaignEngine] = CampaignEngine
+) -> CampaignEngine:
     """The scenario's campaigns and project caps, validated with their JSON paths: the device's
     engine, or with ``channel="server"`` the server's (server campaigns)."""
     campaigns: list[Campaign] = []
@@ -43,7 +50,29 @@ def build_engine(scenario: Scenario, channel: str = "in_app") -> CampaignEngine:
         project = parse_project_settings(scenario.project)
     except InvalidCampaign as exc:
         raise InvalidScenario(_join("project", exc.field), exc.reason) from None
-    return CampaignEngine(campaigns, project, channel=channel)
+    return factory(campaigns, project, channel=channel)
+
+
+class ExplainingEngine(CampaignEngine):
+    """The device's engine, keeping for each event why each campaign triggered by it made no
+    decision (:func:`explain`, right after the engine's own pass, on the same state)."""
+
+    __slots__ = ("explained",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.explained: dict[str, list[Explanation]] = {}
+
+    def process(
+        self, event: EventRecord, ctx: EvaluationContext, state: EngineState
+    ) -> list[Decision]:
+        decisions = super().process(event, ctx, state)
+        key = (event.name, event.type)
+        triggered = {c.id for c in self.campaigns if (c.trigger.name, c.trigger.type) == key}
+        found = [e for e in explain(self, event, ctx, state) if e.campaign_id in triggered]
+        if found:
+            self.explained[event.id] = found
+        return decisions
 
 
 SIMULATED_APP = "simulated-app"
@@ -58,10 +87,14 @@ def _join(prefix: str, path: str) -> str:
 class Simulation:
     """A scripted device: one process at a time, launched and terminated by the script."""
 
-    def __init__(self, scenario: Scenario, *, seed: int = 0) -> None:
+    def __init__(self, scenario: Scenario, *, seed: int = 0, explain: bool = False) -> None:
+        """``explain``: after an event that triggers a campaign which makes no decision, add a
+        ``noDecision`` line naming the first rule that failed (off by default: the output of
+        ``tidings simulate`` is a contract)."""
         self.scenario = scenario
         rng = random.Random(seed)
-        self.engine = build_engine(scenario)
+        factory = ExplainingEngine if explain else CampaignEngine
+        self.engine = build_engine(scenario, factory=factory)
         self.device = Device(
             scenario.device,
             IdFactory(rng.randbytes),
@@ -77,13 +110,20 @@ class Simulation:
 
     def run(self) -> Iterator[Line]:
         """Every output line, oldest first, as JSON-able dicts."""
+        explaining = self.engine if isinstance(self.engine, ExplainingEngine) else None
         for step in self.scenario.steps:
             try:
+                pending: list[Line] = []
                 for output in self._step(step):
                     if isinstance(output, Decision):
                         yield {"decision": output.to_json()}
-                    else:
-                        yield output.to_json()
+                        continue
+                    yield from pending
+                    pending = []
+                    yield output.to_json()
+                    if explaining is not None and isinstance(output, EventRecord):
+                        pending = _why_lines(output, explaining.explained.pop(output.id, []))
+                yield from pending
             except InvalidEvent as exc:
                 raise step_error(step, exc) from exc
 
@@ -173,6 +213,12 @@ class _Line:
 
     def to_json(self) -> Line:
         return self.line
+
+
+def _why_lines(event: EventRecord, found: list[Explanation]) -> list[Line]:
+    return [
+        {"noDecision": {"eventId": event.id, "source": event.name, **e.to_json()}} for e in found
+    ]
 
 
 def _refresh_ms(scenario: Scenario) -> int:

@@ -134,7 +134,7 @@ class CampaignEngine:
                 if flt.params_hold(props):
                     state.record(flt.signature, now, session)
                     matched.add(flt.signature)
-        if not ctx.foreground or name in NON_TRIGGERING_EVENTS:
+        if event_miss(name, ctx) is not None:
             return []
         candidates = self._by_trigger.get(key)
         if candidates is None:
@@ -152,33 +152,19 @@ class CampaignEngine:
         session: str | None,
     ) -> list[Decision]:
         now = event.timestamp
-        history = state.history
         decisions: list[Decision] = []
         winner: Campaign | None = None
         user_key = ctx.user_key
         day: int | None = None
         for campaign in candidates:
             trigger = campaign.trigger
-            signature = trigger.signature
-            if trigger.params and (matched is None or signature not in matched):
-                continue
-            repeat = campaign.repeat
-            if not repeat.is_default:
-                rec = history[signature]
-                in_session = int(rec[4]) if rec[3] == session else 0
-                if not repeat.holds(int(rec[0]), in_session, ctx.session_counter):
-                    continue
-            if campaign.targeting and not all(
-                slot.holds(ctx, state, now) for slot in campaign.targeting
-            ):
+            held = not trigger.params or (matched is not None and trigger.signature in matched)
+            if gate(campaign, held, ctx, state, now=now, session=session) is not None:
                 continue
             schedule = campaign.schedule
             status: Status | None = None
-            if schedule is not None:
-                if schedule.start_ms is not None and now < schedule.start_ms:
-                    continue
-                if schedule.end_ms is not None and now >= schedule.end_ms:
-                    status = EXPIRED
+            if schedule is not None and schedule.end_ms is not None and now >= schedule.end_ms:
+                status = EXPIRED
             if (
                 status is None
                 and campaign.holdout_percent > 0
@@ -222,6 +208,78 @@ class CampaignEngine:
             if used >= per_day:
                 return DAILY_CAP
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class Miss:
+    """Why a campaign made no decision for an event: the first rule that failed.
+
+    ``rule`` is one of :data:`MISS_RULES`; ``index`` (0-based) names the trigger param or the Who
+    rule that failed, when the rule has several parts.
+    """
+
+    rule: str
+    index: int | None = None
+
+
+BACKGROUND: Final = Miss("background")
+NOT_TRIGGERING: Final = Miss("not_triggering")
+TRIGGER: Final = Miss("trigger")
+TRIGGER_PARAM: Final = Miss("trigger_param")
+REPEAT: Final = Miss("repeat")
+NOT_STARTED: Final = Miss("not_started")
+MISS_RULES: Final = (
+    "background",
+    "not_triggering",
+    "trigger",
+    "trigger_param",
+    "repeat",
+    "who",
+    "not_started",
+)
+
+
+def event_miss(name: str, ctx: EvaluationContext) -> Miss | None:
+    """Whether the event can trigger any campaign at all: only in the foreground, and never a
+    system event that the engine itself causes (``NON_TRIGGERING_EVENTS``)."""
+    if not ctx.foreground:
+        return BACKGROUND
+    if name in NON_TRIGGERING_EVENTS:
+        return NOT_TRIGGERING
+    return None
+
+
+def gate(
+    campaign: Campaign,
+    trigger_held: bool,
+    ctx: EvaluationContext,
+    state: EngineState,
+    *,
+    now: int,
+    session: str | None,
+) -> Miss | None:
+    """The rules that decide whether a triggered campaign makes a decision at all, in the
+    engine's order: trigger params, repeat rule, Who (every rule in order), schedule start.
+
+    The engine and :func:`tidings.core.campaigns.explain.explain` both call this, so the reason a
+    dry run gives is the rule the engine applied. ``trigger_held`` says whether the event's
+    properties satisfy the trigger's params (the engine knows it from its filter pass).
+    """
+    if not trigger_held:
+        return TRIGGER_PARAM
+    repeat = campaign.repeat
+    if not repeat.is_default:
+        rec = state.history[campaign.trigger.signature]
+        in_session = int(rec[4]) if rec[3] == session else 0
+        if not repeat.holds(int(rec[0]), in_session, ctx.session_counter):
+            return REPEAT
+    for i, slot in enumerate(campaign.targeting):
+        if not slot.holds(ctx, state, now):
+            return Miss("who", i)
+    schedule = campaign.schedule
+    if schedule is not None and schedule.start_ms is not None and now < schedule.start_ms:
+        return NOT_STARTED
+    return None
 
 
 def limit_status(

@@ -61,6 +61,13 @@ class EventFilter:
     def params_hold(self, properties: Mapping[str, Any]) -> bool:
         return all(param.holds(properties) for param in self.params)
 
+    def first_failing_param(self, properties: Mapping[str, Any]) -> int | None:
+        """The index of the first param the properties do not satisfy (``None``: all hold)."""
+        for i, param in enumerate(self.params):
+            if not param.holds(properties):
+                return i
+        return None
+
 
 def _text(value: Scalar) -> str:
     if isinstance(value, bool):

@@ -3,7 +3,10 @@
 The draft is run as if it were Active, alone, under the project's frequency caps. The script is
 a simulate scenario without ``campaigns`` (docs/spec/simulate.md); the default one launches the
 app and fires the trigger three times with properties that satisfy its param filters, so a PM
-sees at once what the repeat rule and limits let through.
+sees at once what the repeat rule and limits let through. The simulation runs in explain mode: a
+triggering event on which a campaign made no decision gets a row naming the first rule that
+failed, and a run in which a campaign made no decision at all says why, per campaign. The reasons
+come from the core engine's own rules (``tidings.core.campaigns.explain``), never from here.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any, Final
 
 import orjson
 
-from tidings.core.campaigns import parse_campaign
+from tidings.core.campaigns import parse_campaign, status_text
 from tidings.core.errors import InvalidCampaign, InvalidScenario, TidingsError
 from tidings.core.events import SESSION_STARTED, SYSTEM_EVENT_NAMES
 from tidings.core.scenario import parse_scenario
@@ -22,6 +25,18 @@ from tidings.storage import ProjectConfig
 
 MAX_STEPS: Final = 200
 MAX_LINES: Final = 2000
+STATUS_WORDS: Final = {
+    status: status_text(status)
+    for status in (
+        "EXPIRED",
+        "HOLDOUT",
+        "QUIET_TIME",
+        "SESSION_CAP",
+        "CAMPAIGN_CAP",
+        "DAILY_CAP",
+        "LOWER_PRIORITY",
+    )
+}
 
 
 @dataclass
@@ -33,6 +48,8 @@ class DryRun:
     error: str | None = None
     rows: list[dict[str, Any]] = field(default_factory=list)
     ran: bool = False
+    reasons: list[dict[str, str]] = field(default_factory=list)
+    """For every campaign of the run that made no decision at all: its name and why."""
 
     @property
     def fired(self) -> int:
@@ -187,14 +204,28 @@ def run(draft: dict[str, Any], campaign_id: str, script: str, project: ProjectCo
         scenario_doc["project"] = {}
     try:
         scenario = parse_scenario(scenario_doc)
-        lines = Simulation(scenario).run()
+        lines = Simulation(scenario, explain=True).run()
         last_at: Any = None
+        decided: set[str] = set()
+        last_why: dict[str, str] = {}
         for line in lines:
             row = _row(line, last_at)
             last_at = row["at"]
             result.rows.append(row)
+            if isinstance(line.get("decision"), dict):
+                decided.add(str(line["decision"].get("campaignId")))
+            elif isinstance(line.get("noDecision"), dict):
+                why = line["noDecision"]
+                last_why[str(why.get("campaignId"))] = str(why.get("reason"))
             if len(result.rows) >= MAX_LINES:
                 break
+        if campaign_id not in decided:
+            result.reasons.append(
+                {
+                    "campaign": str(draft.get("name") or campaign_id),
+                    "reason": last_why.get(campaign_id) or _never_triggered(draft),
+                }
+            )
     except InvalidScenario as exc:
         result.error_field, result.error = exc.field, exc.reason
         result.rows = []
@@ -207,15 +238,35 @@ def run(draft: dict[str, Any], campaign_id: str, script: str, project: ProjectCo
     return result
 
 
+def _never_triggered(draft: dict[str, Any]) -> str:
+    """Why a campaign whose trigger never came in the foreground made no decision."""
+    event = (draft.get("triggering") or {}).get("event") or {}
+    name, etype = event.get("name") or "?", event.get("type") or "custom"
+    return f"the script never sends the trigger {name} ({etype}) while the app is in the foreground"
+
+
 def _row(line: dict[str, Any], last_at: Any) -> dict[str, Any]:
     decision = line.get("decision")
     if isinstance(decision, dict):
+        status = decision.get("status")
+        detail = f"treatment {decision.get('treatmentId')}"
+        if status != "SUCCESS" and status in STATUS_WORDS:
+            detail += f": {STATUS_WORDS[status]}"
         return {
             "kind": "decision",
             "at": last_at,
             "name": decision.get("source"),
-            "status": decision.get("status"),
-            "detail": f"treatment {decision.get('treatmentId')}",
+            "status": status,
+            "detail": detail,
+        }
+    why = line.get("noDecision")
+    if isinstance(why, dict):
+        return {
+            "kind": "no-decision",
+            "at": last_at,
+            "name": why.get("source"),
+            "status": None,
+            "detail": str(why.get("reason")),
         }
     props = line.get("properties") or {}
     return {
