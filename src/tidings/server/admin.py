@@ -402,6 +402,12 @@ async def change_campaign_state(
             f"state: a {current.state} campaign cannot become {wanted} "
             "(Draft → Active → Cancel → Active)",
         )
+    if wanted == "Active" and current.body.get("archived") is True:
+        raise ApiError(
+            409,
+            "campaign_archived",
+            "archived: an archived campaign cannot start; restore it first",
+        )
     if wanted == "Active":
         await _check_campaign(store, current.app_id, dict(current.body))
     return await store.set_campaign_state(current.id, wanted)

@@ -46,6 +46,8 @@ def routes() -> list[BaseRoute]:
         Route("/campaigns/{campaign_id}", campaign_views.update, methods=["POST"]),
         Route("/campaigns/{campaign_id}/state", campaign_views.change_state, methods=["POST"]),
         Route("/campaigns/{campaign_id}/delete", campaign_views.delete, methods=["POST"]),
+        Route("/campaigns/{campaign_id}/duplicate", campaign_views.duplicate, methods=["POST"]),
+        Route("/campaigns/{campaign_id}/archive", campaign_views.archive, methods=["POST"]),
         Route("/campaigns/{campaign_id}/stats", campaign_views.stats_page, methods=["GET"]),
         Route("/campaigns/{campaign_id}/results", results_views.results_page, methods=["GET"]),
         Route("/campaigns/{campaign_id}/results.csv", results_views.results_csv, methods=["GET"]),
