@@ -21,6 +21,7 @@ from tidings.server.dashboard import (
     delivery_views,
     results_views,
     setup_views,
+    stream_views,
     token_views,
 )
 
@@ -52,8 +53,8 @@ def routes() -> list[BaseRoute]:
         Route("/campaigns/{campaign_id}/results", results_views.results_page, methods=["GET"]),
         Route("/campaigns/{campaign_id}/results.csv", results_views.results_csv, methods=["GET"]),
         Route("/apps/{app_id}/events", data_views.catalog_page, methods=["GET"]),
-        Route("/apps/{app_id}/stream", data_views.stream_page, methods=["GET"]),
-        Route("/apps/{app_id}/stream.json", data_views.stream_poll, methods=["GET"]),
+        Route("/apps/{app_id}/stream", stream_views.stream_page, methods=["GET"]),
+        Route("/apps/{app_id}/stream.json", stream_views.stream_poll, methods=["GET"]),
         Route("/apps/{app_id}/cohorts", cohort_views.cohorts_page, methods=["GET"]),
         Route("/apps/{app_id}/cohorts", cohort_views.key_action, methods=["POST"]),
         *delivery_views.routes(),
