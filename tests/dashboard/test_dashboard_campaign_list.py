@@ -171,3 +171,24 @@ async def test_archived_campaigns_are_never_served_to_devices(asgi: AsgiHarness)
     assert r.status_code == 200
     ids = [c["id"] for c in r.json()["campaigns"]]
     assert served.id in ids and hidden.id not in ids
+
+
+async def test_the_admin_api_keeps_archived_and_active_apart(asgi: AsgiHarness) -> None:
+    auth = {"Authorization": f"Bearer {asgi.token}"}
+    url = f"/admin/api/apps/{asgi.app_id}/campaigns"
+    r = await asgi.client.post(url, json={**_body("Kept aside"), "archived": True}, headers=auth)
+    assert r.status_code == 201, r.text
+    assert r.json()["archived"] is True and r.json()["state"] == "Draft"
+    r = await asgi.client.post(url, json={**_body("Bad"), "archived": "yes"}, headers=auth)
+    assert r.status_code == 400 and r.json()["error"]["message"].startswith("archived")
+    r = await asgi.client.post(
+        url, json={**_body("Both"), "archived": True, "state": "Active"}, headers=auth
+    )
+    assert r.status_code == 409 and r.json()["error"]["code"] == "campaign_archived"
+    live = await _campaign(asgi, "Live", "Active")
+    r = await asgi.client.put(
+        f"/admin/api/campaigns/{live}", json={**_body("Live"), "archived": True}, headers=auth
+    )
+    assert r.status_code == 409 and r.json()["error"]["code"] == "campaign_archived"
+    stored = await asgi.store.get_campaign(live)
+    assert stored is not None and "archived" not in stored.body
