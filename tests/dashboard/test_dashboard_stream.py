@@ -113,6 +113,8 @@ async def test_a_filtered_stream_pages_back_through_the_whole_log(asgi: AsgiHarn
     assert [len(_rows(p)) for p in pages] == [100, 100, 50]
     assert seen == 250
     assert all(name == "Match" for p in pages for name, _ in _rows(p))
+    r = await asgi.client.get(f"/apps/{asgi.app_id}/stream", params={"before": "soon"})
+    assert r.status_code == 400 and "before: not a position in the log" in r.text
 
 
 async def test_system_events_are_hidden_unless_asked_for(asgi: AsgiHarness) -> None:

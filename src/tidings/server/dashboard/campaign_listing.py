@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from tidings.server.dashboard.pager import PAGE_SIZE
+from tidings.server.errors import bad_request
 from tidings.storage import CAMPAIGN_STATES, Store, StoredCampaign
 
 ARCHIVED: Final = "Archived"
@@ -49,6 +50,12 @@ _KEYS: Final[dict[str, Callable[[StoredCampaign], tuple[Any, ...]]]] = {
 }
 
 
+def _offset(raw: str) -> int:
+    if not raw.isdigit() or len(raw) > 8:
+        raise bad_request("offset", "not a page of this list (a whole number of rows)")
+    return int(raw)
+
+
 @dataclass(frozen=True, slots=True)
 class ListQuery:
     """What the list page was asked for (unknown values fall back to the defaults)."""
@@ -69,7 +76,7 @@ class ListQuery:
             search=params.get("q", "").strip()[:SEARCH_CHARS],
             sort=sort if sort in SORTS else "created",
             descending=params.get("order", "desc" if sort == "created" else "asc") == "desc",
-            offset=int(raw) if raw.isdigit() and len(raw) < 9 else 0,
+            offset=_offset(raw),
         )
 
 

@@ -32,7 +32,7 @@ from tidings.core.events import SYSTEM_EVENT_NAMES
 from tidings.server.dashboard.pager import pager
 from tidings.server.dashboard.pages import access_of, app_context, signed_in, store
 from tidings.server.dashboard.render import render
-from tidings.server.errors import json_response
+from tidings.server.errors import bad_request, json_response
 from tidings.storage import LogRecord, Store
 
 PAGE_EVENTS: Final = 100
@@ -159,8 +159,12 @@ async def read_page(
 
 
 def _before(request: Request) -> int | None:
-    raw = request.query_params.get("before", "")
-    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+    raw = request.query_params.get("before")
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise bad_request("before", "not a position in the log (a whole number)")
+    return int(raw)
 
 
 @signed_in
