@@ -141,6 +141,9 @@ def test_build_start_and_watch_a_campaign(
     # Watch the live stream while a second device (which fetches the now-active campaign)
     # sends matching events.
     page.get_by_role("link", name="Live stream").click()
+    # System events (CampaignShown among them) are hidden until asked for.
+    page.get_by_label("Show system events").check()
+    page.get_by_role("button", name="Filter").click()
     expect(page.locator("#live-status")).to_contain_text("Live")
     shown: list[str] = []
     device = _device(live, tmp_path / "second-device", "device-live")

@@ -250,3 +250,22 @@ def test_a_campaign_calling_a_missing_destination_fails_at_once(backend: Backend
         await store.close()
 
     run(main())
+
+
+def test_an_archived_campaign_never_runs_on_the_server(backend: Backend) -> None:
+    async def main() -> None:
+        store = await backend.open()
+        # Written to the store directly: the admin API and the dashboard refuse Active+archived.
+        hidden_app, hidden = await setup(store, "http://127.0.0.1:9/never", archived=True)
+        live_app, live = await setup(store, "http://127.0.0.1:9/never")
+        runner = pipeline(store)
+        await runner.run_until_idle()
+        for app_id in (hidden_app, live_app):
+            event = sdk_event(app_id, f"e-{app_id}", "Signed Up", user="u", device="d")
+            await store.ingest(app_id, [event], arrival_ms=T0)
+        await runner.run_until_idle()
+        decided = {r.name for r in await decisions(store)}
+        assert live in decided and hidden not in decided
+        await store.close()
+
+    run(main())

@@ -11,6 +11,7 @@ machine: Draft → Active → Cancel → Active; only Draft and Cancel may be de
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -315,12 +316,27 @@ async def list_campaigns(request: Request) -> Response:
     return json_response(page_body(fetched, query, lambda c: (c.created_at, c.id), campaign_json))
 
 
+def check_archived(state: object, body: Mapping[str, Any]) -> None:
+    """An Active campaign cannot be archived, and an archived one cannot be Active (409): the
+    ``archived`` flag is for campaigns no device is showing."""
+    if "archived" in body and not isinstance(body["archived"], bool):
+        raise bad_request("archived", "must be true or false")
+    if state == "Active" and body.get("archived") is True:
+        raise ApiError(
+            409,
+            "campaign_archived",
+            "archived: an Active campaign cannot be archived, nor an archived one started;"
+            " stop it first, or restore it",
+        )
+
+
 async def add_campaign(access: AdminAccess, app_id: str, body: dict[str, Any]) -> StoredCampaign:
     """Create a campaign of an app from its JSON body (``state`` defaults to Draft)."""
     store = access.store
     app = await app_in_scope(access, app_id)
     await _check_campaign(store, app.id, body)
     state = body.get("state") or "Draft"
+    check_archived(state, body)
     wanted_id = body.get("id")
     if wanted_id is not None and await store.get_campaign(wanted_id) is not None:
         raise ApiError(409, "campaign_exists", f"id: campaign {wanted_id!r} already exists")
@@ -359,6 +375,7 @@ async def replace_campaign(request: Request) -> Response:
             "state: change it with POST /admin/api/campaigns/{id}/state",
         )
     await _check_campaign(store, current.app_id, body)
+    check_archived(current.state, body)
     stored = {k: v for k, v in body.items() if k not in ("id", "createdAt", "state")}
     try:
         saved = await store.replace_campaign(current.id, stored, if_version=expected)
@@ -403,6 +420,7 @@ async def change_campaign_state(
             "(Draft → Active → Cancel → Active)",
         )
     if wanted == "Active":
+        check_archived(wanted, current.body)
         await _check_campaign(store, current.app_id, dict(current.body))
     return await store.set_campaign_state(current.id, wanted)
 

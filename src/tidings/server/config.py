@@ -87,7 +87,12 @@ async def manifest_response(request: Request, key: SigningKey) -> Response:
     manifest = {
         "version": version,
         # Server campaigns run on the server only: a device never sees them.
-        "campaigns": [dict(c.body) for c in campaigns if not is_server_campaign(c.body)],
+        # Archived campaigns cannot start; one archived while Active is never served either.
+        "campaigns": [
+            dict(c.body)
+            for c in campaigns
+            if not is_server_campaign(c.body) and c.body.get("archived") is not True
+        ],
         "settings": project.settings.device_json(),
         "cohorts": cohorts,
     }

@@ -163,6 +163,8 @@ class ServerCampaigns:
             return None
         campaigns: list[Campaign] = []
         for stored in await store.list_campaigns(app_id, "Active"):
+            if stored.body.get("archived") is True:  # never runs, as it is never served
+                continue
             try:
                 campaign = parse_campaign(dict(stored.body))
             except InvalidInput as exc:

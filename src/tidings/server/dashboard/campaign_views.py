@@ -13,9 +13,16 @@ from tidings.core.campaigns import validate_campaign
 from tidings.core.errors import InvalidCampaign
 from tidings.core.events import NEVER_SHOWN_TRIGGERS, NON_TRIGGERING_EVENTS, SYSTEM_EVENT_NAMES
 from tidings.pipeline.delivery import list_instances
-from tidings.server.admin import DELETABLE_STATES, TRANSITIONS
+from tidings.server.admin import DELETABLE_STATES, TRANSITIONS, add_campaign
 from tidings.server.campaign_checks import unknown_cohorts
-from tidings.server.dashboard import bodypreview, conflicts, dryrun, paths, wording
+from tidings.server.dashboard import (
+    bodypreview,
+    campaign_listing,
+    conflicts,
+    dryrun,
+    paths,
+    wording,
+)
 from tidings.server.dashboard.charts import stacked_bars
 from tidings.server.dashboard.forms import (
     apply_action,
@@ -23,7 +30,7 @@ from tidings.server.dashboard.forms import (
     campaign_from_form,
     new_campaign,
 )
-from tidings.server.dashboard.pager import PAGE_SIZE, pager
+from tidings.server.dashboard.pager import pager
 from tidings.server.dashboard.pages import (
     AppContext,
     access_of,
@@ -35,16 +42,16 @@ from tidings.server.dashboard.pages import (
 from tidings.server.dashboard.render import render
 from tidings.server.dashboard.session import Form, checked_form, safe_next
 from tidings.server.dashboard.snippets import sdk_js_snippet
-from tidings.server.paging import page_body, page_query
+from tidings.server.errors import ApiError
 from tidings.storage import (
-    CAMPAIGN_STATES,
     CampaignStats,
     Store,
     StoredCampaign,
     VersionConflict,
 )
 
-TABS = ("All", *CAMPAIGN_STATES)
+ARCHIVABLE_STATES = DELETABLE_STATES
+"""A campaign that devices may be showing (Active) is stopped before it is archived."""
 
 
 def _first(form: Form, name: str) -> str:
@@ -58,33 +65,28 @@ def _first(form: Form, name: str) -> str:
 async def _list_page(
     request: Request, token: str, ctx: AppContext, error: str | None = None, status: int = 200
 ) -> Response:
-    tab = request.query_params.get("state", "All")
-    if tab not in TABS:
-        tab = "All"
     s = store(request)
-    by_state = await s.campaign_counts(ctx.app.id)
-    counts: dict[str, int] = {"All": sum(by_state.values())}
-    counts.update((t, by_state.get(t, 0)) for t in CAMPAIGN_STATES)
-    query = page_query(request.query_params, "campaigns", (int, str), default=PAGE_SIZE)
-    fetched = await s.list_campaigns(
-        ctx.app.id,
-        None if tab == "All" else tab,  # type: ignore[arg-type]
-        after=query.after,
-        limit=query.limit + 1,
-    )
-    page = page_body(fetched, query, lambda c: (c.created_at, c.id), lambda c: c)
+    query = campaign_listing.ListQuery.parse(request.query_params)
+    found = await campaign_listing.read_list(s, ctx.app.id, query)
     return render(
         request,
         "campaigns.html",
         {
             **ctx.as_context(),
-            "tabs": TABS,
-            "tab": tab,
-            "counts": counts,
-            "campaigns": page["items"],
-            "pager": pager(request, page["next"]),
+            "tabs": campaign_listing.TABS,
+            "tab": query.tab,
+            "query": query,
+            "counts": found.counts,
+            "campaigns": found.campaigns,
+            "truncated": found.truncated,
+            "pager": pager(
+                request,
+                None if found.next_offset is None else str(found.next_offset),
+                "offset",
+            ),
             "transitions": TRANSITIONS,
             "deletable": DELETABLE_STATES,
+            "archivable": ARCHIVABLE_STATES,
             "error": error,
             "notice": request.query_params.get("notice"),
             "sdk_js": await sdk_js_snippet(request, s, ctx.app),
@@ -113,6 +115,9 @@ async def change_state(request: Request, token: str) -> Response:
         return RedirectResponse(back, status_code=303)
     if wanted not in TRANSITIONS[campaign.state]:
         message = f"“{name}” is {campaign.state} and cannot become {wanted}."
+        return await _list_page(request, token, ctx, message, 409)
+    if wanted == "Active" and campaign_listing.is_archived(campaign.body):
+        message = f"“{name}” is archived: restore it before starting it."
         return await _list_page(request, token, ctx, message, 409)
     if wanted == "Active" and (
         problems := validate_campaign(
@@ -145,6 +150,44 @@ async def delete(request: Request, token: str) -> Response:
         return await _list_page(request, token, ctx, message, 409)
     await s.delete_campaign(campaign.id)
     return RedirectResponse(f"/apps/{campaign.app_id}/campaigns?notice=deleted", status_code=303)
+
+
+@signed_in
+async def duplicate(request: Request, token: str) -> Response:
+    """A Draft copy named "<name> (copy)", created as the admin API creates campaigns."""
+    await checked_form(request, token)
+    access = access_of(request)
+    campaign = await campaign_or_404(access, request.path_params["campaign_id"])
+    try:
+        copy = await add_campaign(
+            access, campaign.app_id, campaign_listing.duplicate_body(campaign.body)
+        )
+    except ApiError as exc:
+        ctx = await app_context(access, campaign.app_id)
+        message = f"“{campaign.body.get('name') or campaign.id}” cannot be copied: {exc.message}"
+        return await _list_page(request, token, ctx, message, exc.status)
+    return RedirectResponse(f"/campaigns/{copy.id}?saved=1", status_code=303)
+
+
+@signed_in
+async def archive(request: Request, token: str) -> Response:
+    """Archive (``archived=1``) or restore a Draft or Stopped campaign."""
+    form = await checked_form(request, token)
+    access = access_of(request)
+    campaign = await campaign_or_404(access, request.path_params["campaign_id"])
+    wanted = _first(form, "archived") == "1"
+    back = f"/apps/{campaign.app_id}/campaigns"
+    if wanted and campaign.state not in ARCHIVABLE_STATES:
+        ctx = await app_context(access, campaign.app_id)
+        message = "An Active campaign must be stopped before it can be archived."
+        return await _list_page(request, token, ctx, message, 409)
+    if wanted != campaign_listing.is_archived(campaign.body):
+        body = {k: v for k, v in campaign.body.items() if k != "archived"}
+        if wanted:
+            body["archived"] = True
+        await store(request).replace_campaign(campaign.id, body)
+    notice = "archived" if wanted else "restored"
+    return RedirectResponse(f"{back}?notice={notice}", status_code=303)
 
 
 # --------------------------------------------------------------------------- the editor

@@ -83,15 +83,38 @@ function getJson(url) {
     });
 }
 
-// Poll the app's new events and put them at the top of the table.
+// An event's properties as "key value" lines, as the server renders them.
+function propsCell(props) {
+  var td = document.createElement("td");
+  if (!props.length) return td;
+  var dl = document.createElement("dl");
+  dl.className = "props";
+  props.forEach(function (kv) {
+    var line = document.createElement("div");
+    var dt = document.createElement("dt");
+    var dd = document.createElement("dd");
+    dt.textContent = kv[0];
+    dd.textContent = kv[1];
+    line.appendChild(dt);
+    line.appendChild(dd);
+    dl.appendChild(line);
+  });
+  td.appendChild(dl);
+  return td;
+}
+
+// Poll the app's new events and put them at the top of the table (only on the newest page).
 function liveStream(table) {
+  if (!table.getAttribute("data-poll")) return;
   var after = table.getAttribute("data-after");
   var status = document.getElementById("live-status");
   var body = table.querySelector("tbody");
   var params = function () {
     var q = new URLSearchParams({ after: after });
     if (table.getAttribute("data-name")) q.set("name", table.getAttribute("data-name"));
+    if (table.getAttribute("data-match")) q.set("match", table.getAttribute("data-match"));
     if (table.getAttribute("data-device")) q.set("device", table.getAttribute("data-device"));
+    if (table.getAttribute("data-system")) q.set("system", table.getAttribute("data-system"));
     return q.toString();
   };
   var poll = function () {
@@ -106,7 +129,7 @@ function liveStream(table) {
           tr.appendChild(cell(e.type));
           tr.appendChild(cell(e.deviceId || "", true));
           tr.appendChild(cell(e.userId || ""));
-          tr.appendChild(cell(e.properties, true));
+          tr.appendChild(propsCell(e.props || []));
           body.insertBefore(tr, body.firstChild);
         });
         while (body.rows.length > 500) body.deleteRow(body.rows.length - 1);
@@ -138,7 +161,7 @@ function firstEvents(section) {
   var firstName = "";
   var poll = function () {
     polls += 1;
-    getJson(section.getAttribute("data-poll") + "?" + new URLSearchParams({ after: after }).toString())
+    getJson(section.getAttribute("data-poll") + "?" + new URLSearchParams({ after: after, system: "1" }).toString())
       .then(function (data) {
         after = String(data.after);
         data.events.forEach(function (e) {
