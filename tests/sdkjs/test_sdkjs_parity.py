@@ -189,12 +189,30 @@ def test_errors_name_the_same_field_with_the_same_words(batch_runner: BatchRunne
         json.dumps({"project": {"frequencyCapping": {"perDay": -1}}, "steps": [launch]}),
         json.dumps({"project": {"configRefreshSeconds": "soon"}, "steps": [launch]}),
         json.dumps({"device": {"timezone": "../etc"}, "steps": [launch]}),
+        # Rules across parts come after every part: the holdout's error is the one reported.
+        json.dumps({"campaigns": [cross_part_campaign("SessionStarted", 101)], "steps": [launch]}),
+        json.dumps({"campaigns": [cross_part_campaign("SessionFinished", 10)], "steps": [launch]}),
     ]
     for text in bad:
         python = render_scenario("bad.json", text.encode("utf-8"), decisions=True)
         node = batch_runner.run("bad.json", text, decisions=True)
         assert python.code == 2, text
         assert_same(Run(python.code, python.stdout, python.stderr), node, text)
+
+
+def cross_part_campaign(trigger: str, holdout: float) -> dict:
+    """A campaign whose trigger breaks a rule across parts, with the given holdout."""
+    return {
+        "id": "c1",
+        "type": "DeepLink",
+        "state": "Active",
+        "triggering": {
+            "event": {"name": trigger, "type": "system"},
+            "repeat": {"repeatType": "every", "repeatEntity": "session", "repeatValue": [1]},
+        },
+        "content": {"url": "myapp://c1"},
+        "holdoutPercent": holdout,
+    }
 
 
 @pytest.mark.slow

@@ -66,9 +66,6 @@ export function parseCampaign(obj: unknown): Campaign {
   const trigger = parseEventFilter(r.get(triggering, "event"), "triggering.event");
   const repeatRaw = r.get(triggering, "repeat");
   const repeat = repeatRaw === null ? DEFAULT_REPEAT : parseRepeat(repeatRaw, "triggering.repeat");
-  if (trigger.name === "SessionStarted" && usesSessionEntity(repeat)) {
-    r.fail("triggering.repeat.repeatEntity", "a SessionStarted trigger requires repeatEntity 'event'");
-  }
   const limitRaw = r.get(triggering, "limit");
   const limit = limitRaw === null ? NO_LIMIT : parseLimit(limitRaw, "triggering.limit");
 
@@ -83,6 +80,14 @@ export function parseCampaign(obj: unknown): Campaign {
   const quietTime = quietRaw === null ? null : parseQuietTime(quietRaw, "quietTime");
   const holdout = r.number(root, "holdoutPercent", "", 0);
   if (!(holdout >= 0 && holdout <= 100)) r.fail("holdoutPercent", "must be between 0 and 100");
+
+  // Rules across parts, after every part was read, in the Python validator's order.
+  if (trigger.name === "SessionFinished") {
+    r.fail("triggering.event.name", "a campaign triggered on SessionFinished can never show");
+  }
+  if (trigger.name === "SessionStarted" && usesSessionEntity(repeat)) {
+    r.fail("triggering.repeat.repeatEntity", "a SessionStarted trigger requires repeatEntity 'event'");
+  }
 
   return new Campaign(
     cid,
