@@ -12,11 +12,11 @@ come from the core engine's own rules (``tidings.core.campaigns.explain``), neve
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, cast, get_args
 
 import orjson
 
-from tidings.core.campaigns import parse_campaign, status_text
+from tidings.core.campaigns import Status, parse_campaign, status_text
 from tidings.core.errors import InvalidCampaign, InvalidScenario, TidingsError
 from tidings.core.events import SESSION_STARTED, SYSTEM_EVENT_NAMES
 from tidings.core.scenario import parse_scenario
@@ -25,18 +25,8 @@ from tidings.storage import ProjectConfig
 
 MAX_STEPS: Final = 200
 MAX_LINES: Final = 2000
-STATUS_WORDS: Final = {
-    status: status_text(status)
-    for status in (
-        "EXPIRED",
-        "HOLDOUT",
-        "QUIET_TIME",
-        "SESSION_CAP",
-        "CAMPAIGN_CAP",
-        "DAILY_CAP",
-        "LOWER_PRIORITY",
-    )
-}
+EXPLAINED_STATUSES: Final = frozenset(get_args(Status)) - {"SUCCESS"}
+"""Decision statuses the panel explains in words (the engine's own list, less SUCCESS)."""
 
 
 @dataclass
@@ -250,8 +240,8 @@ def _row(line: dict[str, Any], last_at: Any) -> dict[str, Any]:
     if isinstance(decision, dict):
         status = decision.get("status")
         detail = f"treatment {decision.get('treatmentId')}"
-        if status != "SUCCESS" and status in STATUS_WORDS:
-            detail += f": {STATUS_WORDS[status]}"
+        if status in EXPLAINED_STATUSES:
+            detail += f": {status_text(cast(Status, status))}"
         return {
             "kind": "decision",
             "at": last_at,
