@@ -86,16 +86,41 @@ def unpack(row: Row, keep: Callable[[int, int], bool] | None = None) -> Iterator
     ``keep(seq, timestamp)`` filters records before their payload is assembled.
     """
     last_seq, app_id, kind, count, arrival_ms, meta_raw, bodies_raw = row
-    meta = orjson.loads(bytes(meta_raw))
-    bodies = bytes(bodies_raw)
+    first = int(last_seq) - int(count) + 1
+    return records_of(
+        app_id,
+        kind,
+        int(arrival_ms),
+        orjson.loads(bytes(meta_raw)),
+        bytes(bodies_raw),
+        seqs=range(first, first + int(count)),
+        keep=keep,
+    )
+
+
+def records_of(
+    app_id: str,
+    kind: LogKind,
+    arrival_ms: int,
+    meta: dict[str, Any],
+    bodies: bytes,
+    *,
+    seqs: Sequence[int],
+    keep: Callable[[int, int], bool] | None = None,
+) -> Iterator[LogRecord]:
+    """The records :func:`pack` encoded as ``(meta, bodies)`` (``meta`` parsed), numbered by
+    ``seqs`` (one per record, in order): the SQL log numbers a batch densely, the JetStream log
+    by message.
+
+    ``keep(seq, timestamp)`` filters records before their payload is assembled.
+    """
     prefixes: list[bytes] = []
     offset = 0
     for size in meta["prefixes"]:
         prefixes.append(bodies[offset : offset + size])
         offset += size
-    seq = int(last_seq) - int(count)
-    arrival = int(arrival_ms)
-    for item_id, name, ts, device_id, user_id, ref, size in zip(
+    for seq, item_id, name, ts, device_id, user_id, ref, size in zip(
+        seqs,
         meta["id"],
         meta["name"],
         meta["ts"],
@@ -105,7 +130,6 @@ def unpack(row: Row, keep: Callable[[int, int], bool] | None = None) -> Iterator
         meta["size"],
         strict=True,
     ):
-        seq += 1
         end = offset + size
         if keep is None or keep(seq, ts):
             rest = bodies[offset:end]
@@ -117,7 +141,7 @@ def unpack(row: Row, keep: Callable[[int, int], bool] | None = None) -> Iterator
                 item_id,
                 name,
                 ts,
-                arrival,
+                arrival_ms,
                 prefix + rest,
                 device_id,
                 user_id,

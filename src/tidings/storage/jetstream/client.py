@@ -6,10 +6,10 @@ in (in a cluster JetStream acknowledges after the stream's quorum stored it). Me
 connection reach the stream in the order they were written, so a device's items keep their order.
 
 Reads use ephemeral pull consumers with ``no_wait`` fetches (a read returns what the stream holds
-now, it never lingers); one reader is kept per cursor and reused while the next read starts where
-the last one ended, so a consumer reading batch after batch costs one request per batch. The
-stream sequence and the number of records still pending come with every message (its reply
-subject), which is what lag is measured from.
+now, it never lingers); the caller keeps a reader per cursor (``reading.Tails``) so a consumer
+reading batch after batch costs one request per batch. The stream sequence and the number of
+messages still pending come with every message (its reply subject), which is what lag is
+measured from.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,7 +37,12 @@ from nats.js.api import (
 )
 from nats.js.errors import NotFoundError
 
-from tidings.storage.jetstream.config import LogConfigMismatch, LogUrl, described_layout
+from tidings.storage.jetstream.config import (
+    LAYOUT,
+    LogConfigMismatch,
+    LogUrl,
+    described_layout,
+)
 from tidings.storage.records import StoreUnavailable
 
 _log = logging.getLogger("tidings.storage.jetstream")
@@ -111,7 +115,12 @@ async def ensure_stream(nc: Client, log: LogUrl, *, create: bool = True) -> str:
     layout = described_layout(info.config.description)
     if layout is None:
         raise LogConfigMismatch(f"stream {log.stream} exists but was not made by tidings")
-    partitions, prefix = layout
+    partitions, prefix, version = layout
+    if version != LAYOUT:
+        raise LogConfigMismatch(
+            f"stream {log.stream} holds messages of layout {version}, this version of tidings"
+            f" writes layout {LAYOUT} (use a new stream= name; docs/scale-out.md: growing)"
+        )
     if partitions != log.partitions:
         raise LogConfigMismatch(
             f"stream {log.stream} has {partitions} partitions, this process is configured with"
@@ -258,39 +267,18 @@ class Reader:
 
 
 class Readers:
-    """Readers kept per key (a cursor), at most ``capacity``, least recently used dropped."""
+    """Opens readers over the stream: kept ones (the caller closes them) and one-off ones."""
 
-    def __init__(self, nc: Client, stream: str, capacity: int = 256) -> None:
+    def __init__(self, nc: Client, stream: str) -> None:
         self._nc = nc
         self._js = nc.jetstream()
         self._stream = stream
-        self._capacity = capacity
-        self._readers: OrderedDict[str, Reader] = OrderedDict()
-        self._locks: dict[str, asyncio.Lock] = {}
 
-    async def read(self, key: str, filter_subject: str, after_seq: int, limit: int) -> Fetched:
-        """Up to ``limit`` messages after ``after_seq`` matching the filter."""
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            reader = self._readers.pop(key, None)
-            if reader is not None and reader.next_seq != after_seq + 1:
-                await reader.close()
-                reader = None
-            if reader is None:
-                reader = Reader(self._nc, self._js, self._stream, filter_subject)
-                await reader.open(after_seq + 1)
-            try:
-                fetched = await reader.fetch(limit)
-            except BaseException:
-                await reader.close()
-                raise
-            if fetched.messages and fetched.messages[-1][0] <= after_seq:  # pragma: no cover
-                fetched.messages = [m for m in fetched.messages if m[0] > after_seq]
-            self._readers[key] = reader
-            while len(self._readers) > self._capacity:
-                _, old = self._readers.popitem(last=False)
-                await old.close()
-            return fetched
+    async def open(self, filter_subject: str, start_seq: int) -> Reader:
+        """A reader of the messages matching the filter from stream sequence ``start_seq``."""
+        reader = Reader(self._nc, self._js, self._stream, filter_subject)
+        await reader.open(start_seq)
+        return reader
 
     async def scan(self, filter_subject: str, after_seq: int, limit: int) -> Fetched:
         """A one-off read (replays, status): its reader is not kept."""
@@ -317,8 +305,3 @@ class Readers:
         finally:
             with contextlib.suppress(Exception):
                 await self._js.delete_consumer(self._stream, info.name)
-
-    async def close(self) -> None:
-        readers, self._readers = list(self._readers.values()), OrderedDict()
-        for reader in readers:
-            await reader.close()

@@ -28,8 +28,12 @@ DEFAULT_STREAM = "TIDINGS_LOG"
 DEFAULT_SUBJECTS = "tidings.log"
 _NAME = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 _PREFIX = re.compile(r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
-_DESCRIPTION = "tidings event log; partitions={partitions}; subjects={prefix}"
-_DESCRIBED = re.compile(r"^tidings event log; partitions=(\d+); subjects=(\S+)$")
+_DESCRIPTION = "tidings event log; partitions={partitions}; subjects={prefix}; layout={layout}"
+_DESCRIBED = re.compile(
+    r"^tidings event log; partitions=(\d+); subjects=(\S+?)(?:; layout=(\d+))?$"
+)
+LAYOUT = 2
+"""How records are packed into messages (see ``codec``); a stream without one says layout 1."""
 
 
 class LogConfigMismatch(Exception):
@@ -50,17 +54,19 @@ class LogUrl:
 
     def description(self) -> str:
         """The stream's description: where the partition count is kept, to check on open."""
-        return _DESCRIPTION.format(partitions=self.partitions, prefix=self.prefix)
+        return _DESCRIPTION.format(partitions=self.partitions, prefix=self.prefix, layout=LAYOUT)
 
     def display(self) -> str:
         return f"nats://{','.join(s.removeprefix('nats://') for s in self.servers)}/{self.stream}"
 
 
-def described_layout(description: str | None) -> tuple[int, str] | None:
-    """``(partitions, subject prefix)`` from a stream description, or ``None`` when the stream
-    was not made by Tidings."""
+def described_layout(description: str | None) -> tuple[int, str, int] | None:
+    """``(partitions, subject prefix, message layout)`` from a stream description, or ``None``
+    when the stream was not made by Tidings."""
     match = _DESCRIBED.match(description or "")
-    return (int(match.group(1)), match.group(2)) if match else None
+    if match is None:
+        return None
+    return int(match.group(1)), match.group(2), int(match.group(3) or 1)
 
 
 def _number(query: dict[str, str], key: str, default: float, *, low: float, high: float) -> float:

@@ -7,11 +7,15 @@ control-plane database (``--db``), which it wraps.
 
 What differs from a SQL log, by design:
 
-* **Sequence numbers** are the stream's: they grow strictly in the stream's order, shared by all
-  partitions, so a cursor over the whole log and one over a partition count the same way.
-* **Deduplication** is JetStream's, by message id ``app:kind:item id`` within the stream's
-  duplicate window (``?dedup=``), exact for retries inside it. Past it, consumers stay
-  idempotent by event id, as at-least-once delivery requires anyway.
+* **One message per (append, kind, partition)**, holding every new record of it
+  (``codec``). Sequence numbers are positions derived from the stream's sequence: they grow
+  strictly in the stream's order, shared by all partitions, so a cursor over the whole log and
+  one over a partition count the same way.
+* **Deduplication** is JetStream's, by a message id made of the message's record ids, within
+  the stream's duplicate window (``?dedup=``): a retried upload (the same records) is stored
+  once. The same record inside a different upload is stored again; consumers stay idempotent by
+  event id, as at-least-once delivery requires anyway.
+* **Lag** counts messages (an upload's records of one partition), which JetStream counts exactly.
 * **Request ids**: the items are appended first, then the response is stored in the database,
   the first of concurrent attempts winning; a retried request finds that response. A crash
   between the two only means the retry is answered afresh, its items counted as duplicates.
@@ -33,15 +37,10 @@ from nats.aio.client import Client
 from tidings.core.partitions import partition_key, partition_of, split_cursor
 from tidings.storage.catalogs import CatalogLimits
 from tidings.storage.jetstream import codec
-from tidings.storage.jetstream.client import (
-    Appender,
-    Fetched,
-    Outgoing,
-    Readers,
-    connect,
-    ensure_stream,
-)
+from tidings.storage.jetstream.client import Appender, Outgoing, Readers, connect, ensure_stream
 from tidings.storage.jetstream.config import LogUrl
+from tidings.storage.jetstream.reading import Tails, scan
+from tidings.storage.logbatch import LogItem
 from tidings.storage.logrecords import (
     DecisionIn,
     EventIn,
@@ -54,8 +53,6 @@ from tidings.storage.logrecords import (
 )
 from tidings.storage.records import StoreUnavailable
 from tidings.storage.sqlstore import SqlStore
-
-_SCAN_PAGE = 1000
 
 
 class JetStreamStore:
@@ -72,11 +69,10 @@ class JetStreamStore:
         self._js = nc.jetstream()
         self._appender = Appender(nc)
         self._readers = Readers(nc, log.stream)
+        self._tails = Tails(nc, self._readers)
         self._waiters: set[asyncio.Future[None]] = set()
         self._inflight: dict[tuple[str, str], asyncio.Future[IngestResult]] = {}
         self._caught_up: dict[str, int] = {}
-        self.pending: dict[str, int] = {}
-        """Per cursor, how many records its last read left waiting (its lag)."""
 
     @property
     def backend(self) -> str:
@@ -105,7 +101,7 @@ class JetStreamStore:
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):
-            await self._readers.close()
+            await self._tails.close()
         with contextlib.suppress(Exception):
             await self._nc.drain()
         await self.control.close()
@@ -135,39 +131,53 @@ class JetStreamStore:
         arrival_ms: int,
         flags: list[bool],
         out: list[Outgoing],
-        where: list[int],
+        where: list[list[int]],
     ) -> None:
-        """Add the messages of ``items`` to ``out``; ``flags`` gets one per item (False for a
-        repeat within the call), ``where`` the flag index of each message."""
+        """Add the messages of ``items`` to ``out``: one per partition they fall in (more when
+        one would be too big). ``flags`` gets one per item (False for a repeat within the call),
+        ``where`` the flag indices of each message's items."""
         seen: set[str] = set()
-        prefix, parts = self.log.prefix, self.partitions
+        parts = self.partitions
+        grouped: dict[int, tuple[list[LogItem], list[int]]] = {}
         for item in items:
             if item.id in seen:
                 flags.append(False)  # a repeat within the request is not sent twice
                 continue
             seen.add(item.id)
-            where.append(len(flags))
-            flags.append(True)
-            if isinstance(item, EventIn):
-                name, lead = item.name, item.prefix
-            else:
-                name, lead = item.campaign_id, b""
             p = partition_of(app_id, partition_key(item.device_id, item.user_id), parts)
-            body = codec.encode(
-                app_id,
-                kind,
-                item_id=item.id,
-                name=name,
-                timestamp=item.timestamp,
-                arrival_ms=arrival_ms,
-                device_id=item.device_id,
-                user_id=item.user_id,
-                prefix=lead,
-                payload=item.payload,
-            )
-            out.append(
-                (codec.subject(prefix, p, app_id), codec.message_id(app_id, kind, item.id), body)
-            )
+            group = grouped.get(p)
+            if group is None:
+                group = grouped[p] = ([], [])
+            if isinstance(item, EventIn):
+                row: LogItem = (
+                    item.id,
+                    item.name,
+                    item.timestamp,
+                    item.device_id,
+                    item.user_id,
+                    item.prefix,
+                    item.payload,
+                )
+            else:
+                row = (item.id, item.campaign_id, item.timestamp, item.device_id, item.user_id,
+                       b"", item.payload)  # fmt: skip
+            group[0].append(row)
+            group[1].append(len(flags))
+            flags.append(True)
+        budget = self._message_budget()
+        for p, (rows, indices) in grouped.items():
+            subject = codec.subject(self.log.prefix, p, app_id)
+            done = 0
+            for chunk in codec.chunks(rows, budget):
+                body = codec.encode(app_id, kind, arrival_ms, chunk)
+                out.append((subject, codec.message_id(app_id, kind, chunk), body))
+                where.append(indices[done : done + len(chunk)])
+                done += len(chunk)
+
+    def _message_budget(self) -> int:
+        """Bytes of records one message may carry: the server's payload limit, less room for
+        the per-record columns' estimate to be off."""
+        return max(4096, int(self._nc.max_payload * 0.9) - 4096)
 
     async def ingest(
         self,
@@ -230,8 +240,8 @@ class JetStreamStore:
         out: list[Outgoing] = []
         event_flags: list[bool] = []
         decision_flags: list[bool] = []
-        event_at: list[int] = []
-        decision_at: list[int] = []
+        event_at: list[list[int]] = []
+        decision_at: list[list[int]] = []
         self._outgoing(
             app_id,
             "event",
@@ -254,9 +264,10 @@ class JetStreamStore:
         positions = [(event_flags, i) for i in event_at] + [
             (decision_flags, i) for i in decision_at
         ]
-        for (flags, index), (_, duplicate) in zip(positions, acks, strict=True):
+        for (flags, indices), (_, duplicate) in zip(positions, acks, strict=True):
             if duplicate:
-                flags[index] = False
+                for index in indices:
+                    flags[index] = False
         if acks:
             self._wake()
         outcome = IngestOutcome(events=event_flags, decisions=decision_flags)
@@ -278,6 +289,10 @@ class JetStreamStore:
     # ------------------------------------------------------------------------ reads
 
     async def last_seq(self) -> int:
+        """The position of the log's last record."""
+        return codec.end_position(await self._stream_end())
+
+    async def _stream_end(self) -> int:
         try:
             info = await self._js.stream_info(self.log.stream)
         except Exception as exc:
@@ -308,68 +323,43 @@ class JetStreamStore:
             finally:
                 self._waiters.discard(waiter)
 
-    def _records(self, fetched: Fetched) -> list[LogRecord]:
-        prefixes: dict[bytes, bytes] = {}
-        return [codec.decode(seq, body, prefixes) for seq, body in fetched.messages]
-
     def _filter(self, partition: int | None, app_id: str | None = None) -> str:
         part = "*" if partition is None else str(partition)
         app = "*" if app_id is None else codec.subject_token(app_id)
         return f"{self.log.prefix}.{part}.{app}"
 
     async def read_log(self, after_seq: int, limit: int = 1000) -> list[LogRecord]:
-        fetched = await self._readers.read("", self._filter(None), after_seq, limit)
-        return self._records(fetched)
+        records, _ = await self._tails.read("", self._filter(None), after_seq, limit)
+        return records
 
     async def read_after(self, cursor: str, limit: int = 1000) -> list[LogRecord]:
         position = await self.control.get_cursor(cursor)
         _, partition = split_cursor(cursor)
         if partition is not None and partition >= self.partitions:
             return []
-        fetched = await self._readers.read(cursor, self._filter(partition), position, limit)
-        self.pending[cursor] = fetched.pending
-        if fetched.messages:
+        records, _ = await self._tails.read(cursor, self._filter(partition), position, limit)
+        if records:
             self._caught_up.pop(cursor, None)
         else:
             # Found nothing after ``position``: what its partition holds up to the stream's end
             # is consumed. (An append landing between the read and this look is seen at the
             # consumer's next idle timeout at the latest.)
             self._caught_up[cursor] = await self.last_seq()
-        return self._records(fetched)
+        return records
 
     async def caught_up_to(self, cursor: str) -> int:
-        """The stream sequence a cursor has seen everything up to: its position, or the
-        stream's end when its last read found nothing more in its partition (so a partition
-        consumer waits for appends past the stream's end, not past its own last record)."""
+        """The position a cursor has seen everything up to: its own, or the log's end when its
+        last read found nothing more in its partition (so a partition consumer waits for appends
+        past the log's end, not past its own last record)."""
         position = await self.control.get_cursor(cursor)
         return max(position, self._caught_up.get(cursor, 0))
 
     async def lag(self, cursor: str) -> int:
-        """Exact: what JetStream counts as pending for the cursor's subject filter after its
-        position (an ephemeral consumer's ``num_pending``)."""
+        """Exact, in messages: what JetStream counts as stored for the cursor's subject filter
+        from the message its position resumes at (an ephemeral consumer's ``num_pending``)."""
         position = await self.control.get_cursor(cursor)
         _, partition = split_cursor(cursor)
-        return await self._readers.pending(self._filter(partition), position)
-
-    async def _scan(
-        self, filter_subject: str, after_seq: int, keep: Any, limit: int, upto: int | None = None
-    ) -> list[LogRecord]:
-        out: list[LogRecord] = []
-        while len(out) < limit:
-            fetched = await self._readers.scan(filter_subject, after_seq, _SCAN_PAGE)
-            if not fetched.messages:
-                break
-            for record in self._records(fetched):
-                if upto is not None and record.seq > upto:
-                    return out
-                if keep(record):
-                    out.append(record)
-                    if len(out) == limit:
-                        break
-            after_seq = fetched.messages[-1][0]
-            if fetched.pending == 0:
-                break
-        return out
+        return await self._readers.pending(self._filter(partition), codec.resume_at(position) - 1)
 
     async def read_time_range(
         self,
@@ -388,22 +378,24 @@ class JetStreamStore:
                 and (kind is None or r.kind == kind)
             )
 
-        return await self._scan(self._filter(None, app_id), after_seq, keep, limit)
+        return await scan(self._readers, self._filter(None, app_id), after_seq, keep, limit=limit)
 
     async def recent_events(
         self, app_id: str, limit: int = 50, *, before_seq: int | None = None
     ) -> list[LogRecord]:
-        # JetStream reads forwards only: read windows ending at ``before_seq``, growing them
-        # backwards until they hold ``limit`` events or reach the start.
+        # JetStream reads forwards only: read windows of messages ending at ``before_seq``,
+        # growing them backwards until they hold ``limit`` events or reach the start.
         upto = (before_seq - 1) if before_seq is not None else await self.last_seq()
-        window = max(limit * 4, 256)
+        last_message = codec.message_of(upto)
+        window = max(limit, 64)
         while True:
-            start = max(0, upto - window)
-            found = await self._scan(
+            start = max(0, last_message - window)
+            found = await scan(
+                self._readers,
                 self._filter(None, app_id),
-                start,
+                codec.end_position(start),
                 lambda r: r.app_id == app_id and r.kind == "event",
-                1_000_000,
+                limit=1_000_000,
                 upto=upto,
             )
             if len(found) >= limit or start == 0:
