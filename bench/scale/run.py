@@ -66,7 +66,7 @@ async def _case(
     procs = [_serve(url, log, env) for _ in range(servers)]
     try:
         per = args.connections // servers
-        count = int(args.seconds * 400 / servers) + per * 10
+        count = int(args.seconds * 1200 / servers) + per * 10
         targets = []
         for i, (proc, port) in enumerate(procs):
             bodies = [ingest._body(app_id, ingest.EVENTS_PER_REQUEST) for _ in range(count)]
