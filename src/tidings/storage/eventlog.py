@@ -26,6 +26,7 @@ from tidings.storage.logrecords import (
     LogRecord,
     RenderResponse,
     StoredResponse,
+    check_render,
 )
 
 
@@ -179,8 +180,8 @@ def ingest_tx(
     outcome = IngestOutcome(events=event_flags, decisions=decision_flags, refused=refused)
     response: StoredResponse | None = None
     if request_id is not None:
-        if render is None:
-            raise ValueError("ingest with a request_id needs render to build the stored response")
+        check_render(request_id, render)
+        assert render is not None  # checked above
         response = render(outcome)
         tx.execute(
             "UPDATE request_responses SET status = ?, body = ? WHERE app_id = ? AND request_id = ?",
@@ -276,8 +277,7 @@ class EventLogMixin:
         request_hash: bytes | None = None,
     ) -> IngestResult:
         guard, limits = self._catalogs, catalog_limits or CatalogLimits()
-        if request_id is not None and render is None:
-            raise ValueError("ingest with a request_id needs render to build the stored response")
+        check_render(request_id, render)
         result = await self._engine.write(
             lambda tx: ingest_tx(
                 tx,

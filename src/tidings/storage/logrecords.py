@@ -118,6 +118,13 @@ RenderResponse = Callable[[IngestOutcome], StoredResponse]
 transaction (possibly on the writer thread), so it must be quick and must not touch the store."""
 
 
+def check_render(request_id: str | None, render: RenderResponse | None) -> None:
+    """Every log's ``ingest`` precondition: a request id is only kept with a response, so it
+    needs the function that renders one."""
+    if request_id is not None and render is None:
+        raise ValueError("ingest with a request_id needs render to build the stored response")
+
+
 class LogRecord(NamedTuple):
     """One row of the event log as consumers read it.
 

@@ -50,6 +50,7 @@ from tidings.storage.logrecords import (
     LogRecord,
     RenderResponse,
     StoredResponse,
+    check_render,
 )
 from tidings.storage.records import StoreUnavailable
 from tidings.storage.sqlstore import SqlStore
@@ -192,8 +193,7 @@ class JetStreamStore:
         catalog_limits: CatalogLimits | None = None,
         request_hash: bytes | None = None,
     ) -> IngestResult:
-        if request_id is not None and render is None:
-            raise ValueError("ingest with a request_id needs render to build the stored response")
+        check_render(request_id, render)
         if request_id is None:
             return await self._append(app_id, events, decisions, arrival_ms=arrival_ms)
         key = (app_id, request_id)

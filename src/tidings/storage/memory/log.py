@@ -28,6 +28,7 @@ from tidings.storage.logrecords import (
     LogRecord,
     RenderResponse,
     StoredResponse,
+    check_render,
 )
 from tidings.storage.memory.state import MemoryState
 from tidings.storage.paging import After, page_of
@@ -112,8 +113,7 @@ class MemoryLog:
         request_hash: bytes | None = None,
     ) -> IngestResult:
         limits = catalog_limits or CatalogLimits()
-        if request_id is not None and render is None:
-            raise ValueError("ingest with a request_id needs render to build the stored response")
+        check_render(request_id, render)
         state = self._state
         with state.lock:
             if request_id is not None and (app_id, request_id) in state.responses:
