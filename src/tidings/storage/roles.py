@@ -641,6 +641,11 @@ class Store(
         by sequence numbers here, exact where the backend counts (JetStream)."""
         return max(0, await self.last_seq() - await self.get_cursor(cursor))
 
+    async def lag_after(self, cursor: str, position: int) -> int:
+        """How many records would wait for the cursor were it at ``position`` (for a cursor not
+        made yet: a partition cursor starts where its consumer's own cursor is)."""
+        return max(0, await self.last_seq() - position)
+
     async def __aenter__(self) -> Store:
         return self
 
