@@ -408,10 +408,16 @@ class Stats(Protocol):
     async def campaign_stats(self, campaign_id: str) -> CampaignStats:
         """Counters of one campaign (all zero when nothing was recorded)."""
 
-    async def count_batch(self, cursor: str, batch: Sequence[Counted]) -> int:
+    async def count_batch(
+        self, cursor: str, batch: Sequence[Counted], limits: CatalogLimits | None = None
+    ) -> int:
         """For a log whose appends do not count (``counts_on_append`` false): add the counts of
         the items of ``batch`` past ``cursor`` and move ``cursor`` to the batch's end, in one
-        step, so a batch handed over twice is counted once; returns how many were counted."""
+        step, so a batch handed over twice is counted once; returns how many were counted.
+
+        The catalogs keep within ``limits`` (default :class:`CatalogLimits`) as at ingest: an
+        event whose custom name would be new past the limit is not counted, a custom-property
+        key past it is not catalogued."""
 
 
 class Attribution(Protocol):
