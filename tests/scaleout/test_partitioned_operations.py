@@ -17,6 +17,7 @@ from storage_support import T0, Backend, backend_named, event, new_app, run
 
 from tidings.core.partitions import partition_cursor, partition_of
 from tidings.pipeline import Consumer, PipelineRunner
+from tidings.pipeline.delivery import create_instance
 from tidings.pipeline.delivery import cursor_name as destination_cursor
 from tidings.server.admin_streams import add_stream
 from tidings.storage import LogRecord, Store
@@ -31,6 +32,7 @@ from loopback import start_serve
 pytestmark = pytest.mark.nats
 KEY = bytes(32)
 PARTS = 4  # the test streams' partition count (storage_support.own_stream)
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 @pytest.fixture
@@ -93,6 +95,8 @@ def test_a_sink_starts_behind_and_moves_on_every_partition(
             again = await consumer_progress(store, name)
             assert again.behind == 60 and again.position == 0
             await move_consumer(store, name, 60)
+            hook = {"url": "https://example.org/hook", "secret": SECRET}
+            await create_instance(store, app.app_id, {"kind": "webhook", "settings": hook}, "dst_p")
             token = await store.create_admin_token("ops-test")
             return token, app.app_id
 
@@ -121,6 +125,14 @@ def test_a_sink_starts_behind_and_moves_on_every_partition(
         }
         listed = httpx.get(f"{serve.base}/admin/api/streams", headers=admin).json()
         assert [s["position"] for s in listed["items"]] == [60]
+        # A destination made at 60 reads back the same way on the per-app tree.
+        dest = httpx.get(
+            f"{serve.base}/admin/api/apps/{app_id}/destinations/dst_p", headers=admin
+        ).json()
+        assert dest["behind"] == 10 and dest["position"] == 60
+        assert {p["partition"]: p["lag"] for p in dest["partitions"]} == {
+            p: expected[p] for p in range(PARTS)
+        }
     finally:
         serve.stop()
 
@@ -143,9 +155,7 @@ def test_destination_commands_follow_the_partitioned_log(js_backend: Backend) ->
     app_id = run(setup())
     env = clean_env(TIDINGS_SECRET_KEY=KEY.hex())
     db, log = js_backend.url, str(js_backend.log)
-    settings = orjson.dumps(
-        {"url": "https://example.org/hook", "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
-    ).decode()
+    settings = orjson.dumps({"url": "https://example.org/hook", "secret": SECRET}).decode()
     added = _json(
         tidings(
             *("destinations", "add", "--kind", "webhook", "--app", app_id),
