@@ -15,7 +15,9 @@ catalogues only what fits, in log order, and the events of the names left out ar
 every later upload of such a name is refused here. The catalog itself never exceeds the limit.
 
 Names known to be in the catalog are remembered per app (names never leave it), so the common
-upload, which brings no new name, costs one set difference and no read.
+upload, which brings no new name, costs one set difference and no read. An upload with a name
+not known costs one count, and the catalog is read again only when that count says it grew since
+it was read (a full catalog that a device keeps sending a refused name to costs the count).
 """
 
 from __future__ import annotations
@@ -48,22 +50,33 @@ class AdmittingJetStreamStore(JetStreamStore):
     def __init__(self, control: SqlStore, nc: Client, log: LogUrl) -> None:
         super().__init__(control, nc, log)
         self._known: dict[str, set[str]] = {}
-        """Per app, custom names found in its events catalog (names never leave it)."""
+        """Per app, the custom names of its events catalog when last read (names never leave
+        it)."""
+
+    async def _read_names(self, app_id: str) -> set[str]:
+        entries = await self.control.event_catalog(app_id)
+        known = {e.name for e in entries if e.type == "custom"}
+        if app_id not in self._known and len(self._known) >= _MAX_CACHED_APPS:
+            self._known.clear()
+        self._known[app_id] = known
+        return known
 
     async def refused_events(self, app_id: str, events: Sequence[EventIn], limit: int) -> list[int]:
         """Indices of ``events`` whose custom name is new and past ``limit``, by the counted
         catalog; new names are admitted in order of first appearance while there is room."""
-        known_by_app = self._known
-        known = known_by_app.get(app_id, set())
         names = list(dict.fromkeys(e.name for e in events if e.type == "custom"))
-        if all(name in known for name in names):
+        if not names:
             return []
-        entries = await self.control.event_catalog(app_id)
-        known = {e.name for e in entries if e.type == "custom"}
-        if app_id not in known_by_app and len(known_by_app) >= _MAX_CACHED_APPS:
-            known_by_app.clear()
-        known_by_app[app_id] = known
+        known = self._known.get(app_id)
+        if known is None:
+            known = await self._read_names(app_id)
         fresh = [name for name in names if name not in known]
+        if not fresh:
+            return []
+        count, _ = await self.control.catalog_sizes(app_id)
+        if count != len(known):  # counted more names since it was read
+            known = await self._read_names(app_id)
+            fresh = [name for name in names if name not in known]
         return refused_indices(events, fresh, limit - len(known))
 
     async def ingest(
