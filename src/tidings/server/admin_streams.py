@@ -9,7 +9,9 @@ serves that app). Both offer read, delete, pause, resume and the webhook dead le
 Each sink has its own durable cursor ``stream:<id>``, set when the sink is created: at the end
 of the log (``"startAt": "now"``, the default: records from now on, as Pinpoint's stream starts
 when it is attached) or at its beginning (``"startAt": "beginning"``: every stored event). Pause
-keeps the cursor, so a resumed sink catches up without a gap.
+keeps the cursor, so a resumed sink catches up without a gap. On a partitioned log the sink has a
+cursor per partition (``stream:<id>@p<n>``): the start is written to each, and a sink's position
+and how far it is behind are read over all of them (:mod:`tidings.storage.consumercursors`).
 
 The pipeline (``tidings.pipeline.streams``, in ``tidings serve`` and ``tidings worker``) asks
 every few seconds which sinks are enabled and feeds each one from its cursor.

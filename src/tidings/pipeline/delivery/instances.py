@@ -14,8 +14,9 @@ where it has them); the rest is the same for every kind.
   ``missing_field``), or by an operator: events keep flowing into the outbox, nothing is sent,
   nothing is dropped; resuming sends the backlog in order.
 
-A new instance's cursor starts at the current end of the log: it receives what arrives from now
-on; history is a replay (:func:`tidings.pipeline.delivery.replay`).
+A new instance's cursor starts at the current end of the log (on a partitioned log, each of its
+partition cursors): it receives what arrives from now on; history is a replay
+(:func:`tidings.pipeline.delivery.replay`).
 """
 
 from __future__ import annotations
