@@ -194,3 +194,8 @@ def test_destination_commands_follow_the_partitioned_log(js_backend: Backend) ->
     assert "replayed 42 events" in replayed.stdout
     listed = _json(tidings("amplitude", "list", "--db", db, "--log", log, env=env))
     assert listed == []  # a webhook is not an Amplitude instance; the option is accepted
+    assert "warning" not in replayed.stderr
+    # Forgetting --log on such a database is said, not silently answered from an empty log.
+    bare = tidings("destinations", "show", "--id", added["id"], "--db", db, env=env)
+    assert bare.returncode == 0, bare.stderr
+    assert "without --log or TIDINGS_LOG" in bare.stderr
