@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from tidings.core.logpayload import decode, laid_out, own_event, shared_part
+from tidings.core.logpayload import SDK_SOURCE, decode, laid_out, own_event, shared_part
 from tidings.core.partitions import partition_cursor, partition_key, partition_of
 from tidings.pipeline.runner import Consumer
 from tidings.storage import CatalogLimits, Counted, DecisionIn, EventIn, LogRecord, Store
@@ -37,7 +37,7 @@ Shared = dict[bytes, Mapping[str, Any] | None]
 
 def _custom_properties(head: object) -> Mapping[str, Any] | None:
     """The ``customProperties`` of an SDK payload's shared fields, when it is a map."""
-    if not isinstance(head, dict) or head.get("source") != "sdk":
+    if not isinstance(head, dict) or head.get("source") != SDK_SOURCE:
         return None
     props = head.get("customProperties")
     return props if isinstance(props, dict) and props else None
