@@ -142,7 +142,9 @@ def _json(done: Any) -> Any:
     return orjson.loads(done.stdout)
 
 
-def test_destination_commands_follow_the_partitioned_log(js_backend: Backend) -> None:
+def test_destination_commands_follow_the_partitioned_log(
+    js_backend: Backend, tmp_path: Path
+) -> None:
     """``tidings destinations add|show|replay --log``: a new destination starts every partition
     at the log's end, ``show`` sums the partitions' lag, ``replay`` reads the JetStream log."""
 
@@ -195,6 +197,29 @@ def test_destination_commands_follow_the_partitioned_log(js_backend: Backend) ->
     listed = _json(tidings("amplitude", "list", "--db", db, "--log", log, env=env))
     assert listed == []  # a webhook is not an Amplitude instance; the option is accepted
     assert "warning" not in replayed.stderr
+    # A sink added from the command line starts every partition at the log's end too.
+    sink = _json(
+        tidings(
+            *("streams", "add", "--kind", "jsonl", "--app", app_id, "--dir", str(tmp_path / "s")),
+            *("--db", db, "--log", log),
+            env=env,
+        )
+    )
+    assert sink["position"] == 42
+    sinks = [
+        orjson.loads(line)
+        for line in tidings(
+            "streams", "list", "--db", db, "--log", log, env=env
+        ).stdout.splitlines()
+    ]
+    assert [s["position"] for s in sinks] == [42]
+
+    async def sink_cursors() -> dict[str, int]:
+        async with await js_backend.open(server_key=KEY) as store:
+            return await store.list_cursors()
+
+    cursors = run(sink_cursors())
+    assert {cursors[partition_cursor(sink_cursor(sink["id"]), p)] for p in range(PARTS)} == {42}
     # Forgetting --log on such a database is said, not silently answered from an empty log.
     bare = tidings("destinations", "show", "--id", added["id"], "--db", db, env=env)
     assert bare.returncode == 0, bare.stderr
