@@ -449,7 +449,10 @@ async def test_stream_sinks_are_added_paused_resumed_and_deleted(
     assert "Paused" in (await asgi.client.get(url)).text
     r = await asgi.client.post(item, data={"csrf": csrf, "action": "resume"})
     assert r.headers["location"].startswith(item)
-    assert (await asgi.client.get(item)).status_code == 200
+    shown = await asgi.client.get(item)
+    assert shown.status_code == 200
+    assert "Behind the log: 0 records." in shown.text  # its own line, not in the configuration
+    assert "&#34;behind&#34;" not in shown.text and '"behind"' not in shown.text
     r = await asgi.client.post(item, data={"csrf": csrf, "action": "delete"})
     assert r.status_code == 303
     assert (await asgi.client.get(item)).status_code == 404

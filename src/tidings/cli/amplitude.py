@@ -13,7 +13,7 @@ import typer
 
 from tidings.cli import destinations as commands
 from tidings.cli.app import app
-from tidings.cli.database import DEFAULT_DB, DbOption
+from tidings.cli.database import DEFAULT_DB, DbOption, LogOption
 
 amplitude_app = typer.Typer(
     name="amplitude", help="The Amplitude destination.", no_args_is_help=True
@@ -78,6 +78,7 @@ def add(  # noqa: PLR0917 - one parameter per command-line option
         str | None, typer.Option("--base-url", help="Override Amplitude's host (proxies).")
     ] = None,
     db: DbOption = DEFAULT_DB,
+    log: LogOption = None,
 ) -> None:
     """Create an instance; prints it as JSON. It receives events logged from now on."""
     settings: dict[str, Any] = {"apiKey": api_key, "secretKey": secret_key, "endpoint": endpoint}
@@ -91,34 +92,35 @@ def add(  # noqa: PLR0917 - one parameter per command-line option
     subs = commands.json_option(subscriptions, "--subscriptions")
     if subs is not None:
         body["subscriptions"] = subs
-    commands.add_destination(db, app_id, body)
+    commands.add_destination(db, app_id, body, log=log)
 
 
 @amplitude_app.command("list")
 def list_command(
     app_id: Annotated[str | None, typer.Option("--app", help="Only this app's.")] = None,
     db: DbOption = DEFAULT_DB,
+    log: LogOption = None,
 ) -> None:
     """Print instances (with their outbox and dead-letter counts) as JSON."""
-    commands.list_destinations(db, app_id, AMPLITUDE_KINDS)
+    commands.list_destinations(db, app_id, AMPLITUDE_KINDS, log=log)
 
 
 @amplitude_app.command("remove")
-def remove(instance_id: InstanceOption, db: DbOption = DEFAULT_DB) -> None:
+def remove(instance_id: InstanceOption, db: DbOption = DEFAULT_DB, log: LogOption = None) -> None:
     """Delete an instance with its outbox and dead letters."""
-    commands.remove_destination(db, instance_id)
+    commands.remove_destination(db, instance_id, log=log)
 
 
 @amplitude_app.command("pause")
-def pause(instance_id: InstanceOption, db: DbOption = DEFAULT_DB) -> None:
+def pause(instance_id: InstanceOption, db: DbOption = DEFAULT_DB, log: LogOption = None) -> None:
     """Stop sending (events keep queueing in the outbox)."""
-    commands.set_paused(db, instance_id, "paused by an operator")
+    commands.set_paused(db, instance_id, "paused by an operator", log=log)
 
 
 @amplitude_app.command("resume")
-def resume(instance_id: InstanceOption, db: DbOption = DEFAULT_DB) -> None:
+def resume(instance_id: InstanceOption, db: DbOption = DEFAULT_DB, log: LogOption = None) -> None:
     """Send again, starting with the backlog."""
-    commands.set_paused(db, instance_id, None)
+    commands.set_paused(db, instance_id, None, log=log)
 
 
 @amplitude_app.command("replay")
@@ -127,31 +129,40 @@ def replay_command(
     start: Annotated[str, typer.Option("--from", help="ISO 8601 time (or epoch ms).")],
     end: Annotated[str, typer.Option("--to", help="ISO 8601 time (or epoch ms), exclusive.")],
     db: DbOption = DEFAULT_DB,
+    log: LogOption = None,
 ) -> None:
     """Enqueue every event logged for the instance's apps in [from, to) again."""
-    commands.replay_range(db, instance_id, start, end)
+    commands.replay_range(db, instance_id, start, end, log=log)
 
 
 @dead_app.command("list")
-def dead_list(instance_id: InstanceOption, db: DbOption = DEFAULT_DB) -> None:
+def dead_list(
+    instance_id: InstanceOption, db: DbOption = DEFAULT_DB, log: LogOption = None
+) -> None:
     """Print the dead letters (request, response, reason) as JSON."""
-    commands.list_dead_letters(db, instance_id)
+    commands.list_dead_letters(db, instance_id, log=log)
 
 
 @dead_app.command("retry")
 def dead_retry(
-    instance_id: InstanceOption, ids: IdsOption = None, db: DbOption = DEFAULT_DB
+    instance_id: InstanceOption,
+    ids: IdsOption = None,
+    db: DbOption = DEFAULT_DB,
+    log: LogOption = None,
 ) -> None:
     """Put dead letters back into the outbox."""
-    commands.retry_dead_letters(db, instance_id, ids)
+    commands.retry_dead_letters(db, instance_id, ids, log=log)
 
 
 @dead_app.command("discard")
 def dead_discard(
-    instance_id: InstanceOption, ids: IdsOption = None, db: DbOption = DEFAULT_DB
+    instance_id: InstanceOption,
+    ids: IdsOption = None,
+    db: DbOption = DEFAULT_DB,
+    log: LogOption = None,
 ) -> None:
     """Delete dead letters."""
-    commands.discard_dead_letters(db, instance_id, ids)
+    commands.discard_dead_letters(db, instance_id, ids, log=log)
 
 
 app.add_typer(amplitude_app, name="amplitude")

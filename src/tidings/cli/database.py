@@ -84,12 +84,32 @@ async def open_database(
             from tidings.storage.jetstream import parse_log_url
 
             parse_log_url(log)
-        return await open_store(db, key_file=key_file, create=create, notify=_notice, log=log)
+        store = await open_store(db, key_file=key_file, create=create, notify=_notice, log=log)
     except InvalidConfig as exc:
         option = "--log" if exc.field.startswith("log") else "--db"
         raise fail(f"{option}: {exc}" if option == "--log" else f"--db: {exc.reason}") from None
     except StoreError as exc:
         raise fail(str(exc)) from None
+    if not log:
+        await _warn_without_log(store)
+    return store
+
+
+async def _warn_without_log(store: Store) -> None:
+    """Say so when the database's consumers run on a partitioned log but no ``--log`` was given:
+    the command would see the database's own log, which is not where the events are (a
+    destination added so would start at its position 0 and replay the whole stream)."""
+    from tidings.core.partitions import split_cursor
+
+    try:
+        names = await store.list_cursors()
+    except Exception:  # a store that cannot answer is reported by what the command does next
+        return
+    if any(split_cursor(name)[1] is not None for name in names):
+        _notice(
+            "warning: this database's consumers run on a partitioned event log (cursors "
+            "<name>@p<n>); without --log or TIDINGS_LOG this command sees the database's own log"
+        )
 
 
 def run_on_database(

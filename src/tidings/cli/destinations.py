@@ -15,7 +15,7 @@ import orjson
 import typer
 
 from tidings.cli.app import app
-from tidings.cli.database import DEFAULT_DB, DbOption, run_on_database
+from tidings.cli.database import DEFAULT_DB, DbOption, LogOption, run_on_database
 
 if TYPE_CHECKING:
     from tidings.storage import Store
@@ -33,11 +33,12 @@ IdsOption = Annotated[
 ]
 
 
-def run_job(db: str, job: Callable[[Store], Awaitable[T]]) -> T:
-    """Run ``job`` on the store of ``db`` (its server key as every command finds it:
-    ``$TIDINGS_SECRET_KEY``, ``$TIDINGS_SECRET_KEY_FILE``, else the default place); errors
-    become one line and an exit status."""
-    return run_on_database(db, None, job)
+def run_job(db: str, log: str | None, job: Callable[[Store], Awaitable[T]]) -> T:
+    """Run ``job`` on the store of ``db`` and ``log`` (the event log on JetStream, when it is
+    there; its server key as every command finds it: ``$TIDINGS_SECRET_KEY``,
+    ``$TIDINGS_SECRET_KEY_FILE``, else the default place); errors become one line and an exit
+    status."""
+    return run_on_database(db, None, job, log=log)
 
 
 def print_json(value: Any) -> None:
@@ -54,15 +55,17 @@ def json_option(text: str | None, name: str) -> Any:
         raise typer.BadParameter(f"not valid JSON: {exc}", param_hint=name) from None
 
 
-def add_destination(db: str, app_id: str, body: dict[str, Any]) -> None:
+def add_destination(db: str, app_id: str, body: dict[str, Any], log: str | None = None) -> None:
     """Create a destination of ``app_id`` and print it."""
     from tidings.pipeline.delivery import create_instance
 
-    instance = run_job(db, lambda store: create_instance(store, app_id, body))
+    instance = run_job(db, log, lambda store: create_instance(store, app_id, body))
     print_json(instance.to_json())
 
 
-def list_destinations(db: str, app_id: str | None, kinds: tuple[str, ...] | None = None) -> None:
+def list_destinations(
+    db: str, app_id: str | None, kinds: tuple[str, ...] | None = None, log: str | None = None
+) -> None:
     """Print destinations (of an app, of some kinds) with their outbox and dead-letter counts."""
     from tidings.pipeline import delivery
 
@@ -77,27 +80,27 @@ def list_destinations(db: str, app_id: str | None, kinds: tuple[str, ...] | None
             out.append(item)
         return out
 
-    print_json(run_job(db, job))
+    print_json(run_job(db, log, job))
 
 
-def remove_destination(db: str, instance_id: str) -> None:
+def remove_destination(db: str, instance_id: str, log: str | None = None) -> None:
     from tidings.pipeline import delivery
 
     async def job(store: Store) -> None:
         await delivery.delete_instance(store, instance_id)
         await delivery.forget(store, instance_id)
 
-    run_job(db, job)
+    run_job(db, log, job)
     typer.echo(f"removed {instance_id}")
 
 
-def set_paused(db: str, instance_id: str, reason: str | None) -> None:
+def set_paused(db: str, instance_id: str, reason: str | None, log: str | None = None) -> None:
     from tidings.pipeline.delivery import set_paused as pause
 
-    print_json(run_job(db, lambda store: pause(store, instance_id, reason)).to_json())
+    print_json(run_job(db, log, lambda store: pause(store, instance_id, reason)).to_json())
 
 
-def replay_range(db: str, instance_id: str, start: str, end: str) -> None:
+def replay_range(db: str, instance_id: str, start: str, end: str, log: str | None = None) -> None:
     """Enqueue every event logged for the destination's apps in [start, end) again."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -139,31 +142,35 @@ def replay_range(db: str, instance_id: str, start: str, end: str) -> None:
             instance = await get_instance(store, instance_id)
             return await replay(store, instance, from_ms, to_ms, on_progress=show)
 
-        done = run_job(db, job)
+        done = run_job(db, log, job)
         bar.update(task, completed=span)
     typer.echo(f"replayed {done.records} events as {done.items} items into {instance_id}")
 
 
-def list_dead_letters(db: str, instance_id: str) -> None:
+def list_dead_letters(db: str, instance_id: str, log: str | None = None) -> None:
     from tidings.pipeline.delivery import dead_letters
 
     async def job(store: Store) -> list[dict[str, object]]:
         return [d.to_json() for d in await dead_letters(store, instance_id)]
 
-    print_json(run_job(db, job))
+    print_json(run_job(db, log, job))
 
 
-def retry_dead_letters(db: str, instance_id: str, ids: list[str] | None) -> None:
+def retry_dead_letters(
+    db: str, instance_id: str, ids: list[str] | None, log: str | None = None
+) -> None:
     from tidings.pipeline.delivery import retry
 
-    count = run_job(db, lambda store: retry(store, instance_id, ids or None))
+    count = run_job(db, log, lambda store: retry(store, instance_id, ids or None))
     typer.echo(f"retried {count}")
 
 
-def discard_dead_letters(db: str, instance_id: str, ids: list[str] | None) -> None:
+def discard_dead_letters(
+    db: str, instance_id: str, ids: list[str] | None, log: str | None = None
+) -> None:
     from tidings.pipeline.delivery import discard
 
-    count = run_job(db, lambda store: discard(store, instance_id, ids or None))
+    count = run_job(db, log, lambda store: discard(store, instance_id, ids or None))
     typer.echo(f"discarded {count}")
 
 
@@ -180,6 +187,7 @@ def add(  # noqa: PLR0917 - one parameter per command-line option
         str | None, typer.Option(help="Subscriptions JSON array (kinds that have them).")
     ] = None,
     db: DbOption = DEFAULT_DB,
+    log: LogOption = None,
 ) -> None:
     """Create a destination; prints it as JSON. It receives events logged from now on."""
     body: dict[str, Any] = {
@@ -190,50 +198,54 @@ def add(  # noqa: PLR0917 - one parameter per command-line option
     subs = json_option(subscriptions, "--subscriptions")
     if subs is not None:
         body["subscriptions"] = subs
-    add_destination(db, app_id, body)
+    add_destination(db, app_id, body, log=log)
 
 
 @destinations_app.command("list")
 def list_command(
     app_id: Annotated[str | None, typer.Option("--app", help="Only this app's.")] = None,
     db: DbOption = DEFAULT_DB,
+    log: LogOption = None,
 ) -> None:
     """Print destinations (with their outbox and dead-letter counts) as JSON."""
-    list_destinations(db, app_id)
+    list_destinations(db, app_id, log=log)
 
 
 @destinations_app.command("show")
-def show(instance_id: IdOption, db: DbOption = DEFAULT_DB) -> None:
-    """Print one destination, its outbox size, dead letters and cursor position."""
+def show(instance_id: IdOption, db: DbOption = DEFAULT_DB, log: LogOption = None) -> None:
+    """Print one destination, its outbox size, dead letters, cursor position and how many log
+    records it is behind (on a partitioned log: summed over its partitions, each listed)."""
     from tidings.pipeline import delivery
+    from tidings.storage.consumercursors import consumer_progress
 
     async def job(store: Store) -> dict[str, Any]:
         instance = await delivery.get_instance(store, instance_id)
         out = instance.to_json()
         out["outbox"] = await delivery.pending(store, instance.id)
         out["deadLetters"] = len(await delivery.dead_letters(store, instance.id))
-        out["position"] = await store.get_cursor(delivery.cursor_name(instance.id))
+        progress = await consumer_progress(store, delivery.cursor_name(instance.id))
+        out.update(progress.to_json())
         return out
 
-    print_json(run_job(db, job))
+    print_json(run_job(db, log, job))
 
 
 @destinations_app.command("remove")
-def remove(instance_id: IdOption, db: DbOption = DEFAULT_DB) -> None:
+def remove(instance_id: IdOption, db: DbOption = DEFAULT_DB, log: LogOption = None) -> None:
     """Delete a destination with its outbox and dead letters."""
-    remove_destination(db, instance_id)
+    remove_destination(db, instance_id, log=log)
 
 
 @destinations_app.command("pause")
-def pause(instance_id: IdOption, db: DbOption = DEFAULT_DB) -> None:
+def pause(instance_id: IdOption, db: DbOption = DEFAULT_DB, log: LogOption = None) -> None:
     """Stop sending (events keep queueing in the outbox)."""
-    set_paused(db, instance_id, "paused by an operator")
+    set_paused(db, instance_id, "paused by an operator", log=log)
 
 
 @destinations_app.command("resume")
-def resume(instance_id: IdOption, db: DbOption = DEFAULT_DB) -> None:
+def resume(instance_id: IdOption, db: DbOption = DEFAULT_DB, log: LogOption = None) -> None:
     """Send again, starting with the backlog."""
-    set_paused(db, instance_id, None)
+    set_paused(db, instance_id, None, log=log)
 
 
 @destinations_app.command("replay")
@@ -242,27 +254,32 @@ def replay_command(
     start: Annotated[str, typer.Option("--from", help="ISO 8601 time (or epoch ms).")],
     end: Annotated[str, typer.Option("--to", help="ISO 8601 time (or epoch ms), exclusive.")],
     db: DbOption = DEFAULT_DB,
+    log: LogOption = None,
 ) -> None:
     """Enqueue every event logged for the destination's apps in [from, to) again."""
-    replay_range(db, instance_id, start, end)
+    replay_range(db, instance_id, start, end, log=log)
 
 
 @dead_app.command("list")
-def dead_list(instance_id: IdOption, db: DbOption = DEFAULT_DB) -> None:
+def dead_list(instance_id: IdOption, db: DbOption = DEFAULT_DB, log: LogOption = None) -> None:
     """Print the dead letters (request, response, reason) as JSON."""
-    list_dead_letters(db, instance_id)
+    list_dead_letters(db, instance_id, log=log)
 
 
 @dead_app.command("retry")
-def dead_retry(instance_id: IdOption, ids: IdsOption = None, db: DbOption = DEFAULT_DB) -> None:
+def dead_retry(
+    instance_id: IdOption, ids: IdsOption = None, db: DbOption = DEFAULT_DB, log: LogOption = None
+) -> None:
     """Put dead letters back into the outbox."""
-    retry_dead_letters(db, instance_id, ids)
+    retry_dead_letters(db, instance_id, ids, log=log)
 
 
 @dead_app.command("discard")
-def dead_discard(instance_id: IdOption, ids: IdsOption = None, db: DbOption = DEFAULT_DB) -> None:
+def dead_discard(
+    instance_id: IdOption, ids: IdsOption = None, db: DbOption = DEFAULT_DB, log: LogOption = None
+) -> None:
     """Delete dead letters."""
-    discard_dead_letters(db, instance_id, ids)
+    discard_dead_letters(db, instance_id, ids, log=log)
 
 
 app.add_typer(destinations_app, name="destinations")

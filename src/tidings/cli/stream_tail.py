@@ -18,7 +18,13 @@ import orjson
 import typer
 
 from tidings.cli.app import app
-from tidings.cli.database import DEFAULT_DB, DbOption, KeyFileOption, run_on_database
+from tidings.cli.database import (
+    DEFAULT_DB,
+    DbOption,
+    KeyFileOption,
+    LogOption,
+    run_on_database,
+)
 from tidings.cli.streams import streams_app
 
 if TYPE_CHECKING:
@@ -83,12 +89,13 @@ async def tail_records(
 
 @streams_app.command("tail")
 @old_stream_app.command("tail")
-def tail(
+def tail(  # noqa: PLR0917 - one parameter per command-line option
     app_id: Annotated[
         list[str] | None, typer.Option("--app", help="Only this app's records (repeatable).")
     ] = None,
     db: DbOption = DEFAULT_DB,
     key_file: KeyFileOption = None,
+    log: LogOption = None,
     from_start: Annotated[
         bool, typer.Option("--from-start", help="Print the whole stored log first.")
     ] = False,
@@ -102,7 +109,7 @@ def tail(
         await tail_records(store, app_ids=app_id or (), from_start=from_start, limit=limit)
 
     try:
-        run_on_database(db, key_file, work)
+        run_on_database(db, key_file, work, log=log)
     except KeyboardInterrupt:
         pass
     except BrokenPipeError:

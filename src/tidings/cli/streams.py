@@ -25,6 +25,7 @@ from tidings.cli.database import (
     DEFAULT_DB,
     DbOption,
     KeyFileOption,
+    LogOption,
     fail,
     run_on_database,
 )
@@ -84,6 +85,7 @@ def run(  # noqa: PLR0917 - one parameter per command-line option
     sink: Annotated[SinkKind, typer.Option(help="Where records go.")] = SinkKind.jsonl,
     db: DbOption = DEFAULT_DB,
     key_file: KeyFileOption = None,
+    log: LogOption = None,
     cursor: Annotated[
         str | None, typer.Option(help="Consumer cursor name (default: stream:<sink>).")
     ] = None,
@@ -147,7 +149,7 @@ def run(  # noqa: PLR0917 - one parameter per command-line option
             chosen.close()
 
     with contextlib.suppress(KeyboardInterrupt):
-        run_on_database(db, key_file, work)
+        run_on_database(db, key_file, work, log=log)
 
 
 def preview_upload(
@@ -256,9 +258,14 @@ def flag_message(field: str, reason: str, kind: str) -> str:
 
 
 def _with_store(
-    db: str, key_file: Path | None, work: Callable[[Store], Awaitable[T]], kind: str = ""
+    db: str,
+    key_file: Path | None,
+    work: Callable[[Store], Awaitable[T]],
+    kind: str = "",
+    log: str | None = None,
 ) -> T:
-    """Run ``work`` on the database; a refused sink document is reported by its flags."""
+    """Run ``work`` on the database (and the ``log`` on JetStream, where it is: a new sink's
+    cursors start at its end); a refused sink document is reported by its flags."""
     from tidings.core.errors import InvalidInput
     from tidings.server.errors import ApiError
 
@@ -269,7 +276,7 @@ def _with_store(
             raise fail(flag_message(exc.field, exc.reason, kind)) from None
 
     try:
-        return run_on_database(db, key_file, checked)
+        return run_on_database(db, key_file, checked, log=log)
     except ApiError as exc:
         raise fail(exc.message) from None
 
@@ -341,10 +348,10 @@ def add(  # noqa: PLR0917 - one parameter per command-line option
     ] = False,
     db: DbOption = DEFAULT_DB,
     key_file: KeyFileOption = None,
+    log: LogOption = None,
 ) -> None:
     """Add a sink that the pipeline (tidings serve / worker) keeps fed; prints it as JSON."""
-    from tidings.server.admin_streams import add_stream, new_stream_id, stream_json
-    from tidings.streams.sinkconfig import cursor_name
+    from tidings.server.admin_streams import add_stream, new_stream_id, position_of, stream_json
 
     async def work(store: Store) -> dict[str, Any]:
         body = sink_body(
@@ -363,9 +370,9 @@ def add(  # noqa: PLR0917 - one parameter per command-line option
             body["name"] = name
         body["startAt"] = "beginning" if from_start else "now"
         doc = await add_stream(store, body, new_stream_id())
-        return stream_json(doc, await store.get_cursor(cursor_name(doc.id)))
+        return stream_json(doc, await position_of(store, doc))
 
-    typer.echo(orjson.dumps(_with_store(db, key_file, work, kind.value)).decode())
+    typer.echo(orjson.dumps(_with_store(db, key_file, work, kind.value, log)).decode())
 
 
 @streams_app.command("list")
@@ -373,24 +380,28 @@ def list_sinks(
     app_id: Annotated[str | None, typer.Option("--app", help="Only sinks of this app.")] = None,
     db: DbOption = DEFAULT_DB,
     key_file: KeyFileOption = None,
+    log: LogOption = None,
 ) -> None:
     """List the configured sinks, one JSON object per line, with their cursor position."""
     from tidings.server.admin_streams import stream_json
+    from tidings.storage.consumercursors import consumer_position
     from tidings.streams.sinkconfig import STREAMS_COLLECTION, cursor_name
 
     async def work(store: Store) -> list[dict[str, Any]]:
         cursors = await store.list_cursors()
         return [
-            stream_json(doc, cursors.get(cursor_name(doc.id)))
+            stream_json(doc, consumer_position(cursors, cursor_name(doc.id), store.partitions))
             for doc in await store.list_documents(STREAMS_COLLECTION)
             if app_id is None or app_id in doc.body.get("appIds", ())
         ]
 
-    for item in _with_store(db, key_file, work):
+    for item in _with_store(db, key_file, work, log=log):
         typer.echo(orjson.dumps(item).decode())
 
 
-def _change(db: str, key_file: Path | None, sink_id: str, action: str) -> dict[str, Any]:
+def _change(
+    db: str, key_file: Path | None, sink_id: str, action: str, log: str | None
+) -> dict[str, Any]:
     from tidings.server.admin_streams import remove_stream, set_enabled, stream_json
     from tidings.streams.sinkconfig import STREAMS_COLLECTION
 
@@ -403,7 +414,7 @@ def _change(db: str, key_file: Path | None, sink_id: str, action: str) -> dict[s
             return {"id": doc.id, "deleted": True}
         return stream_json(await set_enabled(store, doc, action == "resume"))
 
-    return _with_store(db, key_file, work)
+    return _with_store(db, key_file, work, log=log)
 
 
 @streams_app.command("remove")
@@ -411,9 +422,10 @@ def remove(
     sink_id: Annotated[str, typer.Argument(help="The sink id (str_...).")],
     db: DbOption = DEFAULT_DB,
     key_file: KeyFileOption = None,
+    log: LogOption = None,
 ) -> None:
     """Remove a sink and its dead letters."""
-    typer.echo(orjson.dumps(_change(db, key_file, sink_id, "remove")).decode())
+    typer.echo(orjson.dumps(_change(db, key_file, sink_id, "remove", log)).decode())
 
 
 @streams_app.command("pause")
@@ -421,9 +433,10 @@ def pause(
     sink_id: Annotated[str, typer.Argument(help="The sink id.")],
     db: DbOption = DEFAULT_DB,
     key_file: KeyFileOption = None,
+    log: LogOption = None,
 ) -> None:
     """Stop feeding a sink; its cursor stays, so a resume catches up without a gap."""
-    typer.echo(orjson.dumps(_change(db, key_file, sink_id, "pause")).decode())
+    typer.echo(orjson.dumps(_change(db, key_file, sink_id, "pause", log)).decode())
 
 
 @streams_app.command("resume")
@@ -431,6 +444,7 @@ def resume(
     sink_id: Annotated[str, typer.Argument(help="The sink id.")],
     db: DbOption = DEFAULT_DB,
     key_file: KeyFileOption = None,
+    log: LogOption = None,
 ) -> None:
     """Feed a paused sink again from where it stopped."""
-    typer.echo(orjson.dumps(_change(db, key_file, sink_id, "resume")).decode())
+    typer.echo(orjson.dumps(_change(db, key_file, sink_id, "resume", log)).decode())

@@ -93,6 +93,18 @@ def own_event(payload: bytes, prefix: bytes) -> dict[str, Any] | None:
     return event if event.__class__ is dict else None
 
 
+def shared_part(prefix: bytes) -> dict[str, Any] | None:
+    """The fields an SDK event's ``prefix`` holds (``source``, ``appId``, ``device``,
+    ``userId``, ``session``, ``customProperties``), or ``None`` when it is not such a prefix."""
+    if not prefix.endswith(EVENT_PREFIX_END):
+        return None
+    try:
+        head = orjson.loads(prefix[: -len(EVENT_PREFIX_END)] + b"}")
+    except orjson.JSONDecodeError:
+        return None
+    return head if head.__class__ is dict else None
+
+
 def decode(payload: bytes) -> Any:
     """A whole payload as JSON (raises ``orjson.JSONDecodeError`` when it is not JSON)."""
     return orjson.loads(payload)

@@ -17,7 +17,7 @@ from tidings.pipeline.counting import Counting
 from tidings.pipeline.delivery import Deliveries, SenderOptions
 from tidings.pipeline.runner import PipelineRunner
 from tidings.pipeline.streams import SinkConsumers
-from tidings.storage import Store
+from tidings.storage import CatalogLimits, Store
 
 _log = logging.getLogger("tidings.pipeline")
 
@@ -31,6 +31,9 @@ class PipelineSettings:
     delivery: SenderOptions = field(default_factory=SenderOptions)
     identity_cache: int = DEFAULT_CACHE_SIZE
     """Persons whose server-campaign state is kept in memory (the rest is read when needed)."""
+    catalog_limits: CatalogLimits = field(default_factory=CatalogLimits)
+    """The catalogs' bounds where the counting consumer keeps them (a JetStream log): the same
+    as the servers' ingest applies."""
 
 
 @dataclass(slots=True)
@@ -75,7 +78,11 @@ def build_pipeline(store: Store, settings: PipelineSettings | None = None) -> Pi
     runner = PipelineRunner(
         store,
         consumers=[campaigns.consumer(store), conversions.consumer()] if single_log else [],
-        providers=[deliveries.consumers, sinks.consumers, Counting(store).consumers],
+        providers=[
+            deliveries.consumers,
+            sinks.consumers,
+            Counting(store, settings.catalog_limits).consumers,
+        ],
         services={"destinations": deliveries.service, "streams-housekeeping": sinks.housekeeping},
         lease_ms=settings.lease_ms,
         idle_seconds=settings.idle_seconds,

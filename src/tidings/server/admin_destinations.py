@@ -4,8 +4,10 @@
 ``appIds`` the body gives) and ``/admin/api/apps/{app_id}/destinations`` (the destinations
 serving that app; one created there serves that app) share these handlers:
 
-- list, create; read (on the per-app tree with its outbox size), ``PATCH`` (top-level keys
-  merged, ``settings`` key by key; a masked secret sent back keeps the stored one), ``PUT``
+- list, create; read (on the per-app tree with its outbox size and how far its consumer is
+  behind the log: ``position``, ``behind``, and ``partitions`` on a partitioned log),
+  ``PATCH`` (top-level keys merged, ``settings`` key by key; a masked secret sent back keeps the
+  stored one), ``PUT``
   (replaced whole, its pause state kept), delete (its outbox and dead letters go too);
 - ``.../pause`` and ``/resume``;
 - ``.../dead-letters`` (list), ``/retry`` and ``/discard`` (body ``{"ids": [...]}`` or nothing
@@ -38,6 +40,7 @@ from tidings.server.paging import PageQuery, page_body, page_in_memory, page_que
 from tidings.server.state import server_state
 from tidings.server.validate import reject_unknown
 from tidings.storage import NotFoundError
+from tidings.storage.consumercursors import consumer_progress
 
 
 def _invalid(exc: InvalidInput) -> ApiError:
@@ -133,6 +136,9 @@ async def read_destination(request: Request) -> Response:
     out = instance.to_json()
     if request.path_params.get("app_id") is not None:
         out["outbox"] = await delivery.pending(access.store, instance.id)
+        # Where its consumer is: on a partitioned log, over every partition cursor.
+        progress = await consumer_progress(access.store, delivery.cursor_name(instance.id))
+        out.update(progress.to_json())
     return json_response(out)
 
 

@@ -9,7 +9,9 @@ serves that app). Both offer read, delete, pause, resume and the webhook dead le
 Each sink has its own durable cursor ``stream:<id>``, set when the sink is created: at the end
 of the log (``"startAt": "now"``, the default: records from now on, as Pinpoint's stream starts
 when it is attached) or at its beginning (``"startAt": "beginning"``: every stored event). Pause
-keeps the cursor, so a resumed sink catches up without a gap.
+keeps the cursor, so a resumed sink catches up without a gap. On a partitioned log the sink has a
+cursor per partition (``stream:<id>@p<n>``): the start is written to each, and a sink's position
+and how far it is behind are read over all of them (:mod:`tidings.storage.consumercursors`).
 
 The pipeline (``tidings.pipeline.streams``, in ``tidings serve`` and ``tidings worker``) asks
 every few seconds which sinks are enabled and feeds each one from its cursor.
@@ -34,6 +36,7 @@ from tidings.server.errors import ApiError, bad_request, json_response
 from tidings.server.openapi import RouteDoc, admin_route
 from tidings.server.paging import page_body, page_in_memory, page_query
 from tidings.storage import Document, Store
+from tidings.storage.consumercursors import consumer_position, consumer_progress, move_consumer
 from tidings.streams.sinkconfig import (
     STREAMS_COLLECTION,
     check_sink,
@@ -98,8 +101,9 @@ async def add_stream(store: Store, body: dict[str, Any], sink_id: str) -> Docume
                 )
     if await store.get_document(STREAMS_COLLECTION, sink_id) is not None:
         raise ApiError(409, "stream_exists", f"id: stream {sink_id!r} already exists")
-    await store.reset_cursor(
-        cursor_name(sink_id), 0 if start_at == "beginning" else await store.last_seq()
+    # On a partitioned log every partition cursor is put there too (consumercursors).
+    await move_consumer(
+        store, cursor_name(sink_id), 0 if start_at == "beginning" else await store.last_seq()
     )
     return await store.put_document(STREAMS_COLLECTION, sink_id, checked)
 
@@ -116,6 +120,12 @@ async def remove_stream(store: Store, doc: Document) -> None:
     await store.delete_document(STREAMS_COLLECTION, doc.id)
     for letter in await store.list_documents(dead_letter_collection(doc.id)):
         await store.delete_document(dead_letter_collection(doc.id), letter.id)
+
+
+async def position_of(store: Store, doc: Document) -> int:
+    """The sink's position: the lowest of its cursors (one per partition on a partitioned
+    log), read without asking the log."""
+    return consumer_position(await store.list_cursors(), cursor_name(doc.id), store.partitions)
 
 
 def new_stream_id() -> str:
@@ -165,7 +175,9 @@ async def list_streams(request: Request) -> Response:
             page_in_memory(docs, query, _doc_key),
             query,
             _doc_key,
-            lambda d: stream_json(d, cursors.get(cursor_name(d.id))),
+            lambda d: stream_json(
+                d, consumer_position(cursors, cursor_name(d.id), access.store.partitions)
+            ),
         )
     )
 
@@ -190,17 +202,16 @@ async def create_stream(request: Request) -> Response:
     await _check_app_ids(access, body.get("appIds"))
     store = access.store
     doc = await add_stream(store, body, new_stream_id())
-    return json_response(stream_json(doc, await store.get_cursor(cursor_name(doc.id))), status=201)
+    return json_response(stream_json(doc, await position_of(store, doc)), status=201)
 
 
 async def get_stream(request: Request) -> Response:
-    """The sink, its cursor position and how many log rows it is behind (all apps counted)."""
+    """The sink, its cursor position and how many log records it is behind (all apps
+    counted); on a partitioned log the sum over its partition cursors, each one listed."""
     access = await admin_access(request)
     doc = await _stream(request, access)
-    position = await access.store.get_cursor(cursor_name(doc.id))
-    out = stream_json(doc, position)
-    out["behind"] = max(0, await access.store.last_seq() - position)
-    return json_response(out)
+    progress = await consumer_progress(access.store, cursor_name(doc.id))
+    return json_response({**stream_json(doc), **progress.to_json()})
 
 
 async def delete_stream(request: Request) -> Response:
@@ -214,14 +225,14 @@ async def pause_stream(request: Request) -> Response:
     access = await admin_access(request)
     store = access.store
     doc = await set_enabled(store, await _stream(request, access), False)
-    return json_response(stream_json(doc, await store.get_cursor(cursor_name(doc.id))))
+    return json_response(stream_json(doc, await position_of(store, doc)))
 
 
 async def resume_stream(request: Request) -> Response:
     access = await admin_access(request)
     store = access.store
     doc = await set_enabled(store, await _stream(request, access), True)
-    return json_response(stream_json(doc, await store.get_cursor(cursor_name(doc.id))))
+    return json_response(stream_json(doc, await position_of(store, doc)))
 
 
 def _letter_json(doc: Document) -> dict[str, Any]:

@@ -376,9 +376,10 @@ def create_app_for_url(
         state.store = await open_store(db_url, server_key=server_key, key_file=key_file, log=log)
         runner = None
         if pipeline:
-            from tidings.pipeline import start_pipeline
+            from tidings.pipeline import PipelineSettings, start_pipeline
 
-            runner = await start_pipeline(state.store)
+            limits = state.settings.catalog_limits  # the counting consumer's, as ingest's
+            runner = await start_pipeline(state.store, PipelineSettings(catalog_limits=limits))
         pruning = asyncio.create_task(prune_stored_responses(state.store, state.settings))
         profiles = asyncio.create_task(state.profiles.run(state.store))
         try:

@@ -190,9 +190,23 @@ def ingest_tx(
     return IngestResult(response, outcome, False)
 
 
-def count_batch_tx(tx: Tx, cursor: str, batch: Sequence[Counted], at_ms: int) -> int:
+def count_batch_tx(
+    tx: Tx,
+    cursor: str,
+    batch: Sequence[Counted],
+    at_ms: int,
+    *,
+    guard: CatalogGuard,
+    limits: CatalogLimits,
+) -> int:
     """Add the counts of the items of ``batch`` past ``cursor`` and move the cursor to the
-    batch's end, in this one transaction; returns how many items were counted."""
+    batch's end, in this one transaction; returns how many items were counted.
+
+    The catalogs keep within ``limits`` with the ingest's rules (:mod:`.catalogs`): new custom
+    event names are admitted in log order while there is room, and the events of a name past
+    it are not counted; each distinct custom-property map is catalogued once per batch. A batch
+    handed over again finds the cursor past it and changes nothing.
+    """
     if not batch:
         return 0
     # Take the cursor row first (PostgreSQL locks it for this transaction), so two processes
@@ -204,16 +218,22 @@ def count_batch_tx(tx: Tx, cursor: str, batch: Sequence[Counted], at_ms: int) ->
     )
     position = int(tx.scalar("SELECT seq FROM cursors WHERE name = ?", (cursor,)) or 0)
     fresh = [c for c in batch if c.seq > position]
-    by_app: dict[str, tuple[list[EventIn], list[DecisionIn]]] = {}
+    by_app: dict[str, tuple[list[EventIn], list[DecisionIn], dict[int, Mapping[str, Any]]]] = {}
     for c in fresh:
-        events, decisions = by_app.setdefault(c.app_id, ([], []))
+        events, decisions, maps = by_app.setdefault(c.app_id, ([], [], {}))
         if isinstance(c.item, EventIn):
             events.append(c.item)
         else:
             decisions.append(c.item)
-    for app_id, (events, decisions) in by_app.items():
-        catalog, stats = tally(events, [True] * len(events), decisions, [True] * len(decisions))
+        if c.custom_properties:
+            maps.setdefault(id(c.custom_properties), c.custom_properties)
+    for app_id, (events, decisions, maps) in by_app.items():
+        refused = set(guard.refused_events(tx, app_id, events, limits.event_names))
+        flags = [i not in refused for i in range(len(events))]
+        catalog, stats = tally(events, flags, decisions, [True] * len(decisions))
         write_tallies(tx, app_id, catalog, stats)
+        for properties in maps.values():
+            guard.record_properties(tx, app_id, properties, limits.property_keys)
     last = max(c.seq for c in batch)
     tx.execute("UPDATE cursors SET seq = ? WHERE name = ? AND seq < ?", (last, cursor, last))
     return len(fresh)
@@ -222,11 +242,15 @@ def count_batch_tx(tx: Tx, cursor: str, batch: Sequence[Counted], at_ms: int) ->
 class EventLogMixin:
     """The event-log and cursor roles of ``SqlStore``."""
 
-    async def count_batch(self, cursor: str, batch: Sequence[Counted]) -> int:
+    async def count_batch(
+        self, cursor: str, batch: Sequence[Counted], limits: CatalogLimits | None = None
+    ) -> int:
         """Fold a batch read from a log kept outside the database into the catalogs and
         campaign stats, exactly once per log position: see :class:`Counted`."""
-        at = now_ms()
-        return await self._engine.write(lambda tx: count_batch_tx(tx, cursor, batch, at))
+        at, guard, bounds = now_ms(), self._catalogs, limits or CatalogLimits()
+        return await self._engine.write(
+            lambda tx: count_batch_tx(tx, cursor, batch, at, guard=guard, limits=bounds)
+        )
 
     _engine: Engine
     _append_waiters: set[asyncio.Future[None]]

@@ -161,8 +161,12 @@ class Counted(NamedTuple):
     counting consumer hands batches to ``count_batch(cursor, batch)``, which adds the counts of
     the items past the cursor and moves the cursor in one transaction, so a batch handed over
     twice (at least once) is counted once.
+
+    ``custom_properties`` is the user's custom-property map the event was uploaded with (the
+    same map object for every event of one upload), catalogued as an ingest on a SQL log does.
     """
 
     seq: int
     app_id: str
     item: EventIn | DecisionIn
+    custom_properties: Mapping[str, Any] | None = None

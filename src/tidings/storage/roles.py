@@ -408,10 +408,16 @@ class Stats(Protocol):
     async def campaign_stats(self, campaign_id: str) -> CampaignStats:
         """Counters of one campaign (all zero when nothing was recorded)."""
 
-    async def count_batch(self, cursor: str, batch: Sequence[Counted]) -> int:
+    async def count_batch(
+        self, cursor: str, batch: Sequence[Counted], limits: CatalogLimits | None = None
+    ) -> int:
         """For a log whose appends do not count (``counts_on_append`` false): add the counts of
         the items of ``batch`` past ``cursor`` and move ``cursor`` to the batch's end, in one
-        step, so a batch handed over twice is counted once; returns how many were counted."""
+        step, so a batch handed over twice is counted once; returns how many were counted.
+
+        The catalogs keep within ``limits`` (default :class:`CatalogLimits`) as at ingest: an
+        event whose custom name would be new past the limit is not counted, a custom-property
+        key past it is not catalogued."""
 
 
 class Attribution(Protocol):
@@ -640,6 +646,11 @@ class Store(
         """How many records wait for the cursor (for a partition cursor: in its partition);
         by sequence numbers here, exact where the backend counts (JetStream)."""
         return max(0, await self.last_seq() - await self.get_cursor(cursor))
+
+    async def lag_after(self, cursor: str, position: int) -> int:
+        """How many records would wait for the cursor were it at ``position`` (for a cursor not
+        made yet: a partition cursor starts where its consumer's own cursor is)."""
+        return max(0, await self.last_seq() - position)
 
     async def __aenter__(self) -> Store:
         return self

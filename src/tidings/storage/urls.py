@@ -154,11 +154,12 @@ async def open_store(
 
 async def _with_log(store: SqlStore, url: str) -> Store:
     """The store with its event log on JetStream; the database is closed if that fails."""
-    from tidings.storage.jetstream import JetStreamStore, LogConfigMismatch, parse_log_url
+    from tidings.storage.jetstream import AdmittingJetStreamStore, LogConfigMismatch, parse_log_url
 
     try:
         target = parse_log_url(url)
-        return cast(Store, await JetStreamStore.open(store, target))
+        # Ingest refuses new event names past the catalog limit, as on a SQL log.
+        return cast(Store, await AdmittingJetStreamStore.open(store, target))
     except (LogConfigMismatch, StoreUnavailable) as exc:
         await store.close()
         raise OpenError(str(exc)) from exc

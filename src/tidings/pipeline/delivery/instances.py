@@ -14,8 +14,9 @@ where it has them); the rest is the same for every kind.
   ``missing_field``), or by an operator: events keep flowing into the outbox, nothing is sent,
   nothing is dropped; resuming sends the backlog in order.
 
-A new instance's cursor starts at the current end of the log: it receives what arrives from now
-on; history is a replay (:func:`tidings.pipeline.delivery.replay`).
+A new instance's cursor starts at the current end of the log (on a partitioned log, each of its
+partition cursors): it receives what arrives from now on; history is a replay
+(:func:`tidings.pipeline.delivery.replay`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from tidings.core.errors import InvalidConfig
 from tidings.destinations.kind import Destination, DestinationKind, wall_ms
 from tidings.destinations.kinds import KINDS, get_kind
 from tidings.storage import Document, NotFoundError, Store
+from tidings.storage.consumercursors import move_consumer
 
 COLLECTION = "destinations"
 _COMMON = ("kind", "name", "appIds", "enabled", "paused", "id")
@@ -152,7 +154,7 @@ async def create_instance_for_apps(
     await _check_apps(store, app_ids)
     checked = validate_body(body, app_ids)
     new_id = instance_id or f"dst_{secrets.token_hex(8)}"
-    await store.reset_cursor(cursor_name(new_id), await store.last_seq())
+    await move_consumer(store, cursor_name(new_id), await store.last_seq())
     return Instance.from_document(await store.put_document(COLLECTION, new_id, checked))
 
 

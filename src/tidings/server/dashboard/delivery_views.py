@@ -207,7 +207,20 @@ async def _detail(
     )
 
 
-_READ_ONLY: Final = ("id", "createdAt", "updatedAt", "paused", "outbox", "cursor", "appIds")
+_READ_ONLY: Final = (
+    "id",
+    "createdAt",
+    "updatedAt",
+    "paused",
+    "outbox",
+    "cursor",
+    "appIds",
+    "position",
+    "behind",
+    "partitions",
+)
+"""Fields an item reads back with that are not its configuration (the page shows ``behind``
+on its own line)."""
 
 
 @signed_in

@@ -357,8 +357,13 @@ class JetStreamStore:
     async def lag(self, cursor: str) -> int:
         """Exact, in messages: what JetStream counts as stored for the cursor's subject filter
         from the message its position resumes at (an ephemeral consumer's ``num_pending``)."""
-        position = await self.control.get_cursor(cursor)
+        return await self.lag_after(cursor, await self.control.get_cursor(cursor))
+
+    async def lag_after(self, cursor: str, position: int) -> int:
+        """Exact, as :meth:`lag`, for the cursor put at ``position``."""
         _, partition = split_cursor(cursor)
+        if partition is not None and partition >= self.partitions:
+            return 0
         return await self._readers.pending(self._filter(partition), codec.resume_at(position) - 1)
 
     async def read_time_range(

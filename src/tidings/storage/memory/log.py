@@ -140,14 +140,7 @@ class MemoryLog:
                 entry[1] = max(entry[1], last)
             for key, n in stats.items():
                 state.campaign_stats[key] = state.campaign_stats.get(key, 0) + n
-            room = limits.property_keys - sum(1 for a, _ in state.property_catalog if a == app_id)
-            for prop, typ in property_types(custom_properties):
-                old = state.property_catalog.get((app_id, prop))
-                if old is None:
-                    if room <= 0:
-                        continue
-                    room -= 1
-                state.property_catalog[(app_id, prop)] = typ if old in (None, typ) else "mixed"
+            self._record_properties(app_id, custom_properties, limits.property_keys)
         if any(event_flags) or any(decision_flags):
             self._wake_appended()
         return IngestResult(response, outcome, False)
@@ -164,6 +157,21 @@ class MemoryLog:
         for key, n in stats.items():
             state.campaign_stats[key] = state.campaign_stats.get(key, 0) + n
         return any(flags)
+
+    def _record_properties(
+        self, app_id: str, custom_properties: Mapping[str, Any] | None, limit: int
+    ) -> None:
+        """Catalogue a custom-property map's keys (new ones up to ``limit``, a second type
+        makes a key ``mixed``); the caller holds the lock."""
+        state = self._state
+        room = limit - sum(1 for a, _ in state.property_catalog if a == app_id)
+        for prop, typ in property_types(custom_properties):
+            old = state.property_catalog.get((app_id, prop))
+            if old is None:
+                if room <= 0:
+                    continue
+                room -= 1
+            state.property_catalog[(app_id, prop)] = typ if old in (None, typ) else "mixed"
 
     def _refused(self, app_id: str, events: Sequence[EventIn], limit: int) -> list[int]:
         """Indices of events whose new custom name would take the app's catalog past
@@ -262,14 +270,20 @@ class MemoryLog:
             position = self._state.cursors.get(cursor, 0)
         return await self.read_log(position, limit)
 
-    async def count_batch(self, cursor: str, batch: Sequence[Counted]) -> int:
+    async def count_batch(
+        self, cursor: str, batch: Sequence[Counted], limits: CatalogLimits | None = None
+    ) -> int:
+        bounds = limits or CatalogLimits()
         state = self._state
         with state.lock:
             position = state.cursors.get(cursor, 0)
             fresh = [c for c in batch if c.seq > position]
             for c in fresh:
                 events = [c.item] if isinstance(c.item, EventIn) else []
+                if events and self._refused(c.app_id, events, bounds.event_names):
+                    events = []  # a new name past the limit: not counted
                 decisions = [c.item] if isinstance(c.item, DecisionIn) else []
+                self._record_properties(c.app_id, c.custom_properties, bounds.property_keys)
                 catalog, stats = tally(
                     events, [True] * len(events), decisions, [True] * len(decisions)
                 )
