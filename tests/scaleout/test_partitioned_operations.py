@@ -45,10 +45,11 @@ def _per_partition(app_id: str, devices: Sequence[str]) -> Counter[int]:
 
 
 async def _ingest(store: Store, app_id: str, prefix: str, count: int) -> list[str]:
+    """One upload per device, as devices send them: on JetStream one message each, so lags
+    (counted in messages) count devices here. Positions are the log's own (``last_seq``)."""
     devices = [f"{prefix}-dev{i}" for i in range(count)]
-    await store.ingest(
-        app_id, [event(f"{prefix}{i}", device_id=d) for i, d in enumerate(devices)], arrival_ms=T0
-    )
+    for i, d in enumerate(devices):
+        await store.ingest(app_id, [event(f"{prefix}{i}", device_id=d)], arrival_ms=T0)
     return devices
 
 
@@ -62,10 +63,11 @@ def test_a_sink_starts_behind_and_moves_on_every_partition(
     async def record(rows: Sequence[LogRecord]) -> None:
         seen.extend(r.item_id for r in rows)
 
-    async def go() -> tuple[str, str]:
+    async def go() -> tuple[str, str, int]:
         async with await js_backend.open(server_key=KEY) as store:
             app = await new_app(store)
             await _ingest(store, app.app_id, "old", 40)
+            end_old = await store.last_seq()
             doc = await add_stream(
                 store,
                 {"kind": "jsonl", "appIds": [app.app_id], "settings": {"directory": str(tmp_path)}},
@@ -73,34 +75,38 @@ def test_a_sink_starts_behind_and_moves_on_every_partition(
             )
             name = sink_cursor(doc.id)
             cursors = await store.list_cursors()
-            assert {cursors[partition_cursor(name, p)] for p in range(PARTS)} == {40}
+            assert {cursors[partition_cursor(name, p)] for p in range(PARTS)} == {end_old}
             devices = await _ingest(store, app.app_id, "new", 20)
+            end = await store.last_seq()
             progress = await consumer_progress(store, name)
             expected = _per_partition(app.app_id, devices)
             assert progress.behind == 20
             assert {p.partition: p.lag for p in progress.partitions} == {
                 p: expected[p] for p in range(PARTS)
             }
-            assert progress.position == 40 if len(expected) == PARTS else progress.position >= 40
+            if len(expected) == PARTS:
+                assert progress.position == end_old
+            else:
+                assert progress.position >= end_old
 
             # The same name and start rule as the pipeline's sink consumer.
             runner = PipelineRunner(store, consumers=[Consumer(name, record, start_at_end=True)])
             await runner.run_until_idle()
             assert sorted(seen) == sorted(f"new{i}" for i in range(20))
             done = await consumer_progress(store, name)
-            assert done.behind == 0 and done.position == 60
+            assert done.behind == 0 and done.position == end
 
             # Back to the beginning: every partition replays its own records.
             await move_consumer(store, name, 0)
             again = await consumer_progress(store, name)
             assert again.behind == 60 and again.position == 0
-            await move_consumer(store, name, 60)
+            await move_consumer(store, name, end)
             hook = {"url": "https://example.org/hook", "secret": SECRET}
             await create_instance(store, app.app_id, {"kind": "webhook", "settings": hook}, "dst_p")
             token = await store.create_admin_token("ops-test")
-            return token, app.app_id
+            return token, app.app_id, end
 
-    token, app_id = run(go())
+    token, app_id, end = run(go())
     env = clean_env(TIDINGS_SECRET_KEY=KEY.hex())
     serve = start_serve(
         js_backend.url, env, options=["--log", str(js_backend.log), "--no-pipeline"]
@@ -109,7 +115,7 @@ def test_a_sink_starts_behind_and_moves_on_every_partition(
         admin = {"Authorization": f"Bearer {token}"}
         url = f"{serve.base}/admin/api/streams/str_partitioned"
         shown = httpx.get(url, headers=admin).json()
-        assert shown["behind"] == 0 and shown["position"] == 60
+        assert shown["behind"] == 0 and shown["position"] == end
         assert [p["partition"] for p in shown["partitions"]] == list(range(PARTS))
 
         async def more() -> list[str]:
@@ -124,12 +130,12 @@ def test_a_sink_starts_behind_and_moves_on_every_partition(
             p: expected[p] for p in range(PARTS)
         }
         listed = httpx.get(f"{serve.base}/admin/api/streams", headers=admin).json()
-        assert [s["position"] for s in listed["items"]] == [60]
-        # A destination made at 60 reads back the same way on the per-app tree.
+        assert [s["position"] for s in listed["items"]] == [end]
+        # A destination made at that end reads back the same way on the per-app tree.
         dest = httpx.get(
             f"{serve.base}/admin/api/apps/{app_id}/destinations/dst_p", headers=admin
         ).json()
-        assert dest["behind"] == 10 and dest["position"] == 60
+        assert dest["behind"] == 10 and dest["position"] == end
         assert {p["partition"]: p["lag"] for p in dest["partitions"]} == {
             p: expected[p] for p in range(PARTS)
         }
@@ -148,13 +154,13 @@ def test_destination_commands_follow_the_partitioned_log(
     """``tidings destinations add|show|replay --log``: a new destination starts every partition
     at the log's end, ``show`` sums the partitions' lag, ``replay`` reads the JetStream log."""
 
-    async def setup() -> str:
+    async def setup() -> tuple[str, int]:
         async with await js_backend.open(server_key=KEY) as store:
             app = await new_app(store)
             await _ingest(store, app.app_id, "old", 30)
-            return app.app_id
+            return app.app_id, await store.last_seq()
 
-    app_id = run(setup())
+    app_id, end_old = run(setup())
     env = clean_env(TIDINGS_SECRET_KEY=KEY.hex())
     db, log = js_backend.url, str(js_backend.log)
     settings = orjson.dumps({"url": "https://example.org/hook", "secret": SECRET}).decode()
@@ -167,14 +173,14 @@ def test_destination_commands_follow_the_partitioned_log(
     )
     name = destination_cursor(added["id"])
 
-    async def later() -> tuple[dict[str, int], list[str]]:
+    async def later() -> tuple[dict[str, int], list[str], int]:
         async with await js_backend.open(server_key=KEY) as store:
             cursors = await store.list_cursors()
             devices = await _ingest(store, app_id, "new", 12)
-            return cursors, devices
+            return cursors, devices, await store.last_seq()
 
-    cursors, devices = run(later())
-    assert {cursors[partition_cursor(name, p)] for p in range(PARTS)} == {30}
+    cursors, devices, end = run(later())
+    assert {cursors[partition_cursor(name, p)] for p in range(PARTS)} == {end_old}
     # TIDINGS_LOG works as --log does.
     shown = _json(
         tidings(
@@ -205,21 +211,21 @@ def test_destination_commands_follow_the_partitioned_log(
             env=env,
         )
     )
-    assert sink["position"] == 42
+    assert sink["position"] == end
     sinks = [
         orjson.loads(line)
         for line in tidings(
             "streams", "list", "--db", db, "--log", log, env=env
         ).stdout.splitlines()
     ]
-    assert [s["position"] for s in sinks] == [42]
+    assert [s["position"] for s in sinks] == [end]
 
     async def sink_cursors() -> dict[str, int]:
         async with await js_backend.open(server_key=KEY) as store:
             return await store.list_cursors()
 
     cursors = run(sink_cursors())
-    assert {cursors[partition_cursor(sink_cursor(sink["id"]), p)] for p in range(PARTS)} == {42}
+    assert {cursors[partition_cursor(sink_cursor(sink["id"]), p)] for p in range(PARTS)} == {end}
     # Forgetting --log on such a database is said, not silently answered from an empty log.
     bare = tidings("destinations", "show", "--id", added["id"], "--db", db, env=env)
     assert bare.returncode == 0, bare.stderr

@@ -5,7 +5,8 @@ On a partitioned log (JetStream) the runner drives it as one consumer per partit
 cursors ``<name>@p<n>``; the consumer's own cursor is then only the mark put at its creation,
 where a partition cursor not made yet starts. Operations must follow the partition cursors:
 
-* **how far behind** is the sum of the partitions' lags (JetStream counts each exactly);
+* **how far behind** is the sum of the partitions' lags (JetStream counts each exactly, in
+  messages: one upload's records of one partition each);
 * **the position** is the log position up to which every partition has handled the log (a
   partition with nothing waiting counts as being at the log's end, so an idle partition does not
   hold it back);
@@ -37,7 +38,8 @@ class PartitionProgress:
 @dataclass(frozen=True, slots=True)
 class ConsumerProgress:
     """Where a consumer is: ``position`` (everything up to it is handled, in every partition),
-    ``behind`` (records waiting, summed over partitions) and, on a partitioned log, each
+    ``behind`` (records waiting; on JetStream messages, summed over partitions) and, on a
+    partitioned log, each
     partition."""
 
     position: int
