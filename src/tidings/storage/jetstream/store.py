@@ -19,6 +19,9 @@ What differs from a SQL log, by design:
   consumer folds them in from the log in batches (``tidings.pipeline.counting``).
 * **Cursors named** ``<consumer>@p<n>`` read partition ``n`` only (the subject filter
   ``<prefix>.<n>.*``); other cursors read the whole log.
+* **The pipeline's results** (server-campaign decisions, a dead campaign call's failure
+  record) are appended to the stream, never to the database's log
+  (:mod:`tidings.storage.jetstream.results`).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from tidings.storage.jetstream.client import (
     ensure_stream,
 )
 from tidings.storage.jetstream.config import LogUrl
+from tidings.storage.jetstream.results import LogResults
 from tidings.storage.logrecords import (
     DecisionIn,
     EventIn,
@@ -58,7 +62,7 @@ from tidings.storage.sqlstore import SqlStore
 _SCAN_PAGE = 1000
 
 
-class JetStreamStore:
+class JetStreamStore(LogResults):
     """The event log on JetStream beside a SQL control plane; see the module docstring."""
 
     poll_interval: float = 0.25
@@ -75,6 +79,7 @@ class JetStreamStore:
         self._waiters: set[asyncio.Future[None]] = set()
         self._inflight: dict[tuple[str, str], asyncio.Future[IngestResult]] = {}
         self._caught_up: dict[str, int] = {}
+        self._flushed: set[str] = set()
         self.pending: dict[str, int] = {}
         """Per cursor, how many records its last read left waiting (its lag)."""
 
@@ -322,6 +327,11 @@ class JetStreamStore:
         return self._records(fetched)
 
     async def read_after(self, cursor: str, limit: int = 1000) -> list[LogRecord]:
+        if cursor not in self._flushed:
+            # Results a process that died left queued for this cursor reach the log now, not
+            # only when the partition's next records come (once per cursor and process).
+            await self.flush_pending(cursor)
+            self._flushed.add(cursor)
         position = await self.control.get_cursor(cursor)
         _, partition = split_cursor(cursor)
         if partition is not None and partition >= self.partitions:
