@@ -22,6 +22,7 @@ from tidings.core.partitions import partition_cursor, partition_key, partition_o
 from tidings.pipeline import PipelineRunner
 from tidings.pipeline.campaigns import CURSOR, ServerCampaigns
 from tidings.pipeline.conversions import CONSUMER_NAME, ConversionAttribution
+from tidings.pipeline.counting import COUNTING, Counting
 from tidings.pipeline.delivery import create_instance
 from tidings.server.ingest import build_items
 from tidings.server.upload import Upload
@@ -176,6 +177,7 @@ def _consumers(store: Store) -> PipelineRunner:
     return PipelineRunner(
         store,
         consumers=[campaigns.consumer(store), conversions.consumer()],
+        providers=[Counting(store).consumers],  # JetStream's campaign stats
         lease_ms=1500,
         idle_seconds=0.05,
         refresh_seconds=0.2,
@@ -185,7 +187,7 @@ def _consumers(store: Store) -> PipelineRunner:
 async def _settled(store: Store) -> bool:
     """Every partition of both consumers read to the end, nothing queued for the log."""
     cursors = await store.list_cursors()
-    for consumer in (CURSOR, CONSUMER_NAME):
+    for consumer in (CURSOR, CONSUMER_NAME, COUNTING):
         for p in range(PARTITIONS):
             name = partition_cursor(consumer, p)
             if name not in cursors or await store.lag(name) != 0:  # type: ignore[attr-defined]
@@ -229,7 +231,10 @@ async def _outcome(store: Store, s: Setup) -> dict[str, Any]:
         "server": await store.conversion_counts(s.server_campaign, DAY, DAY),
         "device": await store.conversion_counts(s.device_campaign, DAY, DAY),
     }
-    return {"decisions": dict(per_device), "calls": calls, "counts": counts}
+    stats = {
+        c: (await store.campaign_stats(c)).decisions for c in (s.server_campaign, s.device_campaign)
+    }
+    return {"decisions": dict(per_device), "calls": calls, "counts": counts, "stats": stats}
 
 
 def _sorted(counts: tuple[list[Any], list[Any]]) -> tuple[list[Any], list[Any]]:
@@ -281,10 +286,19 @@ def test_two_runners_over_partitions_give_every_device_what_sqlite_gives(
             anon = single["decisions"]["anon-0"]
             assert [status for _, status in anon] == ["SUCCESS", "SUCCESS", "CAMPAIGN_CAP"]
             assert len(single["calls"]) == 2 * len(ANONYMOUS) + len(USERS)
-            assert single["counts"]["server"][1] and single["counts"]["device"][1]
+            assert single["counts"]["server"][1] == [(DAY, "0", 0, 30, 0)]
+            assert sorted(single["counts"]["device"][1], key=str) == [
+                (DAY, "0", 0, 4, 2),
+                (DAY, None, 0, 2, 1),
+            ]
+            assert sorted(sorted(x.items()) for x in single["stats"].values()) == [
+                [("CAMPAIGN_CAP", 12), ("SUCCESS", 30)],
+                [("HOLDOUT", 2), ("SUCCESS", 4)],
+            ]
 
             assert spread["decisions"] == single["decisions"]
             assert spread["calls"] == single["calls"]
+            assert list(spread["stats"].values()) == list(single["stats"].values())
             for kind in ("server", "device"):
                 assert _sorted(spread["counts"][kind]) == _sorted(single["counts"][kind])
 
