@@ -86,6 +86,8 @@ class LogResults:
     """The ``JetStreamStore`` side of the consumers' results (see the module docstring)."""
 
     control: SqlStore
+    _flushed: set[str]
+    """Cursors whose queue this process found empty (see ``JetStreamStore.read_after``)."""
 
     async def ingest(
         self,
@@ -147,7 +149,11 @@ class LogResults:
             replace(commit, decisions=(), deliveries=[*commit.deliveries, *pending]), arrival_ms
         )
         if done and pending:
-            await self.flush_pending(commit.cursor)
+            try:
+                await self.flush_pending(commit.cursor)
+            except BaseException:
+                self._flushed.discard(commit.cursor)  # the cursor's next read tries again
+                raise
         return done
 
     async def settle(
