@@ -1,8 +1,9 @@
 """Server-side campaigns and conversion attribution on a partitioned JetStream log, driven by two
 runners sharing the partitions: every device gets the decisions, calls and conversions the same
 input gives on SQLite (one behaviour, however many runners), each decision in its device's
-partition after the event that triggered it; a user on two devices in two partitions keeps one
-state (the campaign's per-person limit holds across them)."""
+partition after the event that triggered it (also when the person was last seen on another
+device); a user on two devices in two partitions keeps one state (the campaign's per-person
+limit holds across them)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from campaign_scenario import (
     ANONYMOUS,
@@ -34,7 +36,7 @@ from campaign_scenario import (
 from storage_support import Backend, run
 
 from tidings.core.partitions import partition_key, partition_of
-from tidings.storage import Store
+from tidings.storage import EventIn, LogRecord, Store
 
 pytestmark = pytest.mark.nats
 
@@ -88,23 +90,29 @@ def test_two_runners_over_partitions_give_every_device_what_sqlite_gives(
                     single["counts"][kind]
                 )
 
-            # Each decision is in its device's partition, after the event that triggered it,
-            # and the control plane's own log holds nothing.
+            # Each server decision is in the partition of the event that triggered it, after
+            # that event, and the control plane's own log holds nothing.
             log = await store.read_log(0, 100_000)
-            seq_of = {r.item_id: r.seq for r in log if r.kind == "event"}
-            for r in log:
-                if r.kind != "decision" or decision_of(r).get("source") is None:
-                    continue
-                device = r.device_id or ""
-                assert partition_of(r.app_id, partition_key(r.device_id, r.user_id), 4) == (
-                    partition_of(r.app_id, partition_key(device, None), 4)
-                )
-                assert r.seq > seq_of[decision_of(r)["eventId"]]
+            events = {r.item_id: r for r in log if r.kind == "event"}
+            server = [
+                r
+                for r in log
+                if r.kind == "decision" and orjson.loads(r.payload)["source"] == "server"
+            ]
+            assert len(server) == len(ANONYMOUS) * 3 + len(USERS)
+            for r in server:
+                trigger = events[decision_of(r)["eventId"]]
+                assert _partition(r) == _partition(trigger)
+                assert r.seq > trigger.seq
             assert await store.control.read_log(0) == []  # type: ignore[attr-defined]
         finally:
             await store.close()
 
     run(go())
+
+
+def _partition(record: LogRecord) -> int:
+    return partition_of(record.app_id, partition_key(record.device_id, record.user_id), PARTITIONS)
 
 
 def _two_partitions(app_id: str, user: int) -> tuple[str, str]:
@@ -152,5 +160,45 @@ def test_a_user_on_devices_in_two_partitions_keeps_one_state(
                 str(u): ["CAMPAIGN_CAP", "CAMPAIGN_CAP", "SUCCESS", "SUCCESS"] for u in users
             }
             assert len(got["calls"]) == 2 * len(users)
+
+    run(go())
+
+
+def test_a_decision_follows_its_triggering_event_when_the_person_was_seen_on_another_device(
+    js_backend: Backend,
+) -> None:
+    """A user seen on a phone, then through Segment with a user id only: the decision of the
+    Segment event is logged under that user, in that event's partition, not the phone's."""
+
+    async def go() -> None:
+        store = await js_backend.open()
+        try:
+            s = await setup(store, 2)
+            phone = next(
+                f"phone-{n}"
+                for n in range(100)
+                if partition_of(s.app_id, f"phone-{n}", PARTITIONS)
+                != partition_of(s.app_id, "sam", PARTITIONS)
+            )
+            await upload(store, s.app_id, phone, "sam", [event("e1", "Signed Up", T0)])
+            message = {"type": "track", "messageId": "m1", "userId": "sam", "event": "Signed Up"}
+            record = {"id": "m1", "name": "Signed Up", "type": "custom", "timestamp": T0 + 1}
+            payload = {"source": "segment", "appId": s.app_id, "event": record, "message": message}
+            segment = EventIn(
+                "m1", "Signed Up", "custom", T0 + 1, orjson.dumps(payload), None, "sam"
+            )
+            await store.ingest(s.app_id, [segment], arrival_ms=T0)
+            await consumers(store).run_until_idle()
+            log = await store.read_log(0, 1000)
+            by_event = {decision_of(r)["eventId"]: r for r in log if r.kind == "decision"}
+            assert sorted(by_event) == ["e1", "m1"]
+            events = {r.item_id: r for r in log if r.kind == "event"}
+            for event_id, decision in by_event.items():
+                assert _partition(decision) == _partition(events[event_id])
+                assert decision.seq > events[event_id].seq
+            assert (by_event["m1"].device_id, by_event["m1"].user_id) == (None, "sam")
+            assert by_event["e1"].device_id == phone
+        finally:
+            await store.close()
 
     run(go())
