@@ -35,7 +35,8 @@ from campaign_scenario import (
 )
 from storage_support import Backend, run
 
-from tidings.core.partitions import partition_key, partition_of
+from tidings.core.partitions import partition_cursor, partition_key, partition_of
+from tidings.pipeline.campaigns import CURSOR, BatchTaken, ServerCampaigns
 from tidings.storage import EventIn, LogRecord, Store
 
 pytestmark = pytest.mark.nats
@@ -180,7 +181,9 @@ def test_a_decision_follows_its_triggering_event_when_the_person_was_seen_on_ano
                 if partition_of(s.app_id, f"phone-{n}", PARTITIONS)
                 != partition_of(s.app_id, "sam", PARTITIONS)
             )
+            runner = consumers(store)
             await upload(store, s.app_id, phone, "sam", [event("e1", "Signed Up", T0)])
+            await runner.run_until_idle()  # sam is now known on the phone
             message = {"type": "track", "messageId": "m1", "userId": "sam", "event": "Signed Up"}
             record = {"id": "m1", "name": "Signed Up", "type": "custom", "timestamp": T0 + 1}
             payload = {"source": "segment", "appId": s.app_id, "event": record, "message": message}
@@ -188,7 +191,7 @@ def test_a_decision_follows_its_triggering_event_when_the_person_was_seen_on_ano
                 "m1", "Signed Up", "custom", T0 + 1, orjson.dumps(payload), None, "sam"
             )
             await store.ingest(s.app_id, [segment], arrival_ms=T0)
-            await consumers(store).run_until_idle()
+            await runner.run_until_idle()
             log = await store.read_log(0, 1000)
             by_event = {decision_of(r)["eventId"]: r for r in log if r.kind == "decision"}
             assert sorted(by_event) == ["e1", "m1"]
@@ -200,5 +203,32 @@ def test_a_decision_follows_its_triggering_event_when_the_person_was_seen_on_ano
             assert by_event["e1"].device_id == phone
         finally:
             await store.close()
+
+    run(go())
+
+
+def test_a_partition_batch_handled_twice_decides_once(js_backend: Backend) -> None:
+    """Two processes with the same partition batch (a lease lost mid-batch): the second finds
+    the partition's cursor moved and writes nothing; the stream holds each decision once."""
+
+    async def go() -> None:
+        one, two = await js_backend.open(), await js_backend.open()
+        try:
+            s = await setup(one, 2)
+            for device in ANONYMOUS[:6]:
+                await upload(one, s.app_id, device, None, [event(f"{device}-s", "Signed Up", T0)])
+            cursor = partition_cursor(CURSOR, 0)
+            batch = await one.read_after(cursor)
+            assert batch
+            await ServerCampaigns().handle(one, batch)
+            with pytest.raises(BatchTaken):
+                await ServerCampaigns().handle(two, batch)
+            log = await one.read_log(0, 1000)
+            decided = [decision_of(r)["eventId"] for r in log if r.kind == "decision"]
+            assert sorted(decided) == sorted(r.item_id for r in batch)
+            assert await one.get_cursor(cursor) == batch[-1].seq
+        finally:
+            await two.close()
+            await one.close()
 
     run(go())
