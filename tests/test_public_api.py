@@ -206,6 +206,7 @@ PUBLIC = {
         "ServerKeyMismatch",
         "Settle",
         "SigningKey",
+        "StateConflict",
         "Stats",
         "Store",
         "StoreError",

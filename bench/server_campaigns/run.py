@@ -1,6 +1,7 @@
 """Server campaigns: events/s through the evaluating consumer, side by side in one run.
 
     .venv/bin/python bench/server_campaigns/run.py [--events N] [--identities N] [--rss]
+    .venv/bin/python bench/server_campaigns/run.py --partitioned [--nats nats://127.0.0.1:4222]
 
 Each configuration runs in its own process (so its memory is its own) on a fresh SQLite file:
 one app, one webhook destination, N active server campaigns, each triggered by its own event
@@ -12,6 +13,12 @@ is timed. Printed: events/s with 10 and with 1,000 campaigns and the per-event c
 same with 10 campaigns when one of them counts the noise events (``eventCount``), so every event
 reads and writes its person's state; and with ``--rss`` the resident memory after such a run
 over 10K and over 1M identities (the state cache holds at most ``--cache`` persons).
+
+``--partitioned``: the "every event counted" case side by side on a SQLite log and on a
+JetStream log of 4 partitions (a stream of its own, deleted afterwards) beside SQLite, the
+consumer driven per partition cursor as the runner drives it. Every person is a user, so on the
+partitioned log no state is cached and every state is compared and set at commit: the figure is
+what that costs. Printed: events/s and CPU per event (process CPU time / events) of each.
 """
 
 from __future__ import annotations
@@ -29,7 +36,8 @@ from typing import Any
 
 import orjson
 
-from tidings.pipeline.campaigns import ServerCampaigns
+from tidings.core.partitions import partition_cursor
+from tidings.pipeline.campaigns import CURSOR, ServerCampaigns
 from tidings.pipeline.delivery import create_instance
 from tidings.storage import EventIn, open_store
 
@@ -89,11 +97,37 @@ def event(n: int, name: str, user: str) -> EventIn:
     return EventIn(f"e{n}", name, "custom", T0 + n, orjson.dumps(payload), f"d-{user}", user)
 
 
-async def one(
-    campaigns: int, identities: int, events: int, cache: int, watch: bool
+async def drive(store: Any, consumer: ServerCampaigns) -> tuple[float, float]:
+    """Run the consumer over the whole log, per partition cursor on a partitioned log;
+    ``(seconds, CPU seconds)`` spent in its handler."""
+    elapsed, cpu = 0.0, 0.0
+    cursors = [CURSOR]
+    if store.partitions > 1:
+        cursors = [partition_cursor(CURSOR, p) for p in range(store.partitions)]
+    for cursor in cursors:
+        while records := await store.read_after(cursor, consumer.batch_size):
+            started, started_cpu = time.perf_counter(), time.process_time()
+            await consumer.handle(store, records)
+            elapsed += time.perf_counter() - started
+            cpu += time.process_time() - started_cpu
+    return elapsed, cpu
+
+
+async def drop_stream(nats_url: str, stream: str) -> None:
+    import nats
+
+    nc = await nats.connect(nats_url)
+    try:
+        await nc.jetstream().delete_stream(stream)
+    finally:
+        await nc.close()
+
+
+async def one(  # noqa: PLR0917 - one parameter per command-line option
+    campaigns: int, identities: int, events: int, cache: int, watch: bool, log: str | None = None
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        store = await open_store(f"sqlite:///{tmp}/bench.db", server_key=KEY)
+        store = await open_store(f"sqlite:///{tmp}/bench.db", server_key=KEY, log=log)
         try:
             project = await store.create_project("Bench")
             app_id = (await store.create_app(project.id, "App", "ios")).app_id
@@ -122,12 +156,7 @@ async def one(
             loading = time.perf_counter()
             assert await consumer.prepare(store, app_id)
             load_s = time.perf_counter() - loading
-            cursor, elapsed = 0, 0.0
-            while records := await store.read_log(cursor, consumer.batch_size):
-                started = time.perf_counter()
-                await consumer.handle(store, records)
-                elapsed += time.perf_counter() - started
-                cursor = records[-1].seq
+            elapsed, cpu = await drive(store, consumer)
             return {
                 "campaigns": campaigns,
                 "watch": watch,
@@ -135,6 +164,9 @@ async def one(
                 "events": events,
                 "seconds": elapsed,
                 "events_per_s": events / elapsed,
+                "cpu_us_per_event": cpu / events * 1e6,
+                "partitions": store.partitions,
+                "conflicts": consumer.conflicts,
                 "decisions": consumer.decided,
                 "cached": consumer.cached,
                 "stored_states": await store.identity_state_count(),
@@ -162,12 +194,18 @@ def main() -> None:
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--campaigns", type=int, default=10, help=argparse.SUPPRESS)
     parser.add_argument("--watch", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--log", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--partitioned", action="store_true", help="SQLite log vs JetStream")
+    parser.add_argument("--nats", default="nats://127.0.0.1:4222")
     args = parser.parse_args()
     if args.one:
         result = asyncio.run(
-            one(args.campaigns, args.identities, args.events, args.cache, args.watch)
+            one(args.campaigns, args.identities, args.events, args.cache, args.watch, args.log)
         )
         print(json.dumps(result))
+        return
+    if args.partitioned:
+        partitioned(args)
         return
     common = ["--events", str(args.events), "--identities", str(args.identities)]
     common += ["--cache", str(args.cache)]
@@ -206,6 +244,33 @@ def main() -> None:
                 f"counted (cache {args.cache:,}): {r['rss_mb']:.0f} MB, "
                 f"{r['events_per_s']:.0f} events/s, {r['stored_states']:,} stored states"
             )
+
+
+def partitioned(args: argparse.Namespace) -> None:
+    """The every-event-counted case on a SQLite log and on 4 JetStream partitions, alternated."""
+    common = ["--campaigns", "10", "--watch", "--events", str(args.events)]
+    common += ["--identities", str(args.identities), "--cache", str(args.cache)]
+    rows = []
+    for n in range(args.rounds):
+        rows.append(spawn(*common))
+        stream = f"BENCH_SC_{n}_{int(time.time())}"
+        log = f"{args.nats}?stream={stream}&subjects=bench{n}{int(time.time())}&partitions=4"
+        try:
+            rows.append(spawn(*common, "--log", log))
+        finally:
+            asyncio.run(drop_stream(args.nats, stream))
+    header = ("log", "events", "identities", "events/s", "CPU us/event", "decisions", "conflicts")
+    print("{:>10} {:>8} {:>10} {:>9} {:>12} {:>9} {:>9}".format(*header))
+    for r in rows:
+        kind = "sqlite" if r["partitions"] == 1 else f"js x{r['partitions']}"
+        row = (kind, r["events"], r["identities"], round(r["events_per_s"]))
+        row += (round(r["cpu_us_per_event"]), r["decisions"], r["conflicts"])
+        print("{:>10} {:>8} {:>10} {:>9} {:>12} {:>9} {:>9}".format(*row))
+    single = min(r["cpu_us_per_event"] for r in rows if r["partitions"] == 1)
+    parts = min(r["cpu_us_per_event"] for r in rows if r["partitions"] > 1)
+    print(
+        f"CPU per event, 4 JetStream partitions vs SQLite log (best of each): {parts / single:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,12 @@ of each first conversion) and this consumer's cursor are written in one transact
 is natural (decision id; decision, goal and event id), so a batch handed over again after a
 crash or a lost lease changes nothing. Rows that do not read (a payload that is not JSON, a
 decision without an id) are skipped with a warning: one bad row never blocks the others.
+
+**On a partitioned log** it runs per partition (``campaign-conversions@p<n>``), each batch's state
+committed with that partition's cursor. An identity's exposures and its converting events are in
+one partition: the identity is the device id, else the user id, which is also what a record is
+partitioned by, and a server decision is logged in its triggering event's partition. So each
+decision's conversions are found in the same order as on one log.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from tidings.core.campaigns import (
     parse_conversions,
 )
 from tidings.core.errors import InvalidCampaign
+from tidings.core.partitions import partition_cursor, partition_key, partition_of
 from tidings.pipeline.runner import Consumer
 from tidings.storage import LogRecord, Store
 from tidings.storage.attribution import ConversionIn
@@ -127,8 +134,16 @@ class ConversionAttribution:
         if not exposures and not conversions:
             return  # nothing to keep: the runner moves the cursor as for any consumer
         await self.store.record_attribution(
-            exposures, conversions, cursor=CONSUMER_NAME, seq=rows[-1].seq
+            exposures, conversions, cursor=self._cursor(rows[0]), seq=rows[-1].seq
         )
+
+    def _cursor(self, first: LogRecord) -> str:
+        """The cursor the batch was read from (a partition's on a partitioned log)."""
+        parts = self.store.partitions
+        if parts <= 1:
+            return CONSUMER_NAME
+        key = partition_key(first.device_id, first.user_id)
+        return partition_cursor(CONSUMER_NAME, partition_of(first.app_id, key, parts))
 
     async def _conversions(
         self, app_id: str, rows: Sequence[LogRecord], goals: Goals, fresh: Sequence[Exposure]

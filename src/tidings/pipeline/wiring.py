@@ -7,7 +7,6 @@ and ``tidings worker`` run is the list below, and the objects that keep state be
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 
 from tidings.pipeline.campaigns import ServerCampaigns
@@ -18,8 +17,6 @@ from tidings.pipeline.delivery import Deliveries, SenderOptions
 from tidings.pipeline.runner import PipelineRunner
 from tidings.pipeline.streams import SinkConsumers
 from tidings.storage import CatalogLimits, Store
-
-_log = logging.getLogger("tidings.pipeline")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,23 +58,17 @@ def build_pipeline(store: Store, settings: PipelineSettings | None = None) -> Pi
     housekeeping) and, where appends do not count themselves (a JetStream log), the counting
     consumer that keeps the catalogs and campaign stats.
 
-    Server-side campaigns and conversion attribution keep one cursor committed with their own
-    state and write their results into the log of the database, so they run on a log with one
-    partition (SQLite, PostgreSQL, memory); on a partitioned JetStream log they are left out
-    (docs/scale-out.md, "Decisions") rather than run wrongly."""
+    On a partitioned log every consumer runs per partition; server-side campaigns and
+    attribution commit each partition's state with that partition's cursor, and the store
+    writes their results into its own log (docs/scale-out.md, "Decisions")."""
     settings = settings or PipelineSettings()
     deliveries = Deliveries(settings.delivery)
     sinks = SinkConsumers(store)
     campaigns = ServerCampaigns(cache_size=settings.identity_cache, on_enqueued=deliveries.wake)
     conversions = ConversionAttribution(store)
-    single_log = getattr(store, "partitions", 1) == 1
-    if not single_log:
-        _log.warning(
-            "server-side campaigns and conversion attribution do not run on a partitioned log"
-        )
     runner = PipelineRunner(
         store,
-        consumers=[campaigns.consumer(store), conversions.consumer()] if single_log else [],
+        consumers=[campaigns.consumer(store), conversions.consumer()],
         providers=[
             deliveries.consumers,
             sinks.consumers,

@@ -9,7 +9,7 @@ from tidings.storage.deliveryrecords import (
     OutboxRow,
     Settle,
 )
-from tidings.storage.identitystates import IdentityCommit
+from tidings.storage.identitystates import IdentityCommit, StateConflict
 from tidings.storage.logrecords import (
     Counted,
     DecisionIn,
@@ -118,6 +118,7 @@ __all__ = [
     "ServerKeyMismatch",
     "Settle",
     "SigningKey",
+    "StateConflict",
     "Stats",
     "Store",
     "StoreError",

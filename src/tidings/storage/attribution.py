@@ -137,10 +137,12 @@ def record_tx(
     arrival_ms: int,
     cursor: str | None,
     seq: int,
+    log_conversions: bool = True,
 ) -> AttributionOutcome:
     """The body of ``record_attribution``, inside one write transaction: what is already stored
     is read first (a few queries per batch), then the new rows go in with one statement each
-    table."""
+    table. ``log_conversions`` false leaves the log rows of first conversions to the caller
+    (a log that is not in this database)."""
     known = _known_exposures(tx, exposures) if exposures else set()
     new_exposures: dict[tuple[str, str], Exposure] = {}
     for e in exposures:
@@ -191,7 +193,8 @@ def record_tx(
     for item in first:
         by_app[item.conversion.exposure.app_id].append(log_item(item))
     for app_id, rows in by_app.items():
-        append_items(tx, app_id, "conversion", rows, arrival_ms)
+        if log_conversions:
+            append_items(tx, app_id, "conversion", rows, arrival_ms)
     if cursor is not None:
         tx.execute(
             "INSERT INTO cursors (name, seq, updated_at) VALUES (?, ?, ?)"
@@ -253,12 +256,21 @@ class AttributionMixin(EventLogMixin):
         cursor: str | None = None,
         seq: int = 0,
         arrival_ms: int | None = None,
+        log_conversions: bool = True,
     ) -> AttributionOutcome:
         at = now_ms() if arrival_ms is None else arrival_ms
         outcome = await self._engine.write(
-            lambda tx: record_tx(tx, exposures, conversions, arrival_ms=at, cursor=cursor, seq=seq)
+            lambda tx: record_tx(
+                tx,
+                exposures,
+                conversions,
+                arrival_ms=at,
+                cursor=cursor,
+                seq=seq,
+                log_conversions=log_conversions,
+            )
         )
-        if outcome.first:
+        if outcome.first and log_conversions:
             self._wake_appended()
         return outcome
 

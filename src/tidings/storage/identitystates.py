@@ -7,11 +7,17 @@ the rendered deliveries queued in the destinations' outboxes, and the cursor mov
 batch. The cursor only moves when it is still before the batch's first record, so a batch that
 another process already committed (or a redone batch after a crash) writes nothing: an event
 is never counted twice and a decision never made twice.
+
+**Compare and set.** On a partitioned log one person's events can arrive in several partitions
+(a user on two devices) and so at several consumers at once. Their states are then committed
+with ``expected``: each such key is written only if its stored body is still the one the batch
+was evaluated from (absent stays absent); otherwise :class:`StateConflict` is raised and nothing
+of the batch is written, so the consumer evaluates it again from the fresh state.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tidings.storage.catalogs import CatalogGuard, CatalogLimits
@@ -30,7 +36,9 @@ class IdentityCommit:
 
     ``first_seq`` / ``last_seq`` are the batch's first and last record: the commit happens only
     when the cursor is still before ``first_seq``. ``decisions`` are ``(app id, decision)``,
-    ``deliveries`` ``(destination id, outbox item)``.
+    ``deliveries`` ``(destination id, outbox item)``. ``expected`` maps state keys to the body
+    the batch read (``None``: none was stored); those keys are compared and set (see the module
+    docstring), the others written as they are.
     """
 
     cursor: str
@@ -39,6 +47,43 @@ class IdentityCommit:
     states: Sequence[tuple[str, bytes]] = ()
     decisions: Sequence[tuple[str, DecisionIn]] = ()
     deliveries: Sequence[tuple[str, OutboxItem]] = field(default_factory=tuple)
+    expected: Mapping[str, bytes | None] = field(default_factory=dict)
+
+
+class StateConflict(RuntimeError):
+    """A state the batch was evaluated from changed meanwhile (another partition's consumer
+    committed the same person): nothing was written; evaluate the batch again."""
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        super().__init__(f"identity states changed meanwhile: {', '.join(keys[:5])}")
+        self.keys = list(keys)
+
+
+def compare_and_set(
+    tx: Tx, expected: Mapping[str, bytes | None], states: Sequence[tuple[str, bytes]], at: int
+) -> None:
+    """Write the ``expected`` keys of ``states`` only if each is still as read; raise
+    :class:`StateConflict` (rolling the job back) when one is not. Keys go in sorted order, so
+    two commits touching the same persons lock them in the same order."""
+    conflicts: list[str] = []
+    for key, body in sorted((k, b) for k, b in states if k in expected):
+        before = expected[key]
+        if before is None:
+            cur = tx.execute(
+                "INSERT INTO identity_states (state_key, body, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (state_key) DO NOTHING",
+                (key, body, at),
+            )
+        else:
+            cur = tx.execute(
+                "UPDATE identity_states SET body = ?, updated_at = ? WHERE state_key = ?"
+                " AND body = ?",
+                (body, at, key, before),
+            )
+        if cur.rowcount != 1:
+            conflicts.append(key)
+    if conflicts:
+        raise StateConflict(conflicts)
 
 
 def group_decisions(
@@ -94,11 +139,14 @@ class IdentityStatesMixin:
             )
             if moved is None:
                 return False
+            expected = commit.expected
+            if expected:
+                compare_and_set(tx, expected, commit.states, at)
             tx.executemany(
                 "INSERT INTO identity_states (state_key, body, updated_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (state_key) DO UPDATE SET body = excluded.body,"
                 " updated_at = excluded.updated_at",
-                [(key, body, at) for key, body in commit.states],
+                [(key, body, at) for key, body in commit.states if key not in expected],
             )
             for app_id, decisions in group_decisions(commit.decisions).items():
                 ingest_tx(

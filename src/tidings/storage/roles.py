@@ -569,7 +569,10 @@ class IdentityStates(Protocol):
         """Write a handled batch in one transaction: states, decisions appended to the log
         (stats included, arriving at ``arrival_ms``), outbox items, and the cursor moved to
         ``commit.last_seq``, only when the cursor is still before ``commit.first_seq``; False
-        (and nothing written) when it is not."""
+        (and nothing written) when it is not. Raises ``StateConflict`` (nothing written)
+        when a state of ``commit.expected`` is no longer what the batch read. A store whose log
+        is not in the database appends the decisions to its own log once the rest is committed
+        (``tidings.storage.jetstream.results``)."""
 
     async def identity_state_count(self) -> int:
         """How many identities have a stored state."""

@@ -21,6 +21,14 @@ Segment ``identify``, is passed over without parsing its payload or touching any
 person's history of an event starts when a campaign first names it (and the consumer first
 runs at the end of the log); traits come from ``identify`` calls and from the events that are
 read (an SDK event carries the user's custom properties and the device with it).
+
+**On a partitioned log** (JetStream) it runs as one consumer per partition
+(``server-campaigns@p<n>``), each committing its own cursor with its own states; the store
+appends the decisions to the stream, in the partition of the device whose event triggered them.
+A device's (or anonymous person's) state is only ever touched by its partition's consumer. A
+user's state is shared by the partitions of the user's devices, so it is never cached there, and
+it is committed only if still as read (compare and set); a batch that loses that race is
+evaluated again from the new state.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import orjson
 
@@ -47,6 +55,7 @@ from tidings.core.campaigns import (
 )
 from tidings.core.campaigns.targeting import history_filters
 from tidings.core.errors import InvalidInput
+from tidings.core.partitions import partition_cursor, partition_key, partition_of
 from tidings.pipeline.delivery.campaign_calls import decision_in, failure_in, webhook_call
 from tidings.pipeline.delivery.instances import get_instance
 from tidings.pipeline.runner import Consumer
@@ -56,6 +65,7 @@ from tidings.storage import (
     LogRecord,
     NotFoundError,
     OutboxItem,
+    StateConflict,
     Store,
 )
 
@@ -65,6 +75,8 @@ CURSOR = "server-campaigns"
 IDENTIFY = "$identify"
 DEFAULT_CACHE_SIZE = 100_000
 DEFAULT_BATCH_SIZE = 2_000
+CONFLICT_ATTEMPTS = 5
+"""Evaluations of one batch that meet a changed state before the runner's backoff takes over."""
 REVISION_CHECK_SECONDS = 1.0
 """How often an app's configuration revision is looked at (a changed campaign takes effect
 within about this long)."""
@@ -123,9 +135,11 @@ class ServerCampaigns:
         self._clock = clock
         self._apps: dict[str, _App] = {}
         self._cache: OrderedDict[str, IdentityState] = OrderedDict()
-        self._committed: int | None = None
+        self._committed: dict[str, int] = {}
         self.evaluated = 0
         self.decided = 0
+        self.conflicts = 0
+        """Batches evaluated again because a person's state changed meanwhile."""
 
     def consumer(self, store: Store) -> Consumer:
         async def handle(records: Sequence[LogRecord]) -> None:
@@ -200,10 +214,26 @@ class ServerCampaigns:
 
     async def handle(self, store: Store, records: Sequence[LogRecord]) -> None:
         """Evaluate one batch and commit it with the cursor (raises :class:`BatchTaken` when
-        another process got there first)."""
+        another process got there first). On a partitioned log the batch is one partition's
+        and so is the cursor; a batch that met a person's state changed by another
+        partition's commit (:class:`~tidings.storage.StateConflict`) is evaluated again."""
         if not records:
             return
-        if await store.get_cursor(CURSOR) != self._committed:
+        cursor = batch_cursor(store.partitions, records[0])
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                await self._handle(store, cursor, records)
+                return
+            except StateConflict as exc:
+                self.conflicts += 1
+                if attempt == CONFLICT_ATTEMPTS:
+                    raise
+                _log.info("%s: %s, evaluating the batch again", cursor, exc)
+
+    async def _handle(self, store: Store, cursor: str, records: Sequence[LogRecord]) -> None:
+        if await store.get_cursor(cursor) != self._committed.get(cursor):
+            # Another process handled this cursor's batches meanwhile (or this one never did):
+            # what is cached may be older than what it committed.
             self._cache.clear()
         apps: dict[str, _App | None] = {}
         work: list[tuple[LogRecord, _App, Observation]] = []
@@ -223,6 +253,10 @@ class ServerCampaigns:
             if obs is not None:
                 work.append((record, app, obs))
         keys = list(dict.fromkeys(f"{r.app_id}|{o.identity}" for r, _, o in work))
+        # On a partitioned log a user's devices can be in several partitions: their states are
+        # read afresh for every batch (never cached) and compared and set at commit.
+        shared = store.partitions > 1
+        expected: dict[str, bytes | None] = {}
         touched: dict[str, IdentityState] = {}
         missing = [k for k in keys if k not in self._cache]
         stored = await store.load_identity_states(missing) if missing else {}
@@ -230,6 +264,8 @@ class ServerCampaigns:
             state = self._cache.get(key)
             if state is None:
                 blob = stored.get(key)
+                if shared and _spans_partitions(key):
+                    expected[key] = blob
                 state = IdentityState()
                 if blob is not None:
                     try:
@@ -243,12 +279,13 @@ class ServerCampaigns:
             for record, app, obs in work:
                 await self._evaluate(store, record, app, obs, touched, decisions, deliveries)
             commit = IdentityCommit(
-                CURSOR,
+                cursor,
                 records[0].seq,
                 records[-1].seq,
                 states=[(k, s.to_bytes()) for k, s in touched.items()],
                 decisions=decisions,
                 deliveries=deliveries,
+                expected=expected,
             )
             done = await store.commit_identity_batch(commit, int(time.time() * 1000))
         except BaseException:
@@ -258,13 +295,15 @@ class ServerCampaigns:
         if not done:
             for key in touched:
                 self._cache.pop(key, None)
-            self._committed = None
-            raise BatchTaken(f"{CURSOR}: the cursor moved past seq {records[0].seq} meanwhile")
-        self._committed = records[-1].seq
+            self._committed.pop(cursor, None)
+            raise BatchTaken(f"{cursor}: the cursor moved past seq {records[0].seq} meanwhile")
+        self._committed[cursor] = records[-1].seq
         self.evaluated += len(work)
         self.decided += len(decisions)
         cache = self._cache
         for key, state in touched.items():
+            if key in expected:
+                continue
             cache[key] = state
             cache.move_to_end(key)
         while len(cache) > self.cache_size:
@@ -293,7 +332,8 @@ class ServerCampaigns:
         made = evaluate(app.engine, state, obs, record.app_id, cohorts)
         for one in made:
             timestamp = obs.event.timestamp
-            decisions.append((record.app_id, decision_in(record.app_id, one, timestamp)))
+            decision = in_partition_of(record, decision_in(record.app_id, one, timestamp))
+            decisions.append((record.app_id, decision))
             if one.status != SUCCESS or one.content is None:
                 continue
             call = webhook_call(record.app_id, one, timestamp)
@@ -303,11 +343,36 @@ class ServerCampaigns:
                 # Nowhere to deliver: the decision stands, and its delivery failed at once.
                 failure = failure_in(call, timestamp, f"destination {destination_id}: {render}")
                 if failure is not None:
-                    decisions.append((record.app_id, failure))
+                    decisions.append((record.app_id, in_partition_of(record, failure)))
                 continue
             body = render(one.id, orjson.dumps(call), obs.identity)
             at = int(time.time() * 1000)
             deliveries.append((destination_id, OutboxItem(one.id, obs.identity, 0, at, body)))
+
+
+def batch_cursor(partitions: int, first: LogRecord) -> str:
+    """The cursor a batch was read from: the consumer's, or on a partitioned log that of the
+    partition its records are in (every record of a batch is in one)."""
+    if partitions <= 1:
+        return CURSOR
+    key = partition_key(first.device_id, first.user_id)
+    return partition_cursor(CURSOR, partition_of(first.app_id, key, partitions))
+
+
+def _spans_partitions(state_key: str) -> bool:
+    """Whether a person's records can be in several partitions: a user (``u:``) can have
+    several devices; a device or anonymous id (``d:``) is its records' partition key."""
+    return state_key.partition("|")[2].startswith("u:")
+
+
+def in_partition_of(record: LogRecord, decision: DecisionIn) -> DecisionIn:
+    """``decision`` logged under the triggering record's device and user when it would
+    otherwise be partitioned elsewhere (the person's last-seen device is another one): a
+    device's decisions follow its events in its partition. The payload is unchanged."""
+    mine = partition_key(record.device_id, record.user_id)
+    if partition_key(decision.device_id, decision.user_id) == mine:
+        return decision
+    return replace(decision, device_id=record.device_id, user_id=record.user_id)
 
 
 async def _renderer(store: Store, destination_id: str) -> Renderer | str:

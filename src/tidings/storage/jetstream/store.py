@@ -23,6 +23,9 @@ What differs from a SQL log, by design:
   consumer folds them in from the log in batches (``tidings.pipeline.counting``).
 * **Cursors named** ``<consumer>@p<n>`` read partition ``n`` only (the subject filter
   ``<prefix>.<n>.*``); other cursors read the whole log.
+* **The pipeline's results** (server-campaign decisions, a dead campaign call's failure
+  record) are appended to the stream, never to the database's log
+  (:mod:`tidings.storage.jetstream.results`).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from tidings.storage.jetstream import codec
 from tidings.storage.jetstream.client import Appender, Outgoing, Readers, connect, ensure_stream
 from tidings.storage.jetstream.config import LogUrl
 from tidings.storage.jetstream.reading import Tails, scan
+from tidings.storage.jetstream.results import LogResults
 from tidings.storage.logbatch import LogItem
 from tidings.storage.logrecords import (
     DecisionIn,
@@ -56,7 +60,7 @@ from tidings.storage.records import StoreUnavailable
 from tidings.storage.sqlstore import SqlStore
 
 
-class JetStreamStore:
+class JetStreamStore(LogResults):
     """The event log on JetStream beside a SQL control plane; see the module docstring."""
 
     poll_interval: float = 0.25
@@ -74,6 +78,7 @@ class JetStreamStore:
         self._waiters: set[asyncio.Future[None]] = set()
         self._inflight: dict[tuple[str, str], asyncio.Future[IngestResult]] = {}
         self._caught_up: dict[str, int] = {}
+        self._flushed: set[str] = set()
 
     @property
     def backend(self) -> str:
@@ -333,6 +338,11 @@ class JetStreamStore:
         return records
 
     async def read_after(self, cursor: str, limit: int = 1000) -> list[LogRecord]:
+        if cursor not in self._flushed:
+            # Results a process that died left queued for this cursor reach the log now, not
+            # only when the partition's next records come (once per cursor and process).
+            await self.flush_pending(cursor)
+            self._flushed.add(cursor)
         position = await self.control.get_cursor(cursor)
         _, partition = split_cursor(cursor)
         if partition is not None and partition >= self.partitions:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 from tidings.storage.clock import wall_ms
 from tidings.storage.deliveryrecords import OutboxItem
-from tidings.storage.identitystates import IdentityCommit, group_decisions
+from tidings.storage.identitystates import IdentityCommit, StateConflict, group_decisions
 from tidings.storage.logrecords import DecisionIn
 from tidings.storage.memory.state import MemoryState
 
@@ -30,6 +30,10 @@ class MemoryIdentityStates:
         with state.lock:
             if state.cursors.get(commit.cursor, 0) >= commit.first_seq:
                 return False
+            stored = state.identity_states
+            changed = sorted(k for k, before in commit.expected.items() if stored.get(k) != before)
+            if changed:
+                raise StateConflict(changed)
             state.cursors[commit.cursor] = commit.last_seq
             state.identity_states.update(commit.states)
             for app_id, decisions in group_decisions(commit.decisions).items():

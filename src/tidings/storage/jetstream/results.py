@@ -1,0 +1,187 @@
+"""What the pipeline's own consumers write into the log, when the log is JetStream.
+
+On a SQL log, the server-campaign consumer commits its identity states, its cursor, its
+outbox items *and its decisions* in one transaction, and a dead campaign call's
+``CUSTOM_DELIVERY_FAILURE`` is appended in the transaction that settles the outbox. With the
+log on JetStream those decisions must reach the stream (in the partition of the device they
+are about, so the device's consumers read them in order), and no transaction spans JetStream
+and the database. So:
+
+* **Decisions of a batch** are written into the database first, in the batch's transaction, as
+  rows of a per-cursor *pending* queue (the outbox under the name ``$log:<cursor>``), then
+  appended to JetStream and dropped from the queue. A crash between the two leaves them
+  queued: they are appended before the cursor's next batch is committed (and when a process
+  first reads that cursor), so they reach the log once (JetStream's duplicate window drops a
+  repeat by message id) and in order. A batch that another partition's commit made stale
+  (:class:`~tidings.storage.identitystates.StateConflict`) appended nothing.
+* **A dead call's failure record** is appended before the outbox is settled: a crash between
+  the two sends the call again, and a second death appends the same id again (deduplicated).
+* **Conversion attribution** keeps its state with its cursor in the database as on SQL. The
+  ``conversion`` log rows are not written on JetStream: the stream's message layout carries
+  events and decisions only (docs/scale-out.md, "Decisions").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import orjson
+
+from tidings.core.campaigns import Exposure
+from tidings.storage.attribution import AttributionOutcome, ConversionIn
+from tidings.storage.clock import now_ms
+from tidings.storage.deliveryrecords import OutboxItem, Settle
+from tidings.storage.identitystates import IdentityCommit
+from tidings.storage.logrecords import DecisionIn, IngestResult
+from tidings.storage.sqlstore import SqlStore
+
+PENDING_PREFIX = "$log:"
+"""The outbox name of a cursor's decisions waiting to be appended (``$log:<cursor>``)."""
+
+_PAGE = 1000
+
+
+def pending_queue(cursor: str) -> str:
+    """The outbox name of ``cursor``'s pending decisions."""
+    return PENDING_PREFIX + cursor
+
+
+def encode_pending(app_id: str, decision: DecisionIn, arrival_ms: int) -> bytes:
+    """A pending decision as outbox bytes: a JSON header line, then its payload untouched."""
+    head = orjson.dumps(
+        [
+            app_id,
+            decision.id,
+            decision.campaign_id,
+            decision.status,
+            decision.timestamp,
+            decision.device_id,
+            decision.user_id,
+            arrival_ms,
+        ]
+    )
+    return head + b"\n" + decision.payload
+
+
+def decode_pending(body: bytes) -> tuple[str, DecisionIn, int]:
+    """``(app id, decision, arrival ms)`` of :func:`encode_pending`'s bytes."""
+    cut = body.index(b"\n")
+    head: list[Any] = orjson.loads(body[:cut])
+    app_id, item_id, campaign_id, status, timestamp, device_id, user_id, arrival_ms = head
+    decision = DecisionIn(
+        id=item_id,
+        campaign_id=campaign_id,
+        status=status,
+        timestamp=timestamp,
+        payload=body[cut + 1 :],
+        device_id=device_id,
+        user_id=user_id,
+    )
+    return app_id, decision, arrival_ms
+
+
+class LogResults:
+    """The ``JetStreamStore`` side of the consumers' results (see the module docstring)."""
+
+    control: SqlStore
+    _flushed: set[str]
+    """Cursors whose queue this process found empty (see ``JetStreamStore.read_after``)."""
+
+    async def ingest(
+        self,
+        app_id: str,
+        events: Sequence[Any],
+        decisions: Sequence[DecisionIn] = (),
+        *,
+        arrival_ms: int,
+    ) -> IngestResult:
+        raise NotImplementedError  # the store's own
+
+    async def append_decisions(
+        self, decisions: Sequence[tuple[str, DecisionIn]], arrival_ms: int
+    ) -> None:
+        """Append ``(app id, decision)`` to the stream in this order, each into its device's
+        partition (a decision already in the stream within the duplicate window is skipped)."""
+        run: list[DecisionIn] = []
+        app: str | None = None
+        for app_id, decision in decisions:
+            if app is not None and app_id != app:
+                await self.ingest(app, [], run, arrival_ms=arrival_ms)
+                run = []
+            app = app_id
+            run.append(decision)
+        if app is not None and run:
+            await self.ingest(app, [], run, arrival_ms=arrival_ms)
+
+    async def flush_pending(self, cursor: str) -> int:
+        """Append what ``cursor``'s committed batches left queued, oldest first, and drop it
+        from the queue; returns how many decisions."""
+        queue, done = pending_queue(cursor), 0
+        while True:
+            rows = await self.control.outbox_rows(queue, _PAGE)
+            if not rows:
+                return done
+            groups: list[tuple[int, list[tuple[str, DecisionIn]]]] = []
+            for row in rows:
+                app_id, decision, arrival_ms = decode_pending(row.body)
+                if not groups or groups[-1][0] != arrival_ms:
+                    groups.append((arrival_ms, []))
+                groups[-1][1].append((app_id, decision))
+            for arrival_ms, decisions in groups:
+                await self.append_decisions(decisions, arrival_ms)
+            await self.control.settle(queue, [Settle(r.id) for r in rows])
+            done += len(rows)
+
+    async def commit_identity_batch(self, commit: IdentityCommit, arrival_ms: int) -> bool:
+        """The SQL commit with the decisions queued instead of logged, then appended."""
+        await self.flush_pending(commit.cursor)  # an earlier batch's, left by a crash: first
+        queue = pending_queue(commit.cursor)
+        pending = [
+            (
+                queue,
+                OutboxItem(d.id, "", commit.last_seq, arrival_ms, encode_pending(a, d, arrival_ms)),
+            )
+            for a, d in commit.decisions
+        ]
+        done = await self.control.commit_identity_batch(
+            replace(commit, decisions=(), deliveries=[*commit.deliveries, *pending]), arrival_ms
+        )
+        if done and pending:
+            try:
+                await self.flush_pending(commit.cursor)
+            except BaseException:
+                self._flushed.discard(commit.cursor)  # the cursor's next read tries again
+                raise
+        return done
+
+    async def settle(
+        self,
+        destination_id: str,
+        outcomes: Sequence[Settle],
+        log: Sequence[tuple[str, DecisionIn]] = (),
+    ) -> None:
+        """The outbox settled in the database; its log records appended to the stream first."""
+        if log:
+            await self.append_decisions(log, now_ms())
+        await self.control.settle(destination_id, outcomes)
+
+    async def record_attribution(
+        self,
+        exposures: Sequence[Exposure],
+        conversions: Sequence[ConversionIn],
+        *,
+        cursor: str | None = None,
+        seq: int = 0,
+        arrival_ms: int | None = None,
+    ) -> AttributionOutcome:
+        """Exposures, conversions and the cursor in the database, without log rows (above)."""
+        return await self.control.record_attribution(
+            exposures,
+            conversions,
+            cursor=cursor,
+            seq=seq,
+            arrival_ms=arrival_ms,
+            log_conversions=False,
+        )
