@@ -95,8 +95,11 @@ def test_decisions_a_crash_left_queued_are_appended_when_the_cursor_is_next_read
             payload = orjson.loads(records[1].payload)
             assert payload["id"] == "q1"
             assert await store.outbox_size(pending_queue(cursor)) == 0
-            # Appending them again (two processes flushing at once) stores them once.
-            await store.append_decisions([(app.app_id, _decision_of("q1", "dev-1"))], T0)
+            # Appending them again (two processes flushing the same queue at once) stores them
+            # once: the same records make the same message.
+            await store.append_decisions(
+                [(app.app_id, _decision_of(d, "dev-1")) for d in ("q1", "q2")], T0 + 7
+            )
             assert len(await store.read_log(0)) == 3
 
     run(go())

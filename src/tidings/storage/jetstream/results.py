@@ -11,8 +11,9 @@ and the database. So:
   rows of a per-cursor *pending* queue (the outbox under the name ``$log:<cursor>``), then
   appended to JetStream and dropped from the queue. A crash between the two leaves them
   queued: they are appended before the cursor's next batch is committed (and when a process
-  first reads that cursor), so they reach the log once (JetStream's duplicate window drops a
-  repeat by message id) and in order. A batch that another partition's commit made stale
+  first reads that cursor), so they reach the log once (the queue's rows are appended in the same
+  order and grouping again, so they make the same messages, whose repeats JetStream's duplicate
+  window drops) and in order. A batch that another partition's commit made stale
   (:class:`~tidings.storage.identitystates.StateConflict`) appended nothing.
 * **A dead call's failure record** is appended before the outbox is settled: a crash between
   the two sends the call again, and a second death appends the same id again (deduplicated).
@@ -103,7 +104,8 @@ class LogResults:
         self, decisions: Sequence[tuple[str, DecisionIn]], arrival_ms: int
     ) -> None:
         """Append ``(app id, decision)`` to the stream in this order, each into its device's
-        partition (a decision already in the stream within the duplicate window is skipped)."""
+        partition (the same decisions appended again within the duplicate window make the same
+        messages, which JetStream stores once)."""
         run: list[DecisionIn] = []
         app: str | None = None
         for app_id, decision in decisions:
