@@ -111,4 +111,8 @@ class Counting:
         partition = partition_of(first.app_id, partition_key(first.device_id, first.user_id), parts)
         cursor = partition_cursor(COUNTING, partition) if parts > 1 else COUNTING
         shared: Shared = {}
-        await self._store.count_batch(cursor, [counted(r, shared) for r in rows], self._limits)
+        # A conversion record counts in no catalog or stat (a SQL log's append of it adds none);
+        # a batch of nothing else moves the cursor as any consumer's does.
+        batch = [counted(r, shared) for r in rows if r.kind != "conversion"]
+        if batch:
+            await self._store.count_batch(cursor, batch, self._limits)

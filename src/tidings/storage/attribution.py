@@ -6,13 +6,17 @@ appends a ``conversion`` log row for each first conversion (so stream sinks and 
 see it) and moves the consumer's cursor, all in one transaction. Every key is natural (decision
 id; decision, goal and event id), so a batch handed over twice changes nothing the second time.
 
+With the log elsewhere (JetStream) the caller passes ``queue_log``: the log rows are then
+written, in the same transaction, as outbox rows of a queue the caller appends from after the
+commit (``tidings.storage.jetstream.results``), so none is lost between the two.
+
 This module holds the SQL side (the ``SqlStore`` mixin) and the helpers both backends share.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,12 +24,19 @@ from tidings.core.campaigns import Conversion, Exposure
 from tidings.core.campaigns.results import ConversionRow, ExposureRow
 from tidings.storage.clock import now_ms
 from tidings.storage.counting import utc_day
+from tidings.storage.deliveryrecords import OutboxItem
 from tidings.storage.engine import Engine, Tx
 from tidings.storage.eventlog import EventLogMixin, append_items
 from tidings.storage.logrecords import DecisionIn
+from tidings.storage.outbox import _insert_items
 
 CONVERSION_STATUS = "CONVERSION"
 """The ``status`` column of a conversion's log row (its ``name`` is the campaign id)."""
+
+QueueLog = Callable[[Sequence[tuple[str, DecisionIn]], int], Sequence[tuple[str, OutboxItem]]]
+"""Given a batch's first conversions' ``(app id, log row)`` and the arrival time: the
+``(outbox name, item)`` rows that stand for them until they are appended to a log kept outside
+the database."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,12 +148,12 @@ def record_tx(
     arrival_ms: int,
     cursor: str | None,
     seq: int,
-    log_conversions: bool = True,
+    queue_log: QueueLog | None = None,
 ) -> AttributionOutcome:
     """The body of ``record_attribution``, inside one write transaction: what is already stored
     is read first (a few queries per batch), then the new rows go in with one statement each
-    table. ``log_conversions`` false leaves the log rows of first conversions to the caller
-    (a log that is not in this database)."""
+    table. With ``queue_log`` the log rows of first conversions become the outbox rows it makes
+    (for a log that is not in this database) instead of log rows."""
     known = _known_exposures(tx, exposures) if exposures else set()
     new_exposures: dict[tuple[str, str], Exposure] = {}
     for e in exposures:
@@ -189,12 +200,19 @@ def record_tx(
         " ON CONFLICT (campaign_id, decision_id, goal, event_id) DO NOTHING",
         inserts,
     )
-    by_app: dict[str, list[DecisionIn]] = defaultdict(list)
-    for item in first:
-        by_app[item.conversion.exposure.app_id].append(log_item(item))
-    for app_id, rows in by_app.items():
-        if log_conversions:
-            append_items(tx, app_id, "conversion", rows, arrival_ms)
+    if queue_log is not None:
+        logged = [(item.conversion.exposure.app_id, log_item(item)) for item in first]
+        queued: dict[str, list[OutboxItem]] = defaultdict(list)
+        for queue, row in queue_log(logged, arrival_ms) if logged else ():
+            queued[queue].append(row)
+        for queue, rows in queued.items():
+            _insert_items(tx, queue, rows, arrival_ms)
+    else:
+        by_app: dict[str, list[DecisionIn]] = defaultdict(list)
+        for item in first:
+            by_app[item.conversion.exposure.app_id].append(log_item(item))
+        for app_id, app_rows in by_app.items():
+            append_items(tx, app_id, "conversion", app_rows, arrival_ms)
     if cursor is not None:
         tx.execute(
             "INSERT INTO cursors (name, seq, updated_at) VALUES (?, ?, ?)"
@@ -256,8 +274,9 @@ class AttributionMixin(EventLogMixin):
         cursor: str | None = None,
         seq: int = 0,
         arrival_ms: int | None = None,
-        log_conversions: bool = True,
+        queue_log: QueueLog | None = None,
     ) -> AttributionOutcome:
+        """See ``record_tx`` (``queue_log``: a log outside the database)."""
         at = now_ms() if arrival_ms is None else arrival_ms
         outcome = await self._engine.write(
             lambda tx: record_tx(
@@ -267,10 +286,10 @@ class AttributionMixin(EventLogMixin):
                 arrival_ms=at,
                 cursor=cursor,
                 seq=seq,
-                log_conversions=log_conversions,
+                queue_log=queue_log,
             )
         )
-        if outcome.first and log_conversions:
+        if outcome.first and queue_log is None:
             self._wake_appended()
         return outcome
 

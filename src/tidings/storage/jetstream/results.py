@@ -17,15 +17,19 @@ and the database. So:
   (:class:`~tidings.storage.identitystates.StateConflict`) appended nothing.
 * **A dead call's failure record** is appended before the outbox is settled: a crash between
   the two sends the call again, and a second death appends the same id again (deduplicated).
-* **Conversion attribution** keeps its state with its cursor in the database as on SQL. The
-  ``conversion`` log rows are not written on JetStream: the stream's message layout carries
-  events and decisions only (docs/scale-out.md, "Decisions").
+* **First conversions** go the decisions' way: attribution keeps its state with its cursor in
+  the database as on SQL, and the ``conversion`` record of each first conversion is committed
+  in the same transaction into the attribution cursor's queue, then appended (in the partition of
+  the conversion's device, else user: the partition the attribution consumer read it from) and
+  dropped from the queue; a crash in between appends it when that cursor is next read or
+  commits, once within the duplicate window. Each queue row says which kind of record it is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import orjson
@@ -35,22 +39,26 @@ from tidings.storage.attribution import AttributionOutcome, ConversionIn
 from tidings.storage.clock import now_ms
 from tidings.storage.deliveryrecords import OutboxItem, Settle
 from tidings.storage.identitystates import IdentityCommit
-from tidings.storage.logrecords import DecisionIn, IngestResult
+from tidings.storage.logrecords import DecisionIn, LogKind
 from tidings.storage.sqlstore import SqlStore
 
 PENDING_PREFIX = "$log:"
-"""The outbox name of a cursor's decisions waiting to be appended (``$log:<cursor>``)."""
+"""The outbox name of a cursor's records waiting to be appended (``$log:<cursor>``)."""
 
 _PAGE = 1000
 
 
-def pending_queue(cursor: str) -> str:
-    """The outbox name of ``cursor``'s pending decisions."""
-    return PENDING_PREFIX + cursor
+def pending_queue(cursor: str | None) -> str:
+    """The outbox name of ``cursor``'s pending records (``$log:`` for results recorded
+    without a cursor)."""
+    return PENDING_PREFIX + (cursor or "")
 
 
-def encode_pending(app_id: str, decision: DecisionIn, arrival_ms: int) -> bytes:
-    """A pending decision as outbox bytes: a JSON header line, then its payload untouched."""
+def encode_pending(
+    app_id: str, decision: DecisionIn, arrival_ms: int, kind: LogKind = "decision"
+) -> bytes:
+    """A pending record (a decision, or a conversion shaped as one) as outbox bytes: a JSON
+    header line, then its payload untouched."""
     head = orjson.dumps(
         [
             app_id,
@@ -61,16 +69,21 @@ def encode_pending(app_id: str, decision: DecisionIn, arrival_ms: int) -> bytes:
             decision.device_id,
             decision.user_id,
             arrival_ms,
+            kind,
         ]
     )
     return head + b"\n" + decision.payload
 
 
-def decode_pending(body: bytes) -> tuple[str, DecisionIn, int]:
-    """``(app id, decision, arrival ms)`` of :func:`encode_pending`'s bytes."""
+def decode_pending(body: bytes) -> tuple[str, LogKind, DecisionIn, int]:
+    """``(app id, kind, record, arrival ms)`` of :func:`encode_pending`'s bytes (a header
+    without a kind, as queued before conversions were, is a decision's)."""
     cut = body.index(b"\n")
     head: list[Any] = orjson.loads(body[:cut])
+    kind: LogKind = head.pop() if len(head) > 8 else "decision"
     app_id, item_id, campaign_id, status, timestamp, device_id, user_id, arrival_ms = head
+    if kind not in ("decision", "conversion"):
+        raise ValueError(f"a pending log row of kind {kind!r}: expected decision or conversion")
     decision = DecisionIn(
         id=item_id,
         campaign_id=campaign_id,
@@ -80,7 +93,7 @@ def decode_pending(body: bytes) -> tuple[str, DecisionIn, int]:
         device_id=device_id,
         user_id=user_id,
     )
-    return app_id, decision, arrival_ms
+    return app_id, kind, decision, arrival_ms
 
 
 class LogResults:
@@ -90,51 +103,65 @@ class LogResults:
     _flushed: set[str]
     """Cursors whose queue this process found empty (see ``JetStreamStore.read_after``)."""
 
-    async def ingest(
+    async def append_kind(
         self,
         app_id: str,
-        events: Sequence[Any],
-        decisions: Sequence[DecisionIn] = (),
+        kind: LogKind,
+        items: Sequence[DecisionIn],
         *,
         arrival_ms: int,
-    ) -> IngestResult:
+    ) -> list[bool]:
         raise NotImplementedError  # the store's own
+
+    async def append_records(
+        self, kind: LogKind, records: Sequence[tuple[str, DecisionIn]], arrival_ms: int
+    ) -> None:
+        """Append ``(app id, record)`` as records of ``kind`` to the stream in this order, each
+        into its device's partition (the same records appended again within the duplicate window
+        make the same messages, which JetStream stores once)."""
+        run: list[DecisionIn] = []
+        app: str | None = None
+        for app_id, record in records:
+            if app is not None and app_id != app:
+                await self.append_kind(app, kind, run, arrival_ms=arrival_ms)
+                run = []
+            app = app_id
+            run.append(record)
+        if app is not None and run:
+            await self.append_kind(app, kind, run, arrival_ms=arrival_ms)
 
     async def append_decisions(
         self, decisions: Sequence[tuple[str, DecisionIn]], arrival_ms: int
     ) -> None:
-        """Append ``(app id, decision)`` to the stream in this order, each into its device's
-        partition (the same decisions appended again within the duplicate window make the same
-        messages, which JetStream stores once)."""
-        run: list[DecisionIn] = []
-        app: str | None = None
-        for app_id, decision in decisions:
-            if app is not None and app_id != app:
-                await self.ingest(app, [], run, arrival_ms=arrival_ms)
-                run = []
-            app = app_id
-            run.append(decision)
-        if app is not None and run:
-            await self.ingest(app, [], run, arrival_ms=arrival_ms)
+        """:meth:`append_records` of decisions."""
+        await self.append_records("decision", decisions, arrival_ms)
 
-    async def flush_pending(self, cursor: str) -> int:
+    async def flush_pending(self, cursor: str | None) -> int:
         """Append what ``cursor``'s committed batches left queued, oldest first, and drop it
-        from the queue; returns how many decisions."""
+        from the queue; returns how many records."""
         queue, done = pending_queue(cursor), 0
         while True:
             rows = await self.control.outbox_rows(queue, _PAGE)
             if not rows:
                 return done
-            groups: list[tuple[int, list[tuple[str, DecisionIn]]]] = []
+            groups: list[tuple[int, LogKind, list[tuple[str, DecisionIn]]]] = []
             for row in rows:
-                app_id, decision, arrival_ms = decode_pending(row.body)
-                if not groups or groups[-1][0] != arrival_ms:
-                    groups.append((arrival_ms, []))
-                groups[-1][1].append((app_id, decision))
-            for arrival_ms, decisions in groups:
-                await self.append_decisions(decisions, arrival_ms)
+                app_id, kind, record, arrival_ms = decode_pending(row.body)
+                if not groups or groups[-1][:2] != (arrival_ms, kind):
+                    groups.append((arrival_ms, kind, []))
+                groups[-1][2].append((app_id, record))
+            for arrival_ms, kind, records in groups:
+                await self.append_records(kind, records, arrival_ms)
             await self.control.settle(queue, [Settle(r.id) for r in rows])
             done += len(rows)
+
+    async def _flush_committed(self, cursor: str | None) -> None:
+        """Append what a commit just queued; on failure the cursor's next read tries again."""
+        try:
+            await self.flush_pending(cursor)
+        except BaseException:
+            self._flushed.discard(cursor or "")
+            raise
 
     async def commit_identity_batch(self, commit: IdentityCommit, arrival_ms: int) -> bool:
         """The SQL commit with the decisions queued instead of logged, then appended."""
@@ -151,11 +178,7 @@ class LogResults:
             replace(commit, decisions=(), deliveries=[*commit.deliveries, *pending]), arrival_ms
         )
         if done and pending:
-            try:
-                await self.flush_pending(commit.cursor)
-            except BaseException:
-                self._flushed.discard(commit.cursor)  # the cursor's next read tries again
-                raise
+            await self._flush_committed(commit.cursor)
         return done
 
     async def settle(
@@ -178,12 +201,23 @@ class LogResults:
         seq: int = 0,
         arrival_ms: int | None = None,
     ) -> AttributionOutcome:
-        """Exposures, conversions and the cursor in the database, without log rows (above)."""
-        return await self.control.record_attribution(
-            exposures,
-            conversions,
-            cursor=cursor,
-            seq=seq,
-            arrival_ms=arrival_ms,
-            log_conversions=False,
+        """Exposures, conversions and the cursor in the database with the first conversions'
+        ``conversion`` records queued instead of logged, then appended (module docstring)."""
+        await self.flush_pending(cursor)  # an earlier batch's, left by a crash: first
+        queue = pending_queue(cursor)
+        encode = partial(encode_pending, kind="conversion")
+
+        def queued(
+            logged: Sequence[tuple[str, DecisionIn]], at: int
+        ) -> list[tuple[str, OutboxItem]]:
+            return [
+                (queue, OutboxItem(f"conversion:{row.id}", "", seq, at, encode(a, row, at)))
+                for a, row in logged
+            ]
+
+        outcome = await self.control.record_attribution(
+            exposures, conversions, cursor=cursor, seq=seq, arrival_ms=arrival_ms, queue_log=queued
         )
+        if outcome.first:
+            await self._flush_committed(cursor)
+        return outcome

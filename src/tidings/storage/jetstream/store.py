@@ -24,8 +24,8 @@ What differs from a SQL log, by design:
 * **Cursors named** ``<consumer>@p<n>`` read partition ``n`` only (the subject filter
   ``<prefix>.<n>.*``); other cursors read the whole log.
 * **The pipeline's results** (server-campaign decisions, a dead campaign call's failure
-  record) are appended to the stream, never to the database's log
-  (:mod:`tidings.storage.jetstream.results`).
+  record, the ``conversion`` record of each first conversion) are appended to the stream,
+  never to the database's log (:mod:`tidings.storage.jetstream.results`).
 """
 
 from __future__ import annotations
@@ -231,6 +231,49 @@ class JetStreamStore(LogResults):
         finally:
             del self._inflight[key]
 
+    async def append_kind(
+        self,
+        app_id: str,
+        kind: LogKind,
+        items: Sequence[EventIn] | Sequence[DecisionIn],
+        *,
+        arrival_ms: int,
+    ) -> list[bool]:
+        """Append ``items`` as records of ``kind`` (each into its device's, else user's,
+        partition); per-item ``stored now`` flags (False for a repeat within the call or a
+        message JetStream already held within its duplicate window)."""
+        (flags,) = await self._publish(app_id, [(kind, items)], arrival_ms=arrival_ms)
+        return flags
+
+    async def _publish(
+        self,
+        app_id: str,
+        batches: Sequence[tuple[LogKind, Sequence[EventIn] | Sequence[DecisionIn]]],
+        *,
+        arrival_ms: int,
+    ) -> list[list[bool]]:
+        """Append each ``(kind, items)`` of ``batches`` in one round of publishes; per batch,
+        its items' ``stored now`` flags."""
+        out: list[Outgoing] = []
+        flags: list[list[bool]] = []
+        owners: list[tuple[list[bool], list[int]]] = []
+        for kind, items in batches:
+            mine: list[bool] = []
+            where: list[list[int]] = []
+            self._outgoing(
+                app_id, kind, items, arrival_ms=arrival_ms, flags=mine, out=out, where=where
+            )
+            flags.append(mine)
+            owners.extend((mine, indices) for indices in where)
+        acks = await self._appender.append(out) if out else []
+        for (mine, indices), (_, duplicate) in zip(owners, acks, strict=True):
+            if duplicate:
+                for index in indices:
+                    mine[index] = False
+        if acks:
+            self._wake()
+        return flags
+
     async def _append(
         self,
         app_id: str,
@@ -242,39 +285,9 @@ class JetStreamStore(LogResults):
         render: RenderResponse | None = None,
         request_hash: bytes | None = None,
     ) -> IngestResult:
-        out: list[Outgoing] = []
-        event_flags: list[bool] = []
-        decision_flags: list[bool] = []
-        event_at: list[list[int]] = []
-        decision_at: list[list[int]] = []
-        self._outgoing(
-            app_id,
-            "event",
-            events,
-            arrival_ms=arrival_ms,
-            flags=event_flags,
-            out=out,
-            where=event_at,
+        event_flags, decision_flags = await self._publish(
+            app_id, [("event", events), ("decision", decisions)], arrival_ms=arrival_ms
         )
-        self._outgoing(
-            app_id,
-            "decision",
-            decisions,
-            arrival_ms=arrival_ms,
-            flags=decision_flags,
-            out=out,
-            where=decision_at,
-        )
-        acks = await self._appender.append(out) if out else []
-        positions = [(event_flags, i) for i in event_at] + [
-            (decision_flags, i) for i in decision_at
-        ]
-        for (flags, indices), (_, duplicate) in zip(positions, acks, strict=True):
-            if duplicate:
-                for index in indices:
-                    flags[index] = False
-        if acks:
-            self._wake()
         outcome = IngestOutcome(events=event_flags, decisions=decision_flags)
         if request_id is None or render is None:
             return IngestResult(None, outcome, False)
