@@ -214,7 +214,8 @@ async def outcome(
 ) -> dict[str, Any]:
     """What each device got, in terms that do not depend on the run's ids: per device its
     decisions (triggering event or uploaded id, status) in log order; the events whose
-    decisions have a call queued (or, given the calls a receiver accepted, delivered); both
+    decisions have a call queued (or, given the calls a receiver accepted, delivered); per
+    device its ``conversion`` log records (decision's key, goal, converting event); both
     campaigns' exposure and conversion counts and decision stats."""
     log = await store.read_log(0, 100_000)
     per_device: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -225,6 +226,11 @@ async def outcome(
             key = d.get("eventId") or d["id"]
             per_device[r.device_id or ""].append((key, d["status"]))
             by_id[r.item_id] = key
+    converted: dict[str, list[tuple[str, int, str]]] = defaultdict(list)
+    for r in log:
+        if r.kind == "conversion":
+            c = orjson.loads(r.payload)["conversion"]
+            converted[r.device_id or ""].append((by_id[c["decisionId"]], c["goal"], c["eventId"]))
     if delivered is None:
         rows = await store.outbox_rows(s.destination, 10_000)
         calls = sorted(by_id[row.item_key] for row in rows)
@@ -237,7 +243,13 @@ async def outcome(
     stats = {
         c: (await store.campaign_stats(c)).decisions for c in (s.server_campaign, s.device_campaign)
     }
-    return {"decisions": dict(per_device), "calls": calls, "counts": counts, "stats": stats}
+    return {
+        "decisions": dict(per_device),
+        "calls": calls,
+        "conversions": {device: sorted(found) for device, found in converted.items()},
+        "counts": counts,
+        "stats": stats,
+    }
 
 
 def sorted_counts(counts: tuple[list[Any], list[Any]]) -> tuple[list[Any], list[Any]]:

@@ -85,6 +85,12 @@ def test_two_runners_over_partitions_give_every_device_what_sqlite_gives(
 
             assert spread["decisions"] == single["decisions"]
             assert spread["calls"] == single["calls"]
+            # One conversion record per first conversion, as on SQLite.
+            firsts = sum(
+                row[3] for kind in ("server", "device") for row in single["counts"][kind][1]
+            )
+            assert sum(len(found) for found in single["conversions"].values()) == firsts
+            assert spread["conversions"] == single["conversions"]
             assert list(spread["stats"].values()) == list(single["stats"].values())
             for kind in ("server", "device"):
                 assert sorted_counts(spread["counts"][kind]) == sorted_counts(
@@ -105,6 +111,13 @@ def test_two_runners_over_partitions_give_every_device_what_sqlite_gives(
                 trigger = events[decision_of(r)["eventId"]]
                 assert _partition(r) == _partition(trigger)
                 assert r.seq > trigger.seq
+            # Each conversion record is in the partition of the event that converted, after it.
+            conversions = [r for r in log if r.kind == "conversion"]
+            assert conversions
+            for r in conversions:
+                converting = events[orjson.loads(r.payload)["conversion"]["eventId"]]
+                assert _partition(r) == _partition(converting)
+                assert r.seq > converting.seq
             assert await store.control.read_log(0) == []  # type: ignore[attr-defined]
         finally:
             await store.close()

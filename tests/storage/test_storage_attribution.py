@@ -1,5 +1,6 @@
-"""Attribution state on every backend: idempotent by key, first conversion counted once, a log
-row per first conversion, and the cursor moved in the same transaction."""
+"""Attribution state on every backend and log (JetStream too): idempotent by key, first
+conversion counted once, a log row per first conversion, and the cursor moved in the same
+transaction."""
 
 from __future__ import annotations
 
@@ -19,9 +20,9 @@ def _conversion(exposure: Exposure, event_id: str, goal: int = 0, ts: int = T0 +
     return ConversionIn(c, payload, device_id="dev", user_id=None)
 
 
-def test_attribution_is_idempotent_and_counts_first_conversions(backend: Backend) -> None:
+def test_attribution_is_idempotent_and_counts_first_conversions(log_backend: Backend) -> None:
     async def go() -> None:
-        store = await backend.open()
+        store = await log_backend.open()
         try:
             app = (await new_app(store)).app_id
             a = Exposure(app, "c1", "d1", "d:dev", "A", T0)
@@ -74,14 +75,14 @@ def test_attribution_is_idempotent_and_counts_first_conversions(backend: Backend
     run(go())
 
 
-def test_attribution_survives_a_reopen(backend: Backend) -> None:
+def test_attribution_survives_a_reopen(log_backend: Backend) -> None:
     async def go() -> None:
-        store = await backend.open()
+        store = await log_backend.open()
         app = (await new_app(store)).app_id
         a = Exposure(app, "c1", "d1", "d:dev", "A", T0)
         await store.record_attribution([a], [_conversion(a, "e1")], cursor="conv", seq=3)
         await store.close()
-        store = await backend.open()
+        store = await log_backend.open()
         try:
             again = await store.record_attribution([a], [_conversion(a, "e1")])
             assert (again.exposures, again.first, again.repeats) == (0, [], 0)

@@ -1,6 +1,7 @@
-"""The pipeline's results on a JetStream log: a batch's decisions reach the stream (in their
-device's partition, in order, once), never the control plane's log; what a crash left queued
-is appended when the cursor is next read; attribution keeps its state with its cursor."""
+"""The pipeline's results on a JetStream log: a batch's decisions and first conversions reach
+the stream (in their device's partition, in order, once), never the control plane's log; what a
+crash left queued is appended when the cursor is next read; attribution keeps its state with its
+cursor, and its ``conversion`` records are those a SQL log gets."""
 
 from __future__ import annotations
 
@@ -11,9 +12,18 @@ import orjson
 import pytest
 from storage_support import T0, Backend, decision, event, new_app, own_stream, run
 
+from tidings.core.campaigns import Conversion, Exposure
 from tidings.core.partitions import partition_cursor, partition_key, partition_of
-from tidings.storage import DecisionIn, IdentityCommit, OutboxItem, Settle
-from tidings.storage.jetstream.results import encode_pending, pending_queue
+from tidings.destinations.amplitude import Currents
+from tidings.storage import DecisionIn, IdentityCommit, LogRecord, OutboxItem, Settle, Store
+from tidings.storage.attribution import ConversionIn, log_item
+from tidings.storage.jetstream.results import (
+    conversions_queued,
+    decode_pending,
+    encode_pending,
+    pending_queue,
+)
+from tidings.streams.fromlog import records_from_row
 
 pytestmark = pytest.mark.nats
 
@@ -120,3 +130,166 @@ def test_a_dead_call_s_failure_record_goes_to_the_stream(js_backend: Backend) ->
             assert await store.control.read_log(0) == []
 
     run(go())
+
+
+# ---------------------------------------------------------------------------- conversions
+
+CONVERSIONS = "campaign-conversions"
+CAMPAIGN = {
+    "id": "c_9",
+    "name": "Welcome",
+    "type": "DeepLink",
+    "triggering": {"event": {"name": "Opened", "type": "custom"}},
+    "content": {"url": "app://a"},
+}
+
+
+def _attributed(app_id: str, device: str = "dev-1") -> tuple[Exposure, ConversionIn]:
+    """An exposure of ``device`` and its first conversion, with the payload the attribution
+    consumer logs (the converting event's context and what converted what)."""
+    exposure = Exposure(app_id, "c_9", "d-1", f"d:{device}", "A", T0)
+    conversion = Conversion(exposure, 0, "e-buy", "PurchaseCompleted", T0 + 5)
+    payload = {
+        "source": "sdk",
+        "appId": app_id,
+        "device": {"deviceId": device, "platform": "ios"},
+        "userId": "u-1",
+        "conversion": {
+            "id": "d-1/0",
+            "campaignId": "c_9",
+            "decisionId": "d-1",
+            "treatmentId": "A",
+            "control": False,
+            "goal": 0,
+            "eventId": "e-buy",
+            "eventName": "PurchaseCompleted",
+            "decidedAt": T0,
+            "timestamp": T0 + 5,
+        },
+    }
+    return exposure, ConversionIn(conversion, orjson.dumps(payload), device, "u-1")
+
+
+def _conversions_cursor(app_id: str, device: str = "dev-1") -> str:
+    return partition_cursor(CONVERSIONS, partition_of(app_id, partition_key(device, "u-1"), 4))
+
+
+def _shape(r: LogRecord) -> tuple[object, ...]:
+    """A conversion record in terms that do not depend on the app's id or the log."""
+    payload = orjson.loads(r.payload)
+    payload.pop("appId")
+    return (r.kind, r.item_id, r.name, r.timestamp, r.device_id, r.user_id, payload)
+
+
+async def _attribute_once(store: Store) -> tuple[str, list[LogRecord]]:
+    """An app, the converting event, the attribution batch that read it; the log after."""
+    app = await new_app(store)
+    await store.ingest(app.app_id, [event("e-buy")], arrival_ms=T0)
+    cursor = _conversions_cursor(app.app_id) if store.partitions > 1 else CONVERSIONS
+    read = await store.read_log(0)
+    exposure, conversion = _attributed(app.app_id)
+    done = await store.record_attribution(
+        [exposure], [conversion], cursor=cursor, seq=read[-1].seq, arrival_ms=T0 + 9
+    )
+    assert [c.log_id for c in done.first] == ["d-1/0"]
+    return cursor, await store.read_log(0)
+
+
+def test_a_first_conversion_on_jetstream_is_the_record_a_sql_log_gets(
+    js_backend: Backend, tmp_path: Path
+) -> None:
+    async def go() -> None:
+        sqlite = Backend("sqlite", f"sqlite:///{tmp_path / 'single.db'}")
+        async with await sqlite.open() as single:
+            _, single_log = await _attribute_once(single)
+        async with await js_backend.open() as store:
+            cursor, log = await _attribute_once(store)
+            (expected,) = [r for r in single_log if r.kind == "conversion"]
+            assert [_shape(r) for r in log if r.kind == "conversion"] == [_shape(expected)]
+            assert await store.outbox_size(pending_queue(cursor)) == 0
+            assert await store.control.read_log(0) == []
+            # In the partition of its device, after the converting event: what the
+            # attribution cursor and the device's other consumers read.
+            mine = await store.read_log(0)
+            assert [(r.kind, r.item_id) for r in mine] == [
+                ("event", "e-buy"),
+                ("conversion", "d-1/0"),
+            ]
+            part = partition_cursor("sink", partition_of(mine[0].app_id, "dev-1", 4))
+            assert [r.item_id for r in await store.read_after(part)] == ["e-buy", "d-1/0"]
+            row = mine[1]
+            # A stream sink's record and Amplitude Currents' event of it.
+            (record,) = records_from_row(row)
+            assert record["event_type"] == "_campaign.conversion"
+            assert record["event_id"] == "d-1/0/conversion"
+            assert record["attributes"]["campaign_activity_id"] == "d-1"
+            currents = Currents()
+            currents.book.load([("c_9", CAMPAIGN)])
+            (sent,) = currents.record_events("conversion", orjson.loads(row.payload), row.app_id)
+            assert sent["event_type"] == "[Tidings] Campaign Conversion Event"
+            assert (sent["insert_id"], sent["user_id"]) == ("d-1/0", "u-1")
+            # The same batch handed over again stores nothing and appends nothing.
+            exposure, conversion = _attributed(row.app_id)
+            again = await store.record_attribution(
+                [exposure], [conversion], cursor=cursor, seq=mine[0].seq
+            )
+            assert (again.exposures, again.first, again.repeats) == (0, [], 0)
+            assert len(await store.read_log(0)) == 2
+
+    run(go())
+
+
+def test_a_conversion_a_crash_left_queued_is_appended_once_when_the_cursor_is_next_read(
+    js_backend: Backend,
+) -> None:
+    async def go() -> None:
+        async with await js_backend.open() as store:
+            app = await new_app(store)
+            await store.ingest(app.app_id, [event("e-buy")], arrival_ms=T0)
+            cursor = _conversions_cursor(app.app_id)
+            (read,) = await store.read_log(0)
+            exposure, conversion = _attributed(app.app_id)
+            # What the attribution commit leaves when the process dies before appending.
+            done = await store.control.record_attribution(
+                [exposure],
+                [conversion],
+                cursor=cursor,
+                seq=read.seq,
+                arrival_ms=T0 + 9,
+                queue_log=conversions_queued(cursor, read.seq),
+            )
+            assert len(done.first) == 1
+            assert await store.outbox_size(pending_queue(cursor)) == 1
+            assert [r.kind for r in await store.read_log(0)] == ["event"]
+        async with await js_backend.open() as store:  # the process that takes over
+            # Its cursor is past the event: what it reads now is the queued conversion.
+            fresh = await store.read_after(cursor)
+            records = await store.read_log(0)
+            assert [(r.kind, r.item_id) for r in records] == [
+                ("event", "e-buy"),
+                ("conversion", "d-1/0"),
+            ]
+            assert fresh == records[1:]
+            assert (fresh[0].arrival_ms, fresh[0].name) == (T0 + 9, "c_9")
+            assert orjson.loads(fresh[0].payload) == orjson.loads(conversion.payload)
+            assert await store.outbox_size(pending_queue(cursor)) == 0
+            # Appended again (two processes flushing the same queue at once): stored once.
+            await store.append_records("conversion", [(app.app_id, log_item(conversion))], T0 + 9)
+            # The batch handed over again: nothing new to store, nothing appended.
+            again = await store.record_attribution([exposure], [conversion], cursor=cursor)
+            assert again.first == []
+            assert len(await store.read_log(0)) == 2
+
+    run(go())
+
+
+def test_a_queue_row_says_its_kind_and_an_old_row_without_one_is_a_decision() -> None:
+    made = _decision_of("d-1", "dev-1")
+    assert decode_pending(encode_pending("a", made, T0, "conversion")) == (
+        "a",
+        "conversion",
+        made,
+        T0,
+    )
+    old = orjson.dumps(["a", "d-1", "c_9", "SUCCESS", T0, "dev-1", None, T0]) + b"\n"
+    assert decode_pending(old + made.payload) == ("a", "decision", made, T0)

@@ -35,7 +35,7 @@ from typing import Any
 import orjson
 
 from tidings.core.campaigns import Exposure
-from tidings.storage.attribution import AttributionOutcome, ConversionIn
+from tidings.storage.attribution import AttributionOutcome, ConversionIn, QueueLog
 from tidings.storage.clock import now_ms
 from tidings.storage.deliveryrecords import OutboxItem, Settle
 from tidings.storage.identitystates import IdentityCommit
@@ -94,6 +94,21 @@ def decode_pending(body: bytes) -> tuple[str, LogKind, DecisionIn, int]:
         user_id=user_id,
     )
     return app_id, kind, decision, arrival_ms
+
+
+def conversions_queued(cursor: str | None, seq: int) -> QueueLog:
+    """What the attribution transaction writes for its first conversions' ``conversion``
+    records: rows of ``cursor``'s pending queue."""
+    queue = pending_queue(cursor)
+
+    def queued(logged: Sequence[tuple[str, DecisionIn]], at: int) -> list[tuple[str, OutboxItem]]:
+        return [
+            (queue, OutboxItem(f"conversion:{row.id}", "", seq, at, encode(app_id, row, at)))
+            for app_id, row in logged
+        ]
+
+    encode = partial(encode_pending, kind="conversion")
+    return queued
 
 
 class LogResults:
@@ -204,19 +219,13 @@ class LogResults:
         """Exposures, conversions and the cursor in the database with the first conversions'
         ``conversion`` records queued instead of logged, then appended (module docstring)."""
         await self.flush_pending(cursor)  # an earlier batch's, left by a crash: first
-        queue = pending_queue(cursor)
-        encode = partial(encode_pending, kind="conversion")
-
-        def queued(
-            logged: Sequence[tuple[str, DecisionIn]], at: int
-        ) -> list[tuple[str, OutboxItem]]:
-            return [
-                (queue, OutboxItem(f"conversion:{row.id}", "", seq, at, encode(a, row, at)))
-                for a, row in logged
-            ]
-
         outcome = await self.control.record_attribution(
-            exposures, conversions, cursor=cursor, seq=seq, arrival_ms=arrival_ms, queue_log=queued
+            exposures,
+            conversions,
+            cursor=cursor,
+            seq=seq,
+            arrival_ms=arrival_ms,
+            queue_log=conversions_queued(cursor, seq),
         )
         if outcome.first:
             await self._flush_committed(cursor)
