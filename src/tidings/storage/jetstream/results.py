@@ -100,6 +100,7 @@ def conversions_queued(cursor: str | None, seq: int) -> QueueLog:
     """What the attribution transaction writes for its first conversions' ``conversion``
     records: rows of ``cursor``'s pending queue."""
     queue = pending_queue(cursor)
+    encode = partial(encode_pending, kind="conversion")
 
     def queued(logged: Sequence[tuple[str, DecisionIn]], at: int) -> list[tuple[str, OutboxItem]]:
         return [
@@ -107,7 +108,6 @@ def conversions_queued(cursor: str | None, seq: int) -> QueueLog:
             for app_id, row in logged
         ]
 
-    encode = partial(encode_pending, kind="conversion")
     return queued
 
 
