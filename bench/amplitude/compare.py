@@ -51,9 +51,9 @@ RATIOS = (
 
 
 def _assemble() -> tuple[Any, Any]:
-    """``(make_runner(store), create_instance)`` of whichever tree is
-    on the path: one pipeline for every destination kind, or the Amplitude-only one before it.
-    Both with the server's defaults and 1,000 events per request, as ``delivery.py`` runs it."""
+    """``(make_runner(store), create_instance)`` of whichever tree is on the path: one pipeline
+    for every destination kind, or the Amplitude-only one before it. Both with the server's
+    defaults and 1,000 events per request, as ``delivery.py`` runs it."""
     from tidings.pipeline import PipelineRunner
 
     try:
