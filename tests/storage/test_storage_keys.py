@@ -7,7 +7,7 @@ import os
 import pytest
 from storage_support import Backend, new_app, run
 
-from tidings.storage import StoreError, sqlstore
+from tidings.storage import StoreError, tenants
 from tidings.storage.keys import digest, parse_server_key, seal, unseal
 
 
@@ -165,7 +165,7 @@ def test_a_revocation_by_another_process_is_seen_within_the_key_ttl(
     store (another process) is seen once that time is up, and at once by the revoking store."""
 
     async def go() -> None:
-        monkeypatch.setattr(sqlstore, "SIGNING_KEY_TTL_SECONDS", 3600.0)
+        monkeypatch.setattr(tenants, "SIGNING_KEY_TTL_SECONDS", 3600.0)
         async with await sql_backend.open() as server, await sql_backend.open() as admin:
             creds = await new_app(server)
             assert await server.signing_key(creds.api_key_public) is not None
@@ -174,7 +174,7 @@ def test_a_revocation_by_another_process_is_seen_within_the_key_ttl(
             assert await admin.signing_key(creds.api_key_public) is None
             # Within the TTL the other process still has the key it looked up.
             assert await server.signing_key(creds.api_key_public) is not None
-            monkeypatch.setattr(sqlstore, "SIGNING_KEY_TTL_SECONDS", 0.0)
+            monkeypatch.setattr(tenants, "SIGNING_KEY_TTL_SECONDS", 0.0)
             async with await sql_backend.open() as fresh:
                 assert await fresh.signing_key(creds.api_key_public) is None
                 assert await fresh.signing_key(creds.api_key_public) is None
