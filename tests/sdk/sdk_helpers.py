@@ -10,16 +10,18 @@ import orjson
 
 from tidings.core.events import EventRecord
 from tidings.sdk import Tidings
+from tidings.sdk.outbox import Outbox
 from tidings.sdk.store import DeviceStore
 
 MakeClient = Callable[..., Tidings]
 """The ``make_client`` fixture: ``make_client(server=None, **Tidings kwargs)``."""
 
 
-def settled(store: DeviceStore) -> DeviceStore:
-    """The store with its journaled rows moved into SQLite, as the client does before an upload."""
-    store.settle()
-    return store
+def settled(store: DeviceStore) -> Outbox:
+    """The store's outbox with its journaled rows moved into SQLite, as the client does before an
+    upload."""
+    store.outbox.settle()
+    return store.outbox
 
 
 def manifest(*campaigns: dict[str, Any], settings: dict[str, Any] | None = None) -> str:

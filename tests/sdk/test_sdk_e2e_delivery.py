@@ -73,7 +73,7 @@ def test_killed_mid_upload_then_restarted_loses_nothing(server: LiveServer, tmp_
     child.send_signal(signal.SIGKILL)
     child.wait(10)
     left = DeviceStore(data_dir / "tidings.sqlite3")
-    assert left.pending > 0  # the kill left undelivered events behind
+    assert left.outbox.pending > 0  # the kill left undelivered events behind
     left.close()
     restart = subprocess.run(
         [*args, "flush", str(data_dir), orjson.dumps(kwargs).decode()], timeout=60

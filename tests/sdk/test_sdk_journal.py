@@ -48,8 +48,8 @@ def rows(*names: str) -> list[tuple[int, str | None, bytes]]:
 
 def die(store: DeviceStore) -> None:
     """What a SIGKILL leaves: the journal's descriptor (and lock) gone, nothing moved."""
-    assert store._journal is not None
-    store._journal.abandon()
+    assert store.outbox._journal is not None
+    store.outbox._journal.abandon()
 
 
 def bodies(store: DeviceStore) -> list[bytes]:
@@ -59,24 +59,24 @@ def bodies(store: DeviceStore) -> list[bytes]:
 def test_a_dead_process_journal_is_recovered_in_order(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite3"
     first = DeviceStore(path)
-    first.append(rows("a"))
-    first.settle()
-    first.append(rows("b", "c"))
-    first.append(rows("d"))
-    assert first.staged == 3
-    assert first._journal is not None
-    torn = wal.encode(first._journal.generation, rows("x"))[:-3]  # the last write, cut short
-    journal = first._journal.path
+    first.outbox.append(rows("a"))
+    first.outbox.settle()
+    first.outbox.append(rows("b", "c"))
+    first.outbox.append(rows("d"))
+    assert first.outbox.staged == 3
+    assert first.outbox._journal is not None
+    torn = wal.encode(first.outbox._journal.generation, rows("x"))[:-3]  # the last write, cut short
+    journal = first.outbox._journal.path
     with open(journal, "ab") as fh:
         fh.write(torn)
     die(first)
     second = DeviceStore(path)
-    assert second.pending == 4
+    assert second.outbox.pending == 4
     assert bodies(second) == [b'{"name":"%s"}' % n for n in (b"a", b"b", b"c", b"d")]
     assert not journal.exists()
     second.close()
     third = DeviceStore(path)
-    assert third.pending == 4  # nothing recovered twice
+    assert third.outbox.pending == 4  # nothing recovered twice
     third.close()
 
 
@@ -85,12 +85,12 @@ def test_a_death_between_the_move_and_the_truncation_inserts_nothing_twice(
 ) -> None:
     path = tmp_path / "s.sqlite3"
     first = DeviceStore(path)
-    first.append(rows("a", "b"))
-    assert first._journal is not None
-    before = first._journal.path.read_bytes()
-    first.settle()
-    first._journal.path.write_bytes(before)  # as if the truncation never happened
-    first.append(rows("c"))  # a later generation: not in SQLite yet
+    first.outbox.append(rows("a", "b"))
+    assert first.outbox._journal is not None
+    before = first.outbox._journal.path.read_bytes()
+    first.outbox.settle()
+    first.outbox._journal.path.write_bytes(before)  # as if the truncation never happened
+    first.outbox.append(rows("c"))  # a later generation: not in SQLite yet
     die(first)
     second = DeviceStore(path)
     assert bodies(second) == [b'{"name":"a"}', b'{"name":"b"}', b'{"name":"c"}']
@@ -100,9 +100,9 @@ def test_a_death_between_the_move_and_the_truncation_inserts_nothing_twice(
 def test_a_live_journal_is_not_taken_over(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite3"
     first = DeviceStore(path)
-    first.append(rows("a"))
+    first.outbox.append(rows("a"))
     second = DeviceStore(path)
-    assert second.pending == 0  # "a" belongs to the first store, which moves it itself
+    assert second.outbox.pending == 0  # "a" belongs to the first store, which moves it itself
     first.close()
     assert bodies(second) == [b'{"name":"a"}']
     second.close()
@@ -111,8 +111,8 @@ def test_a_live_journal_is_not_taken_over(tmp_path: Path) -> None:
 
 def test_synchronous_full_commits_to_sqlite_directly(tmp_path: Path) -> None:
     store = DeviceStore(tmp_path / "s.sqlite3", synchronous="full")
-    store.append(rows("a"))
-    assert store.staged == 0
+    store.outbox.append(rows("a"))
+    assert store.outbox.staged == 0
     assert list(tmp_path.glob("journal-*")) == []
     store.close()
 
@@ -162,11 +162,11 @@ def test_a_state_is_replayed_from_the_seq_it_was_saved_at(tmp_path: Path) -> Non
     a newer pair in between, the events after the pair read are still replayed, not skipped."""
     path = tmp_path / "s.sqlite3"
     old = DeviceStore(path)
-    old.append(rows("a"), state=b'{"n":1}')
-    old.append(rows("b", "c"))
-    old.settle()
+    old.outbox.append(rows("a"), state=b'{"n":1}')
+    old.outbox.append(rows("b", "c"))
+    old.outbox.settle()
     new = DeviceStore(path)
-    state, seq = new.saved_state()
+    state, seq = new.db.saved_state()
     assert state == b'{"n":1}'
     old.save_state(b'{"n":3}')  # the old process, still running, saves after the read
     assert new.events_after_state(seq) == [b'{"name":"b"}', b'{"name":"c"}']

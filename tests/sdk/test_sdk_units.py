@@ -117,21 +117,21 @@ def test_gate_registry_matches_longest_prefix_and_replaces_same_url() -> None:
 
 def test_store_bound_keeps_the_inflight_batch(tmp_path: Path) -> None:
     store = DeviceStore(tmp_path / "s.sqlite3", max_pending=5)
-    store.append([(KIND_EVENT, None, b'{"n":%d}' % i) for i in range(5)])
+    store.outbox.append([(KIND_EVENT, None, b'{"n":%d}' % i) for i in range(5)])
     batch = settled(store).pending_rows(2)
-    store.inflight_max_seq = batch[-1][0]
-    dropped = store.append([(KIND_EVENT, None, b'{"n":%d}' % i) for i in range(5, 8)])
+    store.outbox.inflight_max_seq = batch[-1][0]
+    dropped = store.outbox.append([(KIND_EVENT, None, b'{"n":%d}' % i) for i in range(5, 8)])
     assert dropped == 3
-    assert store.dropped() == 3
+    assert store.outbox.dropped() == 3
     left = [body for _, _, body in settled(store).pending_rows(100)]
     assert left == [b'{"n":0}', b'{"n":1}', b'{"n":5}', b'{"n":6}', b'{"n":7}']
-    store.mark_sent(batch[0][0], batch[-1][0], dropped_reported=3)
-    assert store.dropped() == 0
-    assert store.pending == 3
-    assert store.recent_events(10)[0] == b'{"n":7}'
+    store.outbox.mark_sent(batch[0][0], batch[-1][0], dropped_reported=3)
+    assert store.outbox.dropped() == 0
+    assert store.outbox.pending == 3
+    assert store.outbox.recent_events(10)[0] == b'{"n":7}'
     store.close()
     reopened = DeviceStore(tmp_path / "s.sqlite3", max_pending=5)
-    assert reopened.pending == 3
+    assert reopened.outbox.pending == 3
 
 
 @settings(max_examples=25, deadline=None)
@@ -156,15 +156,15 @@ def test_store_accounts_for_every_row(ops: list[tuple[str, int]]) -> None:
         for op, n in ops:
             if op == "append":
                 rows = [(KIND_EVENT, None, b"%d" % (appended + i)) for i in range(n)]
-                dropped_total += store.append(rows)
+                dropped_total += store.outbox.append(rows)
                 appended += n
             else:
                 batch = settled(store).pending_rows(n)
                 if batch:
-                    store.mark_sent(batch[0][0], batch[-1][0], 0)
+                    store.outbox.mark_sent(batch[0][0], batch[-1][0], 0)
                     delivered += [int(body) for _, _, body in batch]
-            assert store.pending + len(delivered) + dropped_total == appended
-            assert store.dropped() == dropped_total
+            assert store.outbox.pending + len(delivered) + dropped_total == appended
+            assert store.outbox.dropped() == dropped_total
         pending = [int(body) for _, _, body in settled(store).pending_rows(1000)]
         assert delivered == sorted(delivered)
         assert pending == sorted(pending)

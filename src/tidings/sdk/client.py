@@ -113,18 +113,19 @@ class Tidings:
             max_pending=cfg.max_queue_events,
             synchronous=cfg.synchronous,
         )
-        clock = Clock(int(store.get_json("clockOffset") or 0))
+        clock = Clock(int(store.db.get_json("clockOffset") or 0))
         self._saved_offset = clock.offset_ms
-        identity = load_identity(store.get_json("identity"), clock.now_ms())
+        identity = load_identity(store.db.get_json("identity"), clock.now_ms())
         profile, extra = build_profile(identity, cfg.device, cfg.app_id)
-        store.put_json("identity", identity)
+        store.db.put_json("identity", identity)
         rec = self._rec = Recorder(cfg, SDK_VERSION, store, clock, profile, extra)
         self._transport = Transport(cfg, clock)
         self._config = ConfigFetch(rec, self._transport)
         self._config.load_cached()
         rec.replay()  # with the campaigns in force, so filtered counts and limits catch up
         rec.delivery = Delivery(
-            store=store,
+            outbox=store.outbox,
+            db=store.db,
             lock=rec.lock,
             transport=self._transport,
             envelope=rec.envelope,
@@ -237,7 +238,7 @@ class Tidings:
             if self._rec.closed:
                 log.warning("sdk: get_recent_events() after close() returns nothing")
                 return []
-            rows = self._rec.store.recent_events(limit)
+            rows = self._rec.store.outbox.recent_events(limit)
         return [EventRecord.from_json(orjson.loads(raw)) for raw in rows]
 
     def get_data_set_snapshot(self, kind: str, **params: Any) -> dict[str, Any]:
@@ -396,13 +397,13 @@ class Tidings:
 
     def dropped_count(self) -> int:
         with self._rec.lock:
-            return 0 if self._shut else self._rec.store.dropped()
+            return 0 if self._shut else self._rec.store.outbox.dropped()
 
     # --- internals -------------------------------------------------------------------------------
 
     def _store_pending(self) -> int:
         with self._rec.lock:
-            return self._rec.store.pending
+            return self._rec.store.outbox.pending
 
     def _check_config(self, now: float) -> float | None:
         """While in the foreground, check the configuration when due; the wait until the next."""
@@ -418,12 +419,13 @@ class Tidings:
             if now >= p.deadline:
                 p.resolve(UNAVAILABLE, TIMED_OUT)
         state_wait = self._rec.save_state_if_due(now)
-        if self._rec.store.staged:
+        store = self._rec.store
+        if store.outbox.staged:
             with self._rec.lock:
                 if not self._shut:
-                    self._rec.store.settle()
-        if self._rec.store.commits >= CHECKPOINT_EVERY and not self._shut:
-            self._rec.store.checkpoint()
+                    store.outbox.settle()
+        if store.db.commits >= CHECKPOINT_EVERY and not self._shut:
+            store.db.checkpoint()
         if not self._shut:
             self._rec.delivery.run()
         config_wait = self._check_config(time.monotonic())
@@ -442,7 +444,7 @@ class Tidings:
         return max(0.0, min(waits)) if waits else None
 
     def _save_clock(self) -> None:
-        self._rec.store.put_json("clockOffset", self._rec.clock.offset_ms)
+        self._rec.store.db.put_json("clockOffset", self._rec.clock.offset_ms)
         self._saved_offset = self._rec.clock.offset_ms
 
     def _at_exit(self) -> None:
@@ -455,10 +457,10 @@ class Tidings:
 
     def _before_fork(self) -> None:
         self._rec.lock.acquire()
-        self._rec.store.side_lock.acquire()
+        self._rec.store.db.side_lock.acquire()
 
     def _after_fork_parent(self) -> None:
-        self._rec.store.side_lock.release()
+        self._rec.store.db.side_lock.release()
         self._rec.lock.release()
 
     def _after_fork_child(self) -> None:

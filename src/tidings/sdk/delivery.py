@@ -19,7 +19,8 @@ import httpx
 import orjson
 
 from tidings.core.envelope import SessionBlock, UploadEnvelope, UploadHead
-from tidings.sdk.store import KIND_EVENT, DeviceStore
+from tidings.sdk.devicedb import DeviceDb
+from tidings.sdk.outbox import KIND_EVENT, Outbox
 from tidings.sdk.transport import (
     Reply,
     Transport,
@@ -84,7 +85,8 @@ class Delivery:
     def __init__(
         self,
         *,
-        store: DeviceStore,
+        outbox: Outbox,
+        db: DeviceDb,
         lock: threading.RLock,
         transport: Transport,
         envelope: Callable[[], UploadHead],
@@ -92,7 +94,9 @@ class Delivery:
         interval_s: float,
         on_config_revision: Callable[[str | None], None] | None = None,
     ) -> None:
-        self.store = store
+        self.outbox = outbox
+        self.db = db
+        """The file the in-flight batch is saved in (key ``inflight``)."""
         self.on_config_revision = on_config_revision
         self.lock = lock
         self.transport = transport
@@ -103,14 +107,14 @@ class Delivery:
         self.paused = False
         self.failures = 0
         self.next_attempt = 0.0
-        self.oldest_at: float | None = time.monotonic() - interval_s if store.pending else None
+        self.oldest_at: float | None = time.monotonic() - interval_s if outbox.pending else None
         self.flushes: list[FlushWaiter] = []
         self.uploads = 0
         with lock:
-            saved = store.get_json("inflight")
+            saved = db.get_json("inflight")
             self.inflight = Inflight.from_json(saved) if saved else None
             if self.inflight is not None:
-                store.inflight_max_seq = self.inflight.max_seq
+                outbox.inflight_max_seq = self.inflight.max_seq
 
     # --- scheduling ----------------------------------------------------------------------------
 
@@ -124,17 +128,17 @@ class Delivery:
         if self.oldest_at is None:
             self.oldest_at = time.monotonic()
             return not self.paused
-        pending = self.store.pending
+        pending = self.outbox.pending
         return pending - n < self.batch_size <= pending and not self.paused
 
     def wait_s(self, now: float) -> float | None:
         """Seconds until an upload is due (0: now), ``None`` when nothing is waiting."""
         if self.flushes:
             return 0.0
-        if self.paused or (self.store.pending == 0 and self.inflight is None):
+        if self.paused or (self.outbox.pending == 0 and self.inflight is None):
             return None
         due = max(self.next_attempt, (self.oldest_at or now) + self.interval_s)
-        if self.store.pending >= self.batch_size or self.inflight is not None:
+        if self.outbox.pending >= self.batch_size or self.inflight is not None:
             due = self.next_attempt
         return max(0.0, due - now)
 
@@ -156,7 +160,7 @@ class Delivery:
     def request_flush(self) -> FlushWaiter:
         """Ask for everything pending now to be sent; any thread."""
         with self.lock:
-            newest = self.store.newest_pending_seq()
+            newest = self.outbox.newest_pending_seq()
             waiter = FlushWaiter(newest or 0)
             if waiter.target_seq == 0 and self.inflight is None:
                 waiter.ok = True
@@ -168,7 +172,7 @@ class Delivery:
     def _settle_flushes(self, attempted: list[FlushWaiter], ok: bool) -> None:
         """Answer the flushes that were waiting when the attempt started."""
         with self.lock:
-            oldest = self.store.oldest_pending_seq()
+            oldest = self.outbox.oldest_pending_seq()
             for waiter in attempted:
                 if not ok:
                     waiter.ok = False
@@ -194,25 +198,25 @@ class Delivery:
         envelope; the rows and sessions are read on the worker's own connection meanwhile.
         """
         with self.lock:
-            self.store.settle()  # journaled rows into SQLite, where the lock-free read sees them
+            self.outbox.settle()  # journaled rows into SQLite, where the lock-free read sees them
             inflight = self.inflight
             if inflight is not None and inflight.body is not None:
                 return inflight
         upto = inflight.max_seq if inflight is not None else None
-        rows = self.store.pending_rows(self.batch_limit, upto=upto)
+        rows = self.outbox.pending_rows(self.batch_limit, upto=upto)
         with self.lock:
             if inflight is None:
                 if not rows:
-                    if not self.store.pending:  # (rows may have come since the read)
+                    if not self.outbox.pending:  # (rows may have come since the read)
                         self.oldest_at = None
                     return None
-                inflight = Inflight(new_request_id(), rows[-1][0], self.store.dropped())
-                self.store.put_json("inflight", inflight.to_json())
-                self.store.inflight_max_seq = inflight.max_seq
+                inflight = Inflight(new_request_id(), rows[-1][0], self.outbox.dropped())
+                self.db.put_json("inflight", inflight.to_json())
+                self.outbox.inflight_max_seq = inflight.max_seq
             head_fields = self.envelope() if inflight.head is None else None
             self.inflight = inflight
         if head_fields is not None:
-            sessions = self.store.sessions_of_pending(inflight.max_seq)
+            sessions = self.outbox.sessions_of_pending(inflight.max_seq)
             envelope: UploadEnvelope = {
                 "appId": head_fields["appId"],
                 "device": head_fields["device"],
@@ -222,7 +226,7 @@ class Delivery:
             }
             inflight.head = orjson.dumps(envelope)[:-1]  # the envelope object, still open
             with self.lock:
-                self.store.put_json("inflight", inflight.to_json())
+                self.db.put_json("inflight", inflight.to_json())
         events = b",".join(body for _, kind, body in rows if kind == KIND_EVENT)
         decisions = b",".join(body for _, kind, body in rows if kind != KIND_EVENT)
         head = inflight.head
@@ -248,9 +252,9 @@ class Delivery:
     def _accepted(self, inflight: Inflight, reply: Reply) -> None:
         with self.lock:
             first = inflight.seqs[0] if inflight.seqs else inflight.max_seq
-            self.store.mark_sent(first, inflight.max_seq, inflight.dropped)
+            self.outbox.mark_sent(first, inflight.max_seq, inflight.dropped)
             self.inflight = None
-            self.oldest_at = time.monotonic() if self.store.pending else None
+            self.oldest_at = time.monotonic() if self.outbox.pending else None
         self.failures = 0
         self.next_attempt = 0.0
         self.batch_limit = self.batch_size
@@ -304,16 +308,16 @@ class Delivery:
             log.warning("network: batch too large (413); retrying %d at a time", self.batch_limit)
             return self._retry("batch too large", 0.0)
         with self.lock:
-            self.store.discard_rows(inflight.seqs)
-            self.store.add_dropped(1)
+            self.outbox.discard_rows(inflight.seqs)
+            self.outbox.add_dropped(1)
             self.inflight = None
         log.error("network: an event is larger than the server accepts; it was dropped")
         return True
 
     def _forget_inflight(self) -> None:
         with self.lock:
-            self.store.delete("inflight")
-            self.store.inflight_max_seq = 0
+            self.db.delete("inflight")
+            self.outbox.inflight_max_seq = 0
             self.inflight = None
 
     def _retry(self, why: str, delay: float | None = None) -> bool:

@@ -9,7 +9,10 @@ on laptops and servers almost always prefer the first; the option exists for the
 
 The key/value table holds what is one value per device: the device state and the ``seq`` it
 covers, the identity, the cached config, the in-flight batch, the upload watermark, the count
-of dropped events. The outbox (``outbox.py``) builds on this class.
+of dropped events. :class:`DeviceDb` owns the file and its connections; the outbox
+(``outbox.py``) holds one and works through its public surface: the main connection
+(:attr:`DeviceDb.conn`), :meth:`DeviceDb.transaction`, the worker's connection
+(:meth:`DeviceDb.side`, under :attr:`DeviceDb.side_lock`) and the commit count.
 """
 
 from __future__ import annotations
@@ -55,13 +58,17 @@ class DeviceDb:
     def __init__(self, path: Path, *, synchronous: str = "normal") -> None:
         self.path = path
         self.synchronous = synchronous
-        self._db = self._open()
+        self.conn = self._open()
+        """The committing connection, used under the client's lock. Read it at each use:
+        :meth:`reopen` replaces it."""
         self._checkpointer: sqlite3.Connection | None = None
         self.side_lock = threading.Lock()
         """Held while the worker uses its own connection. A fork waits for it (with the client's
         lock): a thread inside SQLite at the instant of ``fork()`` can leave SQLite's process-wide
         mutex held in the child, which would then hang on its first open."""
         self.commits = 0
+        """Commits since the last :meth:`checkpoint`; each writer counts its own, and the worker
+        checkpoints once there are enough."""
 
     def _open(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -79,11 +86,23 @@ class DeviceDb:
     def reopen(self) -> None:
         """Open fresh connections (a forked child must not use its parent's)."""
         self.side_lock = threading.Lock()
-        self._db = self._open()
+        self.conn = self._open()
         self._checkpointer = None
 
     @contextlib.contextmanager
-    def _side(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN`` … ``COMMIT`` on the main connection, rolled back if the body raises."""
+        db = self.conn
+        db.execute("BEGIN")
+        try:
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    @contextlib.contextmanager
+    def side(self) -> Iterator[sqlite3.Connection]:
         """The worker's own connection: checkpoints and upload reads, without the client's lock.
 
         In WAL mode it reads the last committed state while ``track()`` keeps committing on the
@@ -99,7 +118,7 @@ class DeviceDb:
 
     def checkpoint(self) -> None:
         """Fold the write-ahead log into the database without blocking writers (worker only)."""
-        with self._side() as db:
+        with self.side() as db:
             db.execute("PRAGMA wal_checkpoint(PASSIVE)")
         self.commits = 0
 
@@ -110,15 +129,15 @@ class DeviceDb:
                 self._checkpointer.close()
                 self._checkpointer = None
         with contextlib.suppress(sqlite3.OperationalError):  # busy: a later open checkpoints
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        self._db.close()
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.conn.close()
 
     # --- the device state ----------------------------------------------------------------------
 
-    def _put_state(self, state: bytes) -> None:
+    def put_state(self, state: bytes) -> None:
         """Write the state with the ``seq`` it covers (the newest outbox row), inside the
         caller's transaction."""
-        db = self._db
+        db = self.conn
         db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES ('state', ?)", (state,))
         db.execute(
             "INSERT OR REPLACE INTO kv (key, value) VALUES ('stateSeq', coalesce((SELECT max(seq)"
@@ -130,7 +149,7 @@ class DeviceDb:
         one snapshot): another process on the same directory may save a newer pair at any
         moment, and a state read with a later pair's ``seq`` would skip events it never saw."""
         rows = dict(
-            self._db.execute("SELECT key, value FROM kv WHERE key IN ('state', 'stateSeq')")
+            self.conn.execute("SELECT key, value FROM kv WHERE key IN ('state', 'stateSeq')")
         )
         seq = rows.get("stateSeq")
         state = rows.get("state")
@@ -139,7 +158,7 @@ class DeviceDb:
     # --- key/value -----------------------------------------------------------------------------
 
     def get(self, key: str) -> bytes | None:
-        row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        row = self.conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
         value = row[0]
@@ -150,24 +169,18 @@ class DeviceDb:
         return None if raw is None else orjson.loads(raw)
 
     def put(self, key: str, value: bytes) -> None:
-        self._db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, value))
+        self.conn.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, value))
 
     def put_json(self, key: str, value: Any) -> None:
         self.put(key, orjson.dumps(value))
 
     def delete(self, key: str) -> None:
-        self._db.execute("DELETE FROM kv WHERE key = ?", (key,))
+        self.conn.execute("DELETE FROM kv WHERE key = ?", (key,))
 
-    def _add_kv_int(self, key: str, delta: int) -> None:
-        self._db.execute(
+    def add_int(self, key: str, delta: int) -> None:
+        """Add ``delta`` to an integer value (a missing key counts as 0), in one statement."""
+        self.conn.execute(
             "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET"
             " value = CAST(value AS INTEGER) + excluded.value",
             (key, delta),
         )
-
-    def add_dropped(self, n: int) -> None:
-        self._add_kv_int("dropped", n)
-
-    def dropped(self) -> int:
-        raw = self.get("dropped")
-        return 0 if raw is None else max(0, int(raw))

@@ -50,7 +50,7 @@ class ConfigFetch:
     def load_cached(self) -> None:
         """Put the configuration cached by the last run in force (else the default one)."""
         rec = self.rec
-        cached = rec.store.get_json("config")
+        cached = rec.store.db.get_json("config")
         if cached:
             try:
                 rec.apply(parse_manifest(cached["manifest"]))
@@ -136,7 +136,9 @@ class ConfigFetch:
             self.etag = etag
             self.revision = revision
             if not rec.closed:
-                rec.store.put_json("config", {"etag": etag, "manifest": body, "revision": revision})
+                rec.store.db.put_json(
+                    "config", {"etag": etag, "manifest": body, "revision": revision}
+                )
 
     def _unchanged(self, revision: str | None) -> None:
         """The server answered 304: remember the revision it named."""

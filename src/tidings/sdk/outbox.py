@@ -11,6 +11,9 @@ is what databases written before the watermark used; such a file is read as it w
 The pending part is bounded: past ``max_pending`` the oldest pending rows that are not part of the
 in-flight batch are deleted and counted in ``dropped``, which the next upload reports.
 
+:class:`Outbox` holds the :class:`~tidings.sdk.devicedb.DeviceDb` of its file (it does not own it:
+the store opens, reopens and closes the file) and uses only its public surface.
+
 ``track()`` appends to this process's journal (``journal.py``) instead of committing;
 :meth:`Outbox.settle` moves the journaled rows into SQLite before anything else reads or
 rewrites the outbox, and opening the outbox takes over the journals of processes that died.
@@ -21,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, Final
 
 from tidings.sdk import journal as wal
@@ -52,25 +54,24 @@ def _insert_sql(n: int) -> str:
 _INSERTS: Final = tuple(_insert_sql(n) for n in range(9))
 
 
-class Outbox(DeviceDb):
+class Outbox:
     """The outbox of one SQLite file, with the journal in front of its append path."""
 
     def __init__(
         self,
-        path: Path,
+        db: DeviceDb,
         *,
         max_pending: int = 10_000,
         keep_recent: int = 1_000,
-        synchronous: str = "normal",
         journal: bool = True,
     ) -> None:
+        self.db = db
         self.max_pending = max_pending
         self.keep_recent = keep_recent
-        super().__init__(path, synchronous=synchronous)
         self.inflight_max_seq = 0
         # The journal stands in for the commit only where a commit is a write to the OS anyway;
         # ``synchronous="full"`` promises an fsync per call, which the journal would not give.
-        self._use_journal = journal and wal.AVAILABLE and synchronous != "full"
+        self._use_journal = journal and wal.AVAILABLE and db.synchronous != "full"
         self._journal: Journal | None = None
         self._staged: list[tuple[int, str | None, bytes]] = []
         self._open_journal()
@@ -82,43 +83,38 @@ class Outbox(DeviceDb):
         """Take over the journals of dead processes, then start this process's own."""
         if not self._use_journal:
             return
-        directory = self.path.parent
+        db = self.db
+        directory = db.path.parent
         for name, data, fd in wal.orphans(directory, None):
             try:
                 self._recover(name, data)
                 with contextlib.suppress(OSError):
                     (directory / name).unlink()
-                self._db.execute("DELETE FROM kv WHERE key = ?", (f"journal:{name}",))
+                db.delete(f"journal:{name}")
             finally:
                 os.close(fd)
         # Marks of journals deleted after their rows were moved (the delete of the mark is last).
         live = {p.name for p in directory.glob(f"{wal.PREFIX}*{wal.SUFFIX}")}
-        for (key,) in self._db.execute("SELECT key FROM kv WHERE key LIKE 'journal:%'").fetchall():
+        for (key,) in db.conn.execute("SELECT key FROM kv WHERE key LIKE 'journal:%'").fetchall():
             if str(key).removeprefix("journal:") not in live:
-                self._db.execute("DELETE FROM kv WHERE key = ?", (key,))
+                db.delete(key)
         self._journal = Journal(directory)
 
     def _recover(self, name: str, data: bytes) -> None:
         """Move a dead process's journal records that SQLite does not have yet."""
-        raw = self.get(f"journal:{name}")
+        raw = self.db.get(f"journal:{name}")
         done = int(raw) if raw is not None else 0
         rows = [row for gen, batch in wal.decode(data) if gen > done for row in batch]
         if rows:
             self._move(rows, name, 1 << 62)
 
     def _move(self, rows: Sequence[tuple[int, str | None, bytes]], name: str, gen: int) -> None:
-        db = self._db
-        db.execute("BEGIN")
-        try:
+        with self.db.transaction() as db:
             db.executemany("INSERT INTO outbox (kind, session, body) VALUES (?, ?, ?)", rows)
             db.execute(
                 "INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (f"journal:{name}", gen)
             )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        self.commits += 1
+        self.db.commits += 1
 
     def settle(self) -> None:
         """Move the journaled rows into SQLite (with the client's lock held), empty the journal.
@@ -147,11 +143,11 @@ class Outbox(DeviceDb):
         self.sent_rows = self._count_sent()
 
     def _load_watermark(self) -> int:
-        raw = self.get("sentUpTo")
+        raw = self.db.get("sentUpTo")
         if raw is not None:
             return int(raw)
         # No watermark yet: nothing was sent by this version; a legacy file marks rows instead.
-        row = self._db.execute(
+        row = self.db.conn.execute(
             "SELECT (SELECT min(seq) FROM outbox WHERE sent = 0),"
             " (SELECT max(seq) FROM outbox WHERE sent = 1)"
         ).fetchone()
@@ -161,8 +157,8 @@ class Outbox(DeviceDb):
         return int(last_sent or 0)
 
     def reopen(self) -> None:
-        """Open fresh connections (a forked child must not use its parent's)."""
-        super().reopen()
+        """Start over on the file's fresh connections (after ``DeviceDb.reopen()`` in a forked
+        child, which must not use its parent's)."""
         # The parent's journal and its staged rows stay the parent's: it moves them itself.
         if self._journal is not None:
             self._journal.abandon()
@@ -172,21 +168,22 @@ class Outbox(DeviceDb):
         self._load_counts()
 
     def close(self) -> None:
+        """Move what is journaled into SQLite and remove this process's journal (the file
+        stays open: its owner closes it)."""
         self.settle()
         if self._journal is not None:
             self._journal.remove()  # then its mark, which the next open also cleans up
-            self._db.execute("DELETE FROM kv WHERE key = ?", (f"journal:{self._journal.name}",))
+            self.db.delete(f"journal:{self._journal.name}")
             self._journal = None
-        super().close()
 
     def _count_sent(self) -> int:
-        row = self._db.execute(
+        row = self.db.conn.execute(
             "SELECT count(*) FROM outbox WHERE seq <= ?", (self.sent_upto,)
         ).fetchone()
         return int(row[0])
 
     def _count_pending(self) -> int:
-        row = self._db.execute(
+        row = self.db.conn.execute(
             "SELECT count(*) FROM outbox WHERE seq > ?", (self.sent_upto,)
         ).fetchone()
         return int(row[0])
@@ -205,7 +202,6 @@ class Outbox(DeviceDb):
 
         Returns how many pending rows were dropped to stay within ``max_pending``.
         """
-        db = self._db
         n = len(rows)
         if (
             state is None
@@ -220,13 +216,12 @@ class Outbox(DeviceDb):
                 journal.write(rows)
                 self._staged.extend(rows)
             else:
-                db.execute(_INSERTS[n], [v for row in rows for v in row])
-                self.commits += 1
+                self.db.conn.execute(_INSERTS[n], [v for row in rows for v in row])
+                self.db.commits += 1
             self.pending += n
             return 0
         self.settle()
-        db.execute("BEGIN")
-        try:
+        with self.db.transaction() as db:
             if rows:
                 db.executemany("INSERT INTO outbox (kind, session, body) VALUES (?, ?, ?)", rows)
             for sid, counter, kind, started in sessions_started:
@@ -238,30 +233,34 @@ class Outbox(DeviceDb):
             for sid, ended in sessions_ended:
                 db.execute("UPDATE sessions SET ended_at = ? WHERE id = ?", (ended, sid))
             if state is not None:
-                self._put_state(state)
+                self.db.put_state(state)
             dropped = 0
             excess = self.pending + len(rows) - self.max_pending
             if excess > 0:
                 dropped = self._drop_oldest(excess)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        self.commits += 1
+        self.db.commits += 1
         self.pending += len(rows) - dropped
         return dropped
 
     def _drop_oldest(self, n: int) -> int:
-        db = self._db
-        cur = db.execute(
+        cur = self.db.conn.execute(
             "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE seq > ?"
             f" AND {_NOT_NEWEST} ORDER BY seq LIMIT ?)",
             (max(self.sent_upto, self.inflight_max_seq), n),
         )
         dropped = cur.rowcount
         if dropped > 0:
-            self._add_kv_int("dropped", dropped)
+            self.add_dropped(dropped)
         return dropped
+
+    def add_dropped(self, n: int) -> None:
+        """Count ``n`` more events given up (reported by the next upload)."""
+        self.db.add_int("dropped", n)
+
+    def dropped(self) -> int:
+        """Events given up and not reported yet."""
+        raw = self.db.get("dropped")
+        return 0 if raw is None else max(0, int(raw))
 
     # --- uploads -------------------------------------------------------------------------------
 
@@ -271,7 +270,7 @@ class Outbox(DeviceDb):
         Read on the worker's connection; callable without the client's lock (only the worker
         moves the watermark).
         """
-        with self._side() as db:
+        with self.db.side() as db:
             if upto is not None:
                 cur = db.execute(
                     "SELECT seq, kind, body FROM outbox WHERE seq > ? AND seq <= ? ORDER BY seq",
@@ -286,14 +285,14 @@ class Outbox(DeviceDb):
 
     def newest_pending_seq(self) -> int | None:
         self.settle()
-        row = self._db.execute(
+        row = self.db.conn.execute(
             "SELECT max(seq) FROM outbox WHERE seq > ?", (self.sent_upto,)
         ).fetchone()
         return None if row[0] is None else int(row[0])
 
     def oldest_pending_seq(self) -> int | None:
         self.settle()
-        row = self._db.execute(
+        row = self.db.conn.execute(
             "SELECT min(seq) FROM outbox WHERE seq > ?", (self.sent_upto,)
         ).fetchone()
         return None if row[0] is None else int(row[0])
@@ -306,10 +305,8 @@ class Outbox(DeviceDb):
         ``keep_recent`` (sent decisions go with them; they are only kept until then).
         """
         self.settle()
-        db = self._db
         low = max(self.sent_upto, min_seq - 1)
-        db.execute("BEGIN")
-        try:
+        with self.db.transaction() as db:
             (done,) = db.execute(
                 "SELECT count(*) FROM outbox WHERE seq > ? AND seq <= ?", (low, max_seq)
             ).fetchone()
@@ -324,12 +321,8 @@ class Outbox(DeviceDb):
             else:
                 trimmed = 0
             if dropped_reported:
-                self._add_kv_int("dropped", -dropped_reported)
+                self.add_dropped(-dropped_reported)
             db.execute("DELETE FROM kv WHERE key = 'inflight'")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
         self.sent_upto = max(self.sent_upto, max_seq)
         self.sent_rows += int(done) - trimmed
         self.pending = max(0, self.pending - int(done))
@@ -337,7 +330,7 @@ class Outbox(DeviceDb):
 
     def _set_watermark(self, seq: int) -> None:
         # Never backwards: a forked sibling process may have moved it further already.
-        self._db.execute(
+        self.db.conn.execute(
             "INSERT INTO kv (key, value) VALUES ('sentUpTo', ?) ON CONFLICT(key) DO UPDATE SET"
             " value = max(CAST(value AS INTEGER), excluded.value)",
             (seq,),
@@ -350,19 +343,13 @@ class Outbox(DeviceDb):
         (except the newest row of the table, see ``_NOT_NEWEST``).
         """
         self.settle()
-        db = self._db
-        db.execute("BEGIN")
-        try:
+        with self.db.transaction() as db:
             db.executemany(
                 f"DELETE FROM outbox WHERE seq = ? AND {_NOT_NEWEST}", [(s,) for s in seqs]
             )
             if seqs:
                 self._set_watermark(max(seqs))
             db.execute("DELETE FROM kv WHERE key = 'inflight'")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
         if seqs:
             self.sent_upto = max(self.sent_upto, *seqs)
         self.pending = self._count_pending()
@@ -371,7 +358,7 @@ class Outbox(DeviceDb):
 
     def sessions_of_pending(self, upto: int) -> list[dict[str, Any]]:
         """The sessions the pending rows up to ``upto`` belong to (worker's connection)."""
-        with self._side() as db:
+        with self.db.side() as db:
             rows = db.execute(
                 "SELECT id, counter, type, started_at, ended_at FROM sessions WHERE id IN"
                 " (SELECT DISTINCT session FROM outbox WHERE seq > ? AND seq <= ?)"
@@ -385,8 +372,17 @@ class Outbox(DeviceDb):
 
     def recent_events(self, limit: int) -> list[bytes]:
         self.settle()
-        cur = self._db.execute(
+        cur = self.db.conn.execute(
             "SELECT body FROM outbox WHERE kind = ? ORDER BY seq DESC LIMIT ?",
             (KIND_EVENT, limit),
+        )
+        return [bytes(b) for (b,) in cur]
+
+    def events_after(self, seq: int) -> list[bytes]:
+        """The events committed after ``seq``, oldest first (what a device state saved at
+        ``seq`` has not seen)."""
+        self.settle()
+        cur = self.db.conn.execute(
+            "SELECT body FROM outbox WHERE kind = ? AND seq > ? ORDER BY seq", (KIND_EVENT, seq)
         )
         return [bytes(b) for (b,) in cur]

@@ -126,7 +126,7 @@ class Recorder:
     def load_state(self) -> DeviceState:
         """The saved device state; :meth:`replay` brings it up to date from the ``seq`` it was
         saved at (read with it)."""
-        raw, self._state_seq = self.store.saved_state()
+        raw, self._state_seq = self.store.db.saved_state()
         if raw is None:
             return DeviceState()
         try:
@@ -249,14 +249,13 @@ class Recorder:
         else:
             state = orjson.dumps(self.device.state.to_json())
             self.state_dirty_at = None
-        dropped = self.store.append(
-            rows, state=state, sessions_started=started, sessions_ended=ended
-        )
+        outbox = self.store.outbox
+        dropped = outbox.append(rows, state=state, sessions_started=started, sessions_ended=ended)
         if dropped:
             log.warning("sdk: the on-device queue is full; %d oldest events dropped", dropped)
         if rows and self.delivery.appended(len(rows)):
             wake = True
-        staged = self.store.staged
+        staged = outbox.staged
         if staged - len(rows) < SETTLE_AT <= staged:
             wake = True  # the worker moves the journal into SQLite (paused uploads included)
         if observable:
