@@ -139,7 +139,19 @@ def test_no_check_runs_in_the_background(server: LiveServer, make_client: MakeCl
         SystemEvents(client).wait_for("ConfigFetchFinished")
         _wait(lambda: len(_config_requests(proxy)) >= 3)  # checking in the foreground
         client.background()
-        _wait(lambda: len(sent()) == len(_config_requests(proxy)))  # none still in flight
+        # A check decided just before ``background()`` may still reach the proxy a moment
+        # later: wait until nothing is in flight and nothing new came for three intervals (in
+        # the foreground a check would come every interval, so this never settles there).
+        quiet: list[tuple[int, float]] = []
+
+        def settled() -> bool:
+            count = len(sent())
+            if count != len(_config_requests(proxy)) or not quiet or quiet[-1][0] != count:
+                quiet.append((count, time.monotonic()))
+                return False
+            return time.monotonic() - quiet[-1][1] >= 0.3
+
+        _wait(settled)
         in_background = len(sent())
         time.sleep(0.6)  # six check intervals
         assert len(sent()) == in_background
