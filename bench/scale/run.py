@@ -144,7 +144,8 @@ def _delivery_rounds(args: argparse.Namespace, cleanup: list[tuple[str, str]]) -
                 got = workers.run_case(url, log, KEY, standin, shape, count, args.lease_ms)
                 rows.append((count, got))
                 print(f"  round {r + 1}: {count} worker(s): {got.events_per_s:,.0f} events/s,"
-                      f" {got.cpu_us:.1f} µs CPU/event, partitions held {got.held}",
+                      f" {got.cpu_us:.1f} µs CPU/event, partitions held {got.held},"
+                      f" CPU s each {[round(c, 2) for c in got.cpu_each]}",
                       flush=True)  # fmt: skip
     finally:
         assert proc.stdin is not None

@@ -63,6 +63,8 @@ class Outcome:
     events_per_s: float
     cpu_us: float
     held: list[int]
+    cpu_each: list[float]
+    """Each worker's CPU seconds from enabling to the end (idle time included)."""
 
 
 async def fill(url: str, log: str, key: bytes, standin: str, shape: Any) -> str:
@@ -166,7 +168,8 @@ def run_case(  # noqa: PLR0917 - one case's whole configuration
         before = amplitude.stats(standin)["accepted"]
         idle_from, idle_cpu = time.perf_counter(), _cpu(procs)
         time.sleep(1.0)
-        cpu0, t0 = _cpu(procs), time.perf_counter()
+        each0 = [_cpu([p]) for p in procs]
+        cpu0, t0 = sum(each0), time.perf_counter()
         idle_rate = (cpu0 - idle_cpu) / (t0 - idle_from)
         first: list[float] = []
 
@@ -179,10 +182,11 @@ def run_case(  # noqa: PLR0917 - one case's whole configuration
         asyncio.run(_enable(url, log, key, instance_id))
         amplitude.wait_accepted(standin, before + shape.events)
         done, cpu1 = time.perf_counter(), _cpu(procs)
+        each = [_cpu([p]) - c for p, c in zip(procs, each0, strict=True)]
         watcher.join()
         held = asyncio.run(_held(url, log, key, instance_id))
     finally:
         for proc in procs:
             _stop(proc)
     cpu = cpu1 - cpu0 - idle_rate * (first[0] - t0)
-    return Outcome(shape.events / (done - first[0]), cpu * 1e6 / shape.events, held)
+    return Outcome(shape.events / (done - first[0]), cpu * 1e6 / shape.events, held, each)
