@@ -132,17 +132,17 @@ def _ingest_rounds(args: argparse.Namespace, cleanup: list[tuple[str, str]], tmp
 def _delivery_rounds(args: argparse.Namespace, cleanup: list[tuple[str, str]]) -> None:
     shape = workers.amplitude.Shape(args.events, args.devices, args.per_upload)
     proc, standin = workers.amplitude.start_standin()
-    rows: list[tuple[int, workers.Outcome]] = []
+    rows: dict[tuple[int, int], workers.Outcome] = {}
     try:
         for r in range(args.rounds):
             tag = uuid.uuid4().hex[:8]
-            for count in (1, 2):
+            for count in (1, 2) if r % 2 == 0 else (2, 1):  # each order in turn
                 schema, stream = f"bench_deliver_{tag}_{count}", f"BENCH_D_{tag}_{count}"
                 cleanup.append((schema, stream))
                 url = f"{args.postgres}?schema={schema}"
                 log = f"{args.nats}?stream={stream}&subjects=benchd{tag}{count}"
                 got = workers.run_case(url, log, KEY, standin, shape, count, args.lease_ms)
-                rows.append((count, got))
+                rows[r, count] = got
                 print(f"  round {r + 1}: {count} worker(s): {got.events_per_s:,.0f} events/s,"
                       f" {got.cpu_us:.1f} µs CPU/event, partitions held {got.held},"
                       f" CPU s each {[round(c, 2) for c in got.cpu_each]}",
@@ -156,7 +156,7 @@ def _delivery_rounds(args: argparse.Namespace, cleanup: list[tuple[str, str]]) -
           " 2 workers CPU µs/event | 2 vs 1 CPU/event |")  # fmt: skip
     print("|---|---|---|---|---|---|")
     for r in range(args.rounds):
-        one, two = rows[2 * r][1], rows[2 * r + 1][1]
+        one, two = rows[r, 1], rows[r, 2]
         print(f"| {r + 1} | {one.events_per_s:,.0f} | {two.events_per_s:,.0f} | {one.cpu_us:.1f}"
               f" | {two.cpu_us:.1f} | {two.cpu_us / one.cpu_us:.2f}x |")  # fmt: skip
 
