@@ -7,7 +7,9 @@ store, with ``--events`` events over ``--devices`` devices (stored as the server
 uploads, ``--per-upload`` events each), for an Amplitude instance created *disabled* before the
 fill (so its cursor starts before the events). Then the workers start and are left until they
 announced themselves and the ``counting`` consumer caught up on every partition (its work is not
-delivery's); their CPU is read, the instance is enabled, and the case ends when the Amplitude
+delivery's), and have delivered a warm-up (3,200 events of another app and instance: what a
+process does once, such as lazy imports and the mapping's generated code, is not per event);
+their CPU is read, the instance is enabled, and the case ends when the Amplitude
 stand-in (``tests/destinations/amplitude_standin.py`` in its own process: a real HTTP server
 enforcing Amplitude's contract, per-device throttle lifted) has accepted every event.
 
@@ -54,6 +56,7 @@ from tidings.storage.logstatus import log_status  # noqa: E402
 
 WORKER = "import sys; from tidings.cli import app; app(sys.argv[1:], prog_name='tidings')"
 COUNTING = "counting"
+WARM_UP = amplitude.Shape(3_200, 320, 10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,13 +70,15 @@ class Outcome:
     """Each worker's CPU seconds from enabling to the end (idle time included)."""
 
 
-async def fill(url: str, log: str, key: bytes, standin: str, shape: Any) -> str:
-    """A new app with a disabled Amplitude instance, then its events in the log; the instance."""
+async def fill(
+    url: str, log: str, key: bytes, standin: str, shape: Any, *, enabled: bool = False
+) -> str:
+    """A new app with an Amplitude instance, then its events in the log; the instance."""
     store = await open_store(url, server_key=key, log=log)
     try:
         project = await store.create_project("bench")
         app_id = (await store.create_app(project.id, "bench", "ios")).app_id
-        body = {"enabled": False, "settings": {"apiKey": "test-key", "baseUrl": standin}}
+        body = {"enabled": enabled, "settings": {"apiKey": "test-key", "baseUrl": standin}}
         instance = await create_instance(store, app_id, body)
         uploads = amplitude.device_uploads(app_id, *shape)
         # Uploads of different devices are appended concurrently (a device's stay in order).
@@ -165,7 +170,13 @@ def run_case(  # noqa: PLR0917 - one case's whole configuration
         asyncio.run(_ready(url, log, key, workers))
         # Every worker renews its membership (and learns the others') each lease_ms / 3.
         time.sleep(lease_ms / 3000 + 0.5)
+        # A warm-up on another app, delivered by every worker: what a process does once (lazy
+        # imports, the mapping's generated code, its HTTP connections) is not per event.
         before = amplitude.stats(standin)["accepted"]
+        asyncio.run(fill(url, log, key, standin, WARM_UP, enabled=True))
+        amplitude.wait_accepted(standin, before + WARM_UP.events)
+        before += WARM_UP.events
+        time.sleep(1.0)
         idle_from, idle_cpu = time.perf_counter(), _cpu(procs)
         time.sleep(1.0)
         each0 = [_cpu([p]) for p in procs]

@@ -73,6 +73,12 @@ class JetStreamStore:
         self._appender = Appender(nc)
         self._readers = Readers(nc, log.stream)
         self._waiters: set[asyncio.Future[None]] = set()
+        self._appends = 0
+        """Appends made through this store, so a look at the stream's end begun before one is
+        not taken for news of it."""
+        self._looked: tuple[int, float, int] | None = None
+        """The last look at the stream's end for waiters: (appends then, loop time, seq)."""
+        self._looking: tuple[int, asyncio.Task[int]] | None = None
         self._inflight: dict[tuple[str, str], asyncio.Future[IngestResult]] = {}
         self._caught_up: dict[str, int] = {}
         self.pending: dict[str, int] = {}
@@ -284,7 +290,33 @@ class JetStreamStore:
             raise StoreUnavailable(f"the event log is unreachable: {exc!r}") from exc
         return int(info.state.last_seq)
 
+    async def _end_for_waiters(self) -> int:
+        """The stream's end as consumers waiting for appends see it: one ``stream_info`` per
+        poll interval shared by every waiter of this process, and a fresh one after an append
+        made here. Each idle partition consumer asking on its own made an idle worker's CPU grow
+        with partitions times consumers (16 partitions, two consumers: ~5% of a core)."""
+        loop = asyncio.get_running_loop()
+        looked = self._looked
+        if (
+            looked is not None
+            and looked[0] == self._appends
+            and loop.time() - looked[1] < self.poll_interval
+        ):
+            return looked[2]
+        looking = self._looking
+        if looking is None or looking[0] != self._appends or looking[1].done():
+            task = loop.create_task(self._look(self._appends))
+            task.add_done_callback(_retrieve)
+            looking = self._looking = (self._appends, task)
+        return await asyncio.shield(looking[1])
+
+    async def _look(self, appends: int) -> int:
+        seq = await self.last_seq()
+        self._looked = (appends, asyncio.get_running_loop().time(), seq)
+        return seq
+
     def _wake(self) -> None:
+        self._appends += 1
         waiters, self._waiters = self._waiters, set()
         for waiter in waiters:
             if not waiter.done():
@@ -294,7 +326,7 @@ class JetStreamStore:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            if await self.last_seq() > after_seq:
+            if await self._end_for_waiters() > after_seq:
                 return True
             remaining = deadline - loop.time()
             if remaining <= 0:
@@ -409,3 +441,9 @@ class JetStreamStore:
             if len(found) >= limit or start == 0:
                 return found[::-1][:limit]
             window *= 4
+
+
+def _retrieve(task: asyncio.Task[int]) -> None:
+    """Read a shared look's outcome, so one whose waiters all left logs no unread error."""
+    if not task.cancelled():
+        task.exception()
