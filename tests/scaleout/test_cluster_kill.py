@@ -31,6 +31,7 @@ from storage_support import backend_named
 from loopback import ServeProcess, free_port, start_serve
 from tidings.server.auth import sign
 from tidings.storage import open_store
+from tidings.storage.logstatus import MEMBER_PREFIX
 from tidings.streams.jsonl import app_directory_name, read_jsonl_dir
 
 pytestmark = [pytest.mark.slow, pytest.mark.nats, pytest.mark.reliability, pytest.mark.postgres]
@@ -42,15 +43,18 @@ T0 = 1_764_300_000_000
 ENV = {**os.environ, "PYTHONPATH": SRC, "TIDINGS_SECRET_KEY": SERVER_KEY.hex()}
 
 
-async def _ready(url: str) -> None:
-    """Wait for the cluster's JetStream to elect its leader."""
+async def _ready(url: str, stream: str | None = None) -> None:
+    """Wait for the cluster's JetStream to elect its leader (and ``stream`` its own)."""
     for _ in range(100):
         try:
             nc = await nats.connect(
                 url.split(",", maxsplit=1)[0], connect_timeout=1, max_reconnect_attempts=1
             )
             try:
-                await nc.jetstream().account_info()
+                if stream is None:
+                    await nc.jetstream().account_info()
+                else:
+                    await nc.jetstream().stream_info(stream)
                 return
             finally:
                 await nc.close()
@@ -159,6 +163,45 @@ def _worker(db: str, log: str) -> subprocess.Popen[bytes]:
     )
 
 
+def _members(db: str) -> list[str]:
+    """The pipeline processes (lease holders ``host:pid:random``), from the control plane."""
+
+    async def read() -> list[str]:
+        store = await open_store(db, server_key=SERVER_KEY)
+        try:
+            return [x.holder for x in await store.list_leases() if x.name.startswith(MEMBER_PREFIX)]
+        finally:
+            await store.close()
+
+    return asyncio.run(read())
+
+
+def _restart_worker(db: str, log: str) -> subprocess.Popen[bytes]:
+    """Start a worker and wait until it has joined, starting it again if it exits first (as a
+    supervisor would: a process refuses to start while the log does not answer)."""
+    for _ in range(3):
+        worker = _worker(db, log)
+        deadline = time.monotonic() + 60
+        while worker.poll() is None and time.monotonic() < deadline:
+            if any(f":{worker.pid}:" in m for m in _members(db)):
+                return worker
+            time.sleep(0.2)
+        worker.kill()
+        worker.wait()
+    raise AssertionError("the restarted worker did not join")
+
+
+def _restart_server(server: Server) -> None:
+    """Start a server again, as a supervisor would if it exits at start-up."""
+    for attempt in range(3):
+        try:
+            server.start()
+            return
+        except RuntimeError:
+            if attempt == 2:
+                raise
+
+
 def _wait(predicate: Any, what: str, seconds: float = 90) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -187,7 +230,8 @@ def test_killing_a_nats_node_a_server_and_a_worker_loses_nothing(tmp_path: Path)
     cluster.start_all()
     pg = backend_named("postgresql", tmp_path, "tidings_scale")
     backend = next(pg)
-    log = f"{cluster.url}?stream=T_{uuid.uuid4().hex[:10]}&subjects=scale&partitions=4"
+    stream = f"T_{uuid.uuid4().hex[:10]}"
+    log = f"{cluster.url}?stream={stream}&subjects=scale&partitions=4"
     servers: list[Server] = []
     workers: list[subprocess.Popen[bytes]] = []
     amp = Standin()
@@ -230,11 +274,11 @@ def test_killing_a_nats_node_a_server_and_a_worker_loses_nothing(tmp_path: Path)
         workers[1].wait(timeout=10)
         _wait(lambda: uploaders[0].sent >= 20, "uploads while a node is down")
         cluster.start(1)
-        # As a readiness probe would: the node answers JetStream again before processes that
-        # may connect to it first are started (they refuse to start on an unreachable log).
-        asyncio.run(_ready(f"nats://127.0.0.1:{cluster.ports[1]}"))
-        servers[1].start()
-        workers[1] = _worker(backend.url, log)
+        # As a readiness probe would: the node answers for the stream again before processes
+        # that may connect to it first are started (they refuse to start on an unreachable log).
+        asyncio.run(_ready(f"nats://127.0.0.1:{cluster.ports[1]}", stream))
+        _restart_server(servers[1])
+        workers[1] = _restart_worker(backend.url, log)
         for uploader in uploaders:
             uploader.join(timeout=180)
             assert not uploader.is_alive()
