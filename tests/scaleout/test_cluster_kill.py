@@ -176,9 +176,10 @@ def _members(db: str) -> list[str]:
     return asyncio.run(read())
 
 
-def _restart_worker(db: str, log: str) -> subprocess.Popen[bytes]:
+def _start_worker(db: str, log: str) -> subprocess.Popen[bytes]:
     """Start a worker and wait until it has joined, starting it again if it exits first (as a
-    supervisor would: a process refuses to start while the log does not answer)."""
+    supervisor would: a process refuses to start while the log does not answer, as it may not
+    for a moment after the stream was made or a node came back)."""
     for _ in range(3):
         worker = _worker(db, log)
         deadline = time.monotonic() + 60
@@ -188,11 +189,11 @@ def _restart_worker(db: str, log: str) -> subprocess.Popen[bytes]:
             time.sleep(0.2)
         worker.kill()
         worker.wait()
-    raise AssertionError("the restarted worker did not join")
+    raise AssertionError("the worker did not join")
 
 
-def _restart_server(server: Server) -> None:
-    """Start a server again, as a supervisor would if it exits at start-up."""
+def _start_server(server: Server) -> None:
+    """Start a server, again as a supervisor would if it exits at start-up."""
     for attempt in range(3):
         try:
             server.start()
@@ -241,7 +242,7 @@ def test_killing_a_nats_node_a_server_and_a_worker_loses_nothing(tmp_path: Path)
         token, app = asyncio.run(_bootstrap(backend.url, log))
         servers = [Server(backend.url, log), Server(backend.url, log)]
         for server in servers:
-            server.start()
+            _start_server(server)
         out = tmp_path / "sink"
         admin = {"Authorization": f"Bearer {token}"}
         made = httpx.post(
@@ -260,7 +261,8 @@ def test_killing_a_nats_node_a_server_and_a_worker_loses_nothing(tmp_path: Path)
             headers=admin,
         )
         assert made.status_code == 201, made.text
-        workers = [_worker(backend.url, log), _worker(backend.url, log)]
+        for _ in range(2):
+            workers.append(_start_worker(backend.url, log))
 
         halves = [_bodies(range(0, 4), 12), _bodies(range(4, 8), 12)]
         uploaders = [Uploader(s.base, app, b) for s, b in zip(servers, halves, strict=True)]
@@ -277,8 +279,8 @@ def test_killing_a_nats_node_a_server_and_a_worker_loses_nothing(tmp_path: Path)
         # As a readiness probe would: the node answers for the stream again before processes
         # that may connect to it first are started (they refuse to start on an unreachable log).
         asyncio.run(_ready(f"nats://127.0.0.1:{cluster.ports[1]}", stream))
-        _restart_server(servers[1])
-        workers[1] = _restart_worker(backend.url, log)
+        _start_server(servers[1])
+        workers[1] = _start_worker(backend.url, log)
         for uploader in uploaders:
             uploader.join(timeout=180)
             assert not uploader.is_alive()
