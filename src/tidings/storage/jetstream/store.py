@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from nats.aio.client import Client
+from nats.errors import Error as NatsError
 
 from tidings.core.partitions import partition_key, partition_of, split_cursor
 from tidings.storage.catalogs import CatalogLimits
@@ -98,6 +99,14 @@ class JetStreamStore:
             await ensure_stream(nc, log, create=create)
             store = cls(control, nc, log)
             await store._appender.start()
+        except NatsError as exc:
+            # Reachable, but JetStream did not answer: not enabled on the server, or no leader
+            # yet (a cluster just started or re-electing). One line, as an unreachable log is.
+            await nc.close()
+            raise StoreUnavailable(
+                f"the event log at {log.display()} did not answer"
+                f" ({type(exc).__name__}: is JetStream enabled, and has it a leader?)"
+            ) from exc
         except BaseException:
             await nc.close()
             raise
