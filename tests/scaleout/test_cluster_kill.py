@@ -182,11 +182,16 @@ def _start_worker(db: str, log: str) -> subprocess.Popen[bytes]:
     for a moment after the stream was made or a node came back)."""
     for _ in range(3):
         worker = _worker(db, log)
-        deadline = time.monotonic() + 60
-        while worker.poll() is None and time.monotonic() < deadline:
-            if any(f":{worker.pid}:" in m for m in _members(db)):
-                return worker
-            time.sleep(0.2)
+        try:
+            deadline = time.monotonic() + 60
+            while worker.poll() is None and time.monotonic() < deadline:
+                if any(f":{worker.pid}:" in m for m in _members(db)):
+                    return worker
+                time.sleep(0.2)
+        except BaseException:
+            worker.kill()  # not handed to the test yet: nothing else would stop it
+            worker.wait()
+            raise
         worker.kill()
         worker.wait()
     raise AssertionError("the worker did not join")
