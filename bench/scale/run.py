@@ -1,17 +1,24 @@
-"""Scale-out ingest: one vs two ``tidings serve`` processes on a JetStream log, and one on
-SQLite, side by side in one run, reported as CPU per event (process CPU time / events stored).
+"""Scale-out, side by side in one run, reported as CPU per event (process CPU time / events):
+
+* **ingest**: one vs two ``tidings serve`` processes on a JetStream log, and one on SQLite
+  (events stored);
+* **delivery**: one Amplitude destination driven by one vs two ``tidings worker`` processes on
+  one JetStream log (events delivered to a local Amplitude stand-in; ``bench/scale/workers.py``).
 
 On a 2-core machine shared with the load generator and the NATS server, throughput mostly says
 who else was busy; CPU per event says what one event costs a server process. The goals: CPU per
 event stays within 15% when a second server joins (nothing serialises writers across
-processes) and CPU per event on JetStream is within 1.5x of SQLite's.
+processes), CPU per event on JetStream is within 1.5x of SQLite's, and a destination's CPU per
+event stays within 15% when a second worker joins.
 
 Every request is a signed ``POST /api/v1/session`` with 100 fresh events; the two-server case
 splits the connections between the servers (a load balancer's job). The control plane of the
 JetStream cases is a PostgreSQL schema of its own (``--postgres``); the log is a stream of its
 own on ``--nats``, deleted afterwards.
 
-    .venv/bin/python bench/scale/run.py [--rounds 2] [--seconds 8] [--connections 32]
+    .venv/bin/python bench/scale/run.py [--only ingest|delivery] [--rounds 2]
+        [--seconds 8] [--connections 32]                       (ingest)
+        [--events 40000] [--devices 4000] [--per-upload 10] [--lease-ms 15000]  (delivery)
         [--nats nats://127.0.0.1:4222] [--postgres postgresql://postgres@127.0.0.1:5432/test]
 """
 
@@ -31,6 +38,7 @@ sys.path.insert(0, str(HERE.parent / "ingest"))
 
 import nats  # noqa: E402
 import run as ingest  # noqa: E402  (bench/ingest/run.py: load generator, signing, CPU time)
+import workers  # noqa: E402  (bench/scale/workers.py: the delivery cases)
 
 from tidings.storage import open_store  # noqa: E402
 
@@ -93,40 +101,23 @@ async def _drop_stream(servers: str, stream: str) -> None:
         await nc.close()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--nats", default="nats://127.0.0.1:4222")
-    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
-    args = parser.parse_args()
-    ingest._pin(ingest.CLIENT_CPU)
+def _ingest_rounds(args: argparse.Namespace, cleanup: list[tuple[str, str]], tmp: str) -> None:
     rows: dict[str, list[tuple[float, float]]] = {}
-    cleanup: list[tuple[str | None, str | None]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            for r in range(args.rounds):
-                tag = uuid.uuid4().hex[:8]
-                sqlite = f"sqlite:///{Path(tmp) / f'bench-{r}.db'}"
-                cases = [("1 serve, SQLite log", sqlite, None, 1)]
-                for servers in (1, 2):
-                    schema, stream = f"bench_scale_{tag}_{servers}", f"BENCH_{tag}_{servers}"
-                    cleanup.append((schema, stream))
-                    url = f"{args.postgres}?schema={schema}"
-                    log = f"{args.nats}?stream={stream}&subjects=bench{tag}{servers}"
-                    cases.append((f"{servers} serve, JetStream log", url, log, servers))
-                for name, url, log, servers in cases:
-                    got = asyncio.run(_case(name, url, log, servers, args))
-                    rows.setdefault(name, []).append(got)
-                    print(f"  round {r + 1}: {name}: {got[0]:,.0f} events/s,"
-                          f" {got[1]:.1f} µs CPU/event", flush=True)  # fmt: skip
-        finally:
-            for schema, stream in cleanup:
-                if schema:
-                    ingest._drop_schema(args.postgres, schema)
-                if stream:
-                    asyncio.run(_drop_stream(args.nats, stream))
+    for r in range(args.rounds):
+        tag = uuid.uuid4().hex[:8]
+        sqlite = f"sqlite:///{Path(tmp) / f'bench-{r}.db'}"
+        cases: list[tuple[str, str, str | None, int]] = [("1 serve, SQLite log", sqlite, None, 1)]
+        for servers in (1, 2):
+            schema, stream = f"bench_scale_{tag}_{servers}", f"BENCH_{tag}_{servers}"
+            cleanup.append((schema, stream))
+            url = f"{args.postgres}?schema={schema}"
+            log = f"{args.nats}?stream={stream}&subjects=bench{tag}{servers}"
+            cases.append((f"{servers} serve, JetStream log", url, log, servers))
+        for name, url, log, servers in cases:
+            got = asyncio.run(_case(name, url, log, servers, args))
+            rows.setdefault(name, []).append(got)
+            print(f"  round {r + 1}: {name}: {got[0]:,.0f} events/s,"
+                  f" {got[1]:.1f} µs CPU/event", flush=True)  # fmt: skip
     med = {name: (ingest._median([v[0] for v in vals]), ingest._median([v[1] for v in vals]))
            for name, vals in rows.items()}  # fmt: skip
     sqlite_cpu = med["1 serve, SQLite log"][1]
@@ -136,6 +127,67 @@ def main() -> None:
     for name, (eps, cpu) in med.items():
         print(f"| {name} | {eps:,.0f} | {cpu:.1f} | {cpu / sqlite_cpu:.2f}x | "
               f"{cpu / one_cpu:.2f}x |")  # fmt: skip
+
+
+def _delivery_rounds(args: argparse.Namespace, cleanup: list[tuple[str, str]]) -> None:
+    shape = workers.amplitude.Shape(args.events, args.devices, args.per_upload)
+    proc, standin = workers.amplitude.start_standin()
+    rows: dict[tuple[int, int], workers.Outcome] = {}
+    try:
+        for r in range(args.rounds):
+            tag = uuid.uuid4().hex[:8]
+            for count in (1, 2) if r % 2 == 0 else (2, 1):  # each order in turn
+                schema, stream = f"bench_deliver_{tag}_{count}", f"BENCH_D_{tag}_{count}"
+                cleanup.append((schema, stream))
+                url = f"{args.postgres}?schema={schema}"
+                log = f"{args.nats}?stream={stream}&subjects=benchd{tag}{count}"
+                got = workers.run_case(url, log, KEY, standin, shape, count, args.lease_ms)
+                rows[r, count] = got
+                print(f"  round {r + 1}: {count} worker(s): {got.events_per_s:,.0f} events/s,"
+                      f" {got.cpu_us:.1f} µs CPU/event, partitions held {got.held},"
+                      f" CPU s each {[round(c, 2) for c in got.cpu_each]}",
+                      flush=True)  # fmt: skip
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(10)
+    print(f"\n{args.events:,} events over {args.devices:,} devices, one Amplitude destination")
+    print("| round | 1 worker events/s | 2 workers events/s | 1 worker CPU µs/event |"
+          " 2 workers CPU µs/event | 2 vs 1 CPU/event |")  # fmt: skip
+    print("|---|---|---|---|---|---|")
+    for r in range(args.rounds):
+        one, two = rows[r, 1], rows[r, 2]
+        print(f"| {r + 1} | {one.events_per_s:,.0f} | {two.events_per_s:,.0f} | {one.cpu_us:.1f}"
+              f" | {two.cpu_us:.1f} | {two.cpu_us / one.cpu_us:.2f}x |")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--only", choices=["ingest", "delivery"], help="run one part only")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=8.0, help="ingest: per case")
+    parser.add_argument("--connections", type=int, default=32, help="ingest: load connections")
+    parser.add_argument("--events", type=int, default=40_000, help="delivery: events in the log")
+    parser.add_argument("--devices", type=int, default=4_000, help="delivery: over this many")
+    parser.add_argument("--per-upload", type=int, default=10, help="delivery: events per upload")
+    parser.add_argument("--lease-ms", type=int, default=15_000, help="delivery: worker --lease-ms")
+    parser.add_argument("--nats", default="nats://127.0.0.1:4222")
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    ingest._pin(ingest.CLIENT_CPU)
+    cleanup: list[tuple[str, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            if args.only in (None, "ingest"):
+                print("ingest: one vs two serve (JetStream), one serve (SQLite)", flush=True)
+                _ingest_rounds(args, cleanup, tmp)
+            if args.only in (None, "delivery"):
+                print("\ndelivery: one vs two workers (JetStream)", flush=True)
+                _delivery_rounds(args, cleanup)
+        finally:
+            for schema, stream in cleanup:
+                ingest._drop_schema(args.postgres, schema)
+                asyncio.run(_drop_stream(args.nats, stream))
 
 
 if __name__ == "__main__":

@@ -104,3 +104,52 @@ def test_two_processes_share_the_partitions_and_take_over(js_backend: Backend) -
             assert first_seen == sorted(first_seen), device  # per-device order
 
     run(go())
+
+
+def test_processes_started_together_split_a_new_consumer_at_once(js_backend: Backend) -> None:
+    """A consumer that appears while two processes are running (a destination enabled) is split
+    between them from its first batches: neither takes more than its share on the way (its
+    partitions' acquisitions overlap), and each takes the partitions that fall to it first."""
+
+    async def go() -> None:
+        one, two = await js_backend.open(), await js_backend.open()
+        by_device: dict[str, list[str]] = {}
+        handled_by: list[str] = []
+        enabled = asyncio.Event()
+
+        def runner(store: object, who: str) -> PipelineRunner:
+            sink = Consumer("late", Collector(who, by_device, handled_by), batch_size=1000)
+
+            async def provider(_store: object) -> list[Consumer]:
+                return [sink] if enabled.is_set() else []
+
+            # A long lease: a partition left to a later pause would wait 20 s, longer than the
+            # test waits for every record, so only the first claims are seen.
+            return PipelineRunner(
+                store,  # type: ignore[arg-type]
+                providers=[provider],  # type: ignore[list-item]
+                holder=who,
+                lease_ms=60_000,
+                idle_seconds=0.2,
+                refresh_seconds=0.1,
+            )
+
+        first, second = runner(one, "first"), runner(two, "second")
+        try:
+            app_id = await make_app(one)
+            ids = await log_events(one, app_id, 200, devices=16)
+            await first.start()
+            await second.start()
+            await first._announce()  # both know both before the consumer appears
+            enabled.set()
+            await _until(lambda: len({x for v in by_device.values() for x in v}) >= 200, 15)
+        finally:
+            await first.stop()
+            await second.stop()
+            await one.close()
+            await two.close()
+        assert {x for v in by_device.values() for x in v} == set(ids)
+        assert handled_by.count("first") > 0
+        assert handled_by.count("second") > 0
+
+    run(go())

@@ -8,3 +8,4 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent / "storage"))
 sys.path.insert(0, str(HERE.parent / "streams"))
+sys.path.insert(0, str(HERE.parent / "destinations"))

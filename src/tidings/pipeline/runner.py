@@ -32,7 +32,10 @@ driven by several processes at once while each device's records stay in order. P
 announce themselves with a membership lease (``pipeline-member:<holder>``); each takes at most
 ``ceil(partitions / live members)`` partitions of a consumer and gives back what is over that
 share, so partitions spread out when a process joins and are taken over (after ``lease_ms``)
-when one leaves or dies.
+when one leaves or dies. Free partitions are claimed in an order the members agree on without
+talking: partition ``p`` goes first to the member ranked ``p % members`` (live members sorted by
+holder id), the others try it one pause later. Without that, every process would reach for
+partitions 0, 1, 2... at once, one would win most of them, and the rest would wait a pause.
 """
 
 from __future__ import annotations
@@ -143,6 +146,10 @@ class PipelineRunner:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _prepared: set[str] = field(default_factory=set)
     _members: int = 1
+    _rank: int = 0
+    _claiming: set[str] = field(default_factory=set)
+    """Partitions whose lease this process is acquiring now (counted against its share, so
+    tasks acquiring concurrently cannot take more than the share between them)."""
 
     # ------------------------------------------------------------------------------ lifecycle
 
@@ -218,8 +225,11 @@ class PipelineRunner:
         await self.store.acquire_lease(MEMBER_PREFIX + self.holder, self.holder, self.lease_ms)
         at = int(time.time() * 1000)
         leases = await self.store.list_leases()
-        live = [x for x in leases if x.name.startswith(MEMBER_PREFIX) and x.expires_at > at]
+        live = sorted(
+            x.holder for x in leases if x.name.startswith(MEMBER_PREFIX) and x.expires_at > at
+        )
         self._members = max(1, len(live))
+        self._rank = live.index(self.holder) if self.holder in live else 0
 
     async def _member_loop(self) -> None:
         ctx = ServiceContext(self._stopping, self.holder, self.lease_ms)
@@ -237,11 +247,12 @@ class PipelineRunner:
         """How many partitions of one consumer this process may hold."""
         return -(-self.store.partitions // self._members)
 
-    def _held(self, base: str) -> int:
+    def _held(self, base: str, *, claims: bool) -> int:
         return sum(
             1
             for name, running in self._running.items()
-            if running.status.leased and split_cursor(name)[0] == base
+            if split_cursor(name)[0] == base
+            and (running.status.leased or (claims and name in self._claiming))
         )
 
     def _over_share(self, name: str, leased: bool) -> bool:
@@ -249,8 +260,14 @@ class PipelineRunner:
         base, partition = split_cursor(name)
         if partition is None or self.store.partitions <= 1:
             return False
-        held = self._held(base)
-        return held > self._share() if leased else held >= self._share()
+        if leased:
+            return self._held(base, claims=False) > self._share()
+        return self._held(base, claims=True) >= self._share()
+
+    def _first_dibs(self, name: str) -> bool:
+        """Whether this process is the member a free partition ``name`` goes to first."""
+        partition = split_cursor(name)[1]
+        return partition is None or partition % self._members == self._rank
 
     # ------------------------------------------------------------------------------ internals
 
@@ -296,6 +313,7 @@ class PipelineRunner:
         """One consumer's loop: hold the lease, read, handle, commit (fenced), wait."""
         ctx = ServiceContext(self._stopping, self.holder, self.lease_ms)
         backoff = 0.5
+        deferred = False
         try:
             while not self._stopping.is_set():
                 if self._over_share(consumer.name, status.leased):
@@ -305,9 +323,19 @@ class PipelineRunner:
                     if await ctx.sleep(self.lease_ms / 3000):
                         break
                     continue
-                status.leased = await self.store.acquire_lease(
-                    consumer.name, self.holder, self.lease_ms
-                )
+                if not status.leased and not deferred and not self._first_dibs(consumer.name):
+                    deferred = True  # the member it falls to first gets a pause to take it
+                    if await ctx.sleep(self.lease_ms / 3000):
+                        break
+                    continue
+                if not status.leased:
+                    self._claiming.add(consumer.name)
+                try:
+                    status.leased = await self.store.acquire_lease(
+                        consumer.name, self.holder, self.lease_ms
+                    )
+                finally:
+                    self._claiming.discard(consumer.name)
                 if not status.leased:
                     if await ctx.sleep(self.lease_ms / 3000):
                         break

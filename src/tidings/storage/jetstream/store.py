@@ -36,6 +36,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from nats.aio.client import Client
+from nats.errors import Error as NatsError
 
 from tidings.core.partitions import partition_key, partition_of, split_cursor
 from tidings.storage.catalogs import CatalogLimits
@@ -76,6 +77,12 @@ class JetStreamStore(LogResults):
         self._readers = Readers(nc, log.stream)
         self._tails = Tails(nc, self._readers)
         self._waiters: set[asyncio.Future[None]] = set()
+        self._appends = 0
+        """Appends made through this store, so a look at the stream's end begun before one is
+        not taken for news of it."""
+        self._looked: tuple[int, float, int] | None = None
+        """The last look at the stream's end for waiters: (appends then, loop time, seq)."""
+        self._looking: tuple[int, asyncio.Task[int]] | None = None
         self._inflight: dict[tuple[str, str], asyncio.Future[IngestResult]] = {}
         self._caught_up: dict[str, int] = {}
         self._flushed: set[str] = set()
@@ -94,6 +101,14 @@ class JetStreamStore(LogResults):
             await ensure_stream(nc, log, create=create)
             store = cls(control, nc, log)
             await store._appender.start()
+        except NatsError as exc:
+            # Reachable, but JetStream did not answer: not enabled on the server, or no leader
+            # yet (a cluster just started or re-electing). One line, as an unreachable log is.
+            await nc.close()
+            raise StoreUnavailable(
+                f"the event log at {log.display()} did not answer"
+                f" ({type(exc).__name__}: is JetStream enabled, and has it a leader?)"
+            ) from exc
         except BaseException:
             await nc.close()
             raise
@@ -317,7 +332,33 @@ class JetStreamStore(LogResults):
             raise StoreUnavailable(f"the event log is unreachable: {exc!r}") from exc
         return int(info.state.last_seq)
 
+    async def _end_for_waiters(self) -> int:
+        """The stream's end as consumers waiting for appends see it: one ``stream_info`` per
+        poll interval shared by every waiter of this process, and a fresh one after an append
+        made here. Each idle partition consumer asking on its own made an idle worker's CPU grow
+        with partitions times consumers (16 partitions, two consumers: ~5% of a core)."""
+        loop = asyncio.get_running_loop()
+        looked = self._looked
+        if (
+            looked is not None
+            and looked[0] == self._appends
+            and loop.time() - looked[1] < self.poll_interval
+        ):
+            return looked[2]
+        looking = self._looking
+        if looking is None or looking[0] != self._appends or looking[1].done():
+            task = loop.create_task(self._look(self._appends))
+            task.add_done_callback(_retrieve)
+            looking = self._looking = (self._appends, task)
+        return await asyncio.shield(looking[1])
+
+    async def _look(self, appends: int) -> int:
+        seq = await self.last_seq()
+        self._looked = (appends, asyncio.get_running_loop().time(), seq)
+        return seq
+
     def _wake(self) -> None:
+        self._appends += 1
         waiters, self._waiters = self._waiters, set()
         for waiter in waiters:
             if not waiter.done():
@@ -327,7 +368,7 @@ class JetStreamStore(LogResults):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            if await self.last_seq() > after_seq:
+            if await self._end_for_waiters() > after_seq:
                 return True
             remaining = deadline - loop.time()
             if remaining <= 0:
@@ -429,3 +470,9 @@ class JetStreamStore(LogResults):
             if len(found) >= limit or start == 0:
                 return found[::-1][:limit]
             window *= 4
+
+
+def _retrieve(task: asyncio.Task[int]) -> None:
+    """Read a shared look's outcome, so one whose waiters all left logs no unread error."""
+    if not task.cancelled():
+        task.exception()
