@@ -18,7 +18,7 @@ own on ``--nats``, deleted afterwards.
 
     .venv/bin/python bench/scale/run.py [--only ingest|delivery] [--rounds 2]
         [--seconds 8] [--connections 32]                       (ingest)
-        [--events 40000] [--devices 4000] [--per-upload 10] [--lease-ms 15000]  (delivery)
+        [--events 120000] [--devices 12000] [--per-upload 10] [--lease-ms 15000]  (delivery)
         [--nats nats://127.0.0.1:4222] [--postgres postgresql://postgres@127.0.0.1:5432/test]
 """
 
@@ -167,8 +167,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=8.0, help="ingest: per case")
     parser.add_argument("--connections", type=int, default=32, help="ingest: load connections")
-    parser.add_argument("--events", type=int, default=40_000, help="delivery: events in the log")
-    parser.add_argument("--devices", type=int, default=4_000, help="delivery: over this many")
+    parser.add_argument("--events", type=int, default=120_000, help="delivery: events in the log")
+    parser.add_argument("--devices", type=int, default=12_000, help="delivery: over this many")
     parser.add_argument("--per-upload", type=int, default=10, help="delivery: events per upload")
     parser.add_argument("--lease-ms", type=int, default=15_000, help="delivery: worker --lease-ms")
     parser.add_argument("--nats", default="nats://127.0.0.1:4222")
