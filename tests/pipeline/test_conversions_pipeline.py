@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from campaign_scenario import upload
 from storage_support import Backend, run
 
 from tidings.pipeline import build_pipeline
 from tidings.pipeline.conversions import CONSUMER_NAME
-from tidings.server.ingest import build_items
-from tidings.server.upload import Upload
-from tidings.storage import Store
 
 T0 = 1_767_268_800_000  # 2026-01-01T12:00:00Z
 HOUR = 3_600_000
@@ -38,28 +36,6 @@ def _campaign(conversions: Any = GOALS) -> dict[str, Any]:
         "content": {"url": "app://upgrade"},
         "conversions": conversions,
     }
-
-
-async def _upload(
-    store: Store,
-    app_id: str,
-    device_id: str,
-    *,
-    decisions: list[dict[str, Any]] = (),  # type: ignore[assignment]
-    events: list[dict[str, Any]] = (),  # type: ignore[assignment]
-) -> None:
-    upload = Upload(
-        app_id=app_id,
-        device={"deviceId": device_id, "platform": "ios", "osVersion": "17.1"},
-        user_id=None,
-        custom_properties=None,
-        sessions={"s": {"id": "s", "counter": 1, "startedAt": T0 - 1000}},
-        dropped=0,
-        events=list(events),
-        decisions=list(decisions),
-    )
-    ev, dec = build_items(upload)
-    await store.ingest(app_id, ev, dec, arrival_ms=T0)
 
 
 def _decision(did: str, cid: str, status: str, treatment: str | None, ts: int) -> dict[str, Any]:
@@ -94,10 +70,11 @@ def test_conversions_are_attributed_once_per_decision_and_goal(backend: Backend)
             cid = (await store.create_campaign(app, _campaign(), "Active")).id
             other = (await store.create_campaign(app, _campaign(None), "Active")).id
             # dev-a: treatment A, buys twice (one repeat), the second an annual plan in 2 h.
-            await _upload(
+            await upload(
                 store,
                 app,
                 "dev-a",
+                None,
                 decisions=[_decision("d-a", cid, "SUCCESS", "A", T0)],
                 events=[
                     _event("e-a1", "Purchase", T0 + HOUR),
@@ -105,21 +82,26 @@ def test_conversions_are_attributed_once_per_decision_and_goal(backend: Backend)
                 ],
             )
             # dev-h: held out, buys after the decision (control converts).
-            await _upload(
-                store, app, "dev-h", decisions=[_decision("d-h", cid, "HOLDOUT", None, T0)]
+            await upload(
+                store, app, "dev-h", None, decisions=[_decision("d-h", cid, "HOLDOUT", None, T0)]
             )
-            await _upload(store, app, "dev-h", events=[_event("e-h", "Purchase", T0 + 3 * HOUR)])
+            await upload(
+                store, app, "dev-h", None, events=[_event("e-h", "Purchase", T0 + 3 * HOUR)]
+            )
             # dev-b: treatment B, buys before its decision and after the window: no conversion.
-            await _upload(store, app, "dev-b", events=[_event("e-b0", "Purchase", T0 - 1)])
-            await _upload(
-                store, app, "dev-b", decisions=[_decision("d-b", cid, "SUCCESS", "B", T0)]
+            await upload(store, app, "dev-b", None, events=[_event("e-b0", "Purchase", T0 - 1)])
+            await upload(
+                store, app, "dev-b", None, decisions=[_decision("d-b", cid, "SUCCESS", "B", T0)]
             )
-            await _upload(store, app, "dev-b", events=[_event("e-b1", "Purchase", T0 + 25 * HOUR)])
+            await upload(
+                store, app, "dev-b", None, events=[_event("e-b1", "Purchase", T0 + 25 * HOUR)]
+            )
             # A capped decision exposes nobody; a campaign without goals attributes nothing.
-            await _upload(
+            await upload(
                 store,
                 app,
                 "dev-c",
+                None,
                 decisions=[
                     _decision("d-c", cid, "DAILY_CAP", None, T0),
                     _decision("d-o", other, "SUCCESS", "0", T0),
