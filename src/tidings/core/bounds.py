@@ -54,6 +54,17 @@ def depth_message(limit: int = MAX_JSON_DEPTH) -> str:
     return f"nested deeper than {limit} levels"
 
 
+_CALENDAR_MS = (-62_135_596_800_000, 253_402_300_799_999)
+"""Epoch milliseconds of 0001-01-01 and the last of 9999-12-31: what a date can name."""
+
+
+def _shown(ms: int) -> str:
+    """A window bound with its date when it has one (a window may be wider than the calendar)."""
+    if _CALENDAR_MS[0] <= ms <= _CALENDAR_MS[1]:
+        return f"{ms} ({format_instant(ms)})"
+    return str(ms)
+
+
 @dataclass(frozen=True, slots=True)
 class TimeWindow:
     """The times accepted at one moment: ``earliest`` to ``latest`` epoch ms, both included."""
@@ -66,8 +77,8 @@ class TimeWindow:
         if self.earliest <= ms <= self.latest:
             return None
         return (
-            f"must be epoch milliseconds from {self.earliest} ({format_instant(self.earliest)})"
-            f" to {self.latest} ({format_instant(self.latest)}); got {ms}"
+            f"must be epoch milliseconds from {_shown(self.earliest)} to {_shown(self.latest)};"
+            f" got {ms}"
         )
 
 
