@@ -8,7 +8,7 @@ cluster's; the client learns the rest) and the stream. Query parameters:
 * ``partitions`` (default 16): fixed for the life of the stream (see docs/scale-out.md for how to
   grow): a stream made with another count is a mismatch, refused with a clear error;
 * ``replicas`` (default: ``min(3, servers in the cluster)``);
-* ``dedup`` — the duplicate window in seconds (default 3600): an item retried within it is
+* ``dedup`` — the duplicate window in seconds (default 3600): an upload retried within it is
   stored once; beyond it, consumers' own idempotency (by event id) takes over;
 * ``max_age`` — seconds the log keeps records (default 7 days; 0 keeps them forever).
 
