@@ -3,7 +3,7 @@ catalogue the uploads' custom-property maps, and count a batch handed over twice
 
 from __future__ import annotations
 
-from storage_support import T0, Backend, event, new_app, run
+from storage_support import T0, Backend, decision, event, new_app, run
 
 from tidings.storage import CatalogLimits, Counted
 
@@ -53,5 +53,37 @@ def test_count_batch_keeps_the_limits_and_counts_once(backend: Backend) -> None:
             assert await store.count_batch("counting@p0", later, LIMITS) == 2
             final = {e.name: e.count for e in await store.event_catalog(app) if e.count}
             assert final["B"] == 3 and "D" not in final and "C" not in final
+
+    run(go())
+
+
+def test_campaign_stats_count_each_decision_and_campaign_event_once(backend: Backend) -> None:
+    """A log outside the database stores a record resent inside another upload again: the
+    stats still count its id once, even when the copies come in different batches."""
+
+    async def go() -> None:
+        async with await backend.open() as store:
+            app = (await new_app(store)).app_id
+            shown = event("sh1", "CampaignShown", type_="system", properties={"campaignId": "c_1"})
+            first = [
+                Counted(1, app, decision("d1")),
+                Counted(2, app, shown),
+                Counted(3, app, decision("d1")),  # the same decision again in the batch
+                Counted(4, app, event("e1", "A")),
+            ]
+            assert await store.count_batch("counting@p0", first, LIMITS) == 4
+            again = [  # the same records in another message, another partition's batch
+                Counted(5, app, decision("d1")),
+                Counted(6, app, shown),
+                Counted(7, app, decision("d2")),
+                Counted(8, app, event("e1", "A")),
+            ]
+            assert await store.count_batch("counting@p1", again, LIMITS) == 4
+            stats = await store.campaign_stats("c_1")
+            assert stats.decisions == {"SUCCESS": 2}
+            assert stats.shown == 1
+            # Other events are a tally per record.
+            catalog = {e.name: e.count for e in await store.event_catalog(app)}
+            assert catalog["A"] == 2
 
     run(go())

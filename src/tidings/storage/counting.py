@@ -75,6 +75,14 @@ def infer_type(value: Any) -> PropertyType | None:
     return None
 
 
+def counts_by_id(item: EventIn | DecisionIn) -> bool:
+    """Whether a record feeds the campaign stats, which a log kept outside the database counts
+    once per id (a decision, or a ``CampaignShown`` / ``CampaignResolved`` event)."""
+    if isinstance(item, DecisionIn):
+        return True
+    return item.properties is not None and item.name in (CAMPAIGN_SHOWN, CAMPAIGN_RESOLVED)
+
+
 def tally(
     events: Sequence[EventIn],
     flags: Sequence[bool],

@@ -14,7 +14,7 @@ from typing import Any
 from tidings.storage import logbatch
 from tidings.storage.catalogs import CatalogGuard, CatalogLimits
 from tidings.storage.clock import now_ms
-from tidings.storage.counting import CatalogTally, StatsTally, tally
+from tidings.storage.counting import CatalogTally, StatsTally, counts_by_id, tally
 from tidings.storage.engine import Engine, Tx
 from tidings.storage.logrecords import (
     Counted,
@@ -227,16 +227,40 @@ def count_batch_tx(
             decisions.append(c.item)
         if c.custom_properties:
             maps.setdefault(id(c.custom_properties), c.custom_properties)
+    last = max(c.seq for c in batch)
     for app_id, (events, decisions, maps) in by_app.items():
         refused = set(guard.refused_events(tx, app_id, events, limits.event_names))
-        flags = [i not in refused for i in range(len(events))]
-        catalog, stats = tally(events, flags, decisions, [True] * len(decisions))
+        firsts = _first_counted(tx, app_id, "event", events, last)
+        flags = [i not in refused and firsts[i] for i in range(len(events))]
+        decision_flags = _first_counted(tx, app_id, "decision", decisions, last)
+        catalog, stats = tally(events, flags, decisions, decision_flags)
         write_tallies(tx, app_id, catalog, stats)
         for properties in maps.values():
             guard.record_properties(tx, app_id, properties, limits.property_keys)
-    last = max(c.seq for c in batch)
     tx.execute("UPDATE cursors SET seq = ? WHERE name = ? AND seq < ?", (last, cursor, last))
     return len(fresh)
+
+
+def _first_counted(
+    tx: Tx, app_id: str, kind: LogKind, items: Sequence[EventIn | DecisionIn], seq: int
+) -> list[bool]:
+    """Per item, whether it counts: False for a campaign-stat item (a decision, a
+    ``CampaignShown`` / ``CampaignResolved`` event) whose id was counted before, or earlier in
+    this batch. A log kept outside the database stores a record resent inside another upload
+    again; the stats stay exact by remembering those ids in ``log_ids``, which such a log does
+    not otherwise use. Other events are counted per record (the catalog's counts are a tally)."""
+    wanted = [i for i, item in enumerate(items) if counts_by_id(item)]
+    out = [True] * len(items)
+    if not wanted:
+        return out
+    distinct = list(dict.fromkeys(items[i].id for i in wanted))
+    fresh = logbatch.claim_ids(tx, app_id, kind, distinct, seq)
+    for i in wanted:
+        if items[i].id in fresh:
+            fresh.discard(items[i].id)  # its first occurrence counts, not a repeat in the batch
+        else:
+            out[i] = False
+    return out
 
 
 class EventLogMixin:

@@ -14,6 +14,7 @@ from tidings.core.events import SYSTEM_EVENT_NAMES
 from tidings.storage.catalogs import CatalogLimits, refused_indices
 from tidings.storage.counting import (
     catalog_with_system_events,
+    counts_by_id,
     fold_stats,
     property_types,
     tally,
@@ -279,11 +280,17 @@ class MemoryLog:
             position = state.cursors.get(cursor, 0)
             fresh = [c for c in batch if c.seq > position]
             for c in fresh:
+                self._record_properties(c.app_id, c.custom_properties, bounds.property_keys)
+                if counts_by_id(c.item):  # campaign stats count each id once (see eventlog)
+                    kind = "event" if isinstance(c.item, EventIn) else "decision"
+                    seen = (c.app_id, kind, c.item.id)
+                    if seen in state.counted_ids:
+                        continue
+                    state.counted_ids.add(seen)
                 events = [c.item] if isinstance(c.item, EventIn) else []
                 if events and self._refused(c.app_id, events, bounds.event_names):
                     events = []  # a new name past the limit: not counted
                 decisions = [c.item] if isinstance(c.item, DecisionIn) else []
-                self._record_properties(c.app_id, c.custom_properties, bounds.property_keys)
                 catalog, stats = tally(
                     events, [True] * len(events), decisions, [True] * len(decisions)
                 )

@@ -74,6 +74,8 @@ class MemoryState:
     """(app, name, type) -> ``[count, last seen]``."""
     property_catalog: dict[tuple[str, str], PropertyType] = field(default_factory=dict)
     campaign_stats: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
+    counted_ids: set[tuple[str, str, str]] = field(default_factory=set)
+    """(app, kind, id) of the campaign-stat records ``count_batch`` counted."""
     exposures: dict[tuple[str, str], Exposure] = field(default_factory=dict)
     """(campaign, decision) -> the exposure it made."""
     exposures_of: dict[tuple[str, str], list[Exposure]] = field(default_factory=dict)
