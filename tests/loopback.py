@@ -18,6 +18,31 @@ from typing import IO, Any
 
 import uvicorn
 
+from tidings.server.auth import sign
+
+
+def signed_headers(
+    app: dict[str, Any],
+    body: bytes,
+    request_id: str,
+    *,
+    path: str = "/api/v1/session",
+    timestamp: int | None = None,
+    sign_request_id: bool = True,
+) -> dict[str, str]:
+    """The headers an SDK sends with a signed upload for ``app`` (its ``apiKeyPublic`` and
+    ``apiKeySecret``). ``sign_request_id`` false signs without the request id, as SDKs before
+    0.2 did (the server accepts both)."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    signed_id = request_id if sign_request_id else None
+    return {
+        "Content-Type": "application/json",
+        "X-Api-Key": app["apiKeyPublic"],
+        "X-Timestamp": ts,
+        "X-Request-Id": request_id,
+        "X-Signature": sign(app["apiKeySecret"], "POST", path, body, ts, signed_id),
+    }
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""

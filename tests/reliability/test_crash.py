@@ -25,7 +25,7 @@ import httpx
 import orjson
 import pytest
 
-from loopback import ServeProcess, start_serve
+from loopback import ServeProcess, signed_headers, start_serve
 from tidings.server.auth import sign
 from tidings.storage import EventIn, open_store
 
@@ -126,14 +126,7 @@ async def _client(
             request_id = str(uuid.uuid4())
             while True:
                 assert time.monotonic() < deadline, "clients did not finish after the restart"
-                ts = str(int(time.time()))
-                headers = {
-                    "Content-Type": "application/json",
-                    "X-Api-Key": app["apiKeyPublic"],
-                    "X-Timestamp": ts,
-                    "X-Request-Id": request_id,
-                    "X-Signature": sign(app["apiKeySecret"], "POST", path, body, ts, request_id),
-                }
+                headers = signed_headers(app, body, request_id, path=path)
                 try:
                     r = await http.post(server.base + path, content=body, headers=headers)
                 except httpx.TransportError:

@@ -4,7 +4,6 @@ limits, and the same answers to the uploader (new names past the limit refused).
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -15,11 +14,11 @@ import orjson
 import pytest
 from storage_support import T0, Backend, backend_named, run
 
+from loopback import signed_headers
 from tidings.core.partitions import partition_key, partition_of
 from tidings.pipeline import PipelineRunner
 from tidings.pipeline.counting import Counting
 from tidings.server.app import create_app
-from tidings.server.auth import sign
 from tidings.server.settings import ServerSettings
 from tidings.storage import CatalogLimits, LogRecord, Store
 
@@ -90,14 +89,7 @@ async def _upload(
         transport=httpx.ASGITransport(app=web), base_url="http://t"
     ) as client:
         for body, request_id in bodies:
-            ts = str(int(time.time()))
-            headers = {
-                "Content-Type": "application/json",
-                "X-Api-Key": app["apiKeyPublic"],
-                "X-Timestamp": ts,
-                "X-Request-Id": request_id,
-                "X-Signature": sign(app["apiKeySecret"], "POST", "/api/v1/session", body, ts),
-            }
+            headers = signed_headers(app, body, request_id, sign_request_id=False)
             r = await client.post("/api/v1/session", content=body, headers=headers)
             assert r.status_code == 200, r.text
             answer = r.json()

@@ -17,8 +17,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from loopback import signed_headers
 from tidings.server.app import create_app
-from tidings.server.auth import sign
 from tidings.server.settings import ServerSettings
 from tidings.storage import Store, open_store
 
@@ -76,18 +76,18 @@ class Harness:
     ) -> dict[str, str]:
         """Headers as the SDK sends them; ``legacy_signature`` signs without the request id,
         as SDKs before 0.2 did."""
-        ts = str(int(self.clock[0]) if timestamp is None else timestamp)
-        request_id = request_id or str(uuid.uuid4())
-        signed_id = None if legacy_signature else request_id
-        return {
-            "Content-Type": "application/json",
-            "X-Api-Key": key or self.app["apiKeyPublic"],
-            "X-Timestamp": ts,
-            "X-Request-Id": request_id,
-            "X-Signature": sign(
-                secret or self.app["apiKeySecret"], "POST", path, body, ts, signed_id
-            ),
+        credentials = {
+            "apiKeyPublic": key or self.app["apiKeyPublic"],
+            "apiKeySecret": secret or self.app["apiKeySecret"],
         }
+        return signed_headers(
+            credentials,
+            body,
+            request_id or str(uuid.uuid4()),
+            path=path,
+            timestamp=int(self.clock[0]) if timestamp is None else timestamp,
+            sign_request_id=not legacy_signature,
+        )
 
     async def upload(self, payload: dict[str, Any] | bytes, **kwargs: Any) -> httpx.Response:
         body = payload if isinstance(payload, bytes) else orjson.dumps(payload)

@@ -68,11 +68,11 @@ def test_chunks_keep_order_and_fit_the_budget(sizes: list[int], budget: int, pre
 
 
 def test_a_message_reads_back_from_any_position_inside_it() -> None:
-    items = [_item(i, 10, b"shared") for i in range(5)]
+    items = [_item(i, 10, b"common") for i in range(5)]
     body = codec.encode("app", "event", T0, items)
     whole = list(codec.decode(7, body))
     assert [r.item_id for r in whole] == [f"id-{i}" for i in range(5)]
-    assert [r.payload for r in whole] == [b"shared" + b"x" * 10] * 5
+    assert [r.payload for r in whole] == [b"common" + b"x" * 10] * 5
     assert whole[-1].seq == codec.end_position(7)
     for k, record in enumerate(whole):
         rest = list(codec.decode(7, body, after=record.seq))

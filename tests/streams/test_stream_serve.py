@@ -26,8 +26,7 @@ import orjson
 import pytest
 from stream_support import OwnServer, check_envelope, read_stream_at
 
-from loopback import ServeProcess, free_port, start_serve
-from tidings.server.auth import sign
+from loopback import ServeProcess, free_port, signed_headers, start_serve
 from tidings.storage import open_store
 from tidings.streams.jsonl import app_directory_name, read_jsonl_dir
 
@@ -193,16 +192,7 @@ class Uploader(threading.Thread):
                     self.go_on.wait(60)
                 raw, request_id = orjson.dumps(body), str(uuid.uuid4())
                 while True:
-                    ts = str(int(time.time()))
-                    headers = {
-                        "Content-Type": "application/json",
-                        "X-Api-Key": self.app["apiKeyPublic"],
-                        "X-Timestamp": ts,
-                        "X-Request-Id": request_id,
-                        "X-Signature": sign(
-                            self.app["apiKeySecret"], "POST", "/api/v1/session", raw, ts
-                        ),
-                    }
+                    headers = signed_headers(self.app, raw, request_id, sign_request_id=False)
                     try:
                         r = client.post(f"{self.base}/api/v1/session", content=raw, headers=headers)
                     except httpx.TransportError:
