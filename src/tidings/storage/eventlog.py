@@ -58,12 +58,7 @@ def _append(
         if not picked:
             return flags
         chosen = picked
-    rows: list[logbatch.LogItem] = [
-        (i.id, i.name, i.timestamp, i.device_id, i.user_id, i.prefix, i.payload)
-        if isinstance(i, EventIn)
-        else (i.id, i.campaign_id, i.timestamp, i.device_id, i.user_id, b"", i.payload)
-        for i in chosen
-    ]
+    rows = [logbatch.log_item(i) for i in chosen]
     logbatch.write_batch(tx, app_id, kind, rows, first_seq=first_seq, arrival_ms=arrival_ms)
     return flags
 

@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from tidings.storage.engine import Row, Tx
-from tidings.storage.logrecords import LogKind, LogRecord
+from tidings.storage.logrecords import DecisionIn, EventIn, LogKind, LogRecord
 
 BATCH_COLUMNS = "last_seq, app_id, kind, count, arrival_ms, items, bodies"
 """Columns :func:`unpack` expects, in order."""
@@ -35,6 +35,16 @@ FETCH_BATCHES = 16
 
 LogItem = tuple[str, str, int, str | None, str | None, bytes, bytes]
 """(item id, name, timestamp, device id, user id, payload prefix, payload rest)."""
+
+
+def log_item(item: EventIn | DecisionIn) -> LogItem:
+    """The columns one appended item is stored with (a decision is named by its campaign and
+    has no shared prefix); the SQL batch row and the JetStream message alike."""
+    if isinstance(item, EventIn):
+        return (item.id, item.name, item.timestamp, item.device_id, item.user_id, item.prefix,
+                item.payload)  # fmt: skip
+    return (item.id, item.campaign_id, item.timestamp, item.device_id, item.user_id, b"",
+            item.payload)  # fmt: skip
 
 
 def pack(items: Sequence[LogItem]) -> tuple[bytes, bytes, int, int]:

@@ -45,7 +45,7 @@ from tidings.storage.jetstream.client import Appender, Outgoing, Readers, connec
 from tidings.storage.jetstream.config import LogUrl
 from tidings.storage.jetstream.reading import Tails, scan
 from tidings.storage.jetstream.results import LogResults
-from tidings.storage.logbatch import LogItem
+from tidings.storage.logbatch import LogItem, log_item
 from tidings.storage.logrecords import (
     DecisionIn,
     EventIn,
@@ -169,20 +169,7 @@ class JetStreamStore(LogResults):
             group = grouped.get(p)
             if group is None:
                 group = grouped[p] = ([], [])
-            if isinstance(item, EventIn):
-                row: LogItem = (
-                    item.id,
-                    item.name,
-                    item.timestamp,
-                    item.device_id,
-                    item.user_id,
-                    item.prefix,
-                    item.payload,
-                )
-            else:
-                row = (item.id, item.campaign_id, item.timestamp, item.device_id, item.user_id,
-                       b"", item.payload)  # fmt: skip
-            group[0].append(row)
+            group[0].append(log_item(item))
             group[1].append(len(flags))
             flags.append(True)
         budget = self._message_budget()
